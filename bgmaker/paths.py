@@ -1,0 +1,24 @@
+"""Where BGMaker finds the dataset and puts its outputs.
+
+Every location is an environment variable with a default relative to the
+checkout, so the CLI, scripts, notebook and tests agree without flags.
+"""
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def gmd_dir():
+    """The Groove MIDI Dataset folder: $BGMAKER_GMD_DIR, else ../shared/data/groove."""
+    return Path(os.environ.get("BGMAKER_GMD_DIR", REPO_ROOT.parent / "shared" / "data" / "groove"))
+
+
+def data_dir():
+    """Converted NoteSequence TFRecords: $BGMAKER_DATA_DIR, else <repo>/data."""
+    return Path(os.environ.get("BGMAKER_DATA_DIR", REPO_ROOT / "data"))
+
+
+def runs_dir():
+    """Training runs (checkpoints, summaries): $BGMAKER_RUNS_DIR, else <repo>/runs."""
+    return Path(os.environ.get("BGMAKER_RUNS_DIR", REPO_ROOT / "runs"))

@@ -1,0 +1,92 @@
+"""BGMaker's 4-bar drum models, registered into Magenta's `configs.CONFIG_MAP`.
+
+Both use the hparams of Magenta's `cat-drums_2bar_small` stretched to 4 bars
+(max_seq_len 64) with z_size 512, and Magenta's DrumsConverter on the 9
+reduced drum classes. `cat-drums_4bar` is the flat baseline with the same
+data and hparams, so the hierarchical decoder can be compared with it.
+"""
+from magenta.common import merge_hparams
+from magenta.contrib import training as contrib_training
+from magenta.models.music_vae import configs, data, lstm_models
+from magenta.models.music_vae.base_model import MusicVAE
+
+STEPS_PER_QUARTER = 4
+QUARTERS_PER_BAR = 4
+BARS = 4
+STEPS = STEPS_PER_QUARTER * QUARTERS_PER_BAR * BARS  # 64
+
+HPARAMS = dict(
+    batch_size=512,
+    max_seq_len=STEPS,
+    z_size=512,
+    enc_rnn_size=[512],
+    dec_rnn_size=[256, 256],
+    free_bits=48,
+    max_beta=0.2,
+    sampling_schedule="inverse_sigmoid",
+    sampling_rate=1000,
+)
+
+
+def drums_converter(**overrides):
+    """Magenta's DrumsConverter for 4-bar slices at 16th notes, 9 drum classes."""
+    kwargs = dict(
+        max_bars=100,  # truncate long performances before slicing, as Magenta's drum configs do
+        slice_bars=BARS,
+        steps_per_quarter=STEPS_PER_QUARTER,
+        quarters_per_bar=QUARTERS_PER_BAR,
+        pitch_classes=data.REDUCED_DRUM_PITCH_CLASSES,
+        roll_input=True,
+    )
+    kwargs.update(overrides)
+    return data.DrumsConverter(**kwargs)
+
+
+def hparams():
+    """A fresh HParams object (music_vae_train mutates the config's in place)."""
+    return merge_hparams(lstm_models.get_default_hparams(), contrib_training.HParams(**HPARAMS))
+
+
+def hierdec_drum_4bar():
+    return configs.Config(
+        model=MusicVAE(
+            lstm_models.BidirectionalLstmEncoder(),
+            lstm_models.HierarchicalLstmDecoder(
+                lstm_models.CategoricalLstmDecoder(),
+                level_lengths=[8, 8],  # 8 half-bars of 8 sixteenths = 64 steps
+                disable_autoregression=False)),
+        hparams=hparams(),
+        note_sequence_augmenter=None,
+        data_converter=drums_converter(),
+        train_examples_path=None,
+        eval_examples_path=None,
+    )
+
+
+def cat_drums_4bar():
+    return configs.Config(
+        model=MusicVAE(lstm_models.BidirectionalLstmEncoder(),
+                       lstm_models.CategoricalLstmDecoder()),
+        hparams=hparams(),
+        note_sequence_augmenter=None,
+        data_converter=drums_converter(),
+        train_examples_path=None,
+        eval_examples_path=None,
+    )
+
+
+MODELS = {
+    "hierdec-drum_4bar": hierdec_drum_4bar,
+    "cat-drums_4bar": cat_drums_4bar,
+}
+
+
+def register():
+    """Add BGMaker's models to Magenta's CONFIG_MAP (idempotent)."""
+    for name, build in MODELS.items():
+        if name not in configs.CONFIG_MAP:
+            configs.CONFIG_MAP[name] = build()
+
+# Tiny hparams for tests and the notebook's quick mode: the same graph with
+# 16-unit LSTMs and an 8-d latent, so a few steps train in seconds on a CPU.
+TINY_HPARAMS = "batch_size=4,enc_rnn_size=[16],dec_rnn_size=[16,16],z_size=8"
