@@ -42,6 +42,19 @@ def drums_converter(**overrides):
     return data.DrumsConverter(**kwargs)
 
 
+def windows_converter():
+    """The converter for pre-sliced 4-bar windows (bgmaker.windows): one example each.
+
+    Same encoding as drums_converter(); it only stops Magenta from re-slicing:
+    no 5-slice cap, no split at silent bars, the track padded to the stored
+    4 bars (a window may begin or end with a silent bar), and no presplit on
+    time changes (which would shrink total_time to the last note and drop a
+    window whose last step is silent). A window has one tempo by construction.
+    """
+    return drums_converter(max_tensors_per_notesequence=None, gap_bars=None,
+                           pad_to_total_time=True, presplit_on_time_changes=False)
+
+
 def hparams():
     """A fresh HParams object (music_vae_train mutates the config's in place)."""
     return merge_hparams(lstm_models.get_default_hparams(), contrib_training.HParams(**HPARAMS))

@@ -1,0 +1,114 @@
+"""Every 4-bar window of a drum performance, and the 9-class drum grid.
+
+Why not Magenta's DrumsConverter alone: it keeps at most 5 random slices per
+file (frozen forever by the dataset cache), and its drum-track extractor
+splits a track at one bar of silence, so a file with a silent bar yields
+fewer windows. Here every window that starts on a bar line, with a 1-bar hop,
+is kept; identical windows from one performance are kept once; all-silent
+windows are dropped.
+
+A window is stored as a NoteSequence already snapped to the 16th-note grid
+(4 bars, exact total_time, original pitches and velocities), so Magenta's
+converter turns each stored window into exactly one training example (the
+run configs use `pad_to_total_time=True`, see bgmaker_configs.models).
+"""
+from dataclasses import dataclass
+
+import numpy as np
+import note_seq
+from note_seq import sequences_lib
+from magenta.models.music_vae.data import REDUCED_DRUM_PITCH_CLASSES
+
+STEPS_PER_QUARTER = 4
+STEPS_PER_BAR = 16
+BARS = 4
+STEPS = STEPS_PER_BAR * BARS
+DRUM_NAMES = ("kick", "snare", "closed hi-hat", "open hi-hat", "low tom", "mid tom",
+              "high tom", "crash", "ride")
+PITCH_TO_CLASS = {p: i for i, pitches in enumerate(REDUCED_DRUM_PITCH_CLASSES) for p in pitches}
+
+
+class UnusableSequenceError(ValueError):
+    """A performance that cannot give 4-bar drum windows (the message says why)."""
+
+
+@dataclass
+class Window:
+    start_bar: int
+    sequence: note_seq.NoteSequence  # 4 bars, on the grid, starting at time 0
+    grid: np.ndarray                 # bool [64, 9]
+
+
+def quantize(ns):
+    """Quantize to 16ths, with a one-line reason when the sequence is unusable."""
+    if not any(n.is_drum for n in ns.notes):
+        raise UnusableSequenceError("no drum notes")
+    for ts in ns.time_signatures:
+        if (ts.numerator, ts.denominator) != (4, 4):
+            raise UnusableSequenceError(f"time signature {ts.numerator}/{ts.denominator}, not 4/4")
+    try:
+        q = note_seq.quantize_note_sequence(ns, STEPS_PER_QUARTER)
+    except note_seq.MultipleTempoError:
+        raise UnusableSequenceError("tempo changes") from None
+    except note_seq.MultipleTimeSignatureError:
+        raise UnusableSequenceError("time signature changes") from None
+    except (note_seq.BadTimeSignatureError, note_seq.NegativeTimeError) as e:
+        raise UnusableSequenceError(str(e)) from None
+    return q
+
+
+def to_grid(ns, steps=STEPS):
+    """Bool [steps, 9]: grid[s, c] is True when drum class c is hit at 16th step s.
+
+    Accepts a quantized or unquantized (quantized here) NoteSequence; notes
+    outside the 9 classes' pitches or not on the drum channel are ignored.
+    """
+    q = ns if sequences_lib.is_quantized_sequence(ns) else note_seq.quantize_note_sequence(ns, STEPS_PER_QUARTER)
+    grid = np.zeros((steps, len(REDUCED_DRUM_PITCH_CLASSES)), dtype=bool)
+    for n in q.notes:
+        c = PITCH_TO_CLASS.get(n.pitch)
+        if n.is_drum and c is not None and 0 <= n.quantized_start_step < steps:
+            grid[n.quantized_start_step, c] = True
+    return grid
+
+
+def extract_windows(ns, bars=BARS, hop_bars=1):
+    """All distinct, non-silent `bars`-bar windows of `ns` with a `hop_bars` hop.
+
+    Raises UnusableSequenceError when `ns` has no drums, is not in 4/4, changes
+    tempo, or is shorter than `bars` bars. Returns [] when every window is
+    silent or a duplicate (cannot happen for a non-empty performance).
+    """
+    q = quantize(ns)
+    total_steps = q.total_quantized_steps
+    n_bars = -(-total_steps // STEPS_PER_BAR)
+    if n_bars < bars:
+        raise UnusableSequenceError(f"{n_bars} bar(s) long, shorter than {bars} bars")
+    qpm = q.tempos[0].qpm if q.tempos else note_seq.DEFAULT_QUARTERS_PER_MINUTE
+    step_seconds = 60.0 / qpm / STEPS_PER_QUARTER
+    length = bars * STEPS_PER_BAR
+    drums = [n for n in q.notes if n.is_drum and n.pitch in PITCH_TO_CLASS]
+    seen, windows = set(), []
+    for start_bar in range(0, n_bars - bars + 1, hop_bars):
+        first = start_bar * STEPS_PER_BAR
+        notes = [n for n in drums if first <= n.quantized_start_step < first + length]
+        if not notes:
+            continue
+        window = note_seq.NoteSequence(ticks_per_quarter=q.ticks_per_quarter or 220)
+        window.tempos.add(qpm=qpm)
+        window.time_signatures.add(numerator=4, denominator=4)
+        for n in notes:
+            step = n.quantized_start_step - first
+            window.notes.add(pitch=n.pitch, velocity=n.velocity, is_drum=True, instrument=9,
+                             start_time=step * step_seconds, end_time=(step + 1) * step_seconds)
+        window.total_time = length * step_seconds
+        grid = to_grid(window, length)
+        key = grid.tobytes()
+        if key in seen:
+            continue
+        seen.add(key)
+        window.id = f"{ns.id or ns.filename}#bar{start_bar}"
+        window.filename = ns.filename
+        window.collection_name = ns.collection_name
+        windows.append(Window(start_bar, window, grid))
+    return windows
