@@ -1,0 +1,28 @@
+"""Metrics of 4-bar drum grids: plain numpy/scipy functions, no TensorFlow.
+
+Every function takes drum grids from `bgmaker.windows.to_grid` (bool
+[64 steps, 9 classes], or a stack [..., 64, 9]) and states its formula in its
+docstring. The modules follow the evaluation's three questions:
+
+- `onsets`: does a reconstruction hit the right drums at the right steps
+  (step accuracy, onset precision/recall/F1);
+- `features` + `distributions`: do samples drum like the held-out drummers
+  (MGEval-style features, KDE overlap and KL, the shuffle baseline);
+- `interpolation`: does a latent path move smoothly from one groove to the
+  other (Hamming-distance curves, monotonicity, the data-space crossfade).
+"""
+from bgmaker.metrics.grid import DRUM_NAMES, STEPS_PER_BAR
+from bgmaker.metrics.distributions import kde_on_shared_grid, overlap_and_kl, shuffle_steps
+from bgmaker.metrics.features import (FEATURES, active_instruments, feature_table, groove_consistency,
+                                      onset_density, step_density, syncopation)
+from bgmaker.metrics.interpolation import (crossfade, distance_curves, hamming, monotonicity,
+                                           smoothness)
+from bgmaker.metrics.onsets import onset_prf, step_accuracy
+
+__all__ = [
+    "DRUM_NAMES", "STEPS_PER_BAR",
+    "FEATURES", "active_instruments", "crossfade", "distance_curves", "feature_table",
+    "groove_consistency", "hamming", "kde_on_shared_grid", "monotonicity", "onset_density",
+    "onset_prf", "overlap_and_kl", "shuffle_steps", "smoothness", "step_accuracy", "step_density",
+    "syncopation",
+]

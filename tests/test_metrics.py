@@ -1,0 +1,221 @@
+"""Each metric on hand-built drum grids with answers worked out by hand."""
+import math
+
+import numpy as np
+import pytest
+
+from bgmaker import metrics
+
+import drum_midi
+
+KICK, SNARE, CHH, OHH, CRASH = 0, 1, 2, 3, 7
+
+
+def grid_with(hits, steps=64):
+    """A [steps, 9] grid with the given (step, class) cells hit."""
+    g = np.zeros((steps, 9), bool)
+    for s, c in hits:
+        g[s, c] = True
+    return g
+
+
+def rock_grid():
+    """Kick on 1 and 3, snare on 2 and 4, closed hats on eighths, every bar."""
+    hits = [(b * 16 + s, CHH) for b in range(4) for s in range(0, 16, 2)]
+    hits += [(b * 16 + s, KICK) for b in range(4) for s in (0, 8)]
+    hits += [(b * 16 + s, SNARE) for b in range(4) for s in (4, 12)]
+    return grid_with(hits)
+
+
+# --- onsets -------------------------------------------------------------------
+
+def test_step_accuracy_counts_whole_rows():
+    target = rock_grid()
+    predicted = target.copy()
+    predicted[4, SNARE] = False          # one step loses its snare
+    predicted[5, OHH] = True             # one empty step gains a hat
+    assert metrics.step_accuracy(target, target) == 1.0
+    assert metrics.step_accuracy(predicted, target) == pytest.approx(62 / 64)
+
+
+def test_onset_prf_of_a_known_pair():
+    target = grid_with([(0, KICK), (8, KICK), (4, SNARE), (12, SNARE)])
+    predicted = grid_with([(0, KICK), (8, KICK), (10, KICK), (4, SNARE)])
+    prf = metrics.onset_prf(predicted, target)
+    # kick: TP 2, FP 1, FN 0; snare: TP 1, FP 0, FN 1
+    assert prf["kick"]["precision"] == pytest.approx(2 / 3)
+    assert prf["kick"]["recall"] == 1.0
+    assert prf["kick"]["f1"] == pytest.approx(0.8)
+    assert prf["snare"]["precision"] == 1.0
+    assert prf["snare"]["recall"] == 0.5
+    assert prf["snare"]["f1"] == pytest.approx(2 / 3)
+    # all: TP 3, FP 1, FN 1
+    assert prf["all"]["f1"] == pytest.approx(0.75)
+    assert prf["all"]["support"] == 4
+    # a class neither predicted nor present is undefined, not perfect
+    assert math.isnan(prf["ride"]["precision"]) and math.isnan(prf["ride"]["f1"])
+
+
+def test_onset_prf_pools_over_a_stack_of_grids():
+    a, b = rock_grid(), grid_with([(0, KICK)])
+    prf = metrics.onset_prf(np.stack([a, b]), np.stack([a, a]))
+    assert prf["kick"]["precision"] == 1.0
+    assert prf["kick"]["recall"] == pytest.approx(9 / 16)
+    assert prf["snare"]["recall"] == 0.5 and math.isnan(prf["crash"]["f1"])
+
+
+# --- features -----------------------------------------------------------------
+
+def test_densities_and_active_instruments_of_a_rock_beat():
+    g = rock_grid()
+    density = metrics.onset_density(g)
+    assert density[CHH] == 0.5 and density[KICK] == 0.125 and density[SNARE] == 0.125
+    assert density[CRASH] == 0
+    assert metrics.step_density(g) == 0.5      # every eighth has a hat, nothing on sixteenths
+    assert metrics.active_instruments(g) == 3
+    assert metrics.groove_consistency(g) == 1.0  # four identical bars
+
+
+def test_features_broadcast_over_stacks():
+    stack = np.stack([rock_grid(), np.zeros((64, 9), bool)])
+    assert metrics.step_density(stack).tolist() == [0.5, 0.0]
+    assert metrics.active_instruments(stack).tolist() == [3, 0]
+    assert metrics.syncopation(stack).shape == (2,)
+    table = metrics.feature_table(stack)
+    assert set(table) == set(metrics.FEATURES)
+    assert table["kick density"].tolist() == [0.125, 0.0]
+    assert all(v.shape == (2,) for v in table.values())
+
+
+def test_syncopation_known_value():
+    # onsets at 0, 6, 16: (0->6) strongest rest is beat 2 (W=-2) < downbeat, none;
+    # (6->16) strongest rest is the half bar (W=-1) after an eighth (W=-3): 2.
+    g = grid_with([(0, KICK), (6, SNARE), (16, KICK)])
+    assert metrics.syncopation(g) == pytest.approx(2 / 4)
+    # a sixteenth anticipating beat 2 (step 3, W=-4) with beat 2 silent: 4 - 2 = 2,
+    # then step 5 -> 16: rest at the half bar, -1 - (-4) = 3
+    g = grid_with([(0, KICK), (3, KICK), (5, SNARE), (16, KICK)])
+    assert metrics.syncopation(g) == pytest.approx((2 + 3) / 4)
+
+
+def test_syncopation_is_zero_on_the_beat_and_for_a_lone_hit():
+    assert metrics.syncopation(rock_grid()) == 0
+    assert metrics.syncopation(grid_with([(7, SNARE)])) == 0  # nothing follows it in the window
+    four_on_the_floor = grid_with([(s, KICK) for s in range(0, 64, 4)])
+    assert metrics.syncopation(four_on_the_floor) == 0
+
+
+def test_groove_consistency_known_value():
+    g = rock_grid()
+    g[48:64] = False
+    g[48, KICK] = True  # last bar: only a kick on the downbeat
+    # bars 0-2 identical; each differs from bar 3 in 11 of the 144 cells:
+    # 8 hats + the kick on 3 + 2 snares
+    differing = np.sum(rock_grid()[:16] != g[48:64])
+    expected = 1 - (3 * differing / 144) / 6
+    assert metrics.groove_consistency(g) == pytest.approx(expected)
+    assert differing == 11
+
+
+def test_features_of_to_grid_on_a_synthetic_beat():
+    """The grid from bgmaker.windows.to_grid of tests/drum_midi's beat has the features its recipe says."""
+    import bgmaker_configs  # noqa: F401  (bgmaker.windows imports Magenta)
+    from bgmaker.windows import to_grid
+    g = to_grid(drum_midi.rock_beat(bars=4))
+    assert metrics.onset_density(g)[[KICK, SNARE]].tolist() == [0.125, 0.125]
+    assert metrics.onset_density(g)[CHH] + metrics.onset_density(g)[OHH] == 0.5
+    assert metrics.step_density(g) == 0.5
+    assert metrics.syncopation(g) == 0
+
+
+# --- distributions ------------------------------------------------------------
+
+def test_identical_sets_overlap_fully_with_zero_kl():
+    values = np.array([0.1, 0.2, 0.2, 0.3, 0.5, 0.4])
+    result = metrics.overlap_and_kl(values, values.copy())
+    assert result["overlap"] == pytest.approx(1.0, abs=1e-9)
+    assert result["kl"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_identical_constant_sets_overlap_fully():
+    # gaussian_kde cannot fit zero spread; two equal constant sets are still the same distribution
+    result = metrics.overlap_and_kl(np.full(10, 3.0), np.full(7, 3.0))
+    assert result["overlap"] == pytest.approx(1.0) and result["kl"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_disjoint_sets_barely_overlap_and_shift_grows_kl():
+    rng = np.random.default_rng(0)
+    base = rng.normal(0, 1, 500)
+    near = metrics.overlap_and_kl(base, base + 0.5)
+    far = metrics.overlap_and_kl(base, base + 20)
+    assert far["overlap"] < 1e-3 < near["overlap"] < 1
+    assert far["kl"] > near["kl"] > 0
+    # two normals one standard deviation apart overlap by 2 Phi(-1/2) ~ 0.617 (KDE widens them a bit)
+    assert metrics.overlap_and_kl(base, base + 1.0)["overlap"] == pytest.approx(0.617, abs=0.06)
+
+
+def test_kde_densities_integrate_to_one_on_the_shared_grid():
+    x, p, q = metrics.kde_on_shared_grid([0, 1, 2, 2, 3], [5, 6, 6, 7])
+    assert np.trapezoid(p, x) == pytest.approx(1) and np.trapezoid(q, x) == pytest.approx(1)
+    assert x[0] < 0 and x[-1] > 7
+
+
+def test_shuffle_keeps_counts_and_breaks_time():
+    rng = np.random.default_rng(1)
+    grids = np.stack([rock_grid()] * 20)
+    shuffled = metrics.shuffle_steps(grids, rng)
+    assert shuffled.shape == grids.shape
+    assert (metrics.onset_density(shuffled) == metrics.onset_density(grids)).all()
+    assert (np.sort(shuffled.view(np.uint8), axis=1) == np.sort(grids.view(np.uint8), axis=1)).all()
+    assert metrics.groove_consistency(shuffled).mean() < 0.95
+    assert metrics.syncopation(shuffled).mean() > 0
+    assert metrics.overlap_and_kl(metrics.syncopation(grids), metrics.syncopation(shuffled))["overlap"] < 0.2
+
+
+# --- interpolation -----------------------------------------------------------
+
+def test_hamming_is_the_fraction_of_differing_cells():
+    a = rock_grid()
+    b = a.copy()
+    b[0, KICK] = False
+    b[1, SNARE] = True
+    assert metrics.hamming(a, a) == 0
+    assert metrics.hamming(a, b) == pytest.approx(2 / 576)
+
+
+def test_crossfade_is_a_monotone_dissolve():
+    rng = np.random.default_rng(2)
+    a = rock_grid()
+    b = grid_with([(s, OHH) for s in range(0, 64, 3)] + [(0, CRASH)])
+    path = metrics.crossfade(a, b, 9, rng)
+    assert path.shape == (9, 64, 9)
+    assert (path[0] == a).all() and (path[-1] == b).all()
+    d_start, d_end = metrics.distance_curves(path, a, b)
+    assert d_start[0] == 0 and d_end[-1] == 0
+    np.testing.assert_allclose(d_start + d_end, metrics.hamming(a, b))  # it never leaves the straight line
+    assert metrics.monotonicity(d_start, d_end) == 1.0
+    assert metrics.smoothness(path) == pytest.approx(metrics.hamming(a, b) / 8)
+
+
+def test_monotonicity_and_smoothness_of_a_wandering_path():
+    a = rock_grid()
+    b = a.copy()
+    b[:, OHH] = True  # B = A plus an open hat on every step
+    c = np.zeros_like(a)
+    path = np.stack([a, c, b])  # detour through silence
+    d_start, d_end = metrics.distance_curves(path, a, b)
+    # A has 48 hits, B = A + 64 open hats. d_start (x576): 0, 48, 64 rises;
+    # d_end (x576): 64, 112, 0 moves away first: 3 of 4 steps the right way
+    assert metrics.monotonicity(d_start, d_end) == pytest.approx(0.75)
+    assert metrics.smoothness(path) == pytest.approx((48 + 112) / 576 / 2)
+    straight = np.stack([a, a, b])
+    assert metrics.monotonicity(*metrics.distance_curves(straight, a, b)) == 1.0
+    assert metrics.smoothness(straight) < metrics.smoothness(path)
+
+
+def test_metrics_grid_layout_is_the_one_bgmaker_windows_builds():
+    import bgmaker_configs  # noqa: F401
+    from bgmaker import windows
+    assert metrics.DRUM_NAMES == windows.DRUM_NAMES
+    assert metrics.STEPS_PER_BAR == windows.STEPS_PER_BAR
+    assert metrics.DRUM_NAMES[KICK] == "kick" and metrics.DRUM_NAMES[CHH] == "closed hi-hat"
