@@ -18,6 +18,7 @@ def apply():
     if _applied:
         return
     use_legacy_keras()
+    quiet_pydub_ffmpeg_warning()
     restore_numpy_bool()
     avoid_zero_depth_unbatch()
     _applied = True
@@ -41,6 +42,17 @@ def use_legacy_keras():
         raise RuntimeError(
             "TensorFlow loaded Keras 3 before bgmaker could select Keras 2: "
             "import bgmaker_configs before using tf.keras, or set TF_USE_LEGACY_KERAS=1")
+
+
+def quiet_pydub_ffmpeg_warning():
+    """Silence pydub's import-time "Couldn't find ffmpeg" RuntimeWarning.
+
+    Cause: note_seq imports pydub for MP3 helpers we never call; without
+    ffmpeg installed pydub warns on every command. Only that one message is
+    filtered.
+    """
+    import warnings
+    warnings.filterwarnings("ignore", message="Couldn't find ffmpeg or avconv", category=RuntimeWarning)
 
 
 def restore_numpy_bool():

@@ -11,6 +11,7 @@ from bgmaker_configs import models, runs  # noqa: E402  (must follow the shims)
 from bgmaker_configs.runs import RUNS, Run, UnknownRunError, get_run  # noqa: E402
 
 models.register()
+runs.register()
 
 from magenta.models.music_vae.configs import CONFIG_MAP  # noqa: E402
 

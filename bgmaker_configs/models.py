@@ -8,12 +8,46 @@ data and hparams, so the hierarchical decoder can be compared with it.
 from magenta.common import merge_hparams
 from magenta.contrib import training as contrib_training
 from magenta.models.music_vae import configs, data, lstm_models
-from magenta.models.music_vae.base_model import MusicVAE
+from magenta.models.music_vae import base_model
+
+NONFINITE_LOSS_MESSAGE = "BGMaker: training loss is NaN or Inf"
 
 STEPS_PER_QUARTER = 4
 QUARTERS_PER_BAR = 4
 BARS = 4
 STEPS = STEPS_PER_QUARTER * QUARTERS_PER_BAR * BARS  # 64
+
+class _StopOnNonFiniteLoss:
+    """Wraps the optimizer MusicVAE.train returns so every gradient waits on a finite loss.
+
+    Why here: Magenta's training loop has no NaN check (and its global-norm
+    clipping turns NaN gradients into silent zero updates), and its hooks
+    are built inside music_vae_train.train. The check must gate the
+    gradients: a check_numerics on the loss alone would never run, because
+    backprop does not need the loss value. When the loss is not finite the
+    step fails before any variable changes, so no bad checkpoint is written.
+    """
+
+    def __init__(self, optimizer):
+        self._optimizer = optimizer
+
+    def compute_gradients(self, loss, *args, **kwargs):
+        import tensorflow.compat.v1 as tf
+        grads_and_vars = self._optimizer.compute_gradients(loss, *args, **kwargs)
+        check = tf.debugging.check_numerics(loss, NONFINITE_LOSS_MESSAGE)
+        with tf.control_dependencies([check]):
+            return [(tf.identity(g) if isinstance(g, tf.Tensor) else g, v) for g, v in grads_and_vars]
+
+    def __getattr__(self, name):
+        return getattr(self._optimizer, name)
+
+
+class MusicVAE(base_model.MusicVAE):
+    """Magenta's MusicVAE whose training stops on a NaN or Inf loss."""
+
+    def train(self, *args, **kwargs):
+        return _StopOnNonFiniteLoss(super().train(*args, **kwargs))
+
 
 HPARAMS = dict(
     batch_size=512,

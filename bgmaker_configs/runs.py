@@ -4,10 +4,17 @@
 and the tests: this table. A run's converted data lives under
 `paths.data_dir()/<run>/` (one NoteSequence TFRecord per split) and its
 checkpoints and summaries under `paths.runs_dir()/<run>/`.
+
+Each run is also registered in Magenta's CONFIG_MAP under its own name (its
+model, its hparam overrides, its converter and its examples), so Magenta's
+own tools accept it too: `music_vae_generate --config=v2_rock_beat ...`.
 """
 from dataclasses import dataclass, field
 
+from magenta.models.music_vae import configs
+
 from bgmaker import paths
+from bgmaker_configs import models
 
 
 class UnknownRunError(KeyError):
@@ -22,6 +29,7 @@ class Run:
     select: dict                # keyword arguments of bgmaker.gmd.select
     hparams: dict = field(default_factory=dict)  # overrides of the config's hparams
     description: str = ""
+    every_window: bool = True   # train on every 4-bar window (bgmaker.windows), not 5 random slices
 
     def examples_path(self, split):
         return paths.data_dir() / self.name / f"{split}.tfrecord"
@@ -29,6 +37,18 @@ class Run:
     @property
     def run_dir(self):
         return paths.runs_dir() / self.name
+
+    def magenta_config(self):
+        """This run as a Magenta Config: model, hparams, converter and examples."""
+        base = models.MODELS[self.config]()
+        hparams = base.hparams
+        if self.hparams:
+            hparams.override_from_dict(dict(self.hparams))
+        converter = models.windows_converter() if self.every_window else models.drums_converter()
+        return configs.update_config(base, dict(
+            hparams=hparams, data_converter=converter,
+            train_examples_path=str(self.examples_path("train")),
+            eval_examples_path=str(self.examples_path("validation"))))
 
 
 RUNS = {
@@ -53,3 +73,10 @@ def get_run(name):
         return RUNS[name]
     except KeyError:
         raise UnknownRunError(f"unknown run '{name}'; known runs: {', '.join(sorted(RUNS))}") from None
+
+
+def register():
+    """Add every run to Magenta's CONFIG_MAP under its own name (idempotent)."""
+    for run in RUNS.values():
+        if run.name not in configs.CONFIG_MAP:
+            configs.CONFIG_MAP[run.name] = run.magenta_config()

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Train a named BGMaker run with Magenta's music_vae_train.
+#
+# Usage: scripts/train.sh --run NAME [--mode train|eval] [music_vae_train flags...]
+#   --run NAME     a named run: v1_all, v2_rock_beat (list them: .venv/bin/bgmaker runs)
+#   --mode eval    Magenta's eval job on the validation split (TensorBoard summaries in runs/NAME/eval)
+#   other flags    go to music_vae_train, e.g. --num_steps=2000 --hparams=batch_size=64
+# Needs the run's data first: scripts/convert_gmd.sh --run NAME
+# Checkpoints and summaries: runs/NAME/train (tensorboard --logdir runs/NAME).
+# Restarting resumes from the last checkpoint; a NaN/Inf loss stops with exit code 3.
+set -euo pipefail
+case "${1:-}" in -h|--help|"") awk 'NR>1 && /^#/ {sub(/^# ?/, ""); print; next} NR>1 {exit}' "$0"; [ -n "${1:-}" ]; exit $? ;; esac
+source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
+exec bgmaker train "$@"
