@@ -1,0 +1,212 @@
+"""Generate 4-bar drum beats from a trained model: sample, encode/decode, interpolate, vary.
+
+`BeatGenerator` loads Magenta's `TrainedModel` once and keeps it, so a
+notebook or a long-lived process pays the model build (seconds) once and then
+decodes many beats per second; the CLI (`bgmaker generate`), the benchmark and
+the tests all go through it.
+
+Reproducibility: every method takes a `seed`. The latent vectors are drawn
+with `numpy.random.default_rng(seed)` and the decoder's temperature sampling
+is seeded too (bgmaker.seeded_sampling), so a beat is a pure function of
+(z, temperature, seed): the same call gives byte-identical MIDI in any
+process, `sample(4, seed=s)` is the first half of `sample(8, seed=s)`, and an
+interpolation's endpoints are exactly `reconstruct(a)` and `reconstruct(b)`.
+
+Input beats (MIDI paths or NoteSequences) are cut into 4-bar windows by
+bgmaker.windows, the same windows training uses (bar-aligned, 1-bar hop,
+silent windows dropped); the first window is used, or the one starting at
+`start_bar`. An input with no such window (no drums, not 4/4, shorter than
+4 bars, unreadable) raises UnusableMidiError naming the file, where Magenta
+raises NoExtractedExamplesError or music_vae_generate just exits.
+"""
+import copy
+import os
+import secrets
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_TEMPERATURE = 0.5  # music_vae_generate's default
+DEFAULT_BATCH_SIZE = 8
+
+
+class UnusableMidiError(ValueError):
+    """An input that gives no 4-bar drum beat; the message names the file and says why."""
+
+
+def random_seed():
+    """A fresh seed for callers that want variety but must be able to repeat it."""
+    return secrets.randbits(31)
+
+
+def read_midi(path):
+    """A MIDI file as a NoteSequence, with a one-line error naming the file."""
+    import note_seq
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such MIDI file")
+    try:
+        ns = note_seq.midi_file_to_note_sequence(str(path))
+    except note_seq.MIDIConversionError as e:
+        raise UnusableMidiError(f"{path}: not a readable MIDI file ({e})") from None
+    ns.filename = str(path)
+    return ns
+
+
+def resolve_checkpoint(path):
+    """The checkpoint prefix for a checkpoint, a train/ dir or a run dir (which holds train/)."""
+    import tensorflow.compat.v1 as tf
+    path = os.path.abspath(os.path.expanduser(str(path)))
+    if os.path.isdir(path):
+        for folder in (os.path.join(path, "train"), path):
+            latest = tf.train.latest_checkpoint(folder) if os.path.isdir(folder) else None
+            if latest:
+                return latest
+        raise FileNotFoundError(f"{path}: no checkpoint in this folder or its train/")
+    if not os.path.exists(path + ".index") and not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: no such checkpoint (expected {path}.index)")
+    return path
+
+
+def _slerp(p0, p1, t):
+    """Spherical interpolation; linear when the two vectors are (anti)parallel."""
+    cos = np.dot(p0 / np.linalg.norm(p0), p1 / np.linalg.norm(p1))
+    omega = np.arccos(np.clip(cos, -1.0, 1.0))
+    if np.sin(omega) < 1e-6:
+        return (1.0 - t) * p0 + t * p1
+    return (np.sin((1.0 - t) * omega) * p0 + np.sin(t * omega) * p1) / np.sin(omega)
+
+
+class BeatGenerator:
+    """A trained 4-bar drum MusicVAE, loaded once.
+
+    config_name: a name in Magenta's CONFIG_MAP (after `import bgmaker_configs`).
+    checkpoint: a checkpoint prefix, a train/ dir, or a run dir.
+    hparams: the override string the checkpoint was trained with; default:
+        the one music_vae_train recorded next to it (magenta_apps.recorded_hparams).
+    batch_size: beats decoded per TensorFlow run; only affects speed.
+    """
+
+    def __init__(self, config_name, checkpoint, hparams=None, batch_size=DEFAULT_BATCH_SIZE):
+        import bgmaker_configs  # noqa: F401  (shims + configs)
+        from magenta.models.music_vae import TrainedModel, configs
+
+        from bgmaker import magenta_apps, seeded_sampling
+        from bgmaker_configs.models import STEPS_PER_QUARTER, windows_converter
+
+        if config_name not in configs.CONFIG_MAP:
+            raise KeyError(f"unknown config '{config_name}'; known: {', '.join(sorted(configs.CONFIG_MAP))}")
+        self.checkpoint = resolve_checkpoint(checkpoint)
+        if hparams is None:
+            hparams = magenta_apps.recorded_hparams(self.checkpoint)
+        config = copy.deepcopy(configs.CONFIG_MAP[config_name])
+        if hparams:
+            config.hparams.parse(hparams)
+        config.data_converter.max_tensors_per_item = None
+        self.config_name = config_name
+        self.config = seeded_sampling.seeded_config(config)
+        self.z_size = self.config.hparams.z_size
+        self.length = self.config.hparams.max_seq_len
+        self._steps_per_quarter = STEPS_PER_QUARTER
+        self._model = TrainedModel(self.config, batch_size=batch_size,
+                                   checkpoint_dir_or_path=self.checkpoint)
+        # TrainedModel keeps its graph and session private; the seed variable is ours.
+        self._session = self._model._sess
+        self._set_keys = seeded_sampling.key_setter(self._session)
+        self.batch_size = batch_size
+        # Input windows are encoded with the converter that keeps a stored window whole
+        # (same tensors as every BGMaker config's; see bgmaker_configs.models).
+        self._window_converter = windows_converter()
+        self._window_converter.set_mode("infer")
+
+    @classmethod
+    def for_run(cls, name, checkpoint=None, **kwargs):
+        """The generator for a named run (bgmaker_configs.runs), latest checkpoint by default."""
+        import bgmaker_configs
+        from magenta.models.music_vae import configs
+        run = bgmaker_configs.get_run(name)
+        config_name = run.name if run.name in configs.CONFIG_MAP else run.config
+        return cls(config_name, checkpoint or run.run_dir, **kwargs)
+
+    # -- latent space ------------------------------------------------------
+
+    def window(self, beat, start_bar=None):
+        """The 4-bar window of `beat` (MIDI path or NoteSequence) that encode() uses, and its tensors."""
+        from bgmaker import windows
+        ns = read_midi(beat) if isinstance(beat, (str, os.PathLike)) else beat
+        name = ns.filename or ns.id or "the input NoteSequence"
+        try:
+            candidates = windows.extract_windows(ns)
+        except windows.UnusableSequenceError as e:
+            raise UnusableMidiError(f"{name}: no 4-bar drum beat: {e}") from None
+        if start_bar is not None:
+            starts = [w.start_bar for w in candidates]
+            candidates = [w for w in candidates if w.start_bar == start_bar]
+            if not candidates:
+                raise UnusableMidiError(f"{name}: no 4-bar drum window starts at bar {start_bar} "
+                                        f"(windows start at bars {starts})")
+        for w in candidates:
+            tensors = self._window_converter.to_tensors(w.sequence)
+            if len(tensors.inputs) == 1:
+                return w.sequence, tensors
+        raise UnusableMidiError(f"{name}: no 4-bar drum window the model can encode "
+                                f"(needs drum-channel notes of the 9-piece kit, in 4/4)")
+
+    def encode(self, beats, start_bar=None):
+        """Latent means [n, z_size] of the beats' 4-bar windows (MIDI paths or NoteSequences)."""
+        inputs, lengths, controls = [], [], []
+        for beat in beats:
+            _, t = self.window(beat, start_bar)
+            inputs.append(t.inputs[0])
+            lengths.append(t.lengths[0])
+            controls.append(t.controls[0])
+        _, mu, _ = self._model.encode_tensors(inputs, lengths, controls)
+        return mu
+
+    def decode(self, z, temperature=DEFAULT_TEMPERATURE, seed=None):
+        """4-bar beats (NoteSequences at 120 qpm) for latent vectors z [n, z_size]."""
+        z = np.asarray(z, dtype=np.float32).reshape(-1, self.z_size)
+        seed = random_seed() if seed is None else seed
+        beats = []
+        for i in range(0, len(z), self.batch_size):  # one run per batch: the keys are per run
+            chunk = z[i:i + self.batch_size]
+            self._set_keys(seed, chunk)
+            beats += self._model.decode(chunk, length=self.length, temperature=temperature)
+        for ns in beats:
+            qpm = ns.tempos[0].qpm if ns.tempos else 120.0
+            ns.total_time = self.length * 60.0 / qpm / self._steps_per_quarter
+        return beats
+
+    # -- what users ask for -------------------------------------------------
+
+    def sample_z(self, n, seed):
+        """n latent vectors from the prior; row i does not depend on n."""
+        return np.random.default_rng(seed).standard_normal((n, self.z_size)).astype(np.float32)
+
+    def sample(self, n=1, temperature=DEFAULT_TEMPERATURE, seed=None):
+        """n new beats from the prior."""
+        seed = random_seed() if seed is None else seed
+        return self.decode(self.sample_z(n, seed), temperature, seed)
+
+    def reconstruct(self, beat, temperature=DEFAULT_TEMPERATURE, seed=None, start_bar=None):
+        """The model's rendition of `beat`: decode(encode(beat))."""
+        return self.decode(self.encode([beat], start_bar), temperature, seed)[0]
+
+    def interpolate(self, a, b, steps=8, temperature=DEFAULT_TEMPERATURE, seed=None, start_bar=None):
+        """`steps` beats along the slerp from a's latent mean to b's, endpoints included."""
+        if steps < 2:
+            raise ValueError(f"an interpolation needs at least 2 steps, got {steps}")
+        mu = self.encode([a, b], start_bar)
+        z = np.stack([_slerp(mu[0], mu[1], t) for t in np.linspace(0.0, 1.0, steps)])
+        z[0], z[-1] = mu[0], mu[1]  # exactly the inputs' codes, so the ends are their reconstructions
+        return self.decode(z, temperature, seed)
+
+    def variations(self, beat, n=4, noise=0.3, temperature=DEFAULT_TEMPERATURE, seed=None, start_bar=None):
+        """n beats decoded near `beat`: z = mu + noise * N(0, I), noise in units of the prior's std."""
+        seed = random_seed() if seed is None else seed
+        mu = self.encode([beat], start_bar)[0]
+        z = mu + noise * np.random.default_rng(seed).standard_normal((n, self.z_size))
+        return self.decode(z, temperature, seed)
+
+    def close(self):
+        self._session.close()

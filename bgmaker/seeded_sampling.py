@@ -1,0 +1,136 @@
+"""Reproducible temperature sampling for MusicVAE's categorical decoders.
+
+Why: Magenta's CategoricalLstmDecoder draws every 16th-note step from tfp's
+OneHotCategorical, whose randomness comes from stateful TensorFlow random ops:
+the same z decodes differently on every call, the noise depends on how many
+runs came before in the process and on the beat's row in the batch, and a
+graph seed only fixes the first run after loading.
+
+Here a decoded beat is a pure function of (z, temperature, seed). Each step is
+drawn by the Gumbel-max trick (argmax(logits / T + Gumbel noise) is an exact
+draw from softmax(logits / T)) with noise from an integer hash of
+(seed, a key of the row's z, the step number, the class). The caller sets the
+seed and the row keys (a hash of each z's bytes) and the step counter restarts
+at 0 before every run, so the noise follows the latent vector, not its batch
+position: `decode([z_a, z_b])[1] == decode([z_b])[0]`, an interpolation's
+endpoints are exactly the inputs' reconstructions, and the batch size is only
+a speed knob. (Keying on the logits' bits instead does not work: TensorFlow's
+CPU matmul rounds differently for rows in different positions of a batch.)
+
+The step counter relies on the decoder steps running one after another, which
+holds for our configs: autoregressive decoders, where every step's input is
+the previous step's sample (a hierarchical decoder with
+`disable_autoregression=True` would race).
+
+Only sampling is replaced; the trained variables and the rest of the graph are
+Magenta's. Use `seeded_config(config)` before building a TrainedModel and
+`key_setter(session)` to set the keys before each decoder run.
+"""
+import copy
+import zlib
+
+import numpy as np
+import tensorflow.compat.v1 as tf
+from magenta.models.music_vae import base_model, lstm_models
+
+_COLLECTION = "bgmaker_sampling_keys"
+_MASK32 = 0xFFFFFFFF
+
+
+def _mix32(x):
+    """A 32-bit integer hash (xor-shift-multiply rounds) on int64 tensors holding uint32s."""
+    for _ in range(2):
+        x = tf.bitwise.bitwise_and(
+            tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 16)) * 0x45D9F3B, _MASK32)
+    return tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 16))
+
+
+def row_keys(z):
+    """A 32-bit key per latent vector: the CRC of its float32 bytes."""
+    z = np.ascontiguousarray(z, dtype=np.float32)
+    return np.array([zlib.crc32(row.tobytes()) for row in z], dtype=np.int64)
+
+
+def _key_variables(batch_size):
+    """(seed, row keys [batch_size], step counter): local, uncheckpointed variables, one set per graph."""
+    graph = tf.get_default_graph()
+    found = graph.get_collection(_COLLECTION)
+    if found:
+        return found
+    with tf.name_scope(None):
+        def variable(name, shape):
+            return tf.Variable(tf.zeros(shape, tf.int64), trainable=False, use_resource=True,
+                               name=f"bgmaker_sampling_{name}",
+                               collections=[tf.GraphKeys.LOCAL_VARIABLES, _COLLECTION])
+        return [variable("seed", []), variable("row_keys", [batch_size]), variable("step", [])]
+
+
+def key_setter(session):
+    """`set_keys(seed, z)`: seed the next decoder run of `session` for the rows of z (one tiny run)."""
+    with session.graph.as_default():
+        seed_var, rows_var, step_var = session.graph.get_collection(_COLLECTION)
+        seed_in = tf.placeholder(tf.int64, [], name="bgmaker_sampling_seed_in")
+        rows_in = tf.placeholder(tf.int64, rows_var.shape, name="bgmaker_sampling_rows_in")
+        assign = tf.group(seed_var.assign(seed_in), rows_var.assign(rows_in), step_var.assign(0))
+    batch_size = int(rows_var.shape[0])
+
+    def set_keys(seed, z):
+        keys = np.zeros(batch_size, np.int64)
+        keys[:len(z)] = row_keys(z)
+        session.run(assign, {seed_in: int(seed) & _MASK32, rows_in: keys})
+
+    return set_keys
+
+
+class SeededCategoricalLstmDecoder(lstm_models.CategoricalLstmDecoder):
+    """CategoricalLstmDecoder whose `_sample` is a hash-keyed Gumbel-max draw."""
+
+    def build(self, hparams, output_depth, is_training=True):
+        super().build(hparams, output_depth, is_training)
+        self._keys = _key_variables(hparams.batch_size)
+        classes = np.arange(output_depth, dtype=np.int64)
+        self._class_keys = tf.constant(classes * 0x9E3779B1 & _MASK32)
+
+    def _sample(self, rnn_output, temperature=1.0):
+        seed_var, rows_var, step_var = self._keys
+        # The step must follow this step's logits, which follow the previous sample.
+        with tf.control_dependencies([rnn_output]):
+            step = step_var.assign_add(1)
+        row = _mix32(tf.bitwise.bitwise_xor(_mix32(rows_var.read_value()), _mix32(seed_var.read_value())))
+        row = _mix32(tf.bitwise.bitwise_xor(row, _mix32(step)))[:, None]
+        h = _mix32(tf.bitwise.bitwise_xor(row, self._class_keys))
+        # The 24 high bits -> a uniform strictly inside (0, 1), exact in float32.
+        u = (tf.cast(tf.bitwise.right_shift(h, 8), tf.float32) + 0.5) / float(1 << 24)
+        gumbel = -tf.log(-tf.log(u))
+        choice = tf.argmax(rnn_output / temperature + gumbel, axis=-1)
+        return tf.one_hot(choice, self._output_depth, dtype=tf.float32)
+
+
+def seeded_config(config):
+    """A deep copy of a Magenta Config whose categorical decoders sample reproducibly.
+
+    Walks the model's decoder objects by value (the hierarchical decoder keeps
+    its core decoder in a private attribute) and gives each plain
+    CategoricalLstmDecoder the seeded subclass, which adds no constructor
+    state, so the swap is safe. Raises ValueError when the model has no such
+    decoder (e.g. a multi-track or NADE model).
+    """
+    config = copy.deepcopy(config)
+    swapped = []
+
+    def walk(obj, depth=0):
+        if type(obj) is lstm_models.CategoricalLstmDecoder:
+            obj.__class__ = SeededCategoricalLstmDecoder
+            swapped.append(obj)
+        if depth > 4:
+            return
+        for value in vars(obj).values():
+            for item in value if isinstance(value, (list, tuple)) else [value]:
+                if isinstance(item, base_model.BaseDecoder):
+                    walk(item, depth + 1)
+
+    walk(config.model)
+    if not swapped:
+        raise ValueError("this model's decoder is not a CategoricalLstmDecoder; "
+                         "BeatGenerator only supports categorical drum models")
+    return config
