@@ -66,7 +66,7 @@ def overlap_and_kl(reference, other, points=GRID_POINTS):
     overlap = float(trapezoid(np.minimum(p, q), x))
     dx = x[1] - x[0]
     kl = float(stats.entropy(np.maximum(p * dx, MASS_FLOOR), np.maximum(q * dx, MASS_FLOOR)))
-    return dict(overlap=min(overlap, 1.0), kl=kl)
+    return dict(overlap=min(overlap, 1.0), kl=max(kl, 0.0))  # clip float rounding (KL >= 0)
 
 
 def shuffle_steps(grids, rng):
