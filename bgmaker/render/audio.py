@@ -63,10 +63,16 @@ def render_wav(ns, path, bpm=DEFAULT_BPM, renderer="auto", sample_rate=SAMPLE_RA
     ok, why = fluidsynth_status()
     if renderer == "fluidsynth" and not ok:
         raise RendererUnavailable(f"cannot render with fluidsynth: {why}")
+    audio, used = None, "builtin"
     if renderer == "fluidsynth" or (renderer == "auto" and ok):
-        audio, used = _fluidsynth(beat, bpm, sample_rate), "fluidsynth"
-    else:
-        audio, used = synthesize(beat, sample_rate), "builtin"
+        try:
+            audio, used = _fluidsynth(beat, bpm, sample_rate), "fluidsynth"
+        except RendererUnavailable as e:
+            if renderer == "fluidsynth":
+                raise
+            used = f"builtin, because {e}"
+    if audio is None:
+        audio = synthesize(beat, sample_rate)
     audio = _fit(audio, frames)
     _write_wav(path, audio, sample_rate)
     return str(path), used

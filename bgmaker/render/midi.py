@@ -64,6 +64,13 @@ def concatenate(beats):
     return out
 
 
+def excerpt(ns, start, duration):
+    """The part of `ns` from `start` lasting `duration` seconds, moved to time 0."""
+    out = sequences_lib.extract_subsequence(ns, start, start + duration)
+    out.total_time = duration
+    return out
+
+
 def write_midi(ns, path, bpm=DEFAULT_BPM, drum_map_name="gm"):
     """Write `ns` re-timed to `bpm` on the drum map; the file lasts exactly ns's total_time."""
     out = at_tempo(ns, bpm, drum_map_name)
