@@ -230,14 +230,14 @@ def main(args):
     from bgmaker_configs.runs import RUNS, get_run
     if args.run:
         runs = [get_run(name) for name in args.run]
-    elif custom:
+        if len(runs) > 1 and args.output_dir:
+            raise ValueError("--output-dir needs exactly one --run")
+    elif custom or args.output_dir:
+        if not args.output_dir:
+            raise ValueError("a custom selection needs --output-dir (or --run NAME to refine a run)")
         runs = [None]
     else:
         runs = list(RUNS.values())
-    if custom and not args.run and not args.output_dir:
-        raise ValueError("a custom selection needs --output-dir (or --run NAME to refine a run)")
-    if len(runs) > 1 and args.output_dir:
-        raise ValueError("--output-dir needs exactly one --run")
     for run in runs:
         report = convert_run(run, source=args.input, out_dir=args.output_dir,
                              select=_selection(args, run),

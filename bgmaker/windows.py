@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import note_seq
 from note_seq import sequences_lib
+
+import bgmaker_configs  # noqa: F401  (compat shims before any Magenta import)
 from magenta.models.music_vae.data import REDUCED_DRUM_PITCH_CLASSES
 
 STEPS_PER_QUARTER = 4
