@@ -20,33 +20,41 @@ MASS_FLOOR = 1e-10
 def kde_on_shared_grid(a, b, points=GRID_POINTS):
     """Densities of value sets `a` and `b` on one grid x: returns (x, p_a, p_b).
 
-    Each density is gaussian_kde(values) (bandwidth by Scott's rule:
-    std x n^(-1/5)), renormalised so that trapezoid(p, x) = 1 on the grid.
-    x spans [min - 3h, max + 3h] of both sets pooled, h the wider bandwidth.
-    A set with zero spread (every value equal; gaussian_kde cannot fit it)
-    becomes a normal density at its value with the pooled Scott bandwidth,
-    so two identical constant sets still give identical densities.
+    Each density is a Gaussian KDE (scipy.stats.gaussian_kde) with Scott's
+    bandwidth h = std x n^(-1/5), floored at two grid spacings,
+    h >= 2 (max - min) / points over both sets pooled: a set with (almost)
+    no spread — every window has the same snare density, or float noise
+    around one value — would otherwise be a spike the grid cannot resolve.
+    Two identical constant sets get h = 1 (any h gives them the same
+    density). x spans [min - 3h, max + 3h] of both sets pooled, h the wider
+    bandwidth; each density is renormalised so trapezoid(p, x) = 1.
     """
     a, b = np.asarray(a, float).ravel(), np.asarray(b, float).ravel()
     if not a.size or not b.size:
         raise ValueError("both value sets must be non-empty")
     pooled = np.concatenate([a, b])
-    pooled_h = pooled.std() * pooled.size ** (-1 / 5) or 1.0
-    fits = [_fit(v, pooled_h) for v in (a, b)]
-    h = max(width for _, width in fits)
+    span = np.ptp(pooled)
+    floor = 2 * span / points if span > 0 else 1.0
+    widths = [max(_scott(v), floor) for v in (a, b)]
+    h = max(widths)
     x = np.linspace(pooled.min() - 3 * h, pooled.max() + 3 * h, points)
     densities = []
-    for pdf, _ in fits:
-        p = pdf(x)
+    for values, width in zip((a, b), widths):
+        p = _kde(values, width, x)
         densities.append(p / trapezoid(p, x))
     return x, densities[0], densities[1]
 
 
-def _fit(values, fallback_h):
-    if values.size > 1 and values.std() > 0:
-        kde = stats.gaussian_kde(values)
-        return kde, float(np.sqrt(kde.covariance[0, 0]))
-    return (lambda x: stats.norm.pdf(x, loc=values[0], scale=fallback_h)), fallback_h
+def _scott(values):
+    return values.std(ddof=1) * values.size ** (-1 / 5) if values.size > 1 else 0.0
+
+
+def _kde(values, width, x):
+    """gaussian_kde of `values` with bandwidth `width` (as an absolute standard deviation) at x."""
+    std = values.std(ddof=1) if values.size > 1 else 0.0
+    if std > 0:
+        return stats.gaussian_kde(values, bw_method=width / std)(x)
+    return stats.norm.pdf(x, loc=values[0], scale=width)
 
 
 def overlap_and_kl(reference, other, points=GRID_POINTS):

@@ -1,0 +1,135 @@
+"""End-to-end evaluation of the tiny trained model on a windows TFRecord built here."""
+import contextlib
+import io
+import json
+
+import numpy as np
+import pytest
+
+import bgmaker_configs  # noqa: F401  (compat shims before Magenta)
+from bgmaker import cli, evaluate, metrics, windows
+from bgmaker_configs.runs import Run
+
+import drum_midi
+
+TINY_RUN = Run(name="tiny_eval", config="hierdec-drum_4bar", select={}, description="test run")
+
+
+@pytest.fixture(scope="module")
+def windows_tfrecord(tmp_path_factory):
+    """Every 4-bar window of three 6-bar synthetic beats, stored as BGMaker's converter stores them."""
+    import tensorflow as tf
+    path = tmp_path_factory.mktemp("windows") / "test.tfrecord"
+    found = [w for v in range(3) for w in windows.extract_windows(drum_midi.rock_beat(bars=6, variant=v))]
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for w in found:
+            writer.write(w.sequence.SerializeToString())
+    return path, found
+
+
+@pytest.fixture(scope="module")
+def report(tiny_model, windows_tfrecord, tmp_path_factory):
+    """`bgmaker evaluate` as a user types it, in this process (the CLI over the library), small settings."""
+    out = tmp_path_factory.mktemp("evaluation")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        rc = cli.main(["evaluate", "--run", "hierdec-drum_4bar", "--checkpoint", str(tiny_model["checkpoint"]),
+                       "--examples", str(windows_tfrecord[0]), "--output-dir", str(out), "--samples", "6",
+                       "--interpolations", "3", "--interpolation-steps", "4",
+                       "--batch-size", "5"])  # 5 does not divide the window count: the last batch is padded
+    assert rc == 0, printed.getvalue()
+    return json.loads((out / "evaluation.json").read_text()), out, printed.getvalue().splitlines()
+
+
+def test_read_windows_gives_stored_windows_back_and_cuts_whole_performances(windows_tfrecord, tiny_model):
+    path, stored = windows_tfrecord
+    found, skipped = evaluate.read_windows(path)
+    assert skipped == {}
+    assert [w.grid.tobytes() for w in found] == [w.grid.tobytes() for w in stored]
+    # the fixture's examples are whole 8-bar performances: 5 windows each, fewer where windows repeat
+    whole, _ = evaluate.read_windows(tiny_model["examples"])
+    assert 6 <= len(whole) <= 6 * 5
+    subset, _ = evaluate.read_windows(path, max_windows=4, rng=np.random.default_rng(0))
+    assert len(subset) == 4
+
+
+def test_reconstruction_numbers_agree_with_magentas_own_metric(report, windows_tfrecord):
+    result, _, _ = report
+    n = len(windows_tfrecord[1])
+    assert result["data"]["windows"] == n and n % 5 != 0
+    for mode in ("teacher_forced", "free_running"):
+        r = result["reconstruction"][mode]
+        # our grid-based step accuracy is Magenta's tf.metrics accuracy over the same steps,
+        # including the zero-length windows that pad the last batch
+        assert r["accuracy"] == pytest.approx(r["magenta_accuracy"], abs=1e-6)
+        assert 0 <= r["accuracy"] <= 1 and r["r_loss"] > 0
+        assert set(r["onsets"]) == set(windows.DRUM_NAMES) | {"all"}
+        assert r["onsets"]["all"]["support"] == sum(int(w.grid.sum()) for w in windows_tfrecord[1])
+    assert result["reconstruction"]["kl_bits"] >= 0
+
+
+def test_feature_and_interpolation_sections(report):
+    result, _, _ = report
+    vs_real = result["features"]["vs_real"]
+    assert set(vs_real) == {"samples", "shuffle", "real half", "interpolation", "crossfade"}
+    for name, table in vs_real.items():
+        assert set(table) == set(metrics.FEATURES), name
+        for row in table.values():
+            assert 0 <= row["overlap"] <= 1 and row["kl"] >= 0
+    # shuffling steps keeps every density exactly
+    assert vs_real["shuffle"]["kick density"]["overlap"] == pytest.approx(1.0)
+    interp = result["interpolation"]
+    assert interp["pairs"] == 3 and len(interp["alphas"]) == 4
+    assert interp["crossfade"]["monotonicity"] == 1.0 and interp["crossfade"]["endpoint_error"] == 0
+    assert 0 <= interp["model"]["monotonicity"] <= 1
+    assert len(interp["model"]["d_start"]) == 4
+    assert result["summary"]["model"] == "hierdec-drum_4bar" and result["summary"]["step"] == 2
+
+
+def test_report_files(report):
+    result, out, lines = report
+    names = {p.name for p in out.iterdir()}
+    assert {"evaluation.json", "evaluation.md", "features.png", "interpolation.png",
+            "interpolation_example.png"} <= names
+    md = (out / "evaluation.md").read_text()
+    row = f"| hierdec-drum_4bar | 2 | test | {result['data']['windows']} |"
+    assert "## 1. Reconstruction" in md and row in md and "![feature histograms]" in md
+    assert any(line.endswith("windows") and "/" in line for line in lines)  # progress was printed
+    assert any(line.startswith(row) for line in lines)  # and the summary row
+
+
+def test_compare_tabulates_one_row_per_model(report):
+    _, out, _ = report
+    table = evaluate.compare([out, out / "evaluation.json"])
+    rows = [line for line in table.splitlines() if line.startswith("| hierdec-drum_4bar")]
+    assert len(rows) == 2 and table.splitlines()[0].startswith("| model | step |")
+
+
+def test_cli_compare_writes_the_table(report, tmp_path, capsys):
+    _, out, _ = report
+    assert cli.main(["evaluate", "--compare", str(out), "--output-dir", str(tmp_path)]) == 0
+    assert "| hierdec-drum_4bar | 2 | test |" in capsys.readouterr().out
+    assert (tmp_path / "comparison.md").read_text().count("| hierdec-drum_4bar") == 1
+
+
+def test_clear_errors_for_missing_data_checkpoint_and_run(tiny_model, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("BGMAKER_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("BGMAKER_RUNS_DIR", str(tmp_path / "runs"))
+    with pytest.raises(FileNotFoundError, match="scripts/convert_gmd.sh --run v2_rock_beat"):
+        evaluate.evaluate("v2_rock_beat", tiny_model["checkpoint"])
+    with pytest.raises(FileNotFoundError, match="bgmaker train --run v2_rock_beat"):
+        evaluate.evaluate("v2_rock_beat")
+    with pytest.raises(FileNotFoundError, match="checkpoint not found"):
+        evaluate.evaluate("v2_rock_beat", tmp_path / "model.ckpt-7")
+    with pytest.raises(FileNotFoundError, match="no test evaluation"):
+        evaluate.compare(["v2_rock_beat"])
+    assert cli.main(["evaluate", "--run", "no_such_run"]) == 2
+    assert capsys.readouterr().err.startswith("bgmaker evaluate: error: unknown run or model 'no_such_run'")
+    assert cli.main(["evaluate", "--run", "v2_rock_beat", "--checkpoint", str(tiny_model["checkpoint"])]) == 2
+    assert "scripts/convert_gmd.sh --run v2_rock_beat" in capsys.readouterr().err
+
+
+def test_latest_checkpoint_of_a_folder(tiny_model):
+    found = evaluate.find_checkpoint(TINY_RUN, tiny_model["run_dir"])
+    assert found.name == "model.ckpt-2"
+    assert evaluate.default_output_dir(found, "validation") == tiny_model["run_dir"] / "evaluation" / "validation-model.ckpt-2"
