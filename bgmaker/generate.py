@@ -68,6 +68,31 @@ def resolve_checkpoint(path):
     return path
 
 
+def find_window(beat, start_bar=None):
+    """The bgmaker.windows Window of `beat` (MIDI path or NoteSequence) to encode.
+
+    The first non-silent bar-aligned 4-bar window, or the one starting at
+    `start_bar` (0-based). Needs no model, so the CLI checks its inputs
+    before the model build.
+    """
+    from bgmaker import windows
+    ns = read_midi(beat) if isinstance(beat, (str, os.PathLike)) else beat
+    name = ns.filename or ns.id or "the input NoteSequence"
+    try:
+        found = windows.extract_windows(ns)
+    except windows.UnusableSequenceError as e:
+        raise UnusableMidiError(f"{name}: no 4-bar drum beat: {e}") from None
+    if not found:
+        raise UnusableMidiError(f"{name}: no 4-bar drum beat: no notes of the 9-piece drum kit")
+    if start_bar is None:
+        return found[0]
+    for w in found:
+        if w.start_bar == start_bar:
+            return w
+    raise UnusableMidiError(f"{name}: no non-silent 4-bar window starts at bar {start_bar} "
+                            f"(windows start at bars {', '.join(str(w.start_bar) for w in found)})")
+
+
 def _slerp(p0, p1, t):
     """Spherical interpolation; linear when the two vectors are (anti)parallel."""
     cos = np.dot(p0 / np.linalg.norm(p0), p1 / np.linalg.norm(p1))
@@ -131,26 +156,13 @@ class BeatGenerator:
     # -- latent space ------------------------------------------------------
 
     def window(self, beat, start_bar=None):
-        """The 4-bar window of `beat` (MIDI path or NoteSequence) that encode() uses, and its tensors."""
-        from bgmaker import windows
-        ns = read_midi(beat) if isinstance(beat, (str, os.PathLike)) else beat
-        name = ns.filename or ns.id or "the input NoteSequence"
-        try:
-            candidates = windows.extract_windows(ns)
-        except windows.UnusableSequenceError as e:
-            raise UnusableMidiError(f"{name}: no 4-bar drum beat: {e}") from None
-        if start_bar is not None:
-            starts = [w.start_bar for w in candidates]
-            candidates = [w for w in candidates if w.start_bar == start_bar]
-            if not candidates:
-                raise UnusableMidiError(f"{name}: no 4-bar drum window starts at bar {start_bar} "
-                                        f"(windows start at bars {starts})")
-        for w in candidates:
-            tensors = self._window_converter.to_tensors(w.sequence)
-            if len(tensors.inputs) == 1:
-                return w.sequence, tensors
-        raise UnusableMidiError(f"{name}: no 4-bar drum window the model can encode "
-                                f"(needs drum-channel notes of the 9-piece kit, in 4/4)")
+        """The 4-bar window of `beat` that encode() uses (a NoteSequence) and its model tensors."""
+        w = find_window(beat, start_bar)
+        tensors = self._window_converter.to_tensors(w.sequence)
+        if len(tensors.inputs) != 1:  # cannot happen for a bgmaker.windows window; say so if it does
+            raise UnusableMidiError(f"{w.sequence.filename or 'the input'}: the model's converter made "
+                                    f"{len(tensors.inputs)} examples of the window at bar {w.start_bar}")
+        return w.sequence, tensors
 
     def encode(self, beats, start_bar=None):
         """Latent means [n, z_size] of the beats' 4-bar windows (MIDI paths or NoteSequences)."""

@@ -84,7 +84,12 @@ def _output_arguments(p, mode):
 
 
 def main(args):
+    import warnings
+
     from bgmaker.cli import UserError
+
+    # note_seq imports pydub, which warns about a missing ffmpeg that nothing here uses.
+    warnings.filterwarnings("ignore", message="Couldn't find ffmpeg", category=RuntimeWarning)
 
     _check(args, UserError)
     out = Path(args.output_dir or Path("generated") / f"{args.mode}-{time.strftime('%Y%m%d-%H%M%S')}")
@@ -94,6 +99,8 @@ def main(args):
     from bgmaker import generate
     seed = generate.random_seed() if args.seed is None else args.seed
     t0 = time.perf_counter()
+    for path in _inputs(args):  # unusable inputs fail before the model build
+        generate.find_window(path, getattr(args, "start_bar", None))
     model = _load(args, generate)
     print(f"loaded {model.config_name} from {model.checkpoint} in {time.perf_counter() - t0:.1f} s", flush=True)
     t1 = time.perf_counter()
@@ -145,14 +152,22 @@ def _check(args, UserError):
             raise UserError("choose a model: --run NAME, or --checkpoint PATH [--config NAME]")
         if args.run and args.config:
             raise UserError("--run already names a config; drop --config")
-    for path in [getattr(args, a, None) for a in ("start", "end", "input")] + list(getattr(args, "inputs", [])):
-        if path is not None and not Path(path).is_file():
+        ckpt = args.checkpoint
+        if ckpt and not (Path(ckpt).exists() or Path(f"{ckpt}.index").exists()):
+            raise UserError(f"{ckpt}: no such checkpoint, train/ dir or run dir")
+    for path in _inputs(args):
+        if not Path(path).is_file():
             raise UserError(f"{path}: no such MIDI file")
     if args.renderer == "fluidsynth" and not args.no_audio:
         from bgmaker.render.audio import fluidsynth_status
         ok, why = fluidsynth_status()
         if not ok:
             raise UserError(f"--renderer fluidsynth: {why}; or use --renderer builtin")
+
+
+def _inputs(args):
+    return [p for p in [getattr(args, a, None) for a in ("start", "end", "input")] + getattr(args, "inputs", [])
+            if p is not None]
 
 
 def _load(args, generate):

@@ -48,6 +48,8 @@ def fluidsynth_status():
     """(available, reason): whether the fluidsynth renderer can run, and why not."""
     if not shutil.which("fluidsynth"):
         return False, "the fluidsynth program is not installed (apt-get install fluidsynth)"
+    if os.environ.get("BGMAKER_SOUNDFONT") and not os.path.isfile(os.environ["BGMAKER_SOUNDFONT"]):
+        return False, f"BGMAKER_SOUNDFONT={os.environ['BGMAKER_SOUNDFONT']} does not exist"
     if not find_soundfont():
         return False, ("no General MIDI soundfont found (apt-get install timgm6mb-soundfont, "
                        "or set BGMAKER_SOUNDFONT)")

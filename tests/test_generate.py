@@ -1,0 +1,168 @@
+"""Generation on a real (tiny) checkpoint: reproducibility, latent-space identities, windows, errors, CLI.
+
+The tiny model is trained once per session by conftest's `tiny_model`
+(2 steps through music_vae_train); its samples are noise, which is all these
+properties need. Temperature 1.0 makes the decoder's sampling noise matter.
+"""
+import os
+import struct
+
+import mido
+import note_seq
+import numpy as np
+import pytest
+
+import drum_midi
+from conftest import run_cli
+
+T = 1.0
+
+
+@pytest.fixture(scope="module")
+def generator(tiny_model):
+    from bgmaker.generate import BeatGenerator
+    g = BeatGenerator("hierdec-drum_4bar", tiny_model["run_dir"])  # hparams from the recorded hparams.txt
+    yield g
+    g.close()
+
+
+def midi_bytes(ns, path):
+    from bgmaker import render
+    return open(render.write_midi(ns, path), "rb").read()
+
+
+def notes(ns):
+    return [(n.pitch, round(n.start_time, 4)) for n in ns.notes]
+
+
+def test_same_seed_same_bytes_other_seed_other_beats(generator, tmp_path):
+    a = generator.sample(4, temperature=T, seed=7)
+    b = generator.sample(4, temperature=T, seed=7)
+    c = generator.sample(4, temperature=T, seed=8)
+    for i in range(4):
+        assert midi_bytes(a[i], tmp_path / f"a{i}.mid") == midi_bytes(b[i], tmp_path / f"b{i}.mid")
+        assert notes(a[i]) != notes(c[i])
+    assert len({tuple(notes(x)) for x in a}) == 4, "the beats of one call differ"
+    assert all(x.total_time == pytest.approx(8.0) for x in a), "4 bars at 120 qpm"
+
+
+def test_a_beat_depends_on_its_z_not_on_its_batch_position(generator):
+    """Batches of 8: row 9 of a 12-beat call is decoded alone, reversed and in a second batch alike."""
+    z = generator.sample_z(12, seed=3)
+    together = generator.decode(z, T, seed=1)
+    assert notes(generator.decode(z[9:10], T, seed=1)[0]) == notes(together[9])
+    assert [notes(x) for x in generator.decode(z[::-1], T, seed=1)[::-1]] == [notes(x) for x in together]
+    assert [notes(x) for x in generator.sample(3, T, seed=3)] == [notes(x) for x in generator.sample(12, T, seed=3)[:3]]
+
+
+def test_interpolation_endpoints_are_the_reconstructions(generator, tiny_model, tmp_path):
+    a, b = tiny_model["midi_dir"] / "beat_0.mid", tiny_model["midi_dir"] / "beat_5.mid"
+    path = generator.interpolate(a, b, steps=8, temperature=T, seed=5)
+    assert len(path) == 8
+    z = generator.encode([a, b])
+    assert midi_bytes(path[0], tmp_path / "p0.mid") == midi_bytes(generator.reconstruct(a, T, seed=5), tmp_path / "ra.mid")
+    assert midi_bytes(path[-1], tmp_path / "p7.mid") == midi_bytes(generator.reconstruct(b, T, seed=5), tmp_path / "rb.mid")
+    assert notes(generator.decode(z[1:], T, seed=5)[0]) == notes(path[-1])
+
+
+def test_variations(generator, tiny_model):
+    beat = tiny_model["midi_dir"] / "beat_2.mid"
+    same = generator.variations(beat, n=3, noise=0.0, temperature=T, seed=4)
+    assert [notes(x) for x in same] == [notes(generator.reconstruct(beat, T, seed=4))] * 3
+    varied = generator.variations(beat, n=3, noise=1.0, temperature=T, seed=4)
+    assert len({tuple(notes(x)) for x in varied}) == 3
+    assert [notes(x) for x in varied] == [notes(x) for x in generator.variations(beat, 3, 1.0, T, seed=4)]
+
+
+def test_long_input_is_windowed(generator, tmp_path):
+    from bgmaker.generate import find_window
+    ns = drum_midi.rock_beat(bars=4, variant=0)
+    tail = drum_midi.rock_beat(bars=4, variant=3)
+    long = note_seq.sequences_lib.concatenate_sequences([ns, tail], [8.0, 8.0])
+    path = drum_midi.write_midi(long, tmp_path / "eight_bars.mid")
+    assert find_window(path).start_bar == 0
+    w = find_window(path, start_bar=4)
+    assert sorted(notes(w.sequence)) == sorted(notes(tail))
+    assert np.array_equal(generator.encode([path], start_bar=4), generator.encode([tail]))
+    from bgmaker.generate import UnusableMidiError
+    with pytest.raises(UnusableMidiError, match=r"eight_bars\.mid.*bar 9 .*0, 1, 2, 3, 4"):
+        find_window(path, start_bar=9)
+
+
+def bad_inputs(tmp_path):
+    piano = note_seq.NoteSequence(ticks_per_quarter=220)
+    piano.tempos.add(qpm=120)
+    for i in range(32):
+        piano.notes.add(pitch=60 + i % 12, velocity=80, start_time=i * 0.5, end_time=i * 0.5 + 0.4, program=0)
+    piano.total_time = 16
+    empty = note_seq.NoteSequence(ticks_per_quarter=220)
+    waltz = drum_midi.rock_beat(bars=8)
+    waltz.time_signatures[0].numerator = 3
+    (tmp_path / "corrupt.mid").write_bytes(b"MThd\x00\x00\x00\x06garbage, not a MIDI file")
+    return {
+        "piano.mid": (drum_midi.write_midi(piano, tmp_path / "piano.mid"), "no drum notes"),
+        "empty.mid": (drum_midi.write_midi(empty, tmp_path / "empty.mid"), "no drum notes"),
+        "short.mid": (drum_midi.write_midi(drum_midi.rock_beat(bars=2), tmp_path / "short.mid"), "shorter than 4 bars"),
+        "waltz.mid": (drum_midi.write_midi(waltz, tmp_path / "waltz.mid"), "3/4"),
+        "corrupt.mid": (tmp_path / "corrupt.mid", "not a readable MIDI file"),
+    }
+
+
+def test_unusable_inputs_give_errors_naming_the_file(generator, tmp_path):
+    from bgmaker.generate import UnusableMidiError
+    for name, (path, why) in bad_inputs(tmp_path).items():
+        with pytest.raises(UnusableMidiError) as e:
+            generator.reconstruct(path)
+        assert name in str(e.value) and why in str(e.value), str(e.value)
+    with pytest.raises(FileNotFoundError, match="nowhere.mid: no such MIDI file"):
+        generator.encode([tmp_path / "nowhere.mid"])
+
+
+def test_cli_interpolation_writes_every_file_and_matches_the_api(generator, tiny_model, tmp_path):
+    from bgmaker.render import audio, grid
+    a, b = tiny_model["midi_dir"] / "beat_1.mid", tiny_model["midi_dir"] / "beat_4.mid"
+    out = tmp_path / "out"
+    proc = run_cli("bgmaker", "generate", "interpolate", a, b, "--checkpoint", tiny_model["checkpoint"],
+                   "--seed", 11, "--temperature", T, "--renderer", "builtin", "-o", out)
+    assert "interpolate: 8 beat(s)" in proc.stdout and "seed 11" in proc.stdout
+    for i in range(1, 9):
+        assert {(out / f"interpolate_{i:02d}{ext}").is_file() for ext in (".mid", ".wav", ".png")} == {True}
+    # the same seed in this process gives the CLI's bytes (another process, another batch size)
+    api = generator.interpolate(a, b, 8, temperature=T, seed=11)
+    assert midi_bytes(api[3], tmp_path / "api3.mid") == (out / "interpolate_04.mid").read_bytes()
+    # the 32-bar file
+    assert mido.MidiFile(out / "interpolation.mid").length == pytest.approx(64.0, abs=1e-3)
+    whole = note_seq.midi_file_to_note_sequence(str(out / "interpolation.mid"))
+    assert max(n.start_time for n in whole.notes) >= 56.0, "the last 4 bars are the last step"
+    wav, rate = audio.read_wav(out / "interpolation.wav")
+    assert len(wav) == 64 * rate and np.abs(wav).max() > 0.1
+    with open(out / "interpolation.png", "rb") as f:
+        assert struct.unpack(">II", f.read(24)[16:24]) == (grid.PANEL_SIZE[0], 8 * grid.PANEL_SIZE[1])
+
+
+def test_checkpoint_paths(tiny_model, tmp_path):
+    from bgmaker.generate import resolve_checkpoint
+    ckpt = str(tiny_model["checkpoint"])
+    assert resolve_checkpoint(tiny_model["run_dir"]) == ckpt  # run dir -> train/ -> latest
+    assert resolve_checkpoint(tiny_model["run_dir"] / "train") == ckpt
+    assert resolve_checkpoint(ckpt) == ckpt
+    with pytest.raises(FileNotFoundError, match="no checkpoint in this folder"):
+        resolve_checkpoint(tmp_path)
+
+
+def test_cli_errors_are_one_line(tiny_model, tmp_path):
+    corrupt = bad_inputs(tmp_path)["corrupt.mid"][0]
+    proc = run_cli("bgmaker", "generate", "reconstruct", corrupt, "--checkpoint", tiny_model["checkpoint"],
+                   check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith("bgmaker generate: error: ")
+    assert "corrupt.mid: not a readable MIDI file" in proc.stderr and "Traceback" not in proc.stderr
+    for argv, message in [
+        (["sample"], "choose a model"),
+        (["sample", "--checkpoint", tmp_path / "none"], "none: no such checkpoint"),
+        (["interpolate", corrupt, tmp_path / "missing.mid", "--checkpoint", tiny_model["checkpoint"]],
+         "missing.mid: no such MIDI file"),
+        (["sample", "--checkpoint", "x", "--drum-map", "jazz"], "drum map 'jazz'"),
+    ]:
+        proc = run_cli("bgmaker", "generate", *argv, check=False)
+        assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
