@@ -113,10 +113,11 @@ def reconstruct(config, checkpoint, sequences, teacher_forced, batch_size=64, se
             x_shifted, x_out, length, q_z.sample())[:3]
         predicted = tf.argmax(decoded.rnn_output, axis=-1)
         values, updates = tf_slim.metrics.aggregate_metric_map(metric_map)
+        saver, init_metrics = tf.train.Saver(), tf.local_variables_initializer()
 
         with tf.Session() as sess:
-            restore(tf, sess, checkpoint)
-            sess.run(tf.local_variables_initializer())
+            restore(tf, sess, saver, checkpoint)
+            sess.run(init_metrics)
             results = {"predicted": [], "r_loss": [], "kl_bits": []}
             for begin in range(0, n, batch_size):
                 real = min(batch_size, n - begin)
@@ -140,10 +141,10 @@ def reconstruct(config, checkpoint, sequences, teacher_forced, batch_size=64, se
     return out
 
 
-def restore(tf, sess, checkpoint):
+def restore(tf, sess, saver, checkpoint):
     """Load `checkpoint`, or say in one line that it belongs to another model or hparams."""
     try:
-        tf.train.Saver().restore(sess, str(checkpoint))
+        saver.restore(sess, str(checkpoint))
     except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError) as e:
         first = str(e).strip().splitlines()[0][:300]
         raise ValueError(f"checkpoint {checkpoint} does not fit this model config (another model, or "
