@@ -23,8 +23,23 @@ venv="${BGMAKER_VENV:-$repo/.venv}"
 stamp="$venv/.bgmaker-install-stamp"
 want="$(cat "$repo/requirements.txt" "$repo/setup.py" | sha256sum | cut -d' ' -f1)"
 
+# Optional system packages for `bgmaker generate`'s WAVs: fluidsynth and a small General MIDI
+# soundfont (without them the WAVs come from a built-in synth). Tried once per venv, only as root
+# with apt-get, and never fatal.
+maybe_install_fluidsynth() {
+  command -v fluidsynth >/dev/null 2>&1 && compgen -G "/usr/share/sounds/sf2/*.sf2" >/dev/null && return 0
+  { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; } || return 0
+  [ -f "$venv/.bgmaker-apt-tried" ] && return 0
+  echo "install.sh: installing fluidsynth and timgm6mb-soundfont for WAV rendering (optional)" >&2
+  { DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fluidsynth timgm6mb-soundfont
+  } >/dev/null 2>&1 || echo "install.sh: could not install fluidsynth; WAVs will use the built-in synth" >&2
+  touch "$venv/.bgmaker-apt-tried" 2>/dev/null || true
+}
+
 if [ "${1:-}" != "--force" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] \
    && [ -x "$venv/bin/python" ]; then
+  maybe_install_fluidsynth
   exit 0
 fi
 
@@ -56,5 +71,6 @@ magenta_pin="$(grep -E '^magenta==' "$repo/requirements.txt")"
 "$venv/bin/python" -c "import magenta, tensorflow, tf_keras, note_seq, bgmaker" \
   || { echo "install.sh: the venv at $venv does not import BGMaker's dependencies" >&2; exit 1; }
 
+maybe_install_fluidsynth
 echo "$want" > "$stamp"
 echo "install.sh: done in $(( $(date +%s) - start )) s; venv size $(du -sh "$venv" | cut -f1)" >&2
