@@ -77,7 +77,8 @@ def evaluate(run, checkpoint=None, split="test", *, examples_path=None, output_d
     if not examples_path.is_file():
         raise FileNotFoundError(
             f"no {split} data for run {run.name}: {examples_path} does not exist; "
-            f"make it with: scripts/convert_gmd.sh --run {run.name}")
+            + (f"make it with: scripts/convert_gmd.sh --run {run.name}" if _is_named_run(run)
+               else "give the windows to evaluate on (examples_path, --examples)"))
     output_dir = Path(output_dir) if output_dir else default_output_dir(checkpoint, split)
     rng = np.random.default_rng(seed)
 
@@ -92,10 +93,9 @@ def evaluate(run, checkpoint=None, split="test", *, examples_path=None, output_d
     recon = {}
     for mode, teacher_forced in (("teacher_forced", True), ("free_running", False)):
         log(f"reconstruction, {mode.replace('_', '-')}:")
-        out = reconstruction.reconstruct(config, checkpoint, [w.sequence for w in windows],
-                                         teacher_forced, batch_size=batch_size, seed=seed,
-                                         progress=_progress(log, len(windows)))
-        recon[mode] = out
+        recon[mode] = reconstruction.reconstruct(config, checkpoint, [w.sequence for w in windows],
+                                                 teacher_forced, batch_size=batch_size, seed=seed,
+                                                 progress=_progress(log, len(windows)))
     log(f"sampling {n_samples} beats and {n_interpolations} interpolations")
     samples, pairs, paths = sample_and_interpolate(
         config, checkpoint, windows, n_samples, n_interpolations, interpolation_steps,
@@ -152,8 +152,10 @@ def find_checkpoint(run, checkpoint=None):
         folder = run.run_dir / "train"
         found = tf.train.latest_checkpoint(str(folder)) if folder.is_dir() else None
         if not found:
-            raise FileNotFoundError(f"no checkpoint for run {run.name} in {folder}; "
-                                    f"train it first: bgmaker train --run {run.name}")
+            raise FileNotFoundError(
+                f"no checkpoint for run {run.name} in {folder}; "
+                + (f"train it first: bgmaker train --run {run.name}" if _is_named_run(run)
+                   else "give the checkpoint to evaluate (checkpoint, --checkpoint)"))
         return Path(found)
     checkpoint = Path(checkpoint).expanduser()
     if checkpoint.is_dir():
@@ -165,6 +167,11 @@ def find_checkpoint(run, checkpoint=None):
     if not Path(f"{checkpoint}.index").is_file():
         raise FileNotFoundError(f"checkpoint not found: {checkpoint} (expected {checkpoint}.index)")
     return checkpoint
+
+
+def _is_named_run(run):
+    from bgmaker_configs import runs
+    return runs.RUNS.get(run.name) == run
 
 
 def checkpoint_step(checkpoint):
