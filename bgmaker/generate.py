@@ -19,7 +19,6 @@ silent windows dropped); the first window is used, or the one starting at
 4 bars, unreadable) raises UnusableMidiError naming the file, where Magenta
 raises NoExtractedExamplesError or music_vae_generate just exits.
 """
-import copy
 import os
 import secrets
 from pathlib import Path
@@ -110,6 +109,8 @@ class BeatGenerator:
     hparams: the override string the checkpoint was trained with; default:
         the one music_vae_train recorded next to it (magenta_apps.recorded_hparams).
     batch_size: beats decoded per TensorFlow run; only affects speed.
+
+    Not thread-safe: each decode sets the sampling keys, then runs the graph.
     """
 
     def __init__(self, config_name, checkpoint, hparams=None, batch_size=DEFAULT_BATCH_SIZE):
@@ -124,18 +125,16 @@ class BeatGenerator:
         self.checkpoint = resolve_checkpoint(checkpoint)
         if hparams is None:
             hparams = magenta_apps.recorded_hparams(self.checkpoint)
-        config = copy.deepcopy(configs.CONFIG_MAP[config_name])
+        self.config = seeded_sampling.seeded_config(configs.CONFIG_MAP[config_name])  # a copy
         if hparams:
-            config.hparams.parse(hparams)
-        config.data_converter.max_tensors_per_item = None
+            self.config.hparams.parse(hparams)
         self.config_name = config_name
-        self.config = seeded_sampling.seeded_config(config)
         self.z_size = self.config.hparams.z_size
         self.length = self.config.hparams.max_seq_len
         self._steps_per_quarter = STEPS_PER_QUARTER
         self._model = TrainedModel(self.config, batch_size=batch_size,
                                    checkpoint_dir_or_path=self.checkpoint)
-        # TrainedModel keeps its graph and session private; the seed variable is ours.
+        # TrainedModel keeps its session private; the sampling-key variables in its graph are ours.
         self._session = self._model._sess
         self._set_keys = seeded_sampling.key_setter(self._session)
         self.batch_size = batch_size
