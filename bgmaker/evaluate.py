@@ -22,6 +22,7 @@ evaluation.md and plots into `<run dir>/evaluation/<split>-<checkpoint>/`:
 table, one row per model. The CLI (bgmaker.evaluate_cli) and the notebook
 call these two functions.
 """
+import inspect
 import json
 import time
 from pathlib import Path
@@ -118,6 +119,10 @@ def evaluate(run, checkpoint=None, split="test", *, examples_path=None, output_d
         interpolation=summarize_interpolation(real, pairs, {"model": paths, "crossfade": crossfades}),
     )
     report["summary"] = summary_row(report)
+    report["command"] = command_line(run, checkpoint, split, examples_path, dict(
+        max_windows=max_windows, n_samples=n_samples, n_interpolations=n_interpolations,
+        interpolation_steps=interpolation_steps, temperature=temperature,
+        interpolation_temperature=interpolation_temperature, batch_size=batch_size, seed=seed))
     report["seconds"] = round(time.time() - started, 1)
     report["output_dir"] = str(output_dir)
 
@@ -208,6 +213,17 @@ def read_windows(examples_path, max_windows=None, rng=None):
         keep = np.sort((rng or np.random.default_rng(0)).choice(len(found), max_windows, replace=False))
         found = [found[i] for i in keep]
     return found, skipped
+
+
+def command_line(run, checkpoint, split, examples_path, options):
+    """The `bgmaker evaluate` command that repeats this evaluation (options at evaluate()'s defaults left out)."""
+    defaults = {k: p.default for k, p in inspect.signature(evaluate).parameters.items()}
+    flags = dict(n_samples="samples", n_interpolations="interpolations")
+    words = ["bgmaker evaluate", f"--run {run.name}", f"--checkpoint {checkpoint}", f"--split {split}"]
+    if not _is_named_run(run) or Path(examples_path) != run.examples_path(split):
+        words.append(f"--examples {examples_path}")
+    words += [f"--{flags.get(k, k).replace('_', '-')} {v}" for k, v in options.items() if v != defaults[k]]
+    return " ".join(words)
 
 
 def _progress(log, total, every=0.1):

@@ -64,7 +64,7 @@ def markdown(report, comparison_table, images):
             f"- {s['n_samples']} prior samples at temperature {s['temperature']}; {s['n_interpolations']} "
             f"interpolations of {s['interpolation_steps']} points at temperature {s['interpolation_temperature']}; "
             f"seed {s['seed']}; {report['seconds']} s",
-            f"- reproduce: `bgmaker evaluate --run {m['run']} --checkpoint {m['checkpoint']} --split {d['split']}`",
+            f"- reproduce: `{report['command']}`",
             "", "## Summary", "", comparison_table([report["summary"]]),
             "acc. = 512-class step accuracy; free = free-running (the decoder feeds back its own samples); "
             "overlap = KDE overlapping area with the real windows' feature distribution, mean over features "

@@ -133,3 +133,23 @@ def test_latest_checkpoint_of_a_folder(tiny_model):
     found = evaluate.find_checkpoint(TINY_RUN, tiny_model["run_dir"])
     assert found.name == "model.ckpt-2"
     assert evaluate.default_output_dir(found, "validation") == tiny_model["run_dir"] / "evaluation" / "validation-model.ckpt-2"
+
+
+def test_report_says_how_to_repeat_it(report, windows_tfrecord, tiny_model):
+    result, _, _ = report
+    assert result["command"] == (
+        f"bgmaker evaluate --run hierdec-drum_4bar --checkpoint {tiny_model['checkpoint']} --split test "
+        f"--examples {windows_tfrecord[0]} --samples 6 --interpolations 3 --interpolation-steps 4 --batch-size 5")
+
+
+def test_cli_defaults_are_the_library_defaults():
+    import argparse
+    import inspect
+    from bgmaker import evaluate_cli
+    parser = argparse.ArgumentParser()
+    evaluate_cli.add_arguments(parser)
+    cli_defaults = vars(parser.parse_args([]))
+    library = {k: p.default for k, p in inspect.signature(evaluate.evaluate).parameters.items()}
+    names = dict(samples="n_samples", interpolations="n_interpolations")
+    for flag in evaluate_cli.DEFAULTS:
+        assert cli_defaults[flag] == library[names.get(flag, flag)], flag
