@@ -73,7 +73,10 @@ def markdown(report, comparison_table, images):
             "of the in-between points of interpolations.", ""]
 
     out += ["## 1. Reconstruction", "",
-            "Every window encoded (posterior sample z, as Magenta's eval job) and decoded against its own steps.", "",
+            "Every window encoded (posterior sample z, as Magenta's eval job) and decoded against its own steps; "
+            "the prediction at a step is the argmax class. Teacher-forced: the decoder sees the true previous "
+            "step; free-running: its own sample (hierdec: except at the start of each 8-step segment, as in "
+            "Magenta's eval job).", "",
             "| decoding | step accuracy | Magenta's accuracy op | onset P | onset R | onset F1 | recon. loss (nats/window) |",
             "|---|---:|---:|---:|---:|---:|---:|"]
     for mode in ("teacher_forced", "free_running"):

@@ -12,8 +12,12 @@ fixed at build time) chooses the mode:
 
 - teacher-forced (constant 0): each step sees the true previous step;
 - free-running (constant 1): each step sees the decoder's own sample of the
-  previous step, as when generating. The prediction scored at a step is the
-  argmax of its logits, as in Magenta's `metrics/accuracy`.
+  previous step, as when generating. With the hierarchical decoder this is
+  Magenta's eval-job meaning: inside each 8-step segment the decoder feeds
+  itself, but a segment's first input is still the true previous step.
+
+The prediction scored at a step is the argmax of its logits, as in Magenta's
+`metrics/accuracy`; onset P/R/F1 are computed on those predictions.
 
 Magenta's own streaming accuracy is read from the same graph and returned
 next to ours, so a test can check the two agree.
