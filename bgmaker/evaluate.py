@@ -31,6 +31,10 @@ import numpy as np
 
 from bgmaker import metrics
 
+# Decoding temperature of the "decoded" reconstructions: near-greedy, so the
+# number measures the model rather than sampling noise.
+RECONSTRUCTION_TEMPERATURE = 1e-3
+
 # The features that depend on time order: the shuffle baseline keeps every
 # other feature exactly, so only these can tell a model from shuffled drumming.
 RHYTHM_FEATURES = ("syncopation", "groove consistency")
@@ -42,6 +46,7 @@ SUMMARY_COLUMNS = (  # key in report["summary"], column title, format
     ("windows", "windows", "{}"),
     ("accuracy_teacher_forced", "acc. TF", "{:.3f}"),
     ("accuracy_free_running", "acc. free", "{:.3f}"),
+    ("accuracy_decoded", "acc. decoded", "{:.3f}"),
     ("onset_f1_free_running", "onset F1 free", "{:.3f}"),
     ("kl_bits", "KL bits", "{:.1f}"),
     ("sample_overlap", "sample overlap", "{:.3f}"),
@@ -97,10 +102,11 @@ def evaluate(run, checkpoint=None, split="test", *, examples_path=None, output_d
         recon[mode] = reconstruction.reconstruct(config, checkpoint, [w.sequence for w in windows],
                                                  teacher_forced, batch_size=batch_size, seed=seed,
                                                  progress=_progress(log, len(windows)))
-    log(f"sampling {n_samples} beats and {n_interpolations} interpolations")
-    samples, pairs, paths = sample_and_interpolate(
+    log(f"decoding {len(windows)} reconstructions, {n_samples} samples and {n_interpolations} interpolations")
+    decoded = decode_with_trained_model(
         config, checkpoint, windows, n_samples, n_interpolations, interpolation_steps,
         temperature, interpolation_temperature, batch_size, rng)
+    samples, pairs, paths = decoded["samples"], decoded["pairs"], decoded["paths"]
 
     crossfades = crossfade_paths(real, pairs, interpolation_steps, rng)
 
@@ -114,7 +120,7 @@ def evaluate(run, checkpoint=None, split="test", *, examples_path=None, output_d
                       interpolation_steps=interpolation_steps,
                       interpolation_temperature=interpolation_temperature, seed=seed,
                       z="posterior sample (as Magenta's eval job)"),
-        reconstruction=summarize_reconstruction(recon),
+        reconstruction=summarize_reconstruction(recon, real, decoded["reconstructions"]),
         features=compare_features(real, samples, {"interpolation": paths, "crossfade": crossfades}, rng),
         interpolation=summarize_interpolation(real, pairs, {"model": paths, "crossfade": crossfades}),
     )
@@ -237,33 +243,39 @@ def _progress(log, total, every=0.1):
 
 # --- model outputs ------------------------------------------------------------
 
-def sample_and_interpolate(config, checkpoint, windows, n_samples, n_pairs, steps, temperature,
-                           interpolation_temperature, batch_size, rng):
-    """Prior samples [n, 64, 9], endpoint pairs [(i, j)] and decoded slerp paths [pairs, steps, 64, 9].
+def decode_with_trained_model(config, checkpoint, windows, n_samples, n_pairs, steps, temperature,
+                              interpolation_temperature, batch_size, rng):
+    """What a user of the model gets, through Magenta's TrainedModel. Returns a dict of grids:
 
-    Through Magenta's TrainedModel: samples decode z ~ N(0, I); each path
-    decodes `steps` points on the slerp between the posterior means of two
-    real windows, as TrainedModel.interpolate does, batched over all pairs.
-    Pairs are drawn from different performances where the split has more
-    than one, so an interpolation has somewhere to go.
+    samples [n, 64, 9]: decoded from z ~ N(0, I) at `temperature`;
+    reconstructions [windows, 64, 9]: each window encoded to its posterior
+      mean and decoded fully free-running at RECONSTRUCTION_TEMPERATURE
+      (near-greedy), the reconstruction a user hears;
+    pairs [(i, j)] and paths [pairs, steps, 64, 9]: `steps` points decoded
+      on the slerp between the posterior means of windows i and j, as
+      TrainedModel.interpolate does, batched over all pairs. Pairs come from
+      different performances where the split has more than one, so an
+      interpolation has somewhere to go.
     """
     from magenta.models.music_vae.trained_model import TrainedModel
     from bgmaker.windows import STEPS, to_grid
 
+    def grids(sequences):
+        return np.stack([to_grid(ns) for ns in sequences]) if sequences else np.zeros((0, STEPS, 9), bool)
+
     np.random.seed(int(rng.integers(2**31)))  # TrainedModel.sample draws z with np.random
     model = TrainedModel(config, batch_size=batch_size, checkpoint_dir_or_path=str(checkpoint))
-    samples = np.stack([to_grid(ns) for ns in model.sample(n_samples, length=STEPS, temperature=temperature)]) \
-        if n_samples else np.zeros((0, STEPS, 9), bool)
-    pairs = choose_pairs(windows, n_pairs, rng)
-    if not pairs:
-        return samples, [], np.zeros((0, steps, STEPS, 9), bool)
-    ends = sorted({i for pair in pairs for i in pair})
-    _, mu, _ = model.encode([windows[i].sequence for i in ends])
-    mu = dict(zip(ends, mu))
-    z = np.concatenate([slerp(mu[i], mu[j], np.linspace(0, 1, steps)) for i, j in pairs])
+    out = dict(samples=grids(model.sample(n_samples, length=STEPS, temperature=temperature) if n_samples else []))
+    _, mu, _ = model.encode([w.sequence for w in windows])
+    out["reconstructions"] = grids(model.decode(mu, length=STEPS, temperature=RECONSTRUCTION_TEMPERATURE))
+    out["pairs"] = choose_pairs(windows, n_pairs, rng)
+    if not out["pairs"]:
+        out["paths"] = np.zeros((0, steps, STEPS, 9), bool)
+        return out
+    z = np.concatenate([slerp(mu[i], mu[j], np.linspace(0, 1, steps)) for i, j in out["pairs"]])
     decoded = model.decode(z, length=STEPS, temperature=interpolation_temperature)
-    paths = np.stack([to_grid(ns) for ns in decoded]).reshape(len(pairs), steps, STEPS, -1)
-    return samples, pairs, paths
+    out["paths"] = grids(decoded).reshape(len(out["pairs"]), steps, STEPS, -1)
+    return out
 
 
 def choose_pairs(windows, n_pairs, rng):
@@ -296,8 +308,12 @@ def slerp(p0, p1, t):
 
 # --- summaries ----------------------------------------------------------------
 
-def summarize_reconstruction(recon):
-    """Accuracy, onset P/R/F1, loss and KL for each decoding mode."""
+def summarize_reconstruction(recon, real, decoded):
+    """Accuracy, onset P/R/F1, loss and KL for each decoding mode, and for the decoded reconstructions.
+
+    recon: {mode: reconstruction.reconstruct output}; real: the windows'
+    grids; decoded: their reconstructions from decode_with_trained_model.
+    """
     from bgmaker.windows import DRUM_NAMES
     out = {}
     for mode, r in recon.items():
@@ -307,6 +323,9 @@ def summarize_reconstruction(recon):
             onsets=metrics.onset_prf(r["predicted_grids"], r["target_grids"], names=DRUM_NAMES),
             r_loss=float(r["r_loss"].mean()),
         )
+    out["decoded"] = dict(accuracy=metrics.step_accuracy(decoded, real),
+                          onsets=metrics.onset_prf(decoded, real, names=DRUM_NAMES),
+                          temperature=RECONSTRUCTION_TEMPERATURE)
     # KL depends only on the encoder: the same in both modes up to the posterior sample
     out["kl_bits"] = float(recon["teacher_forced"]["kl_bits"].mean())
     out["kl_bits_std"] = float(recon["teacher_forced"]["kl_bits"].std())
@@ -399,6 +418,7 @@ def summary_row(report):
         windows=report["data"]["windows"],
         accuracy_teacher_forced=rec["teacher_forced"]["accuracy"],
         accuracy_free_running=rec["free_running"]["accuracy"],
+        accuracy_decoded=rec["decoded"]["accuracy"],
         onset_f1_free_running=rec["free_running"]["onsets"]["all"]["f1"],
         kl_bits=rec["kl_bits"],
         sample_overlap=mean_of("samples", "overlap"), sample_kl=mean_of("samples", "kl"),

@@ -66,6 +66,21 @@ def test_reconstruction_numbers_agree_with_magentas_own_metric(report, windows_t
         assert set(r["onsets"]) == set(windows.DRUM_NAMES) | {"all"}
         assert r["onsets"]["all"]["support"] == sum(int(w.grid.sum()) for w in windows_tfrecord[1])
     assert result["reconstruction"]["kl_bits"] >= 0
+    decoded = result["reconstruction"]["decoded"]
+    assert 0 <= decoded["accuracy"] <= 1 and decoded["onsets"]["all"]["support"] == r["onsets"]["all"]["support"]
+    assert result["summary"]["accuracy_decoded"] == decoded["accuracy"]
+
+
+def test_windows_survive_magentas_encoding_unchanged(windows_tfrecord):
+    """Scoring on grids is scoring Magenta's 512 classes: window -> tensors -> classes -> grid is lossless."""
+    from bgmaker import reconstruction
+    from bgmaker_configs import models
+    converter = models.windows_converter()
+    stored = windows_tfrecord[1]
+    _, outputs = reconstruction.window_tensors(converter, [w.sequence for w in stored])
+    assert outputs.shape == (len(stored), 64, 512)
+    grids = reconstruction.classes_to_grids(converter, outputs.argmax(-1))
+    assert np.array_equal(grids, np.stack([w.grid for w in stored]))
 
 
 def test_feature_and_interpolation_sections(report):
