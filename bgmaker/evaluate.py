@@ -6,8 +6,9 @@ performances is cut into windows here) and writes evaluation.json,
 evaluation.md and plots into `<run dir>/evaluation/<split>-<checkpoint>/`:
 
 1. Reconstruction (bgmaker.reconstruction): 512-class step accuracy,
-   teacher-forced and free-running, as in the MusicVAE paper; onset P/R/F1
-   per drum; reconstruction loss and KL per window.
+   teacher-forced and free-running, as in the MusicVAE paper and Magenta's
+   eval job; onset P/R/F1 per drum; reconstruction loss and KL per window;
+   and the reconstruction a user gets (posterior mean, decoded).
 2. Samples against real drumming (MGEval-style, bgmaker.metrics): feature
    distributions of N prior samples vs the real windows, as KDE overlap and
    KL, next to two references: the shuffle baseline (real windows, steps
