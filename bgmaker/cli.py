@@ -16,6 +16,7 @@ COMMANDS = {
     "train": ("bgmaker.train", "train a named run with Magenta's music_vae_train"),
     "generate": ("bgmaker.generate_cli", "sample, interpolate, reconstruct and vary drum beats"),
     "evaluate": ("bgmaker.evaluate_cli", "evaluate a trained run on GMD's held-out split"),
+    "export": ("bgmaker.export", "save a run's checkpoint as a small weights-only model (models/<run>)"),
 }
 
 

@@ -22,3 +22,8 @@ def data_dir():
 def runs_dir():
     """Training runs (checkpoints, summaries): $BGMAKER_RUNS_DIR, else <repo>/runs."""
     return Path(os.environ.get("BGMAKER_RUNS_DIR", REPO_ROOT / "runs"))
+
+
+def models_dir():
+    """Shipped weights-only models (bgmaker export): $BGMAKER_MODELS_DIR, else <repo>/models."""
+    return Path(os.environ.get("BGMAKER_MODELS_DIR", REPO_ROOT / "models"))

@@ -38,6 +38,20 @@ class Run:
     def run_dir(self):
         return paths.runs_dir() / self.name
 
+    @property
+    def shipped_dir(self):
+        """Where `bgmaker export` puts this run's weights-only model (committed when shipped)."""
+        return paths.models_dir() / self.name
+
+    def checkpoint(self):
+        """The run's newest training checkpoint, else its shipped model, else None."""
+        import tensorflow.compat.v1 as tf
+        for folder in (self.run_dir / "train", self.shipped_dir):
+            found = tf.train.latest_checkpoint(str(folder)) if folder.is_dir() else None
+            if found:
+                return found
+        return None
+
     def magenta_config(self):
         """This run as a Magenta Config: model, hparams, converter and examples."""
         base = models.MODELS[self.config]()

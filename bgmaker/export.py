@@ -1,0 +1,76 @@
+"""Export a training checkpoint as a small, weights-only model to ship or share.
+
+A training checkpoint also holds Adam's two moment slots per weight (three
+times the size) and a large graph .meta; generation needs neither. The export
+restores the checkpoint into Magenta's inference graph (TrainedModel) and
+saves only that graph's variables, next to the `hparams.txt` and
+`bgmaker_run.json` the run recorded, so `--checkpoint models/NAME` loads it
+with the right hparams. The result loads anywhere a checkpoint does.
+"""
+import json
+import os
+import shutil
+from pathlib import Path
+
+ACCEPTS_EXTRA_ARGS = False
+
+
+def add_arguments(parser):
+    parser.add_argument("--run", required=True, help="named run whose checkpoint to export")
+    parser.add_argument("--checkpoint", default=None, help="checkpoint prefix or folder (default: latest of the run)")
+    parser.add_argument("--output", default=None, help="output folder (default: models/<run>)")
+
+
+def export(config_name, checkpoint, out_dir, run_dir=None):
+    """Write a weights-only checkpoint of `checkpoint` into `out_dir`; return its prefix."""
+    import tensorflow.compat.v1 as tf
+
+    import bgmaker_configs  # noqa: F401
+    from bgmaker import magenta_apps
+    from magenta.models.music_vae import TrainedModel, configs
+    from magenta.models.music_vae.configs import update_config
+
+    checkpoint = str(checkpoint)
+    if os.path.isdir(checkpoint):
+        found = tf.train.latest_checkpoint(checkpoint) or tf.train.latest_checkpoint(os.path.join(checkpoint, "train"))
+        if not found:
+            raise FileNotFoundError(f"no checkpoint in {checkpoint}")
+        checkpoint = found
+    if not os.path.exists(checkpoint + ".index"):
+        raise FileNotFoundError(f"checkpoint not found: {checkpoint} (expected {checkpoint}.index)")
+    overrides = magenta_apps.recorded_hparams(checkpoint)
+    base = configs.CONFIG_MAP[config_name]
+    config = update_config(base, dict(hparams=type(base.hparams)(**base.hparams.values())))
+    if overrides:
+        config.hparams.parse(overrides)
+    step = int(checkpoint.rsplit("-", 1)[1]) if "-" in os.path.basename(checkpoint) else 0
+
+    out_dir = Path(out_dir)
+    tmp = out_dir.with_name(out_dir.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    model = TrainedModel(config, batch_size=1, checkpoint_dir_or_path=checkpoint)
+    with model._sess.graph.as_default():
+        saver = tf.train.Saver(tf.global_variables(), save_relative_paths=True)
+        saver.save(model._sess, str(tmp / "model.ckpt"), global_step=step, write_meta_graph=False)
+    model._sess.close()
+    magenta_apps.record_hparams(str(tmp), overrides)
+    source_run = Path(run_dir) if run_dir else Path(checkpoint).parent.parent
+    if (source_run / "bgmaker_run.json").is_file():
+        record = json.loads((source_run / "bgmaker_run.json").read_text())
+        record["exported_from"] = os.path.abspath(checkpoint)
+        (tmp / "bgmaker_run.json").write_text(json.dumps(record, indent=2) + "\n")
+    shutil.rmtree(out_dir, ignore_errors=True)
+    os.replace(tmp, out_dir)
+    return str(out_dir / f"model.ckpt-{step}")
+
+
+def main(args):
+    from bgmaker import paths
+    from bgmaker_configs import get_run
+    run = get_run(args.run)
+    out = Path(args.output) if args.output else paths.REPO_ROOT / "models" / run.name
+    prefix = export(run.name, args.checkpoint or str(run.run_dir / "train"), out, run_dir=run.run_dir)
+    size = sum(f.stat().st_size for f in out.iterdir()) / 1e6
+    print(f"exported {prefix} ({size:.1f} MB, weights only)")
+    return 0

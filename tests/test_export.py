@@ -1,0 +1,26 @@
+"""bgmaker export: a weights-only model that generates exactly what its checkpoint does."""
+import os
+
+from bgmaker import export
+from bgmaker.generate import BeatGenerator
+
+
+def test_export_is_small_and_equivalent(tiny_model, tmp_path):
+    out = tmp_path / "models" / "tiny"
+    prefix = export.export("hierdec-drum_4bar", tiny_model["checkpoint"], out)
+    assert os.path.exists(prefix + ".index") and not list(out.glob("*.meta"))
+    assert (out / "hparams.txt").read_text().strip() == tiny_model["hparams"]
+    exported = sum(f.stat().st_size for f in out.glob("model.ckpt-*"))
+    original = sum(f.stat().st_size for f in tiny_model["checkpoint"].parent.glob("model.ckpt-2.*"))
+    assert exported < original / 3  # no Adam slots, no graph
+
+    moved = tmp_path / "elsewhere"
+    os.replace(out, moved)  # relative paths: the folder can be moved or committed
+    a = BeatGenerator("hierdec-drum_4bar", tiny_model["checkpoint"])
+    b = BeatGenerator("hierdec-drum_4bar", moved)
+    try:
+        assert [ns.SerializeToString() for ns in a.sample(3, seed=7)] == \
+               [ns.SerializeToString() for ns in b.sample(3, seed=7)]
+    finally:
+        a.close()
+        b.close()
