@@ -7,9 +7,9 @@ runs came before in the process and on the beat's row in the batch, and a
 graph seed only fixes the first run after loading.
 
 Here a decoded beat is a pure function of (z, temperature, seed). Each step is
-drawn by the Gumbel-max trick (argmax(logits / T + Gumbel noise) is an exact
-draw from softmax(logits / T)) with noise from an integer hash of
-(seed, a key of the row's z, the step number, the class). The caller sets the
+an exact draw from softmax(logits / T) by inverse-CDF sampling, with its one
+uniform number taken from an integer hash of (seed, a key of the row's z, the
+step number). The caller sets the
 seed and the row keys (a hash of each z's bytes) and the step counter restarts
 at 0 before every run, so the noise follows the latent vector, not its batch
 position: `decode([z_a, z_b])[1] == decode([z_b])[0]`, an interpolation's
@@ -83,13 +83,11 @@ def key_setter(session):
 
 
 class SeededCategoricalLstmDecoder(lstm_models.CategoricalLstmDecoder):
-    """CategoricalLstmDecoder whose `_sample` is a hash-keyed Gumbel-max draw."""
+    """CategoricalLstmDecoder whose `_sample` is a hash-keyed inverse-CDF draw."""
 
     def build(self, hparams, output_depth, is_training=True):
         super().build(hparams, output_depth, is_training)
         self._keys = _key_variables(hparams.batch_size)
-        classes = np.arange(output_depth, dtype=np.int64)
-        self._class_keys = tf.constant(classes * 0x9E3779B1 & _MASK32)
 
     def _sample(self, rnn_output, temperature=1.0):
         seed_var, rows_var, step_var = self._keys
@@ -97,12 +95,12 @@ class SeededCategoricalLstmDecoder(lstm_models.CategoricalLstmDecoder):
         with tf.control_dependencies([rnn_output]):
             step = step_var.assign_add(1)
         row = _mix32(tf.bitwise.bitwise_xor(_mix32(rows_var.read_value()), _mix32(seed_var.read_value())))
-        row = _mix32(tf.bitwise.bitwise_xor(row, _mix32(step)))[:, None]
-        h = _mix32(tf.bitwise.bitwise_xor(row, self._class_keys))
+        h = _mix32(tf.bitwise.bitwise_xor(row, _mix32(step + 0x9E3779B1)))
         # The 24 high bits -> a uniform strictly inside (0, 1), exact in float32.
         u = (tf.cast(tf.bitwise.right_shift(h, 8), tf.float32) + 0.5) / float(1 << 24)
-        gumbel = -tf.log(-tf.log(u))
-        choice = tf.argmax(rnn_output / temperature + gumbel, axis=-1)
+        cdf = tf.cumsum(tf.nn.softmax(rnn_output / temperature), axis=-1)
+        below = tf.cast(cdf < u[:, None] * cdf[:, -1:], tf.int32)  # scaled: the cdf may end at 1 - eps
+        choice = tf.minimum(tf.reduce_sum(below, axis=-1), self._output_depth - 1)
         return tf.one_hot(choice, self._output_depth, dtype=tf.float32)
 
 

@@ -169,7 +169,7 @@ def test_cli_errors_are_one_line(tiny_model, tmp_path):
 
 
 def test_seeded_sampler_draws_from_the_tempered_softmax():
-    """The hash-keyed Gumbel-max draw: class frequencies over 4096 keys match softmax(logits / T)."""
+    """The hash-keyed inverse-CDF draw: class frequencies over 4096 keys match softmax(logits / T)."""
     import bgmaker_configs  # noqa: F401
     import tensorflow.compat.v1 as tf
     from magenta.models.music_vae import lstm_models
