@@ -7,20 +7,35 @@
 # (requirements.txt). Idempotent: when requirements.txt and setup.py are
 # unchanged since the last successful run it returns in well under a second.
 #
-# Usage: scripts/install.sh [--force]
+# Usage: scripts/install.sh [--force] [--system]
+#   --force              reinstall even if nothing changed
+#   --system             install into the running python3 itself, no venv (Colab)
 #   BGMAKER_VENV=/path   use another venv location (default: <repo>/.venv)
 #   BGMAKER_PYTHON=bin   interpreter to create it with (default: python3.11 or python3)
 set -euo pipefail
 
-case "${1:-}" in
-  -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-  --force|"") ;;
-  *) echo "install.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
-esac
+force=0 system=0
+for arg in "$@"; do
+  case "$arg" in
+    -h|--help) awk 'NR>1 && /^#/ {sub(/^# ?/, ""); print; next} NR>1 {exit}' "$0"; exit 0 ;;
+    --force) force=1 ;;
+    --system) system=1 ;;
+    *) echo "install.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
+  esac
+done
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-venv="${BGMAKER_VENV:-$repo/.venv}"
-stamp="$venv/.bgmaker-install-stamp"
+if [ "$system" = 1 ]; then
+  py="${BGMAKER_PYTHON:-$(command -v python3)}"
+  venv="$("$py" -c 'import sys; print(sys.prefix)')"
+  stamp="${XDG_CACHE_HOME:-$HOME/.cache}/bgmaker-install-stamp"
+  mkdir -p "$(dirname "$stamp")"
+else
+  venv="${BGMAKER_VENV:-$repo/.venv}"
+  stamp="$venv/.bgmaker-install-stamp"
+  py=""
+fi
+python="${py:-$venv/bin/python}"
 want="$(cat "$repo/requirements.txt" "$repo/setup.py" | sha256sum | cut -d' ' -f1)"
 
 # Optional system packages for `bgmaker generate`'s WAVs: fluidsynth and a small General MIDI
@@ -29,29 +44,29 @@ want="$(cat "$repo/requirements.txt" "$repo/setup.py" | sha256sum | cut -d' ' -f
 maybe_install_fluidsynth() {
   command -v fluidsynth >/dev/null 2>&1 && compgen -G "/usr/share/sounds/sf2/*.sf2" >/dev/null && return 0
   { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; } || return 0
-  [ -f "$venv/.bgmaker-apt-tried" ] && return 0
+  [ -f "$stamp.apt-tried" ] && return 0
   echo "install.sh: installing fluidsynth and timgm6mb-soundfont for WAV rendering (optional)" >&2
   { DEBIAN_FRONTEND=noninteractive apt-get update -qq \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fluidsynth timgm6mb-soundfont
   } >/dev/null 2>&1 || echo "install.sh: could not install fluidsynth; WAVs will use the built-in synth" >&2
-  touch "$venv/.bgmaker-apt-tried" 2>/dev/null || true
+  touch "$stamp.apt-tried" 2>/dev/null || true
 }
 
-if [ "${1:-}" != "--force" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] \
-   && [ -x "$venv/bin/python" ]; then
+if [ "$force" = 0 ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] \
+   && [ -x "$python" ]; then
   maybe_install_fluidsynth
   exit 0
 fi
 
-py="${BGMAKER_PYTHON:-$(command -v python3.11 || command -v python3)}"
+py="${py:-${BGMAKER_PYTHON:-$(command -v python3.11 || command -v python3)}}"
 "$py" - <<'PY' || { echo "install.sh: BGMaker needs Python >= 3.10 (found $("$py" -V 2>&1) at $py)" >&2; exit 1; }
 import sys; sys.exit(sys.version_info < (3, 10))
 PY
 
 start=$(date +%s)
 echo "install.sh: setting up $venv (first run downloads ~600 MB, takes a few minutes)" >&2
-[ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
-pip=("$venv/bin/python" -m pip --disable-pip-version-check -q)
+[ "$system" = 1 ] || [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
+pip=("$python" -m pip --disable-pip-version-check -q)
 "${pip[@]}" install --upgrade pip
 
 pins="$(mktemp)"; trap 'rm -f "$pins"' EXIT
@@ -68,7 +83,7 @@ magenta_pin="$(grep -E '^magenta==' "$repo/requirements.txt")"
 "${pip[@]}" install --no-deps -e "$repo"
 
 # Fail here, not later in a test, if pip left the environment inconsistent.
-"$venv/bin/python" -c "import magenta, tensorflow, tf_keras, note_seq, bgmaker" \
+"$python" -c "import magenta, tensorflow, tf_keras, note_seq, bgmaker" \
   || { echo "install.sh: the venv at $venv does not import BGMaker's dependencies" >&2; exit 1; }
 
 maybe_install_fluidsynth
