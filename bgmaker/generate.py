@@ -74,9 +74,9 @@ def find_window(beat, start_bar=None):
     `start_bar` (0-based). Needs no model, so the CLI checks its inputs
     before the model build.
     """
-    from bgmaker import windows
     ns = read_midi(beat) if isinstance(beat, (str, os.PathLike)) else beat
     name = ns.filename or ns.id or "the input NoteSequence"
+    from bgmaker import windows  # imports TensorFlow (via Magenta): after the cheap checks
     try:
         found = windows.extract_windows(ns)
     except windows.UnusableSequenceError as e:
@@ -150,7 +150,13 @@ class BeatGenerator:
         from magenta.models.music_vae import configs
         run = bgmaker_configs.get_run(name)
         config_name = run.name if run.name in configs.CONFIG_MAP else run.config
-        return cls(config_name, checkpoint or run.run_dir, **kwargs)
+        if checkpoint is None:
+            try:
+                checkpoint = resolve_checkpoint(run.run_dir)
+            except FileNotFoundError:
+                raise FileNotFoundError(f"run {name} has no checkpoint in {run.run_dir}/train yet "
+                                        f"(train it: scripts/train.sh --run {name})") from None
+        return cls(config_name, checkpoint, **kwargs)
 
     # -- latent space ------------------------------------------------------
 

@@ -9,9 +9,10 @@
 Every output is a .mid (at --bpm, on --drum-map), a .wav (fluidsynth with a GM
 soundfont when installed, else the built-in synth; --renderer) and a .png drum
 grid. Interpolations also get interpolation.mid/.wav/.png: all steps back to
-back (8 steps x 4 bars = 32 bars). Without --seed a random one is chosen and
-printed; the same seed repeats the same beats. Stock Magenta generation stays
-available as `music_vae_generate` (see scripts/generate.sh).
+back (8 steps x 4 bars = 32 bars). The 4-bar window used from each input MIDI
+is written too (input_<name>.*), to compare. Without --seed a random seed is
+chosen and printed; the same seed repeats the same beats. Magenta's stock
+generator stays available as `music_vae_generate` (see scripts/generate.sh).
 """
 import argparse
 import time
@@ -65,7 +66,8 @@ def _model_arguments(p):
                    help="hparam overrides the checkpoint was trained with (default: the recorded hparams.txt)")
     g.add_argument("--temperature", type=float, default=0.5, help="decoder sampling temperature (default 0.5)")
     g.add_argument("--seed", type=int, default=None, help="random seed (default: a fresh one, printed)")
-    g.add_argument("--batch-size", type=int, default=8, help="beats per TensorFlow run; speed only (default 8)")
+    g.add_argument("--batch-size", type=int, default=None,
+                   help="beats per TensorFlow run; changes speed, never the beats (default: all, up to 64)")
 
 
 def _output_arguments(p, mode):
@@ -99,8 +101,8 @@ def main(args):
     from bgmaker import generate
     seed = generate.random_seed() if args.seed is None else args.seed
     t0 = time.perf_counter()
-    for path in _inputs(args):  # unusable inputs fail before the model build
-        generate.find_window(path, getattr(args, "start_bar", None))
+    # Unusable inputs fail before the model build; their windows are written too, to compare.
+    windows = {Path(p).stem: generate.find_window(p, getattr(args, "start_bar", None)) for p in _inputs(args)}
     model = _load(args, generate)
     print(f"loaded {model.config_name} from {model.checkpoint} in {time.perf_counter() - t0:.1f} s", flush=True)
     t1 = time.perf_counter()
@@ -124,6 +126,8 @@ def main(args):
     out.mkdir(parents=True, exist_ok=True)
     outputs = [render.Output(beat, str(out / name), title=f"{name}  seed {seed}  T={args.temperature:g}")
                for name, beat in zip(names, beats)]
+    outputs += [render.Output(w.sequence, str(out / f"input_{stem}"), title=f"input {stem}, bars {w.start_bar + 1}-"
+                              f"{w.start_bar + 4}") for stem, w in windows.items()]
     if args.mode == "interpolate":
         whole = render.concatenate(beats)
         titles = [f"step {i + 1}/{len(beats)}" + (" (start)" if i == 0 else " (end)" if i == len(beats) - 1 else "")
@@ -146,7 +150,7 @@ def _check(args, UserError):
     if args.mode != "render":
         if args.temperature <= 0:
             raise UserError(f"--temperature must be positive, got {args.temperature:g}")
-        if args.batch_size < 1:
+        if args.batch_size is not None and args.batch_size < 1:
             raise UserError("--batch-size must be at least 1")
         if not args.run and not args.checkpoint:
             raise UserError("choose a model: --run NAME, or --checkpoint PATH [--config NAME]")
@@ -171,7 +175,9 @@ def _inputs(args):
 
 
 def _load(args, generate):
-    kwargs = dict(hparams=args.hparams, batch_size=args.batch_size)
+    count = {"sample": getattr(args, "num", 0), "interpolate": getattr(args, "steps", 0),
+             "reconstruct": len(getattr(args, "inputs", [])), "variations": getattr(args, "num", 0)}[args.mode]
+    kwargs = dict(hparams=args.hparams, batch_size=args.batch_size or max(1, min(64, count)))
     if args.run:
         return generate.BeatGenerator.for_run(args.run, args.checkpoint, **kwargs)
     return generate.BeatGenerator(args.config or "hierdec-drum_4bar", args.checkpoint, **kwargs)

@@ -125,8 +125,8 @@ def test_cli_interpolation_writes_every_file_and_matches_the_api(generator, tiny
     proc = run_cli("bgmaker", "generate", "interpolate", a, b, "--checkpoint", tiny_model["checkpoint"],
                    "--seed", 11, "--temperature", T, "--renderer", "builtin", "-o", out)
     assert "interpolate: 8 beat(s)" in proc.stdout and "seed 11" in proc.stdout
-    for i in range(1, 9):
-        assert {(out / f"interpolate_{i:02d}{ext}").is_file() for ext in (".mid", ".wav", ".png")} == {True}
+    for stem in [f"interpolate_{i:02d}" for i in range(1, 9)] + ["input_beat_1", "input_beat_4"]:
+        assert {(out / f"{stem}{ext}").is_file() for ext in (".mid", ".wav", ".png")} == {True}, stem
     # the same seed in this process gives the CLI's bytes (another process, another batch size)
     api = generator.interpolate(a, b, 8, temperature=T, seed=11)
     assert midi_bytes(api[3], tmp_path / "api3.mid") == (out / "interpolate_04.mid").read_bytes()
@@ -203,3 +203,15 @@ def test_seeded_sampler_draws_from_the_tempered_softmax():
     assert np.array_equal(a, a_again)
     assert (a.argmax(1) != b.argmax(1)).mean() > 0.5, "each step draws new noise"
     assert (a.argmax(1) != a_other.argmax(1)).mean() > 0.5, "each seed draws new noise"
+
+
+def test_named_run_loads_its_latest_checkpoint_or_says_how_to_train(tiny_model, tmp_path, monkeypatch):
+    from bgmaker.generate import BeatGenerator
+    monkeypatch.setenv("BGMAKER_RUNS_DIR", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="scripts/train.sh --run v2_rock_beat"):
+        BeatGenerator.for_run("v2_rock_beat")
+    (tmp_path / "v2_rock_beat").symlink_to(tiny_model["run_dir"])
+    g = BeatGenerator.for_run("v2_rock_beat", batch_size=2)
+    assert g.checkpoint.endswith("model.ckpt-2")
+    assert len(g.sample(3, seed=1)) == 3
+    g.close()
