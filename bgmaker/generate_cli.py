@@ -73,7 +73,7 @@ def _model_arguments(p):
 def _output_arguments(p, mode):
     g = p.add_argument_group("output")
     g.add_argument("--output-dir", "-o", default=None,
-                   help=f"where to write (default: generated/{mode}-<date-time>)")
+                   help=f"where to write (default: <repo>/out/{mode}-<date-time>)")
     g.add_argument("--bpm", type=float, default=None,
                    help="tempo of the MIDI and WAV files (default 120; for render: the file's own)")
     g.add_argument("--drum-map", default="gm",
@@ -94,7 +94,8 @@ def main(args):
     warnings.filterwarnings("ignore", message="Couldn't find ffmpeg", category=RuntimeWarning)
 
     _check(args, UserError)
-    out = Path(args.output_dir or Path("generated") / f"{args.mode}-{time.strftime('%Y%m%d-%H%M%S')}")
+    from bgmaker import paths
+    out = Path(args.output_dir or paths.REPO_ROOT / "out" / f"{args.mode}-{time.strftime('%Y%m%d-%H%M%S')}")
     if args.mode == "render":
         return _render_files(args, out)
 
