@@ -120,7 +120,10 @@ def main():
     if args.run:
         import bgmaker_configs
         run_ = bgmaker_configs.get_run(args.run)
-        checkpoint, config = run_.run_dir / "train", run_.name if run_.name in bgmaker_configs.CONFIG_MAP else run_.config
+        checkpoint = run_.checkpoint()
+        if checkpoint is None:
+            raise SystemExit(f"run {args.run} has no checkpoint yet (scripts/train.sh --run {args.run})")
+        config = run_.name if run_.name in bgmaker_configs.CONFIG_MAP else run_.config
     elif args.checkpoint:
         checkpoint, config = Path(args.checkpoint), args.config
     else:

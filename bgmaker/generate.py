@@ -145,17 +145,18 @@ class BeatGenerator:
 
     @classmethod
     def for_run(cls, name, checkpoint=None, **kwargs):
-        """The generator for a named run (bgmaker_configs.runs), latest checkpoint by default."""
+        """The generator for a named run (bgmaker_configs.runs).
+
+        By default from the run's newest training checkpoint, else its shipped model.
+        """
         import bgmaker_configs
         from magenta.models.music_vae import configs
         run = bgmaker_configs.get_run(name)
         config_name = run.name if run.name in configs.CONFIG_MAP else run.config
+        checkpoint = checkpoint or run.checkpoint()  # newest training checkpoint, else the shipped model
         if checkpoint is None:
-            try:
-                checkpoint = resolve_checkpoint(run.run_dir)
-            except FileNotFoundError:
-                raise FileNotFoundError(f"run {name} has no checkpoint in {run.run_dir}/train yet "
-                                        f"(train it: scripts/train.sh --run {name})") from None
+            raise FileNotFoundError(f"run {name} has no checkpoint in {run.run_dir}/train and no shipped "
+                                    f"model in {run.shipped_dir} (train it: scripts/train.sh --run {name})")
         return cls(config_name, checkpoint, **kwargs)
 
     # -- latent space ------------------------------------------------------

@@ -208,6 +208,7 @@ def test_seeded_sampler_draws_from_the_tempered_softmax():
 def test_named_run_loads_its_latest_checkpoint_or_says_how_to_train(tiny_model, tmp_path, monkeypatch):
     from bgmaker.generate import BeatGenerator
     monkeypatch.setenv("BGMAKER_RUNS_DIR", str(tmp_path))
+    monkeypatch.setenv("BGMAKER_MODELS_DIR", str(tmp_path / "no_shipped_models"))
     with pytest.raises(FileNotFoundError, match="scripts/train.sh --run v2_rock_beat"):
         BeatGenerator.for_run("v2_rock_beat")
     (tmp_path / "v2_rock_beat").symlink_to(tiny_model["run_dir"])
