@@ -162,7 +162,7 @@ def find_checkpoint(run, checkpoint=None):
     import tensorflow.compat.v1 as tf
     if checkpoint is None:
         folder = run.run_dir / "train"
-        found = tf.train.latest_checkpoint(str(folder)) if folder.is_dir() else None
+        found = run.checkpoint()  # newest in <run>/train, else the shipped model
         if not found:
             raise FileNotFoundError(
                 f"no checkpoint for run {run.name} in {folder}; "
