@@ -36,7 +36,8 @@ def add_arguments(parser):
         if mode == "interpolate":
             p.add_argument("start", help="MIDI file of the first beat")
             p.add_argument("end", help="MIDI file of the last beat")
-            p.add_argument("--steps", type=int, default=8, help="beats on the path, endpoints included (default 8)")
+            p.add_argument("--steps", type=int, default=8,
+                           help="beats on the path, endpoints included (default 8)")
         elif mode in ("reconstruct", "render"):
             p.add_argument("inputs", nargs="+", metavar="MIDI", help="input MIDI file(s)")
         elif mode == "variations":
@@ -127,12 +128,13 @@ def main(args):
     out.mkdir(parents=True, exist_ok=True)
     outputs = [render.Output(beat, str(out / name), title=f"{name}  seed {seed}  T={args.temperature:g}")
                for name, beat in zip(names, beats)]
-    outputs += [render.Output(w.sequence, str(out / f"input_{stem}"), title=f"input {stem}, bars {w.start_bar + 1}-"
-                              f"{w.start_bar + 4}") for stem, w in windows.items()]
+    outputs += [render.Output(w.sequence, str(out / f"input_{stem}"),
+                              title=f"input {stem}, bars {w.start_bar + 1}-{w.start_bar + 4}")
+                for stem, w in windows.items()]
     if args.mode == "interpolate":
         whole = render.concatenate(beats)
-        titles = [f"step {i + 1}/{len(beats)}" + (" (start)" if i == 0 else " (end)" if i == len(beats) - 1 else "")
-                  for i in range(len(beats))]
+        ends = {0: " (start)", len(beats) - 1: " (end)"}
+        titles = [f"step {i + 1}/{len(beats)}{ends.get(i, '')}" for i in range(len(beats))]
         outputs.append(render.Output(whole, str(out / "interpolation"), title=titles, panels=beats))
     _write(args, outputs)
     print(f"done in {time.perf_counter() - t0:.1f} s: {out}/")

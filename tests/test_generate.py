@@ -52,7 +52,8 @@ def test_a_beat_depends_on_its_z_not_on_its_batch_position(generator):
     together = generator.decode(z, T, seed=1)
     assert notes(generator.decode(z[9:10], T, seed=1)[0]) == notes(together[9])
     assert [notes(x) for x in generator.decode(z[::-1], T, seed=1)[::-1]] == [notes(x) for x in together]
-    assert [notes(x) for x in generator.sample(3, T, seed=3)] == [notes(x) for x in generator.sample(12, T, seed=3)[:3]]
+    first3 = generator.sample(3, T, seed=3)
+    assert [notes(x) for x in first3] == [notes(x) for x in generator.sample(12, T, seed=3)[:3]]
 
 
 def test_interpolation_endpoints_are_the_reconstructions(generator, tiny_model, tmp_path):
@@ -60,8 +61,9 @@ def test_interpolation_endpoints_are_the_reconstructions(generator, tiny_model, 
     path = generator.interpolate(a, b, steps=8, temperature=T, seed=5)
     assert len(path) == 8
     z = generator.encode([a, b])
-    assert midi_bytes(path[0], tmp_path / "p0.mid") == midi_bytes(generator.reconstruct(a, T, seed=5), tmp_path / "ra.mid")
-    assert midi_bytes(path[-1], tmp_path / "p7.mid") == midi_bytes(generator.reconstruct(b, T, seed=5), tmp_path / "rb.mid")
+    ra, rb = generator.reconstruct(a, T, seed=5), generator.reconstruct(b, T, seed=5)
+    assert midi_bytes(path[0], tmp_path / "p0.mid") == midi_bytes(ra, tmp_path / "ra.mid")
+    assert midi_bytes(path[-1], tmp_path / "p7.mid") == midi_bytes(rb, tmp_path / "rb.mid")
     assert notes(generator.decode(z[1:], T, seed=5)[0]) == notes(path[-1])
 
 
@@ -102,7 +104,8 @@ def bad_inputs(tmp_path):
     return {
         "piano.mid": (drum_midi.write_midi(piano, tmp_path / "piano.mid"), "no drum notes"),
         "empty.mid": (drum_midi.write_midi(empty, tmp_path / "empty.mid"), "no drum notes"),
-        "short.mid": (drum_midi.write_midi(drum_midi.rock_beat(bars=2), tmp_path / "short.mid"), "shorter than 4 bars"),
+        "short.mid": (drum_midi.write_midi(drum_midi.rock_beat(bars=2), tmp_path / "short.mid"),
+                      "shorter than 4 bars"),
         "waltz.mid": (drum_midi.write_midi(waltz, tmp_path / "waltz.mid"), "3/4"),
         "corrupt.mid": (tmp_path / "corrupt.mid", "not a readable MIDI file"),
     }

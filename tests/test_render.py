@@ -63,7 +63,8 @@ def test_midi_is_retimed_to_bpm_and_lasts_whole_bars(tmp_path):
 def test_drum_maps(tmp_path):
     toms = beat_at((45, 0), (48, 1), (50, 2), (35, 3))  # low, mid, high tom; 35 is in the kick class
     gm = note_seq.midi_file_to_note_sequence(render.write_midi(toms, tmp_path / "gm.mid"))
-    roland = note_seq.midi_file_to_note_sequence(render.write_midi(toms, tmp_path / "r.mid", drum_map_name="roland"))
+    roland = note_seq.midi_file_to_note_sequence(
+        render.write_midi(toms, tmp_path / "r.mid", drum_map_name="roland"))
     custom = note_seq.midi_file_to_note_sequence(
         render.write_midi(toms, tmp_path / "c.mid", drum_map_name="1,2,3,4,5,6,7,8,9"))
     assert [n.pitch for n in gm.notes] == [45, 48, 50, 36]
