@@ -18,16 +18,7 @@ import numpy as np
 import note_seq
 from note_seq import sequences_lib
 
-import bgmaker_configs  # noqa: F401  (compat shims before any Magenta import)
-from magenta.models.music_vae.data import REDUCED_DRUM_PITCH_CLASSES
-
-STEPS_PER_QUARTER = 4
-STEPS_PER_BAR = 16
-BARS = 4
-STEPS = STEPS_PER_BAR * BARS
-DRUM_NAMES = ("kick", "snare", "closed hi-hat", "open hi-hat", "low tom", "mid tom",
-              "high tom", "crash", "ride")
-PITCH_TO_CLASS = {p: i for i, pitches in enumerate(REDUCED_DRUM_PITCH_CLASSES) for p in pitches}
+from bgmaker.drums import BARS, DRUM_NAMES, PITCH_CLASSES, PITCH_TO_CLASS, STEPS, STEPS_PER_BAR, STEPS_PER_QUARTER  # noqa: F401
 
 
 class UnusableSequenceError(ValueError):
@@ -66,7 +57,7 @@ def to_grid(ns, steps=STEPS):
     outside the 9 classes' pitches or not on the drum channel are ignored.
     """
     q = ns if sequences_lib.is_quantized_sequence(ns) else note_seq.quantize_note_sequence(ns, STEPS_PER_QUARTER)
-    grid = np.zeros((steps, len(REDUCED_DRUM_PITCH_CLASSES)), dtype=bool)
+    grid = np.zeros((steps, len(PITCH_CLASSES)), dtype=bool)
     for n in q.notes:
         c = PITCH_TO_CLASS.get(n.pitch)
         if n.is_drum and c is not None and 0 <= n.quantized_start_step < steps:

@@ -11,7 +11,7 @@ docstring. The modules follow the evaluation's three questions:
 - `interpolation`: does a latent path move smoothly from one groove to the
   other (Hamming-distance curves, monotonicity, the data-space crossfade).
 """
-from bgmaker.metrics.grid import DRUM_NAMES, STEPS_PER_BAR
+from bgmaker.drums import DRUM_NAMES, STEPS_PER_BAR
 from bgmaker.metrics.distributions import kde_on_shared_grid, overlap_and_kl, shuffle_steps
 from bgmaker.metrics.features import (FEATURES, active_instruments, feature_table, groove_consistency,
                                       onset_density, step_density, syncopation)

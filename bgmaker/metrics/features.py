@@ -8,7 +8,7 @@ real windows (bgmaker.metrics.distributions).
 import numpy as np
 from scipy.spatial.distance import pdist
 
-from bgmaker.metrics.grid import DRUM_NAMES, STEPS_PER_BAR
+from bgmaker.drums import DRUM_NAMES, STEPS_PER_BAR
 
 # Longuet-Higgins & Lee (1984) metrical weights of the 16 sixteenths of a 4/4
 # bar: downbeat 0, half bar -1, quarters -2, eighths -3, sixteenths -4.

@@ -7,7 +7,7 @@ reports (tf.metrics.accuracy of argmax prediction vs target).
 """
 import numpy as np
 
-from bgmaker.metrics.grid import DRUM_NAMES
+from bgmaker.drums import DRUM_NAMES
 
 
 def step_accuracy(predicted, target):

@@ -10,13 +10,7 @@ pitches (General MIDI, what fluidsynth's GM soundfonts and most DAW kits
 expect); `roland` moves the toms to 43/47/50 as on the Roland TD-11 the
 Groove MIDI Dataset was recorded with; any 9 comma-separated pitches work too.
 """
-from note_seq.drums_encoder_decoder import DEFAULT_DRUM_TYPE_PITCHES
-
-DRUM_NAMES = ("kick", "snare", "closed hi-hat", "open hi-hat", "low tom", "mid tom",
-              "high tom", "crash", "ride")
-PITCH_CLASSES = tuple(tuple(p) for p in DEFAULT_DRUM_TYPE_PITCHES)
-PITCH_TO_CLASS = {p: c for c, pitches in enumerate(PITCH_CLASSES) for p in pitches}
-GM_PITCHES = tuple(p[0] for p in PITCH_CLASSES)  # 36, 38, 42, 46, 45, 48, 50, 49, 51
+from bgmaker.drums import DRUM_NAMES, GM_PITCHES, PITCH_CLASSES, PITCH_TO_CLASS  # noqa: F401
 
 DRUM_MAPS = {
     "gm": GM_PITCHES,

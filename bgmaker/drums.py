@@ -1,0 +1,20 @@
+"""The 9-piece drum kit and the 16th-note grid every BGMaker model plays.
+
+The classes are Magenta's REDUCED_DRUM_PITCH_CLASSES, read here from
+note_seq's DEFAULT_DRUM_TYPE_PITCHES (the same list; tests/test_windows.py
+checks) because Magenta's data module imports TensorFlow and this layout is
+needed by rendering and metrics, which must not. Each class lists the GM
+pitches it absorbs; the first is the one Magenta's decoder writes.
+"""
+from note_seq.drums_encoder_decoder import DEFAULT_DRUM_TYPE_PITCHES
+
+DRUM_NAMES = ("kick", "snare", "closed hi-hat", "open hi-hat", "low tom", "mid tom",
+              "high tom", "crash", "ride")
+PITCH_CLASSES = tuple(tuple(p) for p in DEFAULT_DRUM_TYPE_PITCHES)
+PITCH_TO_CLASS = {p: c for c, pitches in enumerate(PITCH_CLASSES) for p in pitches}
+GM_PITCHES = tuple(p[0] for p in PITCH_CLASSES)  # 36, 38, 42, 46, 45, 48, 50, 49, 51
+
+STEPS_PER_QUARTER = 4
+STEPS_PER_BAR = 16  # sixteenths in a 4/4 bar
+BARS = 4
+STEPS = STEPS_PER_BAR * BARS  # 64: one model example
