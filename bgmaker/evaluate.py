@@ -159,7 +159,6 @@ def resolve_run(run):
 
 def find_checkpoint(run, checkpoint=None):
     """The checkpoint path prefix to evaluate (FileNotFoundError naming the command that makes one)."""
-    import tensorflow.compat.v1 as tf
     if checkpoint is None:
         folder = run.run_dir / "train"
         found = run.checkpoint()  # newest in <run>/train, else the shipped model
@@ -169,16 +168,8 @@ def find_checkpoint(run, checkpoint=None):
                 + (f"train it first: bgmaker train --run {run.name}" if _is_named_run(run)
                    else "give the checkpoint to evaluate (checkpoint, --checkpoint)"))
         return Path(found)
-    checkpoint = Path(checkpoint).expanduser()
-    if checkpoint.is_dir():
-        found = (tf.train.latest_checkpoint(str(checkpoint))
-                 or tf.train.latest_checkpoint(str(checkpoint / "train")))
-        if not found:
-            raise FileNotFoundError(f"no checkpoint in {checkpoint} or {checkpoint / 'train'}")
-        return Path(found)
-    if not Path(f"{checkpoint}.index").is_file():
-        raise FileNotFoundError(f"checkpoint not found: {checkpoint} (expected {checkpoint}.index)")
-    return checkpoint
+    from bgmaker.generate import resolve_checkpoint
+    return Path(resolve_checkpoint(checkpoint))
 
 
 def _is_named_run(run):

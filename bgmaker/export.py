@@ -27,17 +27,11 @@ def export(config_name, checkpoint, out_dir, run_dir=None):
 
     import bgmaker_configs  # noqa: F401
     from bgmaker import magenta_apps
+    from bgmaker.generate import resolve_checkpoint
     from magenta.models.music_vae import TrainedModel, configs
     from magenta.models.music_vae.configs import update_config
 
-    checkpoint = str(checkpoint)
-    if os.path.isdir(checkpoint):
-        found = tf.train.latest_checkpoint(checkpoint) or tf.train.latest_checkpoint(os.path.join(checkpoint, "train"))
-        if not found:
-            raise FileNotFoundError(f"no checkpoint in {checkpoint}")
-        checkpoint = found
-    if not os.path.exists(checkpoint + ".index"):
-        raise FileNotFoundError(f"checkpoint not found: {checkpoint} (expected {checkpoint}.index)")
+    checkpoint = resolve_checkpoint(checkpoint)
     overrides = magenta_apps.recorded_hparams(checkpoint)
     base = configs.CONFIG_MAP[config_name]
     config = update_config(base, dict(hparams=type(base.hparams)(**base.hparams.values())))

@@ -30,6 +30,19 @@ def run_cli(*argv, check=True, timeout=600, env=None):
     return proc
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_shipped_models(tmp_path_factory):
+    """Tests see no shipped model unless they ask for it (tests/test_shipped_model.py),
+    so "no checkpoint yet" paths behave the same before and after a model ships."""
+    previous = os.environ.get("BGMAKER_MODELS_DIR")
+    os.environ["BGMAKER_MODELS_DIR"] = str(tmp_path_factory.mktemp("no_shipped_models"))
+    yield
+    if previous is None:
+        os.environ.pop("BGMAKER_MODELS_DIR", None)
+    else:
+        os.environ["BGMAKER_MODELS_DIR"] = previous
+
+
 @pytest.fixture(scope="session")
 def gmd_dir():
     d = paths.gmd_dir()

@@ -134,7 +134,7 @@ def test_clear_errors_for_missing_data_checkpoint_and_run(tiny_model, tmp_path, 
         evaluate.evaluate("v2_rock_beat", tiny_model["checkpoint"])
     with pytest.raises(FileNotFoundError, match="bgmaker train --run v2_rock_beat"):
         evaluate.evaluate("v2_rock_beat")
-    with pytest.raises(FileNotFoundError, match="checkpoint not found"):
+    with pytest.raises(FileNotFoundError, match="no such checkpoint"):
         evaluate.evaluate("v2_rock_beat", tmp_path / "model.ckpt-7")
     with pytest.raises(FileNotFoundError, match="no test evaluation"):
         evaluate.compare(["v2_rock_beat"])
