@@ -57,9 +57,13 @@ def add_arguments(parser):
         _output_arguments(p, mode)
 
 
+DEFAULT_RUN = "v2_rock_beat"  # the run whose model ships in models/
+
+
 def _model_arguments(p):
     g = p.add_argument_group("model")
-    g.add_argument("--run", help="a named run (bgmaker runs); uses its latest checkpoint")
+    g.add_argument("--run", help=f"a named run (bgmaker runs): its newest checkpoint, else its shipped model "
+                                 f"(default without --checkpoint: {DEFAULT_RUN}, the model BGMaker ships)")
     g.add_argument("--config", default=None,
                    help="a Magenta config name, with --checkpoint (default hierdec-drum_4bar)")
     g.add_argument("--checkpoint", help="checkpoint prefix, train/ dir or run dir (default with --run: the run's)")
@@ -156,7 +160,7 @@ def _check(args, UserError):
         if args.batch_size is not None and args.batch_size < 1:
             raise UserError("--batch-size must be at least 1")
         if not args.run and not args.checkpoint:
-            raise UserError("choose a model: --run NAME, or --checkpoint PATH [--config NAME]")
+            args.run = DEFAULT_RUN
         if args.run and args.config:
             raise UserError("--run already names a config; drop --config")
         ckpt = args.checkpoint

@@ -161,13 +161,13 @@ def test_cli_errors_are_one_line(tiny_model, tmp_path):
     assert proc.stderr.strip().splitlines()[-1].startswith("bgmaker generate: error: ")
     assert "corrupt.mid: not a readable MIDI file" in proc.stderr and "Traceback" not in proc.stderr
     for argv, message in [
-        (["sample"], "choose a model"),
+        (["sample"], "run v2_rock_beat has no checkpoint"),  # the default run, nothing trained or shipped here
         (["sample", "--checkpoint", tmp_path / "none"], "none: no such checkpoint"),
         (["interpolate", corrupt, tmp_path / "missing.mid", "--checkpoint", tiny_model["checkpoint"]],
          "missing.mid: no such MIDI file"),
         (["sample", "--checkpoint", "x", "--drum-map", "jazz"], "drum map 'jazz'"),
     ]:
-        proc = run_cli("bgmaker", "generate", *argv, check=False)
+        proc = run_cli("bgmaker", "generate", *argv, check=False, env={"BGMAKER_RUNS_DIR": str(tmp_path)})
         assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
 
 
