@@ -30,6 +30,8 @@ import copy
 import zlib
 
 import numpy as np
+
+import bgmaker_configs  # noqa: F401  (compat shims before TensorFlow and Magenta)
 import tensorflow.compat.v1 as tf
 from magenta.models.music_vae import base_model, lstm_models
 
