@@ -91,12 +91,11 @@ def _output_arguments(p, mode):
 
 
 def main(args):
-    import warnings
-
+    from bgmaker import compat
     from bgmaker.cli import UserError
 
-    # note_seq imports pydub, which warns about a missing ffmpeg that nothing here uses.
-    warnings.filterwarnings("ignore", message="Couldn't find ffmpeg", category=RuntimeWarning)
+    # `render` loads no model, so bgmaker_configs (which applies every shim) is not imported on that path.
+    compat.quiet_pydub_ffmpeg_warning()
 
     _check(args, UserError)
     from bgmaker import paths
