@@ -13,15 +13,33 @@ _applied = False
 
 
 def apply():
-    """Apply every shim (safe to call many times)."""
+    """Apply every shim (safe to call many times).
+
+    With BGMAKER_STOCK=1 only the shims Magenta cannot run without are applied
+    (`apply_required`), so Magenta runs as released: benchmarks/bench_train.py
+    uses it to measure stock Magenta next to BGMaker.
+    """
     global _applied
     if _applied:
+        return
+    if os.environ.get("BGMAKER_STOCK") == "1":
+        apply_required()
+        _applied = True
         return
     use_legacy_keras()
     quiet_pydub_ffmpeg_warning()
     restore_numpy_bool()
     avoid_zero_depth_unbatch()
+    vectorize_sequence_loss_sum()
     _applied = True
+
+
+def apply_required():
+    """Only the shims Magenta cannot run without (benchmarks use this for "stock Magenta")."""
+    use_legacy_keras()
+    quiet_pydub_ffmpeg_warning()
+    restore_numpy_bool()
+    avoid_zero_depth_unbatch()
 
 
 def use_legacy_keras():
@@ -95,3 +113,199 @@ def avoid_zero_depth_unbatch():
     convert_to_tensors_op._bgmaker_shim = True
     convert_to_tensors_op.__doc__ = original.__doc__
     data.convert_to_tensors_op = convert_to_tensors_op
+
+
+def vectorize_sequence_loss_sum():
+    """Sum each sequence's reconstruction loss with one segment-sum op, not one slice per sequence.
+
+    Cause: Magenta's `BaseLstmDecoder.reconstruction_loss` ends with a Python
+    loop over the batch (`for i in range(batch_size): reduce_sum(r_loss[b:e])`),
+    about 16 graph ops per sequence. The hierarchical decoder calls it once
+    per bar-half (8 times), so at batch 512 the training graph has ~106,000
+    ops, ~85% of them these slices and their gradients: graph construction,
+    Grappler and every step's executor all pay for them
+    (benchmarks/bench_train.py measures it). This replaces the method with
+    Magenta's own body up to the flat per-step loss, then sums it per
+    sequence with `unsorted_segment_sum`: the same values (tested against
+    the original), ~1/8 of the ops at batch 512.
+    """
+    from magenta.common import flatten_maybe_padded_sequences
+    import magenta.contrib.seq2seq as contrib_seq2seq
+    from magenta.models.music_vae import lstm_models
+    import tensorflow.compat.v1 as tf
+
+    original = lstm_models.BaseLstmDecoder.reconstruction_loss
+    if getattr(original, "_bgmaker_shim", False):
+        return
+
+    def reconstruction_loss(self, x_input, x_target, x_length, z=None, c_input=None):
+        batch_size = int(x_input.shape[0])
+        has_z, has_control = z is not None, c_input is not None
+        z = tf.zeros([batch_size, 0]) if z is None else z
+        repeated_z = tf.tile(tf.expand_dims(z, axis=1), [1, tf.shape(x_input)[1], 1])
+        if c_input is None:
+            c_input = tf.zeros([batch_size, tf.shape(x_input)[1], 0])
+        if tf.get_static_value(self._sampling_probability) == 0.0:  # teacher forcing
+            helper = contrib_seq2seq.TrainingHelper(
+                tf.concat([x_input, repeated_z, c_input], axis=2), x_length)
+        else:  # scheduled sampling
+            auxiliary_inputs = None
+            if has_z or has_control:
+                auxiliary_inputs = tf.zeros([batch_size, tf.shape(x_input)[1], 0])
+                if has_z:
+                    auxiliary_inputs = tf.concat([auxiliary_inputs, repeated_z], axis=2)
+                if has_control:
+                    auxiliary_inputs = tf.concat([auxiliary_inputs, c_input], axis=2)
+            helper = contrib_seq2seq.ScheduledOutputTrainingHelper(
+                inputs=x_input, sequence_length=x_length, auxiliary_inputs=auxiliary_inputs,
+                sampling_probability=self._sampling_probability, next_inputs_fn=self._sample)
+        decode_results = self._decode(z, helper=helper, input_shape=helper.inputs.shape[2:])
+        flat_x_target = flatten_maybe_padded_sequences(x_target, x_length)
+        flat_rnn_output = flatten_maybe_padded_sequences(decode_results.rnn_output, x_length)
+        r_loss, metric_map = self._flat_reconstruction_loss(flat_x_target, flat_rnn_output)
+        # The one change: flat step t belongs to sequence segment_ids[t].
+        segment_ids = tf.repeat(tf.range(batch_size), x_length)
+        r_loss = tf.math.unsorted_segment_sum(r_loss, segment_ids, batch_size)
+        return r_loss, metric_map, decode_results
+
+    reconstruction_loss._bgmaker_shim = True
+    reconstruction_loss._bgmaker_original = original
+    reconstruction_loss.__doc__ = original.__doc__
+    lstm_models.BaseLstmDecoder.reconstruction_loss = reconstruction_loss
+
+
+# --- LSTM precision ---------------------------------------------------------
+
+LSTM_PRECISIONS = ("auto", "fp32", "fp32-matmul", "bf16")
+_lstm_precision = "fp32"
+
+
+def cpu_has_fast_bf16(cpuinfo="/proc/cpuinfo"):
+    """True when the CPU multiplies bf16 matrices in hardware (AMX-BF16 or AVX512-BF16).
+
+    Without either, TensorFlow emulates bf16 matmuls in fp32 plus conversions,
+    which is slower than plain fp32 (benchmarks/bench_lstm_cell.py measures it).
+    """
+    try:
+        with open(cpuinfo) as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def resolve_lstm_precision(precision):
+    """'auto' -> 'bf16' on CPUs with hardware bf16 matmul, else 'fp32' (LSTMBlockCell)."""
+    if precision not in LSTM_PRECISIONS:
+        raise ValueError(f"unknown LSTM precision {precision!r}; choose one of {', '.join(LSTM_PRECISIONS)}")
+    if precision == "auto":
+        return "bf16" if cpu_has_fast_bf16() else "fp32"
+    return precision
+
+
+def set_lstm_precision(precision):
+    """Choose the cell Magenta's `lstm_utils.rnn_cell` builds from now on; returns the resolved name.
+
+    'fp32' is Magenta's own LSTMBlockCell (Eigen kernel). 'bf16' and
+    'fp32-matmul' are `MatmulLSTMCell`: the same variables and math, with the
+    gate matmul as a plain MatMul op (oneDNN) in that dtype. Every LSTM of
+    MusicVAE (encoder, conductor, core decoder) is built by `rnn_cell`, so
+    this one switch covers them, in training and in generation alike.
+    """
+    global _lstm_precision
+    _lstm_precision = resolve_lstm_precision(precision)
+    _install_rnn_cell_switch()
+    return _lstm_precision
+
+
+def get_lstm_precision():
+    return _lstm_precision
+
+
+def _install_rnn_cell_switch():
+    from magenta.contrib import rnn as contrib_rnn
+    from magenta.models.music_vae import lstm_utils
+
+    original = lstm_utils.rnn_cell
+    if getattr(original, "_bgmaker_shim", False):
+        return
+
+    class ContribRnnWithCell:
+        """magenta.contrib.rnn as lstm_utils sees it, with LSTMBlockCell replaced."""
+
+        def __init__(self, cell):
+            self.LSTMBlockCell = cell
+
+        def __getattr__(self, name):
+            return getattr(contrib_rnn, name)
+
+    def rnn_cell(*args, **kwargs):
+        # Magenta's rnn_cell builds `contrib_rnn.LSTMBlockCell` by module
+        # attribute; for the other precisions, lstm_utils sees a stand-in module
+        # while it runs, so its wrappers (dropout, residual, MultiRNNCell) stay
+        # Magenta's own. (Patching the class in magenta.contrib.rnn itself would
+        # break LSTMBlockCell's own `super(LSTMBlockCell, self)`.)
+        if _lstm_precision == "fp32":
+            return original(*args, **kwargs)
+        dtype = "bfloat16" if _lstm_precision == "bf16" else "float32"
+        cell_class = _matmul_lstm_cell_class()
+        lstm_utils.contrib_rnn = ContribRnnWithCell(lambda num_units: cell_class(num_units, compute_dtype=dtype))
+        try:
+            return original(*args, **kwargs)
+        finally:
+            lstm_utils.contrib_rnn = contrib_rnn
+
+    rnn_cell._bgmaker_shim = True
+    rnn_cell.__doc__ = original.__doc__
+    lstm_utils.rnn_cell = rnn_cell
+
+
+def matmul_lstm_cell(num_units, compute_dtype="bfloat16"):
+    """A `MatmulLSTMCell` (the class is built lazily: defining it imports TensorFlow)."""
+    return _matmul_lstm_cell_class()(num_units, compute_dtype=compute_dtype)
+
+
+_MATMUL_CELL = None
+
+
+def _matmul_lstm_cell_class():
+    global _MATMUL_CELL
+    if _MATMUL_CELL is not None:
+        return _MATMUL_CELL
+    import tensorflow.compat.v1 as tf
+    from magenta.contrib import rnn as contrib_rnn
+
+    class MatmulLSTMCell(contrib_rnn.LSTMBlockCell):
+        """LSTMBlockCell's math with the gate matmul in `compute_dtype` (bf16 by default).
+
+        Why: LSTMBlockCell's fused kernel multiplies through Eigen in fp32
+        only, so oneDNN's bf16 (AMX) path never sees it. Here the one
+        [x, h] x W matmul is a MatMul op on bf16 copies of its operands;
+        everything else (bias, gates, cell state) stays fp32. It subclasses
+        LSTMBlockCell and reuses its `build`, so variables keep the same
+        names ("kernel", "bias"), shapes, initializers and gate order
+        (i, c, f, o): a checkpoint trained with either cell loads into the
+        other.
+        """
+
+        def __init__(self, num_units, compute_dtype="bfloat16", **kwargs):
+            super().__init__(num_units, **kwargs)
+            self._matmul_dtype = tf.as_dtype(compute_dtype)
+
+        def call(self, inputs, state):
+            if self._use_peephole:
+                raise NotImplementedError("MatmulLSTMCell has no peephole connections")
+            cs_prev, h_prev = state
+            dtype = self._matmul_dtype
+            xh = tf.concat([tf.cast(inputs, dtype), tf.cast(h_prev, dtype)], axis=1)
+            gates = tf.matmul(xh, tf.cast(self._kernel, dtype))
+            gates = tf.nn.bias_add(tf.cast(gates, tf.float32), self._bias)
+            i, ci, f, o = tf.split(gates, 4, axis=1)
+            cs = tf.sigmoid(i) * tf.tanh(ci) + tf.sigmoid(f + self._forget_bias) * cs_prev
+            if self._cell_clip > 0:
+                cs = tf.clip_by_value(cs, -self._cell_clip, self._cell_clip)
+            h = tf.tanh(cs) * tf.sigmoid(o)
+            return h, tf.nn.rnn_cell.LSTMStateTuple(cs, h)
+
+    _MATMUL_CELL = MatmulLSTMCell
+    return _MATMUL_CELL

@@ -6,7 +6,8 @@ types see `hierdec-drum_4bar` and keep every one of Magenta's flags. Each
 wrapper imports bgmaker_configs, then runs Magenta's own `run()`; the only
 additions are:
 
-- music_vae_train writes `<run_dir>/hparams.txt`, the hparam overrides it was
+- music_vae_train sets BGMaker's Grappler options (bgmaker.train.prepare)
+  and writes `<run_dir>/hparams.txt`, the hparam overrides it was
   started with, because a checkpoint cannot be loaded without them and
   Magenta records them nowhere a tool can read back;
 - music_vae_generate accepts `--hparams` (Magenta's generate has no such flag)
@@ -34,8 +35,11 @@ def music_vae_train():
     from absl import flags
     from magenta.models.music_vae import configs, music_vae_train as app
 
+    from bgmaker.train import prepare
+
     def main(unused_argv):
         tf.logging.set_verbosity(flags.FLAGS.log)
+        prepare()  # Grappler settings for Magenta's session
         if flags.FLAGS.run_dir:
             record_hparams(os.path.expanduser(flags.FLAGS.run_dir), flags.FLAGS.hparams)
         app.run(configs.CONFIG_MAP)

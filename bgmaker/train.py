@@ -21,6 +21,8 @@ import sys
 import time
 from importlib import metadata
 
+from bgmaker.compat import LSTM_PRECISIONS
+
 ACCEPTS_EXTRA_ARGS = True
 RECORDED_PACKAGES = ("bgmaker", "magenta", "tensorflow", "tf-keras", "tensorflow-probability",
                      "tf-slim", "note-seq", "numpy", "protobuf")
@@ -30,6 +32,10 @@ def add_arguments(parser):
     parser.add_argument("--run", required=True, help="named run (see `bgmaker runs`)")
     parser.add_argument("--mode", choices=("train", "eval"), default="train",
                         help="train, or evaluate the latest checkpoint on the validation split")
+    parser.add_argument("--precision", choices=LSTM_PRECISIONS, default=None,
+                        help="LSTM matmul precision (hparam lstm_precision). auto (default): bf16 where the CPU "
+                             "has AMX-BF16/AVX512-BF16, else fp32 (Magenta's LSTMBlockCell); checkpoints load "
+                             "with any value")
     parser.epilog = "Other flags are passed to Magenta's music_vae_train, e.g. --num_steps=2000 --hparams=batch_size=64"
 
 
@@ -45,9 +51,11 @@ def split_hparams(text):
     return out
 
 
-def magenta_argv(run, mode, extra):
+def magenta_argv(run, mode, extra, precision=None):
     """music_vae_train's argv for `run`: the run's flags, then the user's."""
     hparams = {k: str(v).replace(" ", "") for k, v in run.hparams.items()}
+    if precision:
+        hparams["lstm_precision"] = precision
     passthrough = []
     args = list(extra)
     while args:
@@ -87,8 +95,10 @@ def record_run(run, argv):
                                 cwd=os.path.dirname(__file__)).stdout.strip() or None
     except OSError:
         commit = None
+    from bgmaker import compat
     record = dict(run=run.name, model=run.config, description=run.description, select=run.select,
                   every_window=run.every_window, hparams=hparams, command=argv,
+                  lstm_cell=compat.resolve_lstm_precision(hparams.get("lstm_precision", "fp32")),
                   converter={k: v for k, v in vars(config.data_converter).items()
                              if isinstance(v, (int, float, str, bool, type(None)))},
                   examples={s: str(run.examples_path(s)) for s in ("train", "validation", "test")},
@@ -98,6 +108,30 @@ def record_run(run, argv):
     tmp = run.run_dir / ".bgmaker_run.json.tmp"
     tmp.write_text(json.dumps(record, indent=2, default=str) + "\n")
     os.replace(tmp, run.run_dir / "bgmaker_run.json")
+
+
+# Grappler passes switched off on the training graph, chosen by measurement
+# (benchmarks/bench_train.py, TF_CPP_VMODULE=meta_optimizer=1): filled in below.
+LEAN_GRAPPLER = {"constant_folding": False, "layout_optimizer": False}
+
+
+def prepare(grappler="lean"):
+    """Set up TensorFlow for BGMaker's training path before Magenta builds its session.
+
+    Magenta's loop creates its session with no ConfigProto, and TF 2.x then
+    uses the process-wide `tf.config` settings, so these take effect without
+    touching Magenta's code. `grappler`: "default" (TensorFlow's passes),
+    "off" (no graph optimization at all) or "lean" (LEAN_GRAPPLER).
+    """
+    import tensorflow as tf
+    if os.environ.get("BGMAKER_STOCK") == "1":  # Magenta as released (bgmaker.compat.apply)
+        return
+    if grappler == "off":
+        tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
+    elif grappler == "lean":
+        tf.config.optimizer.set_experimental_options(dict(LEAN_GRAPPLER))
+    elif grappler != "default":
+        raise ValueError(f"unknown grappler setting {grappler!r}")
 
 
 def latest_checkpoint(run_dir):
@@ -114,7 +148,7 @@ def main(args):
     if not examples.is_file():
         raise UserError(f"run {run.name} has no {split} data at {examples}; "
                         f"make it with: scripts/convert_gmd.sh --run {run.name}")
-    argv = magenta_argv(run, args.mode, args.extra)
+    argv = magenta_argv(run, args.mode, args.extra, args.precision)
     if args.mode == "train":
         record_run(run, argv)
         previous = latest_checkpoint(str(run.run_dir))

@@ -10,6 +10,8 @@ from magenta.contrib import training as contrib_training
 from magenta.models.music_vae import configs, data, lstm_models
 from magenta.models.music_vae import base_model
 
+from bgmaker import compat
+
 NONFINITE_LOSS_MESSAGE = "BGMaker: training loss is NaN or Inf"
 
 STEPS_PER_QUARTER = 4
@@ -43,7 +45,16 @@ class _StopOnNonFiniteLoss:
 
 
 class MusicVAE(base_model.MusicVAE):
-    """Magenta's MusicVAE whose training stops on a NaN or Inf loss."""
+    """Magenta's MusicVAE whose training stops on a NaN or Inf loss, with a choice of LSTM cell.
+
+    The hparam `lstm_precision` (auto, fp32, fp32-matmul, bf16) picks the cell
+    every LSTM is built with (bgmaker.compat.set_lstm_precision); it changes
+    no variable, so any checkpoint loads with any value.
+    """
+
+    def build(self, hparams, output_depth, is_training=True):
+        compat.set_lstm_precision(hparams.values().get("lstm_precision", "fp32"))
+        return super().build(hparams, output_depth, is_training)
 
     def train(self, *args, **kwargs):
         return _StopOnNonFiniteLoss(super().train(*args, **kwargs))
@@ -59,6 +70,9 @@ HPARAMS = dict(
     max_beta=0.2,
     sampling_schedule="inverse_sigmoid",
     sampling_rate=1000,
+    # Not a model hparam: how the LSTM matmuls run (bgmaker.compat.set_lstm_precision).
+    # auto = bf16 where the CPU multiplies bf16 in hardware (AMX/AVX512-BF16), else fp32.
+    lstm_precision="auto",
 )
 
 
