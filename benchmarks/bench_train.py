@@ -12,6 +12,8 @@ SessionRunHook records wall-clock times. Printed per row:
   graph s      process start -> graph built (imports + Python graph construction)
   first step s graph built -> first training step done (session, variable init,
                Grappler, executor creation, shuffle-buffer fill, the step)
+  Grappler s   time spent in Grappler passes over the whole run (from TensorFlow's
+               meta_optimizer log): once per distinct fetch signature
   warm-up s    process start -> end of step 2 (a second fetch signature costs
                a second Grappler pass), minus 2 steady steps: time lost before
                training runs at full speed
@@ -23,15 +25,15 @@ Variants:
   stock      Magenta 2.1.4 as released, with only the shims it cannot run
              without (BGMAKER_STOCK=1: Keras 2, np.bool, the unbatch segfault)
   bgmaker    what `scripts/train.sh` runs by default (bgmaker.train.prepare)
-  bgmaker-fp32, bgmaker-bf16, bgmaker-fp32-matmul
-             the default path with that LSTM precision forced
-  bgmaker-grappler-default, bgmaker-grappler-off
-             the default path with all of TensorFlow's Grappler passes / none
+  bgmaker-PRECISION, bgmaker-grappler-SETTING, bgmaker-PRECISION-grappler-SETTING
+             the default path with the LSTM precision forced (fp32, fp32-matmul, bf16)
+             and/or Grappler set to TensorFlow's default passes or none (default, off)
 Not part of the test suite: it takes minutes and its figures depend on the machine.
 """
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -40,6 +42,21 @@ import time
 
 T0 = time.time()
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+PRECISIONS = ("auto", "fp32", "fp32-matmul", "bf16")
+GRAPPLER = ("lean", "default", "off")
+
+
+def parse_variant(name):
+    """'bgmaker[-PRECISION][-grappler-SETTING]' -> (precision, grappler); ValueError if not one."""
+    rest = name[len("bgmaker"):] if name.startswith("bgmaker") else None
+    for precision in ("",) + PRECISIONS:
+        for grappler in ("",) + GRAPPLER:
+            if rest == (f"-{precision}" if precision else "") + (f"-grappler-{grappler}" if grappler else ""):
+                return precision or "auto", grappler or "lean"
+    raise ValueError(f"unknown variant {name!r}: stock, or bgmaker[-{'|'.join(PRECISIONS)}]"
+                     f"[-grappler-{'|'.join(GRAPPLER)}]")
 
 
 def child(args):
@@ -52,7 +69,7 @@ def child(args):
     import tf_slim
     from magenta.models.music_vae import base_model, configs, data, music_vae_train
 
-    from bgmaker import compat, train as bgmaker_train
+    from bgmaker import train as bgmaker_train
 
     tf.disable_v2_behavior()
     tf.logging.set_verbosity(tf.logging.ERROR)
@@ -63,12 +80,7 @@ def child(args):
         model = base_model.MusicVAE(config.model.encoder, config.model.decoder)
         config = configs.update_config(config, dict(model=model))
     else:
-        precision, grappler = "auto", "lean"
-        for part in args.variant.split("-", 1)[1:]:
-            if part.startswith("grappler-"):
-                grappler = part.split("-", 1)[1]
-            else:
-                precision = part
+        precision, grappler = parse_variant(args.variant)
         config.hparams.lstm_precision = precision
         bgmaker_train.prepare(grappler=grappler)
 
@@ -76,6 +88,7 @@ def child(args):
     steps = []
 
     profile = {}
+    traced = []  # index of the traced step: tracing slows it, so it is left out of s/step
 
     class Timer(tf.train.SessionRunHook):
         def begin(self):
@@ -92,6 +105,7 @@ def child(args):
         def after_run(self, run_context, run_values):
             steps.append(time.time() - T0)
             if run_values.run_metadata is not None and run_values.run_metadata.step_stats.dev_stats:
+                traced.append(len(steps) - 1)
                 for dev in run_values.run_metadata.step_stats.dev_stats:
                     for node in dev.node_stats:
                         label = node.timeline_label.split(" = ", 1)[-1].split("(", 1)[0] or node.node_name
@@ -107,20 +121,25 @@ def child(args):
     with tempfile.TemporaryDirectory() as work:
         music_vae_train.train(work, config, lambda: data.get_dataset(config, is_training=True),
                               num_steps=args.steps)
-    durations = [b - a for a, b in zip(steps, steps[1:])]
+    durations = [b - a for i, (a, b) in enumerate(zip(steps, steps[1:])) if i + 1 not in traced]
     if profile:
         total = sum(profile.values())
         print(f"op time in one traced step (summed over threads): {total:.2f} s", file=sys.stderr)
         for op, seconds in sorted(profile.items(), key=lambda kv: -kv[1])[:25]:
             print(f"  {op:40s} {seconds:7.3f} s {100 * seconds / total:5.1f}%", file=sys.stderr)
     print(json.dumps(dict(variant=args.variant, batch=args.batch, marks=marks, steps=steps,
-                          durations=durations, precision=compat.get_lstm_precision())))
+                          durations=durations, precision=getattr(config.model, "lstm_precision", "fp32"))))
+
+
+def grappler_seconds(log):
+    """Total time of every Grappler pass in a TF_CPP_VMODULE=meta_optimizer=1 log."""
+    return sum(float(m) for m in re.findall(r"meta_optimizer\.cc:\d+\] .*?time = ([\d.]+)ms", log)) / 1000
 
 
 def summarize(result):
     steady = statistics.median(result["durations"][2:]) if len(result["durations"]) > 2 else float("nan")
     marks, steps = result["marks"], result["steps"]
-    return dict(graph=marks["graph"], first=steps[0] - marks["graph"],
+    return dict(graph=marks["graph"], first=steps[0] - marks["graph"], grappler=result.get("grappler", float("nan")),
                 warmup=steps[1] - 2 * steady, step=steady, eps=result["batch"] / steady)
 
 
@@ -128,7 +147,15 @@ def parent(args):
     batches = [int(b) for b in args.batch_sizes.split(",")]
     steps = dict((int(k), int(v)) for k, v in (p.split(":") for p in args.steps.split(",")))
     variants = args.variants.split(",")
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONWARNINGS="ignore")
+    for variant in variants:
+        if variant != "stock":
+            try:
+                parse_variant(variant)
+            except ValueError as e:
+                sys.exit(f"bench_train: {e}")
+    # meta_optimizer's log gives each Grappler pass's time (summed into "Grappler s").
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="0", TF_CPP_VMODULE="meta_optimizer=1", PYTHONWARNINGS="ignore")
+    env.pop("TF_DUMP_GRAPH_PREFIX", None)  # the VLOG would dump every optimized graph there
     rows = []
     print(f"bench_train: run {args.run}, variants {', '.join(variants)}, batch sizes {batches}; "
           f"each row is a fresh process", flush=True)
@@ -144,13 +171,14 @@ def parent(args):
                 print(f"  {variant} batch {batch}: failed (exit {out.returncode})\n{out.stderr[-3000:]}", flush=True)
                 continue
             result = json.loads(lines[-1])
+            result["grappler"] = grappler_seconds(out.stderr)
             if args.profile:
                 start = out.stderr.find("op time in one traced step")
                 print(f"  {variant} batch {batch}: " + out.stderr[start:].rstrip() if start >= 0 else "no trace")
             rows.append((variant, batch, summarize(result), result))
             print(f"  {variant:20s} batch {batch:4d}: {n} steps in {time.time() - started:.0f} s", flush=True)
     print()
-    head = (f"{'variant':20s} {'batch':>5s} {'graph s':>8s} {'first step s':>12s} {'warm-up s':>9s} "
+    head = (f"{'variant':20s} {'batch':>5s} {'graph s':>8s} {'first step s':>12s} {'Grappler s':>10s} {'warm-up s':>9s} "
             f"{'s/step':>7s} {'examples/s':>10s} {'x stock':>8s} {'warm-up x':>9s}")
     print(head)
     print("-" * len(head))
@@ -159,7 +187,7 @@ def parent(args):
         base = stock.get(batch)
         speed = f"{s['eps'] / base['eps']:.2f}" if base else "-"
         warm = f"{base['warmup'] / s['warmup']:.1f}" if base and s["warmup"] > 0 else "-"
-        print(f"{variant:20s} {batch:5d} {s['graph']:8.1f} {s['first']:12.1f} {s['warmup']:9.1f} "
+        print(f"{variant:20s} {batch:5d} {s['graph']:8.1f} {s['first']:12.1f} {s['grappler']:10.1f} {s['warmup']:9.1f} "
               f"{s['step']:7.2f} {s['eps']:10.1f} {speed:>8s} {warm:>9s}")
     if args.json:
         with open(args.json, "w") as f:

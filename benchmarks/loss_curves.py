@@ -1,26 +1,31 @@
-"""Does the bf16 LSTM learn the same as fp32? Loss curves on the same seed and data, overlaid.
+"""Does the bf16 LSTM learn the same as fp32? Loss curves from the same weights and data, overlaid.
 
   .venv/bin/python benchmarks/loss_curves.py [--run v2_rock_beat] [--steps 300] [--batch 64]
                                              [--out benchmarks/loss_curves]
 
-Trains `hierdec-drum_4bar` from the same initial weights (graph seed 1) on
-the run's train split three times with Magenta's training loop:
-  fp32        Magenta's LSTMBlockCell
-  bf16        BGMaker's MatmulLSTMCell with bf16 matmuls
-  fp32 seed 2 LSTMBlockCell from other initial weights and data order: the
-              spread two fp32 runs show anyway, the yardstick for "the same"
-and records the training loss (Magenta's `loss`: reconstruction + beta * KL)
-at every step. Writes <out>.json and <out>.png
-(raw losses faint, 25-step moving averages bold) and prints the mean
-absolute gap between the smoothed curves.
-Tensorflow's parallel input pipeline is not bit-deterministic, so even two
-runs of one seed differ a little; the seed-2 run shows how much is noise.
+First one fp32 training step (graph seed 1) makes a common starting checkpoint
+(weights and Adam slots). Then, with Magenta's own training loop resuming from
+a copy of it, `hierdec-drum_4bar` trains --steps more steps on the run's train
+split three times:
+  fp32        Magenta's LSTMBlockCell, data order seed 1
+  bf16        BGMaker's MatmulLSTMCell with bf16 matmuls, data order seed 1
+  fp32 seed 2 LSTMBlockCell, data order seed 2: the spread that data order and
+              the VAE's sampling noise alone give, the yardstick for "the same"
+The input pipeline is built first in the graph with a fixed seed and made
+deterministic, so runs of one seed see the same batches. The VAE's
+reparameterization noise cannot be matched across the two cells (TensorFlow
+derives op seeds from the op count, and the cells have different ops), which
+is why the yardstick run matters. Records the training loss (Magenta's
+`loss`: reconstruction + beta * KL) at every step; writes <out>.json and
+<out>.png (raw losses faint, 25-step moving averages bold) and prints the
+mean absolute gap between the smoothed curves.
 """
 import argparse
 import json
 import os
 import subprocess
 import sys
+import shutil
 import tempfile
 
 import numpy as np
@@ -46,9 +51,13 @@ def child(args):
     bgmaker_train.prepare()
     model = config.model
     build = model.build
+    datasets = []
 
     def seeded_build(*a, **k):  # the first thing Magenta's train() does in its new graph
         tf.set_random_seed(args.seed)
+        options = tf.data.Options()
+        options.deterministic = True  # Magenta's pipeline allows reordering; not here
+        datasets.append(data.get_dataset(config, is_training=True).with_options(options))
         return build(*a, **k)
 
     model.build = seeded_build
@@ -69,10 +78,18 @@ def child(args):
         return magenta_train(*a, **k)
 
     tf_slim.training.train = train_with_record
-    with tempfile.TemporaryDirectory() as work:
-        music_vae_train.train(work, config, lambda: data.get_dataset(config, is_training=True),
-                              num_steps=args.steps)
+    music_vae_train.train(args.workdir, config, lambda: datasets[-1], num_steps=args.steps)
     print(json.dumps(record))
+
+
+def train(args, workdir, precision, seed, steps, env):
+    out = subprocess.run([sys.executable, __file__, "--child", "--precision", precision, "--seed", str(seed),
+                          "--steps", str(steps), "--batch", str(args.batch), "--run", args.run,
+                          "--workdir", workdir], capture_output=True, text=True, env=env)
+    lines = [line for line in out.stdout.splitlines() if line.startswith("[")]
+    if out.returncode or not lines:
+        sys.exit(f"loss_curves: {precision} seed {seed} failed (exit {out.returncode})\n{out.stderr[-3000:]}")
+    return json.loads(lines[-1])
 
 
 def smooth(values, window=25):
@@ -84,15 +101,15 @@ def smooth(values, window=25):
 def parent(args):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONWARNINGS="ignore")
     curves = {}
-    for label, precision, seed in RUNS:
-        print(f"training {label} ({args.steps} steps at batch {args.batch}) ...", flush=True)
-        out = subprocess.run([sys.executable, __file__, "--child", "--precision", precision, "--seed", str(seed),
-                              "--steps", str(args.steps), "--batch", str(args.batch), "--run", args.run],
-                             capture_output=True, text=True, env=env)
-        lines = [line for line in out.stdout.splitlines() if line.startswith("[")]
-        if out.returncode or not lines:
-            sys.exit(f"loss_curves: {label} failed (exit {out.returncode})\n{out.stderr[-3000:]}")
-        curves[label] = json.loads(lines[-1])
+    with tempfile.TemporaryDirectory() as work:
+        start = os.path.join(work, "start")
+        print("one fp32 step from graph seed 1: the common starting checkpoint ...", flush=True)
+        train(args, start, "fp32", 1, 1, env)
+        for label, precision, seed in RUNS:
+            print(f"training {label} ({args.steps} steps at batch {args.batch}) ...", flush=True)
+            workdir = os.path.join(work, label.replace(" ", "_"))
+            shutil.copytree(start, workdir)
+            curves[label] = train(args, workdir, precision, seed, 1 + args.steps, env)
     with open(args.out + ".json", "w") as f:
         json.dump(dict(run=args.run, batch=args.batch, steps=args.steps, curves=curves), f)
 
@@ -110,7 +127,8 @@ def parent(args):
         ax.plot(steps, smoothed[label], color=colors[label], linewidth=2, label=label)
     ax.set_xlabel("training step")
     ax.set_ylabel("training loss (reconstruction + beta KL)")
-    ax.set_title(f"hierdec-drum_4bar on {args.run}, batch {args.batch}: LSTM matmul precision")
+    ax.set_title(f"hierdec-drum_4bar on {args.run}, batch {args.batch}, from one starting checkpoint:\n"
+                 "LSTM matmuls in fp32 vs bf16 (gray: fp32 with another data order)")
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -136,6 +154,7 @@ def main():
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--precision", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--workdir", help=argparse.SUPPRESS)
     args = parser.parse_args()
     return child(args) if args.child else parent(args)
 

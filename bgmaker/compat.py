@@ -1,11 +1,20 @@
-"""Every runtime shim BGMaker needs to run Magenta 2.1.4 on Python 3.11 / TF 2.21.
+"""Every runtime shim BGMaker needs to run Magenta 2.1.4 on Python 3.11 / TF 2.21, and its speed patches.
 
-This is the only module that patches third-party code. Each shim names its
-cause and has a test in tests/test_compat.py that shows it is needed or that
-the path it guards works. `apply()` is idempotent and is called by
-`bgmaker_configs` before Magenta is imported, so importing the configs package
-is enough to get a working Magenta.
+This is the only module that patches third-party code. Each patch names its
+cause and has a test that shows it is needed or that the path it guards works
+(tests/test_compat.py for the shims Magenta cannot run without,
+tests/test_training_speed.py for the speed patches). `apply()` is idempotent
+and is called by `bgmaker_configs` before Magenta is imported, so importing
+the configs package is enough to get a working Magenta.
+
+- Required: Keras 2 (`use_legacy_keras`), `np.bool`, the zero-size unbatch
+  segfault (`avoid_zero_depth_unbatch`); plus a quiet pydub.
+- Speed: one segment-sum instead of Magenta's per-sequence Python loop in the
+  reconstruction loss (`vectorize_sequence_loss_sum`, always on: same values),
+  and the LSTM cell switch (`lstm_precision`, driven by the `lstm_precision`
+  hparam).
 """
+import contextlib
 import os
 import sys
 
@@ -203,23 +212,26 @@ def resolve_lstm_precision(precision):
     return precision
 
 
-def set_lstm_precision(precision):
-    """Choose the cell Magenta's `lstm_utils.rnn_cell` builds from now on; returns the resolved name.
+@contextlib.contextmanager
+def lstm_precision(precision):
+    """Within this block Magenta's `lstm_utils.rnn_cell` builds the cell for `precision`.
 
     'fp32' is Magenta's own LSTMBlockCell (Eigen kernel). 'bf16' and
     'fp32-matmul' are `MatmulLSTMCell`: the same variables and math, with the
-    gate matmul as a plain MatMul op (oneDNN) in that dtype. Every LSTM of
-    MusicVAE (encoder, conductor, core decoder) is built by `rnn_cell`, so
-    this one switch covers them, in training and in generation alike.
+    gate matmul as a plain MatMul op (oneDNN) in that dtype. MusicVAE builds
+    every LSTM (encoder, conductor, core decoder) through `rnn_cell` inside
+    its `build`, so wrapping `build` covers them all, in training and in
+    generation alike; outside the block Magenta builds its own cell again.
+    Under BGMAKER_STOCK=1 it is always 'fp32'. Yields the resolved name.
     """
     global _lstm_precision
-    _lstm_precision = resolve_lstm_precision(precision)
+    resolved = "fp32" if os.environ.get("BGMAKER_STOCK") == "1" else resolve_lstm_precision(precision)
     _install_rnn_cell_switch()
-    return _lstm_precision
-
-
-def get_lstm_precision():
-    return _lstm_precision
+    previous, _lstm_precision = _lstm_precision, resolved
+    try:
+        yield resolved
+    finally:
+        _lstm_precision = previous
 
 
 def _install_rnn_cell_switch():
@@ -280,8 +292,11 @@ def _matmul_lstm_cell_class():
 
         Why: LSTMBlockCell's fused kernel multiplies through Eigen in fp32
         only, so oneDNN's bf16 (AMX) path never sees it. Here the one
-        [x, h] x W matmul is a MatMul op on bf16 copies of its operands;
-        everything else (bias, gates, cell state) stays fp32. It subclasses
+        [x, h] x W matmul is a MatMul op on bf16 copies of its operands
+        (accumulating in fp32); bias, gates and cell state stay fp32. Its
+        gradients are bf16 matmuls too, so the gradient flowing back through
+        h is rounded to bf16 at every step, and the kernel is cast once per
+        step (a cost, not an error). Variables and their updates stay fp32. It subclasses
         LSTMBlockCell and reuses its `build`, so variables keep the same
         names ("kernel", "bias"), shapes, initializers and gate order
         (i, c, f, o): a checkpoint trained with either cell loads into the

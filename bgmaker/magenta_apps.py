@@ -12,7 +12,8 @@ additions are:
   Magenta records them nowhere a tool can read back;
 - music_vae_generate accepts `--hparams` (Magenta's generate has no such flag)
   and, without it, reads that file next to the checkpoint, so a model trained
-  with overrides loads without the user repeating them.
+  with overrides loads without the user repeating them (all but
+  `lstm_precision`, which is about the training machine).
 """
 import importlib
 import os
@@ -91,5 +92,12 @@ def recorded_hparams(run_dir_or_checkpoint):
         candidate = os.path.join(folder, HPARAMS_FILE)
         if os.path.isfile(candidate):
             with open(candidate) as f:
-                return f.read().strip()
+                return _without_training_only(f.read().strip())
     return ""
+
+
+def _without_training_only(overrides):
+    """Drop `lstm_precision`: how a model was trained, not what it is; generation picks its own (auto)."""
+    from bgmaker.train import split_hparams
+    kept = {k: v for k, v in split_hparams(overrides).items() if k != "lstm_precision"}
+    return ",".join(f"{k}={v}" for k, v in kept.items())

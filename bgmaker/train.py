@@ -108,10 +108,16 @@ def record_run(run, argv):
     tmp = run.run_dir / ".bgmaker_run.json.tmp"
     tmp.write_text(json.dumps(record, indent=2, default=str) + "\n")
     os.replace(tmp, run.run_dir / "bgmaker_run.json")
+    return record
 
 
-# Grappler passes switched off on the training graph, chosen by measurement
-# (benchmarks/bench_train.py, TF_CPP_VMODULE=meta_optimizer=1): filled in below.
+# Grappler passes switched off on the training graph. Measured on the
+# (vectorized) hierdec-drum_4bar graph at batch 512 with
+# TF_CPP_VMODULE=meta_optimizer=1: constant folding was the costliest pass
+# (0.5 s + 0.1 s of ~2.5 s per fetch signature) and folds nothing that
+# matters here (-77 of ~10,000 nodes); the layout optimizer (0.2 s) only
+# rewrites GPU convolution layouts. benchmarks/bench_train.py compares this
+# with all passes and with none.
 LEAN_GRAPPLER = {"constant_folding": False, "layout_optimizer": False}
 
 
@@ -149,11 +155,23 @@ def main(args):
         raise UserError(f"run {run.name} has no {split} data at {examples}; "
                         f"make it with: scripts/convert_gmd.sh --run {run.name}")
     argv = magenta_argv(run, args.mode, args.extra, args.precision)
+    requested = next((split_hparams(a.split("=", 1)[1]).get("lstm_precision")
+                      for a in argv if a.startswith("--hparams=")), None)
+    if requested:
+        from bgmaker.compat import resolve_lstm_precision
+        try:
+            resolve_lstm_precision(requested)
+        except ValueError as e:
+            raise UserError(str(e)) from None
     if args.mode == "train":
-        record_run(run, argv)
+        record = record_run(run, argv)
         previous = latest_checkpoint(str(run.run_dir))
         print(f"bgmaker train: {run.name} -> {run.run_dir}"
               + (f" (resuming from {os.path.basename(previous)})" if previous else ""), flush=True)
+        requested = record["hparams"].get("lstm_precision", "fp32")
+        print(f"bgmaker train: LSTM matmuls in {record['lstm_cell']}"
+              + (" (auto: this CPU has no AMX-BF16/AVX512-BF16)" if requested == "auto" and record["lstm_cell"] == "fp32"
+                 else " (auto: this CPU multiplies bf16 in hardware)" if requested == "auto" else ""), flush=True)
     return run_magenta_train(argv, run)
 
 

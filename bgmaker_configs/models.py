@@ -48,13 +48,14 @@ class MusicVAE(base_model.MusicVAE):
     """Magenta's MusicVAE whose training stops on a NaN or Inf loss, with a choice of LSTM cell.
 
     The hparam `lstm_precision` (auto, fp32, fp32-matmul, bf16) picks the cell
-    every LSTM is built with (bgmaker.compat.set_lstm_precision); it changes
-    no variable, so any checkpoint loads with any value.
+    every LSTM is built with (bgmaker.compat.lstm_precision); it changes no
+    variable, so any checkpoint loads with any value.
     """
 
     def build(self, hparams, output_depth, is_training=True):
-        compat.set_lstm_precision(hparams.values().get("lstm_precision", "fp32"))
-        return super().build(hparams, output_depth, is_training)
+        with compat.lstm_precision(hparams.values().get("lstm_precision", "fp32")) as precision:
+            self.lstm_precision = precision
+            return super().build(hparams, output_depth, is_training)
 
     def train(self, *args, **kwargs):
         return _StopOnNonFiniteLoss(super().train(*args, **kwargs))
@@ -70,7 +71,7 @@ HPARAMS = dict(
     max_beta=0.2,
     sampling_schedule="inverse_sigmoid",
     sampling_rate=1000,
-    # Not a model hparam: how the LSTM matmuls run (bgmaker.compat.set_lstm_precision).
+    # Not a model hparam: how the LSTM matmuls run (bgmaker.compat.lstm_precision).
     # auto = bf16 where the CPU multiplies bf16 in hardware (AMX/AVX512-BF16), else fp32.
     lstm_precision="auto",
 )

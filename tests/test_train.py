@@ -117,3 +117,26 @@ def test_hparams_merge_keeps_brackets():
     from bgmaker.train import split_hparams
     assert split_hparams("batch_size=4,enc_rnn_size=[16,16],z_size=8") == {
         "batch_size": "4", "enc_rnn_size": "[16,16]", "z_size": "8"}
+
+
+def test_precision_option_reaches_the_graph_and_the_record(env, tmp_path):
+    own = dict(env, BGMAKER_RUNS_DIR=str(tmp_path / "runs"))
+    run_cli(TRAIN_SH, "--run", "v2_rock_beat", "--precision", "bf16", f"--hparams={TINY_HPARAMS}",
+            "--num_steps=2", env=own)
+    folder = tmp_path / "runs" / "v2_rock_beat"
+    record = json.loads((folder / "bgmaker_run.json").read_text())
+    assert record["hparams"]["lstm_precision"] == "bf16" and record["lstm_cell"] == "bf16"
+    assert "lstm_precision=bf16" in (folder / "hparams.txt").read_text()
+    from bgmaker.magenta_apps import recorded_hparams
+    assert recorded_hparams(str(folder)) == TINY_HPARAMS, "generation picks its own precision"
+    assert (folder / "train" / "model.ckpt-2.index").is_file()
+    import tensorflow.compat.v1 as tf
+    with tf.Graph().as_default() as graph:
+        tf.train.import_meta_graph(str(folder / "train" / "model.ckpt-2.meta"), clear_devices=True)
+        graph_def = graph.as_graph_def()
+    ops = {n.op for n in graph_def.node} | {n.op for f in graph_def.library.function for n in f.node_def}
+    bf16_matmuls = [n for n in graph_def.node if n.op == "MatMul" and n.attr["T"].type == tf.bfloat16.as_datatype_enum]
+    assert "LSTMBlockCell" not in ops and bf16_matmuls, "the bf16 cell, not Magenta's fused one, was trained"
+
+    bad = run_cli(TRAIN_SH, "--run", "v2_rock_beat", "--precision", "fp16", env=own, check=False)
+    assert bad.returncode == 2 and "invalid choice: 'fp16'" in bad.stderr

@@ -89,14 +89,11 @@ def test_precision_switch_builds_the_chosen_cell_everywhere_with_the_same_variab
             variables = sorted((v.name, tuple(v.shape.as_list())) for v in tf.global_variables())
         return variables, op_types(graph)
 
-    try:
-        fp32_vars, fp32_ops = build("fp32")
-        bf16_vars, bf16_ops = build("bf16")
-    finally:
-        compat.set_lstm_precision("fp32")
+    fp32_vars, fp32_ops = build("fp32")
+    bf16_vars, bf16_ops = build("bf16")
     assert fp32_vars == bf16_vars
     assert "LSTMBlockCell" in fp32_ops and "LSTMBlockCell" not in bf16_ops
-    assert "LSTMBlockCell" in build_plain_magenta_cell_types(lstm_utils), "the swap is undone after each build"
+    assert "LSTMBlockCell" in build_plain_magenta_cell_types(lstm_utils), "outside a build, Magenta's own cell"
 
 
 def build_plain_magenta_cell_types(lstm_utils):
@@ -126,12 +123,11 @@ def test_checkpoint_trained_in_one_precision_samples_in_the_other(tiny_model, tm
     for precision in (train_in, sample_in):
         g = BeatGenerator("hierdec-drum_4bar", run_dir, hparams=f"{TINY_HPARAMS},lstm_precision={precision}")
         try:
-            assert compat.get_lstm_precision() == precision
+            assert ("LSTMBlockCell" in op_types(g._session.graph)) == (precision == "fp32")
             z = g.encode([tiny_model["midi_dir"] / "beat_1.mid"])
             beats[precision] = (z, g.sample(2, temperature=0.5, seed=11))
         finally:
             g.close()
-    compat.set_lstm_precision("fp32")
     (z_a, a), (z_b, b) = beats[train_in], beats[sample_in]
     np.testing.assert_allclose(z_a, z_b, atol=0.05 * np.abs(z_a).max())  # same weights, other matmul precision
     assert all(len(x.notes) > 0 for x in a + b)
@@ -151,13 +147,15 @@ def test_vectorized_sequence_loss_equals_magentas_loop():
     lengths = np.array([16, 3, 0, 9, 16, 1], np.int32)
     z_value = rng.normal(size=(batch, 8)).astype(np.float32)
     results, op_counts = {}, {}
+    control = rng.uniform(size=(batch, length, 2)).astype(np.float32)
+    cases = ("teacher", "scheduled", "teacher + controls", "scheduled + controls")
     for name, method in (("magenta", original), ("bgmaker", new)):
-        for sampling in ("teacher", "scheduled"):
+        for sampling in cases:
             hparams = models.hparams()
             hparams.parse("batch_size=6,dec_rnn_size=[16],z_size=8,sampling_schedule=constant")
             # Scheduled sampling at rate 1 with an argmax "sampler": every step feeds back
             # the model's own output, deterministically, so both versions see the same inputs.
-            hparams.sampling_rate = 0.0 if sampling == "teacher" else 1.0  # an int hparam in the config
+            hparams.sampling_rate = 0.0 if sampling.startswith("teacher") else 1.0  # an int hparam in the config
             with tf.Graph().as_default() as graph:
                 tf.set_random_seed(1)
                 tf.train.get_or_create_global_step()  # read by Magenta's sampling schedule
@@ -167,14 +165,17 @@ def test_vectorized_sequence_loss_equals_magentas_loop():
                 z = tf.constant(z_value)
                 before = len(graph.get_operations())
                 with tf.variable_scope("d"):
-                    r_loss, _, _ = method(decoder, tf.constant(target), tf.constant(target), tf.constant(lengths), z)
+                    extra = "controls" in sampling
+                    r_loss, _, _ = method(decoder, tf.constant(target), tf.constant(target),
+                                          tf.constant(lengths), z,
+                                          tf.constant(control) if extra else None)
                 op_counts[name, sampling] = len(graph.get_operations()) - before
                 with tf.Session() as sess:
                     sess.run([tf.global_variables_initializer(), tf.local_variables_initializer()])
                     for i, v in enumerate(sorted(tf.trainable_variables(), key=lambda v: v.name)):
                         v.load(np.random.RandomState(i).uniform(-0.2, 0.2, v.shape.as_list()), sess)
                     results[name, sampling] = sess.run(r_loss)
-    for sampling in ("teacher", "scheduled"):
+    for sampling in cases:
         np.testing.assert_allclose(results["bgmaker", sampling], results["magenta", sampling], rtol=1e-5)
         assert results["magenta", sampling][2] == 0.0 and results["magenta", sampling][0] > 0
         assert op_counts["magenta", sampling] - op_counts["bgmaker", sampling] > 4 * batch, op_counts  # ~8 per sequence
@@ -197,11 +198,14 @@ def test_stock_mode_leaves_magenta_as_released():
     code = """
         import bgmaker_configs
         from magenta.models.music_vae import lstm_models, data
+        from bgmaker import compat
+        with compat.lstm_precision("bf16") as precision:
+            pass
         print(getattr(lstm_models.BaseLstmDecoder.reconstruction_loss, "_bgmaker_shim", False),
-              getattr(data.convert_to_tensors_op, "_bgmaker_shim", False))
+              getattr(data.convert_to_tensors_op, "_bgmaker_shim", False), precision)
     """
-    assert python(code, BGMAKER_STOCK="1").stdout.split() == ["False", "True"]
-    assert python(code).stdout.split() == ["True", "True"]
+    assert python(code, BGMAKER_STOCK="1").stdout.split() == ["False", "True", "fp32"]
+    assert python(code).stdout.split() == ["True", "True", "bf16"]
 
 
 def test_prepare_sets_grappler_options():
@@ -209,9 +213,15 @@ def test_prepare_sets_grappler_options():
         import tensorflow as tf
         from bgmaker import train
         train.prepare(grappler="{}")
-        print(sorted(k for k, v in tf.config.optimizer.get_experimental_options().items() if v is False or v is True))
+        print(sorted(k for k, v in tf.config.optimizer.get_experimental_options().items() if v is True),
+              sorted(k for k, v in tf.config.optimizer.get_experimental_options().items() if v is False))
     """
     off = python(code.format("off"))
-    assert "disable_meta_optimizer" in off.stdout, off.stderr[-2000:]
+    assert off.stdout.startswith("['disable_meta_optimizer']"), off.stderr[-2000:]
+    lean = python(code.format("lean"))
+    assert lean.stdout.startswith("[] ") and "'constant_folding'" in lean.stdout, lean.stderr[-2000:]
+    assert "'layout_optimizer'" in lean.stdout
+    default = python(code.format("default")).stdout
+    assert default.startswith("[] ") and "constant_folding" not in default  # TensorFlow's own choices
     bad = python(code.format("fast"))
     assert bad.returncode != 0 and "unknown grappler setting 'fast'" in bad.stderr
