@@ -109,6 +109,9 @@ def parent(args):
             print(f"training {label} ({args.steps} steps at batch {args.batch}) ...", flush=True)
             workdir = os.path.join(work, label.replace(" ", "_"))
             shutil.copytree(start, workdir)
+            with open(os.path.join(workdir, "checkpoint"), "w") as f:  # relative: the copy's own step 1,
+                f.write('model_checkpoint_path: "model.ckpt-1"\n'    # and the start checkpoint is never
+                        'all_model_checkpoint_paths: "model.ckpt-1"\n')  # rotated away by the Saver
             curves[label] = train(args, workdir, precision, seed, 1 + args.steps, env)
     with open(args.out + ".json", "w") as f:
         json.dump(dict(run=args.run, batch=args.batch, steps=args.steps, curves=curves), f)
