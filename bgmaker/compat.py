@@ -204,9 +204,11 @@ def cpu_has_fast_bf16(cpuinfo="/proc/cpuinfo"):
 
 
 def resolve_lstm_precision(precision):
-    """'auto' -> 'bf16' on CPUs with hardware bf16 matmul, else 'fp32' (LSTMBlockCell)."""
+    """'auto' -> 'bf16' on CPUs with hardware bf16 matmul, else 'fp32' (LSTMBlockCell); 'fp32' under BGMAKER_STOCK=1."""
     if precision not in LSTM_PRECISIONS:
         raise ValueError(f"unknown LSTM precision {precision!r}; choose one of {', '.join(LSTM_PRECISIONS)}")
+    if os.environ.get("BGMAKER_STOCK") == "1":
+        return "fp32"
     if precision == "auto":
         return "bf16" if cpu_has_fast_bf16() else "fp32"
     return precision
@@ -225,7 +227,7 @@ def lstm_precision(precision):
     Under BGMAKER_STOCK=1 it is always 'fp32'. Yields the resolved name.
     """
     global _lstm_precision
-    resolved = "fp32" if os.environ.get("BGMAKER_STOCK") == "1" else resolve_lstm_precision(precision)
+    resolved = resolve_lstm_precision(precision)
     _install_rnn_cell_switch()
     previous, _lstm_precision = _lstm_precision, resolved
     try:

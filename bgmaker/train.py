@@ -7,6 +7,10 @@ examples) with checkpoints and TensorBoard summaries in runs/<run>/train;
 runs/<run>/eval. Any other flag goes to music_vae_train unchanged (a later
 flag wins; `--hparams` values are merged over the run's).
 
+`--precision` picks how the LSTM matmuls run (bgmaker.compat.lstm_precision;
+default auto: bf16 only on CPUs with hardware bf16). Magenta's session gets
+BGMaker's Grappler settings (`prepare`).
+
 Restarting resumes from the run's last checkpoint (Magenta's monitored
 session restores it). A NaN or Inf loss stops training with one line naming
 the step; the last good checkpoint stays (the failing step is never saved).

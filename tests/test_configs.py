@@ -23,8 +23,9 @@ def test_registered_in_magenta_config_map(name):
         assert hp[key] == value, key
     # everything else is Magenta's lstm default, as in cat-drums_2bar_small
     small = configs.CONFIG_MAP["cat-drums_2bar_small"].hparams.values()
-    for key in set(hp) - set(EXPECTED_HPARAMS) - {"max_seq_len", "z_size"}:
+    for key in set(hp) - set(EXPECTED_HPARAMS) - {"max_seq_len", "z_size", "lstm_precision"}:
         assert hp[key] == small[key], key
+    assert hp["lstm_precision"] == "auto"  # BGMaker's only addition: how the LSTM matmuls run
     conv = config.data_converter
     assert isinstance(conv, data.DrumsConverter)
     assert conv._slice_steps == 64 and conv._steps_per_bar == 16 and conv._steps_per_quarter == 4
