@@ -144,6 +144,12 @@ def parent(args):
     final = {k: float(np.nanmean([v for _, v in pts[-50:]])) for k, pts in curves.items()}
     print(f"mean |gap| of 25-step averages: bf16 vs fp32 {gap('bf16', 'fp32'):.2f}, "
           f"fp32 seed 2 vs fp32 {gap('fp32 seed 2', 'fp32'):.2f}")
+    raw = {k: np.array([v for _, v in pts]) for k, pts in curves.items()}
+    for other in ("bf16", "fp32 seed 2"):
+        n = min(len(raw[other]), len(raw["fp32"]))
+        a, b = raw["fp32"][:n], raw[other][:n]
+        print(f"per step, {other} vs fp32: mean |difference| {np.abs(a - b).mean():.2f}, "
+              f"correlation {np.corrcoef(a, b)[0, 1]:.4f}")
     print("mean loss over the last 50 steps: " + ", ".join(f"{k} {v:.2f}" for k, v in final.items()))
     print(f"wrote {args.out}.png and {args.out}.json")
 
