@@ -31,7 +31,7 @@ def apply():
     global _applied
     if _applied:
         return
-    if os.environ.get("BGMAKER_STOCK") == "1":
+    if stock_mode():
         apply_required()
         _applied = True
         return
@@ -41,6 +41,11 @@ def apply():
     avoid_zero_depth_unbatch()
     vectorize_sequence_loss_sum()
     _applied = True
+
+
+def stock_mode():
+    """BGMAKER_STOCK=1: run Magenta as released (no speed patches, Magenta's own LSTM cell, TF's Grappler)."""
+    return os.environ.get("BGMAKER_STOCK") == "1"
 
 
 def apply_required():
@@ -129,9 +134,9 @@ def vectorize_sequence_loss_sum():
 
     Cause: Magenta's `BaseLstmDecoder.reconstruction_loss` ends with a Python
     loop over the batch (`for i in range(batch_size): reduce_sum(r_loss[b:e])`),
-    about 16 graph ops per sequence. The hierarchical decoder calls it once
-    per bar-half (8 times), so at batch 512 the training graph has ~106,000
-    ops, ~85% of them these slices and their gradients: graph construction,
+    about 23 graph ops per sequence with their gradients. The hierarchical
+    decoder calls it once per bar-half (8 times), so at batch 512 the training
+    graph has 105,900 ops, ~94,000 of them these slices: graph construction,
     Grappler and every step's executor all pay for them
     (benchmarks/bench_train.py measures it). This replaces the method with
     Magenta's own body up to the flat per-step loss, then sums it per
@@ -207,7 +212,7 @@ def resolve_lstm_precision(precision):
     """'auto' -> 'bf16' on CPUs with hardware bf16 matmul, else 'fp32' (LSTMBlockCell); 'fp32' under BGMAKER_STOCK=1."""
     if precision not in LSTM_PRECISIONS:
         raise ValueError(f"unknown LSTM precision {precision!r}; choose one of {', '.join(LSTM_PRECISIONS)}")
-    if os.environ.get("BGMAKER_STOCK") == "1":
+    if stock_mode():
         return "fp32"
     if precision == "auto":
         return "bf16" if cpu_has_fast_bf16() else "fp32"

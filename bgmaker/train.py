@@ -25,7 +25,7 @@ import sys
 import time
 from importlib import metadata
 
-from bgmaker.compat import LSTM_PRECISIONS
+from bgmaker.compat import LSTM_PRECISIONS, resolve_lstm_precision, stock_mode
 
 ACCEPTS_EXTRA_ARGS = True
 RECORDED_PACKAGES = ("bgmaker", "magenta", "tensorflow", "tf-keras", "tensorflow-probability",
@@ -56,7 +56,7 @@ def split_hparams(text):
 
 
 def magenta_argv(run, mode, extra, precision=None):
-    """music_vae_train's argv for `run`: the run's flags, then the user's."""
+    """music_vae_train's argv for `run`: the run's flags, then the user's (ValueError on a bad value)."""
     hparams = {k: str(v).replace(" ", "") for k, v in run.hparams.items()}
     if precision:
         hparams["lstm_precision"] = precision
@@ -70,6 +70,8 @@ def magenta_argv(run, mode, extra, precision=None):
             hparams.update(split_hparams(arg.split("=", 1)[1]))
         else:
             passthrough.append(arg)
+    if "lstm_precision" in hparams:
+        resolve_lstm_precision(hparams["lstm_precision"])  # a clear error before Magenta starts
     split = "train" if mode == "train" else "validation"
     argv = ["music_vae_train", f"--config={run.name}", f"--run_dir={run.run_dir}", f"--mode={mode}",
             f"--examples_path={run.examples_path(split)}"]
@@ -99,10 +101,9 @@ def record_run(run, argv):
                                 cwd=os.path.dirname(__file__)).stdout.strip() or None
     except OSError:
         commit = None
-    from bgmaker import compat
     record = dict(run=run.name, model=run.config, description=run.description, select=run.select,
                   every_window=run.every_window, hparams=hparams, command=argv,
-                  lstm_cell=compat.resolve_lstm_precision(hparams.get("lstm_precision", "fp32")),
+                  lstm_cell=resolve_lstm_precision(hparams.get("lstm_precision", "fp32")),
                   converter={k: v for k, v in vars(config.data_converter).items()
                              if isinstance(v, (int, float, str, bool, type(None)))},
                   examples={s: str(run.examples_path(s)) for s in ("train", "validation", "test")},
@@ -134,7 +135,7 @@ def prepare(grappler="lean"):
     "off" (no graph optimization at all) or "lean" (LEAN_GRAPPLER).
     """
     import tensorflow as tf
-    if os.environ.get("BGMAKER_STOCK") == "1":  # Magenta as released (bgmaker.compat.apply)
+    if stock_mode():  # Magenta as released (bgmaker.compat.apply)
         return
     if grappler == "off":
         tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
@@ -158,24 +159,20 @@ def main(args):
     if not examples.is_file():
         raise UserError(f"run {run.name} has no {split} data at {examples}; "
                         f"make it with: scripts/convert_gmd.sh --run {run.name}")
-    argv = magenta_argv(run, args.mode, args.extra, args.precision)
-    requested = next((split_hparams(a.split("=", 1)[1]).get("lstm_precision")
-                      for a in argv if a.startswith("--hparams=")), None)
-    if requested:
-        from bgmaker.compat import resolve_lstm_precision
-        try:
-            resolve_lstm_precision(requested)
-        except ValueError as e:
-            raise UserError(str(e)) from None
+    try:
+        argv = magenta_argv(run, args.mode, args.extra, args.precision)
+    except ValueError as e:
+        raise UserError(str(e)) from None
     if args.mode == "train":
         record = record_run(run, argv)
         previous = latest_checkpoint(str(run.run_dir))
         print(f"bgmaker train: {run.name} -> {run.run_dir}"
               + (f" (resuming from {os.path.basename(previous)})" if previous else ""), flush=True)
-        requested = record["hparams"].get("lstm_precision", "fp32")
+        why = {"bf16": " (auto: this CPU multiplies bf16 in hardware)",
+               "fp32": " (auto: this CPU has no AMX-BF16/AVX512-BF16)"}
+        auto = record["hparams"].get("lstm_precision") == "auto"
         print(f"bgmaker train: LSTM matmuls in {record['lstm_cell']}"
-              + (" (auto: this CPU has no AMX-BF16/AVX512-BF16)" if requested == "auto" and record["lstm_cell"] == "fp32"
-                 else " (auto: this CPU multiplies bf16 in hardware)" if requested == "auto" else ""), flush=True)
+              + (why.get(record["lstm_cell"], "") if auto else ""), flush=True)
     return run_magenta_train(argv, run)
 
 
