@@ -13,6 +13,10 @@ the configs package is enough to get a working Magenta.
   reconstruction loss (`vectorize_sequence_loss_sum`, always on: same values),
   and the LSTM cell switch (`lstm_precision`, driven by the `lstm_precision`
   hparam).
+- Training: the `shuffle_buffer` hparam reaches Magenta's input pipeline
+  (`honour_shuffle_buffer`), and BGMaker's session hooks (CPU budget,
+  progress log, milestone weights, warm start) reach Magenta's training loop
+  (`extra_training_hooks`).
 """
 import contextlib
 import os
@@ -40,6 +44,7 @@ def apply():
     restore_numpy_bool()
     avoid_zero_depth_unbatch()
     vectorize_sequence_loss_sum()
+    honour_shuffle_buffer()
     _applied = True
 
 
@@ -186,6 +191,76 @@ def vectorize_sequence_loss_sum():
     reconstruction_loss._bgmaker_original = original
     reconstruction_loss.__doc__ = original.__doc__
     lstm_models.BaseLstmDecoder.reconstruction_loss = reconstruction_loss
+
+
+def honour_shuffle_buffer():
+    """Let the hparam `shuffle_buffer` size the training shuffle in Magenta's `get_dataset`.
+
+    Cause: `data.get_dataset` shuffles the cached training examples with a
+    fixed buffer of 10 x batch_size (640 at batch 64). Fed the windows of a
+    split in performance order, a batch then comes from a handful of
+    performances, about half of it from one drummer (benchmarks/batch_mix.py
+    measures it). With `shuffle_buffer` = N > 0 the buffer holds N examples
+    instead (N >= the split's size: a full reshuffle every epoch); 0 keeps
+    Magenta's 10 x batch_size. Only the call inside `get_dataset` is resized,
+    and only while it runs.
+    """
+    import tensorflow as tf
+    from magenta.models.music_vae import data
+
+    original = data.get_dataset
+    if getattr(original, "_bgmaker_shim", False):
+        return
+
+    def get_dataset(config, *args, **kwargs):
+        buffer = int(config.hparams.values().get("shuffle_buffer", 0) or 0)
+        if buffer <= 0:
+            return original(config, *args, **kwargs)
+        dataset_class = tf.data.Dataset
+        shuffle = dataset_class.shuffle
+
+        stock_buffer = 10 * config.hparams.batch_size
+
+        def resized_shuffle(self, buffer_size, *a, **k):
+            # Only the examples' shuffle (Magenta's 10 x batch_size); list_files shuffles too.
+            if isinstance(buffer_size, int) and buffer_size == stock_buffer:
+                buffer_size = max(buffer_size, buffer)
+            return shuffle(self, buffer_size, *a, **k)
+
+        dataset_class.shuffle = resized_shuffle
+        try:
+            return original(config, *args, **kwargs)
+        finally:
+            dataset_class.shuffle = shuffle
+
+    get_dataset._bgmaker_shim = True
+    get_dataset.__doc__ = original.__doc__
+    data.get_dataset = get_dataset
+
+
+@contextlib.contextmanager
+def extra_training_hooks(hooks):
+    """Within this block, Magenta's training loop also runs these SessionRunHooks.
+
+    Cause: `music_vae_train.train` builds its hooks and calls
+    `tf_slim.training.train` itself, with no way to pass more. BGMaker's
+    training needs a few (bgmaker.training.hooks: CPU budget, progress log,
+    milestone weights, warm start); they are appended to that one call.
+    """
+    from magenta.models.music_vae import music_vae_train
+
+    tf_slim = music_vae_train.tf_slim
+    original = tf_slim.training.train
+
+    def train(*args, **kwargs):
+        kwargs["hooks"] = list(kwargs.get("hooks") or []) + list(hooks)
+        return original(*args, **kwargs)
+
+    tf_slim.training.train = train
+    try:
+        yield
+    finally:
+        tf_slim.training.train = original
 
 
 # --- LSTM precision ---------------------------------------------------------

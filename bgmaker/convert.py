@@ -6,13 +6,17 @@ own NoteSequence, or with `--whole-files` the whole performances for
 Magenta's stock 5-slice converter. It also writes `report.json` and
 `report.md`: files, minutes and 4-bar examples per split (ours and what
 Magenta's stock DrumsConverter would extract), and every skipped file with
-its reason. MIDI is read the way Magenta's convert_dir_to_note_sequences
+its reason. Windows are written in a seeded random order (`shuffle_seed`,
+recorded in the report), not performance by performance: Magenta's training
+input shuffles only within a small buffer, so file order decides how many
+performances a batch mixes (benchmarks/batch_mix.py). MIDI is read the way Magenta's convert_dir_to_note_sequences
 reads it (same NoteSequence ids), but a file that cannot be used is
 reported with a reason instead of vanishing into a log line; conversion of
 the rest continues. Outputs are written to a temporary name and renamed, so
 an interrupted conversion never leaves a half-written TFRecord behind.
 
-A folder without info.csv (your own MIDI) is converted as a single split, `all`.
+A folder without info.csv (your own MIDI) is split by file (`own_midi_splits`):
+every tenth file to `validation` when there are at least ten, the rest `train`.
 """
 import json
 import os
@@ -63,12 +67,20 @@ def _midi_error(path):
     return "empty file (0 bytes)" if size == 0 else None
 
 
-def convert_performances(items, root, out_dir, every_window=True, log=print):
+# Seed of the order windows are written in; recorded in report.json.
+SHUFFLE_SEED = 20190611
+
+
+def convert_performances(items, root, out_dir, every_window=True, log=print, shuffle_seed=SHUFFLE_SEED):
     """Write one TFRecord per split; return the report dict.
 
     items: (split, path, minutes_or_None) tuples. Bad files are skipped with a
     reason and counted; the TFRecords are renamed into place only when done.
+    Every-window records are written in an order shuffled by
+    `shuffle_seed` (None: performance order); whole files keep file order,
+    as Magenta's own converter writes them.
     """
+    import numpy as np
     import note_seq
     import tensorflow as tf
 
@@ -83,14 +95,19 @@ def convert_performances(items, root, out_dir, every_window=True, log=print):
     for split, path, minutes in items:
         by_split[split].append((Path(path), minutes))
 
-    report = dict(every_window=every_window, source=str(root), splits={}, skipped=[])
+    shuffled = every_window and shuffle_seed is not None
+    report = dict(every_window=every_window, source=str(root), splits={}, skipped=[],
+                  order=f"shuffled (seed {shuffle_seed})" if shuffled else "performance order",
+                  shuffle_seed=shuffle_seed if shuffled else None)
     start = time.time()
     done, total = 0, sum(len(v) for v in by_split.values())
     for split, files in by_split.items():
         final = out_dir / f"{split}.tfrecord"
         fd, tmp = tempfile.mkstemp(prefix=f".{split}.", suffix=".tfrecord.tmp", dir=out_dir)
         os.close(fd)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it owner-only; data is as readable as any file
         stats = Counter()
+        records = []
         try:
             with tf.io.TFRecordWriter(tmp) as writer:
                 for path, minutes in files:
@@ -124,24 +141,48 @@ def convert_performances(items, root, out_dir, every_window=True, log=print):
                     stats["windows"] += len(found)
                     stats["stock_examples"] += n_stock
                     if every_window:
-                        for w in found:
-                            writer.write(w.sequence.SerializeToString())
+                        records.extend(w.sequence.SerializeToString() for w in found)
                     else:
-                        writer.write(ns.SerializeToString())
+                        records.append(ns.SerializeToString())
                     if done % 100 == 0 or done == total:
                         log(f"  {done}/{total} files ({time.time() - start:.0f} s)")
+                order = (np.random.default_rng([shuffle_seed, _split_key(split)]).permutation(len(records))
+                         if shuffled else range(len(records)))
+                for i in order:
+                    writer.write(records[i])
             os.replace(tmp, final)
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)
         report["splits"][split] = dict(
-            file=str(final), files=stats["files"], skipped=stats["skipped"],
+            file=str(final), sha256=_sha256(final), files=stats["files"], skipped=stats["skipped"],
             minutes=round(stats["seconds"] / 60, 1), examples=stats["examples"],
             windows=stats["windows"], stock_examples=stats["stock_examples"])
     report["seconds"] = round(time.time() - start, 1)
     report["skip_reasons"] = dict(Counter(_reason_kind(s["reason"]) for s in report["skipped"]))
     _write_report(report, out_dir)
     return report
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _sha256(path):
+    """The file's sha256: the data checksum a run and a shipped model record."""
+    import hashlib
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _split_key(split):
+    """A stable integer per split name, so each split gets its own order from one seed."""
+    return int.from_bytes(split.encode()[:8].ljust(8, b"\0"), "little")
 
 
 def _reason_kind(reason):
@@ -155,6 +196,7 @@ def _write_report(report, out_dir):
     lines = [f"# Data report: {report.get('name', out_dir.name)}", "",
              f"Source: `{report['source']}`" + (f"; selection: `{report['selection']}`" if report.get("selection") else ""),
              f"Examples: {'every distinct 4-bar window, 1-bar hop' if report['every_window'] else 'whole files (Magenta 5-slice converter)'}",
+             f"Order: {report.get('order', 'performance order')}",
              "", "| split | files | minutes | examples | stock converter | skipped |", "|---|---|---|---|---|---|"]
     for split, s in report["splits"].items():
         lines.append(f"| {split} | {s['files']} | {s['minutes']} | {s['examples']} | {s['stock_examples']} | {s['skipped']} |")
@@ -163,6 +205,62 @@ def _write_report(report, out_dir):
         lines += [f"- `{s['file']}` ({s['split']}): {s['reason']}" for s in report["skipped"]]
     lines += ["", f"Converted in {report['seconds']} s."]
     (out_dir / "report.md").write_text("\n".join(lines) + "\n")
+
+
+def own_midi_splits(root):
+    """(split, path, None) for every .mid/.midi under a folder without info.csv.
+
+    Split by file, so the overlapping windows of one file never land in both
+    splits: every tenth file (in sorted order) is `validation` when there are
+    at least ten files, everything else is `train`.
+    """
+    files = sorted(p for p in Path(root).rglob("*") if p.suffix.lower() in (".mid", ".midi") and p.is_file())
+    if not files:
+        raise ValueError(f"no .mid or .midi files in {root}")
+    held_out = len(files) >= 10
+    return [("validation" if held_out and i % 10 == 9 else "train", p, None) for i, p in enumerate(files)]
+
+
+def midi_listing_digest(folder):
+    """A digest of a MIDI folder's file names, sizes and times: changes when a file is added, removed or edited."""
+    import hashlib
+    digest = hashlib.sha256()
+    for p in sorted(Path(folder).rglob("*")):
+        if p.suffix.lower() in (".mid", ".midi") and p.is_file():
+            st = p.stat()
+            digest.update(f"{p.relative_to(folder)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def ensure_converted(run, log=print):
+    """Convert a user-MIDI run's folder unless data/<run> already holds this exact folder's windows.
+
+    The conversion runs as `bgmaker convert` in a child process: reading MIDI
+    the way Magenta's convert_dir_to_note_sequences does imports that app,
+    whose absl flags clash with music_vae_train's in the training process.
+    """
+    import subprocess
+    import sys
+    out_dir = run.examples_path("train").parent
+    listing = midi_listing_digest(run.midi_dir)
+    try:
+        previous = json.loads((out_dir / "report.json").read_text()).get("midi_listing")
+    except (OSError, ValueError):
+        previous = None
+    if previous == listing and run.examples_path("train").is_file():
+        return None
+    log(f"converting {run.midi_dir} -> {out_dir}")
+    child = subprocess.run([sys.executable, "-m", "bgmaker.cli", "convert", "--input", str(run.midi_dir),
+                            "--output-dir", str(out_dir)], capture_output=True, text=True)
+    if child.returncode != 0:
+        raise ValueError((child.stderr.strip().splitlines() or [f"converting {run.midi_dir} failed"])[-1])
+    report = json.loads((out_dir / "report.json").read_text())
+    report["midi_listing"] = listing
+    _write_report(report, out_dir)
+    if "train" not in report["splits"] or not report["splits"]["train"]["examples"]:
+        raise ValueError(f"{run.midi_dir}: no usable 4/4 drum file with 4 bars or more "
+                         f"(see {out_dir / 'report.md'})")
+    return report
 
 
 def _open_source(path):
@@ -199,22 +297,21 @@ def _selection(args, run):
 def convert_run(run=None, source=None, out_dir=None, select=None, every_window=None, log=print):
     """Convert the selected GMD performances (a run's by default); return the report."""
     import shutil
-    root, cleanup = _open_source(source or paths.gmd_dir())
+    root, cleanup = _open_source(source or (run.midi_dir if run is not None and run.midi_dir else None)
+                                 or paths.gmd_dir())
     try:
         if every_window is None:
             every_window = run.every_window if run else True
         select = dict(run.select) if select is None and run else (select or {})
         name = run.name if run else Path(out_dir).name
-        out_dir = Path(out_dir) if out_dir else run.examples_path("train").parent
+        out_dir = Path(out_dir) if out_dir else run.examples_path("train", every_window).parent
         if (root / "info.csv").is_file():
             perfs = gmd.select(gmd.load(root), **select)
             items = [(p.split, root / p.midi_filename, p.duration / 60) for p in perfs]
         else:
             if select:
                 raise ValueError(f"{root} has no info.csv, so it cannot be selected by {sorted(select)}")
-            items = [("all", p, None) for p in sorted(root.rglob("*")) if p.suffix.lower() in (".mid", ".midi")]
-            if not items:
-                raise ValueError(f"no .mid files in {root}")
+            items = own_midi_splits(root)
         log(f"{name}: converting {len(items)} files from {root} -> {out_dir}")
         report = convert_performances(items, root, out_dir, every_window=every_window, log=log)
         report.update(name=name, selection=select, out_dir=str(out_dir))

@@ -27,3 +27,14 @@ def runs_dir():
 def models_dir():
     """Shipped weights-only models (bgmaker export): $BGMAKER_MODELS_DIR, else <repo>/models."""
     return Path(os.environ.get("BGMAKER_MODELS_DIR", REPO_ROOT / "models"))
+
+
+def state_dir():
+    """Long-lived training state (the campaign's and the recipe runs' data and checkpoints).
+
+    $BGMAKER_STATE_DIR, else ~/.local/state/bgmaker: outside the checkout, so
+    a run survives a fresh clone or a re-laid work tree on the same machine
+    and resumes where it stopped.
+    """
+    default = Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state")) / "bgmaker"
+    return Path(os.environ.get("BGMAKER_STATE_DIR", default))

@@ -11,6 +11,14 @@ flag wins; `--hparams` values are merged over the run's).
 default auto: bf16 only on CPUs with hardware bf16). Magenta's session gets
 BGMaker's Grappler settings (`prepare`).
 
+`--recipe` picks how the run is trained (bgmaker_configs.recipes: input
+pipeline, batch size, learning-rate schedule; default: the run's). `--init-from
+MODEL` starts a new run from another model's weights (a shipped model folder,
+a run name or a checkpoint) with a fresh optimizer; it is recorded in the run.
+`--cpu-hours` caps the run's total CPU time over all its restarts, and
+`--milestone-every` keeps its weights every so many CPU-minutes
+(bgmaker.training_hooks: runs/<run>/progress.jsonl, runs/<run>/milestones/).
+
 Restarting resumes from the run's last checkpoint (Magenta's monitored
 session restores it). A NaN or Inf loss stops training with one line naming
 the step; the last good checkpoint stays (the failing step is never saved).
@@ -24,6 +32,7 @@ import subprocess
 import sys
 import time
 from importlib import metadata
+from pathlib import Path
 
 from bgmaker.compat import LSTM_PRECISIONS, resolve_lstm_precision, stock_mode
 
@@ -33,13 +42,28 @@ RECORDED_PACKAGES = ("bgmaker", "magenta", "tensorflow", "tf-keras", "tensorflow
 
 
 def add_arguments(parser):
-    parser.add_argument("--run", required=True, help="named run (see `bgmaker runs`)")
+    parser.add_argument("--run", required=True,
+                        help="named run (see `bgmaker runs`), or a name of your own with --midi DIR")
     parser.add_argument("--mode", choices=("train", "eval"), default="train",
                         help="train, or evaluate the latest checkpoint on the validation split")
     parser.add_argument("--precision", choices=LSTM_PRECISIONS, default=None,
                         help="LSTM matmul precision (hparam lstm_precision). auto (default): bf16 where the CPU "
                              "has AMX-BF16/AVX512-BF16, else fp32 (Magenta's LSTMBlockCell); checkpoints load "
                              "with any value")
+    parser.add_argument("--recipe", default=None,
+                        help="training recipe (bgmaker_configs.recipes; default: the run's own)")
+    parser.add_argument("--midi", default=None, metavar="DIR",
+                        help="train on your own MIDI folder (windowed like GMD) as run --run NAME; "
+                             "with --init-from a shipped model, this fine-tunes it on your grooves")
+    parser.add_argument("--init-from", default=None, metavar="MODEL",
+                        help="start a new run from this model's weights (models/NAME folder, run name or "
+                             "checkpoint); ignored when the run already has a checkpoint to resume")
+    parser.add_argument("--cpu-hours", type=float, default=None,
+                        help="stop once the run has used this many CPU-hours (process CPU time, all "
+                             "threads, summed over restarts)")
+    parser.add_argument("--milestone-every", type=float, default=60.0, metavar="CPU_MINUTES",
+                        help="save the weights alone to runs/<run>/milestones every this many CPU-minutes "
+                             "(default 60; 0: never)")
     parser.epilog = "Other flags are passed to Magenta's music_vae_train, e.g. --num_steps=2000 --hparams=batch_size=64"
 
 
@@ -55,9 +79,11 @@ def split_hparams(text):
     return out
 
 
-def magenta_argv(run, mode, extra, precision=None):
+def magenta_argv(run, mode, extra, precision=None, recipe=None):
     """music_vae_train's argv for `run`: the run's flags, then the user's (ValueError on a bad value)."""
-    hparams = {k: str(v).replace(" ", "") for k, v in run.hparams.items()}
+    from bgmaker_configs.recipes import get_recipe
+    recipe = get_recipe(recipe or run.recipe)
+    hparams = {k: str(v).replace(" ", "") for k, v in {**recipe.hparams, **run.hparams}.items()}
     if precision:
         hparams["lstm_precision"] = precision
     passthrough = []
@@ -74,14 +100,22 @@ def magenta_argv(run, mode, extra, precision=None):
         resolve_lstm_precision(hparams["lstm_precision"])  # a clear error before Magenta starts
     split = "train" if mode == "train" else "validation"
     argv = ["music_vae_train", f"--config={run.name}", f"--run_dir={run.run_dir}", f"--mode={mode}",
-            f"--examples_path={run.examples_path(split)}"]
+            f"--examples_path={run.examples_path(split, recipe.every_window)}"]
     if hparams:
         argv.append("--hparams=" + ",".join(f"{k}={v}" for k, v in hparams.items()))
     return argv + passthrough
 
 
-def record_run(run, argv):
-    """Write runs/<run>/bgmaker_run.json: what this run was trained with."""
+def record_run(run, argv, recipe=None, init_from=None):
+    """Write runs/<run>/bgmaker_run.json: what this run was trained with, and every start of it.
+
+    Paths are relative to the run dir (a run folder can move); `starts` keeps
+    one entry per start (command, commit, time, CPU spent before it), so a
+    restart adds to the record instead of overwriting it.
+    """
+    from bgmaker.training_hooks import spent
+    from bgmaker_configs.recipes import get_recipe
+    recipe = get_recipe(recipe or run.recipe)
     import bgmaker_configs
     config = bgmaker_configs.CONFIG_MAP[run.name]
     hparams = config.hparams.values()
@@ -101,19 +135,71 @@ def record_run(run, argv):
                                 cwd=os.path.dirname(__file__)).stdout.strip() or None
     except OSError:
         commit = None
+    previous = {}
+    if (run.run_dir / "bgmaker_run.json").is_file():
+        try:
+            previous = json.loads((run.run_dir / "bgmaker_run.json").read_text())
+        except ValueError:
+            previous = {}
+    cpu, wall = spent(run.run_dir)
+    start = dict(time=time.strftime("%Y-%m-%dT%H:%M:%S%z"), command=[_relative(a, run.run_dir) for a in argv],
+                 git_commit=commit, cpu_s_before=cpu, wall_s_before=wall)
+    examples = {s: run.examples_path(s, recipe.every_window) for s in ("train", "validation", "test")}
     record = dict(run=run.name, model=run.config, description=run.description, select=run.select,
-                  every_window=run.every_window, hparams=hparams, command=argv,
+                  midi_dir=_relative(run.midi_dir, run.run_dir) if run.midi_dir else None,
+                  recipe=dict(name=recipe.name, description=recipe.description, hparams=recipe.hparams,
+                              every_window=recipe.every_window, stock=recipe.stock),
+                  every_window=recipe.every_window, hparams=hparams, command=start["command"],
+                  init_from=previous.get("init_from") or (_relative(init_from, run.run_dir) if init_from else None),
                   lstm_cell=resolve_lstm_precision(hparams.get("lstm_precision", "fp32")),
                   converter={k: v for k, v in vars(config.data_converter).items()
                              if isinstance(v, (int, float, str, bool, type(None)))},
-                  examples={s: str(run.examples_path(s)) for s in ("train", "validation", "test")},
+                  examples={s: _relative(p, run.run_dir) for s, p in examples.items()},
+                  data_sha256=data_checksums(examples),
                   packages=versions, git_commit=commit, python=sys.version.split()[0],
-                  started=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+                  started=previous.get("started", start["time"]),
+                  starts=previous.get("starts", []) + [start])
     run.run_dir.mkdir(parents=True, exist_ok=True)
     tmp = run.run_dir / ".bgmaker_run.json.tmp"
     tmp.write_text(json.dumps(record, indent=2, default=str) + "\n")
     os.replace(tmp, run.run_dir / "bgmaker_run.json")
     return record
+
+
+def _relative(path, start):
+    """`path` relative to `start` when it is a path on this machine (flags like --x=/abs/p too); else as is."""
+    text = str(path)
+    prefix, sep, value = text.partition("=") if text.startswith("--") else ("", "", text)
+    if not os.path.isabs(value):
+        return text
+    return prefix + sep + os.path.relpath(value, start)
+
+
+def data_checksums(examples):
+    """sha256 of each split's TFRecord, from the conversion report when it has them, else hashed here."""
+    import hashlib
+    sums = {}
+    reports = {}
+    for split, path in examples.items():
+        path = Path(path)
+        if not path.is_file():
+            continue
+        report_path = path.parent / "report.json"
+        if report_path not in reports:
+            try:
+                reports[report_path] = json.loads(report_path.read_text())
+            except (OSError, ValueError):
+                reports[report_path] = {}
+        recorded = reports[report_path].get("splits", {}).get(split, {})
+        if recorded.get("sha256") and recorded.get("file") and Path(recorded["file"]).resolve() == path.resolve():
+            sums[split] = recorded["sha256"]
+            continue
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        sums[split] = digest.hexdigest()
+    return sums
 
 
 # Grappler passes switched off on the training graph. Measured on the
@@ -152,39 +238,104 @@ def latest_checkpoint(run_dir):
 
 def main(args):
     from bgmaker.cli import UserError
+    from bgmaker_configs.recipes import get_recipe
     from bgmaker_configs import get_run
-    run = get_run(args.run)
+    from bgmaker_configs.runs import UnknownRunError, user_run
+    if args.midi:
+        run = user_run(args.run, os.path.abspath(args.midi))
+    else:
+        try:
+            run = get_run(args.run)
+        except UnknownRunError:
+            run = user_run(args.run)  # your own MIDI run, started before with --midi
+    recipe = get_recipe(args.recipe or run.recipe)
+    if recipe.stock and not stock_mode():
+        # Magenta as released: the shims must be chosen before Magenta is imported, so start afresh.
+        os.execvpe(sys.executable, [sys.executable, "-m", "bgmaker.cli", "train"] + sys.argv[2:],
+                   {**os.environ, "BGMAKER_STOCK": "1"})
+    if run.midi_dir and args.mode == "train":
+        from bgmaker.convert import ensure_converted
+        if not os.path.isdir(run.midi_dir):
+            raise UserError(f"--midi {run.midi_dir}: not a folder")
+        ensure_converted(run, log=lambda m: print(f"bgmaker train: {m}", flush=True))
     split = "train" if args.mode == "train" else "validation"
-    examples = run.examples_path(split)
+    examples = run.examples_path(split, recipe.every_window)
     if not examples.is_file():
-        raise UserError(f"run {run.name} has no {split} data at {examples}; "
-                        f"make it with: scripts/convert_gmd.sh --run {run.name}")
+        raise UserError(f"run {run.name} has no {split} data at {examples}; make it with: "
+                        f"scripts/convert_gmd.sh --run {run.name}" + ("" if recipe.every_window else " --whole-files"))
+    init_from = None
+    if args.init_from:
+        if args.mode != "train":
+            raise UserError("--init-from is for --mode=train")
+        init_from = resolve_init_from(args.init_from)
     try:
-        argv = magenta_argv(run, args.mode, args.extra, args.precision)
+        argv = magenta_argv(run, args.mode, args.extra, args.precision, recipe.name)
     except ValueError as e:
         raise UserError(str(e)) from None
+    import bgmaker_configs
+    bgmaker_configs.CONFIG_MAP[run.name] = run.magenta_config(recipe.name)
+    hooks = []
     if args.mode == "train":
-        record = record_run(run, argv)
+        record = record_run(run, argv, recipe.name, init_from)
         previous = latest_checkpoint(str(run.run_dir))
-        print(f"bgmaker train: {run.name} -> {run.run_dir}"
-              + (f" (resuming from {os.path.basename(previous)})" if previous else ""), flush=True)
+        print(f"bgmaker train: {run.name} ({recipe.name}) -> {run.run_dir}"
+              + (f" (resuming from {os.path.basename(previous)})" if previous
+                 else f" (starting from the weights of {init_from})" if init_from else ""), flush=True)
         why = {"bf16": " (auto: this CPU multiplies bf16 in hardware)",
                "fp32": " (auto: this CPU has no AMX-BF16/AVX512-BF16)"}
         auto = record["hparams"].get("lstm_precision") == "auto"
         print(f"bgmaker train: LSTM matmuls in {record['lstm_cell']}"
               + (why.get(record["lstm_cell"], "") if auto else ""), flush=True)
-    return run_magenta_train(argv, run)
+        hooks = training_hooks(run, record["hparams"]["batch_size"], args.cpu_hours, args.milestone_every,
+                               None if previous else init_from)
+    return run_magenta_train(argv, run, hooks)
 
 
-def run_magenta_train(argv, run):
-    """Run music_vae_train in this process; turn a NaN/Inf loss into one line."""
+def resolve_init_from(name):
+    """A checkpoint prefix for --init-from: a model folder, a run name (its newest checkpoint) or a checkpoint."""
+    from bgmaker.cli import UserError
+    from bgmaker.generate import resolve_checkpoint
+    from bgmaker_configs.runs import RUNS
+    if name in RUNS and not os.path.exists(name):
+        found = RUNS[name].checkpoint()
+        if not found:
+            raise UserError(f"--init-from {name}: run {name} has no checkpoint and no shipped model")
+        return found
+    try:
+        return resolve_checkpoint(name)
+    except (FileNotFoundError, ValueError) as e:
+        raise UserError(f"--init-from {name}: {e}") from None
+
+
+def training_hooks(run, batch_size, cpu_hours, milestone_minutes, init_from):
+    """The session hooks of a training process (bgmaker.training_hooks)."""
+    import bgmaker_configs
+    from bgmaker import training_hooks as th
+    model = bgmaker_configs.CONFIG_MAP[run.name].model
+    hooks = [th.ProgressHook(model, run.run_dir, batch_size,
+                             cpu_budget_s=cpu_hours * 3600 if cpu_hours else None,
+                             milestone_every_s=milestone_minutes * 60 if milestone_minutes else None,
+                             log=lambda m: print(m, flush=True))]
+    if init_from:
+        hooks.append(th.WarmStartHook(init_from))
+    return hooks
+
+
+def run_magenta_train(argv, run, hooks=()):
+    """Run music_vae_train in this process with `hooks`; turn a NaN/Inf loss into one line."""
     from bgmaker import magenta_apps
+    from bgmaker.cli import UserError
+    from bgmaker.compat import extra_training_hooks
+    from bgmaker.training_hooks import MismatchedCheckpointError
     from bgmaker_configs.models import NONFINITE_LOSS_MESSAGE
     sys.argv = argv
     try:
-        magenta_apps.music_vae_train()
+        with extra_training_hooks(hooks):
+            magenta_apps.music_vae_train()
     except SystemExit as e:
         return e.code or 0
+    except MismatchedCheckpointError as e:
+        raise UserError(f"--init-from: {e}") from None
     except Exception as e:  # InvalidArgumentError raised by the loss check
         if NONFINITE_LOSS_MESSAGE not in str(e):
             raise

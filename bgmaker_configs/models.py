@@ -74,6 +74,9 @@ HPARAMS = dict(
     # Not a model hparam: how the LSTM matmuls run (bgmaker.compat.lstm_precision).
     # auto = bf16 where the CPU multiplies bf16 in hardware (AMX/AVX512-BF16), else fp32.
     lstm_precision="auto",
+    # Not a model hparam: examples in the training shuffle buffer (bgmaker.compat.honour_shuffle_buffer).
+    # 0 = Magenta's 10 x batch_size; the named runs' recipes set the whole split (bgmaker_configs.recipes).
+    shuffle_buffer=0,
 )
 
 

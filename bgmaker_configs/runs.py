@@ -15,6 +15,7 @@ from magenta.models.music_vae import configs
 
 from bgmaker import paths
 from bgmaker_configs import models
+from bgmaker_configs.recipes import DEFAULT_RECIPE, get_recipe
 
 
 class UnknownRunError(KeyError):
@@ -29,10 +30,18 @@ class Run:
     select: dict                # keyword arguments of bgmaker.gmd.select
     hparams: dict = field(default_factory=dict)  # overrides of the config's hparams
     description: str = ""
-    every_window: bool = True   # train on every 4-bar window (bgmaker.windows), not 5 random slices
+    recipe: str = DEFAULT_RECIPE  # how it is trained (bgmaker_configs.recipes): data pipeline, batch, schedule
+    midi_dir: str = None        # a user's own MIDI folder (user_run) instead of a GMD selection
 
-    def examples_path(self, split):
-        return paths.data_dir() / self.name / f"{split}.tfrecord"
+    @property
+    def every_window(self):
+        """True: train on every 4-bar window (bgmaker.windows); False: whole files, Magenta's 5 slices."""
+        return get_recipe(self.recipe).every_window
+
+    def examples_path(self, split, every_window=True):
+        """The split's NoteSequences: every window (data/<run>/), or whole files (data/<run>/whole_files/)."""
+        folder = paths.data_dir() / self.name
+        return (folder if every_window else folder / "whole_files") / f"{split}.tfrecord"
 
     @property
     def run_dir(self):
@@ -52,17 +61,19 @@ class Run:
                 return found
         return None
 
-    def magenta_config(self):
-        """This run as a Magenta Config: model, hparams, converter and examples."""
+    def magenta_config(self, recipe=None):
+        """This run as a Magenta Config: model, hparams (recipe's, then the run's), converter and examples."""
+        recipe = get_recipe(recipe or self.recipe)
         base = models.MODELS[self.config]()
         hparams = base.hparams
-        if self.hparams:
-            hparams.override_from_dict(dict(self.hparams))
-        converter = models.windows_converter() if self.every_window else models.drums_converter()
+        for overrides in (recipe.hparams, self.hparams):
+            if overrides:
+                hparams.override_from_dict(dict(overrides))
+        converter = models.windows_converter() if recipe.every_window else models.drums_converter()
         return configs.update_config(base, dict(
             hparams=hparams, data_converter=converter,
-            train_examples_path=str(self.examples_path("train")),
-            eval_examples_path=str(self.examples_path("validation"))))
+            train_examples_path=str(self.examples_path("train", recipe.every_window)),
+            eval_examples_path=str(self.examples_path("validation", recipe.every_window))))
 
 
 RUNS = {
@@ -79,6 +90,28 @@ RUNS = {
         description="primary style rock, beats only, 4/4",
     ),
 }
+
+
+def user_run(name, midi_dir=None, config="hierdec-drum_4bar"):
+    """A run on a user's own MIDI folder, e.g. to fine-tune a shipped model on your own grooves.
+
+    `midi_dir` None: the folder recorded by an earlier start of this run
+    (runs/<name>/bgmaker_run.json), so a stopped run resumes by name.
+    """
+    import json
+    if name in RUNS:
+        raise UnknownRunError(f"'{name}' is a named GMD run; give your own MIDI run another name")
+    if not name or not all(c.isalnum() or c in "-_." for c in name):
+        raise UnknownRunError(f"run name '{name}': use letters, digits, '-', '_' or '.'")
+    if midi_dir is None:
+        record = paths.runs_dir() / name / "bgmaker_run.json"
+        recorded = json.loads(record.read_text()).get("midi_dir") if record.is_file() else None
+        if not recorded:
+            raise UnknownRunError(f"unknown run '{name}'; known runs: {', '.join(sorted(RUNS))} "
+                                  f"(or train on your own MIDI with --midi DIR)")
+        midi_dir = (paths.runs_dir() / name / recorded).resolve()
+    return Run(name=name, config=config, select={}, midi_dir=str(midi_dir),
+               description=f"your own MIDI in {midi_dir}")
 
 
 def get_run(name):

@@ -56,10 +56,10 @@ def test_folder_of_broken_midi(broken_folder, tmp_path, capsys):
     assert reasons["zero_length.mid"] == "no drum notes"
     assert reasons["waltz.mid"] == "time signature 3/4, not 4/4"
     assert reasons["short.mid"] == "2 bar(s) long, shorter than 4 bars"
-    split = report["splits"]["all"]
+    split = report["splits"]["train"]  # your own MIDI: fewer than 10 files, so all of it is train
     assert split["files"] == 2 and split["skipped"] == 6
     # good.mid: 8 bars with a crash every 4 -> 4 distinct windows; good2.mid: 5 bars -> 2
-    assert split["examples"] == 6 == count_records(out / "all.tfrecord")
+    assert split["examples"] == 6 == count_records(out / "train.tfrecord")
     assert "Skipped" in (out / "report.md").read_text()
     assert not list(out.glob(".*tmp"))  # nothing half-written left behind
 
@@ -119,3 +119,50 @@ def test_real_gmd_handful(gmd_dir, tmp_path):
     cli.main(["convert", "--drummer", "drummer1", "--session", "drummer1/eval_session",
               "--output-dir", str(whole), "--whole-files"])
     assert count_records(whole / "test.tfrecord") == 10
+
+
+def window_ids(path):
+    return [note_seq.NoteSequence.FromString(r.numpy()).id for r in tf.data.TFRecordDataset(str(path))]
+
+
+def test_windows_are_written_in_a_seeded_shuffled_order(tmp_path):
+    """Magenta shuffles within a small buffer, so the file order must already mix performances."""
+    gmd = mini_gmd(tmp_path / "groove")
+    first, second = tmp_path / "a", tmp_path / "b"
+    for out in (first, second):
+        assert cli.main(["convert", "--gmd", str(gmd), "--style", "rock", "--style", "rock/halftime",
+                         "--output-dir", str(out)]) == 0
+    ids = window_ids(first / "train.tfrecord")
+    assert ids == window_ids(second / "train.tfrecord"), "same seed, same order"
+    performances = [i.split("#bar")[0] for i in ids]
+    assert len(set(performances)) == 2
+    assert performances != sorted(performances, key=performances.index), "not grouped by performance"
+    report = json.loads((first / "report.json").read_text())
+    assert report["shuffle_seed"] is not None and report["order"].startswith("shuffled")
+    assert report["splits"]["train"]["sha256"] == json.loads(
+        (second / "report.json").read_text())["splits"]["train"]["sha256"]
+    assert "Order: shuffled" in (first / "report.md").read_text()
+    mode = (first / "train.tfrecord").stat().st_mode & 0o777
+    assert mode & 0o044 == 0o044 & ~_umask(), f"converted data should be readable like any file: {oct(mode)}"
+
+
+def _umask():
+    import os
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_own_midi_folder_is_split_by_file(tmp_path):
+    from bgmaker.convert import own_midi_splits
+    d = tmp_path / "mine"
+    d.mkdir()
+    for i in range(12):
+        drum_midi.write_midi(drum_midi.rock_beat(bars=5, variant=i), d / f"groove_{i:02d}.mid")
+    splits = own_midi_splits(d)
+    assert [s for s, _, _ in splits].count("validation") == 1
+    assert dict((p.name, s) for s, p, _ in splits)["groove_09.mid"] == "validation"
+    empty = tmp_path / "no_midi_here"
+    empty.mkdir()
+    with pytest.raises(ValueError, match="no .mid or .midi files"):
+        own_midi_splits(empty)

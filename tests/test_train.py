@@ -140,3 +140,113 @@ def test_precision_option_reaches_the_graph_and_the_record(env, tmp_path):
 
     bad = run_cli(TRAIN_SH, "--run", "v2_rock_beat", "--precision", "fp16", env=own, check=False)
     assert bad.returncode == 2 and "invalid choice: 'fp16'" in bad.stderr
+
+
+def test_shuffle_buffer_hparam_sizes_magentas_training_shuffle():
+    """hparam shuffle_buffer replaces Magenta's 10 x batch buffer (and only that shuffle)."""
+    import tensorflow as tf
+    import bgmaker_configs
+    from magenta.models.music_vae import data
+    config = bgmaker_configs.RUNS["v2_rock_beat"].magenta_config()
+    sizes = []
+    shuffle = tf.data.Dataset.shuffle
+
+    def spy(self, buffer_size, *a, **k):
+        sizes.append(buffer_size if isinstance(buffer_size, int) else "tensor")
+        return shuffle(self, buffer_size, *a, **k)
+
+    tf.data.Dataset.shuffle = spy
+    try:
+        config.hparams.batch_size, config.hparams.shuffle_buffer = 4, 1000
+        config = config._replace(train_examples_path=__file__)  # any existing file: nothing is read
+        data.get_dataset(config, is_training=True)
+        config.hparams.shuffle_buffer = 0
+        data.get_dataset(config, is_training=True)
+    finally:
+        tf.data.Dataset.shuffle = shuffle
+    assert [s for s in sizes if s != "tensor"] == [1000, 40]  # then Magenta's own 10 x batch
+
+
+def own_midi(folder, n, variant=0):
+    from drum_midi import rock_beat, write_midi
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        write_midi(rock_beat(bars=6, variant=variant + i), folder / f"groove_{i}.mid")
+    return folder
+
+
+def weights(checkpoint):
+    import tensorflow.compat.v1 as tf
+    reader = tf.train.load_checkpoint(str(checkpoint))
+    return {name: reader.get_tensor(name) for name, _ in tf.train.list_variables(str(checkpoint))
+            if "Adam" not in name and name not in ("global_step", "beta1_power", "beta2_power")}
+
+
+def test_fine_tune_a_model_on_your_own_midi(tmp_path):
+    """--midi DIR trains a run on your own grooves; --init-from starts it from another model's weights."""
+    import numpy as np
+    env = {"BGMAKER_RUNS_DIR": str(tmp_path / "runs"), "BGMAKER_DATA_DIR": str(tmp_path / "data")}
+    base = run_cli(TRAIN_SH, "--run", "base", "--midi", own_midi(tmp_path / "gmd_like", 3),
+                   f"--hparams={TINY_HPARAMS}", "--num_steps=3", env=env)
+    assert "bgmaker train: base (" in base.stdout
+    base_ckpt = tmp_path / "runs" / "base" / "train" / "model.ckpt-3"
+    assert base_ckpt.with_suffix(".ckpt-3.index").is_file()
+
+    mine = run_cli(TRAIN_SH, "--run", "mine", "--midi", own_midi(tmp_path / "my_grooves", 2, variant=5),
+                   "--init-from", tmp_path / "runs" / "base", f"--hparams={TINY_HPARAMS}", "--num_steps=2",
+                   env=env)
+    assert "starting from the weights of" in mine.stdout and "model.ckpt-3" in mine.stdout
+    folder = tmp_path / "runs" / "mine"
+    start, base_weights = weights(folder / "train" / "model.ckpt-0"), weights(base_ckpt)
+    assert start.keys() == base_weights.keys() and all(np.array_equal(start[k], base_weights[k]) for k in start)
+    assert not all(np.array_equal(v, base_weights[k]) for k, v in weights(folder / "train" / "model.ckpt-2").items())
+    record = json.loads((folder / "bgmaker_run.json").read_text())
+    assert record["init_from"].endswith("base/train/model.ckpt-3") and not os.path.isabs(record["init_from"])
+    assert record["midi_dir"] == "../../my_grooves" and record["data_sha256"]["train"]
+    assert json.loads((tmp_path / "data" / "mine" / "report.json").read_text())["splits"]["train"]["files"] == 2
+
+    # resumes by name, without --midi, and keeps the record's history
+    again = run_cli(TRAIN_SH, "--run", "mine", f"--hparams={TINY_HPARAMS}", "--num_steps=4", env=env)
+    assert "resuming from model.ckpt-2" in again.stdout
+    record = json.loads((folder / "bgmaker_run.json").read_text())
+    assert len(record["starts"]) == 2 and record["init_from"].endswith("model.ckpt-3")
+
+    sample = run_cli("bgmaker", "generate", "sample", "--checkpoint", folder, "--num", "2", "--output-dir",
+                     tmp_path / "out", env=env)
+    assert len(list((tmp_path / "out").glob("*.mid"))) >= 2, sample.stdout
+
+    bad = run_cli(TRAIN_SH, "--run", "other", "--midi", tmp_path / "my_grooves", "--init-from",
+                  tmp_path / "runs" / "base", "--hparams=" + TINY_HPARAMS.replace("z_size=8", "z_size=16"),
+                  "--num_steps=2", env=env, check=False)
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines()[-1].startswith("bgmaker train: error: --init-from:")
+    assert "does not fit this model" in bad.stderr
+    named = run_cli(TRAIN_SH, "--run", "v2_rock_beat", "--midi", tmp_path / "my_grooves", env=env, check=False)
+    assert named.returncode == 2 and "is a named GMD run" in named.stderr
+
+
+def test_cpu_budget_progress_and_milestones(env, tmp_path):
+    """The run's CPU time adds up over restarts, stops at --cpu-hours, and milestones keep weights only."""
+    from bgmaker.training_hooks import read_milestones, read_progress
+    own = dict(env, BGMAKER_RUNS_DIR=str(tmp_path / "runs"))
+    run_cli(TRAIN_SH, "--run", "v2_rock_beat", f"--hparams={TINY_HPARAMS}", "--num_steps=3",
+            "--milestone-every", "0.01", env=own)
+    folder = tmp_path / "runs" / "v2_rock_beat"
+    progress = read_progress(folder)
+    assert progress and progress[-1]["step"] == 3 and progress[-1]["examples"] == 3 * 4
+    assert progress[-1]["cpu_s"] > 0 and progress[-1]["wall_s"] > 0
+    milestones = read_milestones(folder)
+    assert milestones and all(m["cpu_s"] > 0 for m in milestones)
+    names = set(weights(milestones[-1]["checkpoint"]))
+    assert names and not any("Adam" in n for n in names)
+
+    spent_h = progress[-1]["cpu_s"] / 3600
+    stopped = run_cli(TRAIN_SH, "--run", "v2_rock_beat", f"--hparams={TINY_HPARAMS}", "--num_steps=100",
+                      "--cpu-hours", f"{spent_h / 2:.6f}", env=own)
+    assert "CPU-hours already spent" in stopped.stdout and "nothing to do" in stopped.stdout
+    assert checkpoints(own)[-1] == 3
+    assert read_progress(folder)[-1]["cpu_s"] > progress[-1]["cpu_s"], "a restart's CPU is charged too"
+
+    sample = run_cli("bgmaker", "generate", "sample", "--checkpoint", milestones[-1]["checkpoint"], "--num", "1",
+                     "--output-dir", tmp_path / "out", env=own)
+    assert list((tmp_path / "out").glob("*.mid")), sample.stdout

@@ -1,0 +1,199 @@
+"""Session hooks BGMaker adds to Magenta's training loop (bgmaker.compat.extra_training_hooks).
+
+Training here is a campaign of many CPU-hours across processes that get
+stopped and machines that get replaced, so a run has to know how much it has
+already spent and keep what it learned along the way:
+
+- `ProgressHook` appends step, examples seen, loss and cumulative CPU and
+  wall seconds to `<run_dir>/progress.jsonl` (the learning curve against CPU
+  time, and the run's accounts: a restarted process continues the sums),
+  stops training once the run's CPU budget is spent, and every
+  `milestone_every` CPU-seconds saves the weights alone (no Adam slots,
+  1/3 of a training checkpoint) to `<run_dir>/milestones/`, listed in
+  `milestones/index.jsonl`, so checkpoints can be chosen on validation
+  after the fact and learning curves drawn from them.
+- `WarmStartHook` initialises a fresh run's weights from another model
+  (a shipped model or another run's checkpoint); the optimizer starts anew.
+  A run that already has a checkpoint resumes from it instead.
+
+CPU time is the process's user + system time (all threads), so a run that
+shares the machine is charged for what it used, not for waiting.
+"""
+import json
+import os
+import resource
+import time
+from pathlib import Path
+
+import tensorflow.compat.v1 as tf
+
+PROGRESS_FILE = "progress.jsonl"
+MILESTONES_DIR = "milestones"
+MILESTONE_INDEX = "index.jsonl"
+
+
+class MismatchedCheckpointError(ValueError):
+    """A warm-start checkpoint whose weights do not fit the model being trained."""
+
+
+def process_cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def read_progress(run_dir):
+    """The records of <run_dir>/progress.jsonl (a torn last line, from a kill, is ignored)."""
+    path = Path(run_dir) / PROGRESS_FILE
+    records = []
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                continue
+    return records
+
+
+def spent(run_dir):
+    """(cpu_seconds, wall_seconds) a run has used so far, over all its processes."""
+    records = read_progress(run_dir)
+    return (records[-1]["cpu_s"], records[-1]["wall_s"]) if records else (0.0, 0.0)
+
+
+def read_milestones(run_dir):
+    """The milestone weight snapshots of a run, oldest first (dicts with checkpoint, step, cpu_s, ...)."""
+    path = Path(run_dir) / MILESTONES_DIR / MILESTONE_INDEX
+    if not path.is_file():
+        return []
+    out = []
+    for line in path.read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        record["checkpoint"] = str(Path(run_dir) / MILESTONES_DIR / record["checkpoint"])
+        out.append(record)
+    return out
+
+
+def _append(path, record):
+    with open(path, "a") as f:
+        f.write(json.dumps(record) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+class ProgressHook(tf.train.SessionRunHook):
+    """Log progress against CPU time, stop at the CPU budget, save milestone weights. See the module doc."""
+
+    def __init__(self, model, run_dir, batch_size, cpu_budget_s=None, milestone_every_s=None,
+                 log_every_s=30.0, log=print):
+        self.model = model
+        self.run_dir = Path(run_dir)
+        self.batch_size = int(batch_size)
+        self.cpu_budget_s = cpu_budget_s
+        self.milestone_every_s = milestone_every_s
+        self.log_every_s = log_every_s
+        self.log = log
+        self.cpu_before, self.wall_before = spent(self.run_dir)
+        self.wall_start = time.time()
+        self.cpu_start = process_cpu_seconds()  # imports and graph building are charged below, from 0
+        milestones = read_milestones(self.run_dir)
+        self.next_milestone = None
+        if milestone_every_s:
+            done = milestones[-1]["cpu_s"] if milestones else 0.0
+            self.next_milestone = (int(done // milestone_every_s) + 1) * milestone_every_s
+        self.last_log = 0.0
+        self.losses = []
+
+    def cpu_s(self):
+        return self.cpu_before + process_cpu_seconds()
+
+    def wall_s(self):
+        return self.wall_before + (time.time() - self.wall_start)
+
+    def begin(self):
+        self.global_step = tf.train.get_global_step()
+        weights = tf.trainable_variables() + [self.global_step]
+        self.saver = tf.train.Saver(weights, max_to_keep=None, save_relative_paths=True)
+
+    def after_create_session(self, session, coord):
+        if self.cpu_budget_s is not None and self.cpu_s() >= self.cpu_budget_s:
+            self.log(f"bgmaker train: CPU budget of {self.cpu_budget_s / 3600:.2f} CPU-hours already spent "
+                     f"({self.cpu_s() / 3600:.2f}); nothing to do")
+            coord.request_stop()
+
+    def before_run(self, run_context):
+        return tf.train.SessionRunArgs(self.model.loss)
+
+    def after_run(self, run_context, run_values):
+        self.losses.append(float(run_values.results))
+        cpu = self.cpu_s()
+        wall_now = time.time()
+        budget_spent = self.cpu_budget_s is not None and cpu >= self.cpu_budget_s
+        milestone = self.next_milestone is not None and cpu >= self.next_milestone
+        if not (budget_spent or milestone or wall_now - self.last_log >= self.log_every_s):
+            return
+        # The step counter as saved (read after the step's update; a fetch beside the train op may race it).
+        step = int(run_context.session.run(self.global_step))
+        if wall_now - self.last_log >= self.log_every_s or budget_spent:
+            self._record(step, cpu)
+            self.last_log = wall_now
+        if milestone:
+            self.save_milestone(run_context.session, step, cpu)
+            while self.next_milestone <= cpu:
+                self.next_milestone += self.milestone_every_s
+        if budget_spent:
+            self.log(f"bgmaker train: CPU budget spent ({cpu / 3600:.2f} of {self.cpu_budget_s / 3600:.2f} "
+                     f"CPU-hours) at step {step}; stopping")
+            run_context.request_stop()
+
+    def end(self, session):
+        self._record(int(session.run(self.global_step)), self.cpu_s())
+
+    def _record(self, step, cpu):
+        loss = sum(self.losses) / len(self.losses) if self.losses else None
+        self.losses = []
+        record = dict(step=step, examples=step * self.batch_size, cpu_s=round(cpu, 1),
+                      wall_s=round(self.wall_s(), 1), loss=loss, time=time.strftime("%Y-%m-%dT%H:%M:%S"))
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        _append(self.run_dir / PROGRESS_FILE, record)
+
+    def save_milestone(self, session, step, cpu):
+        """Weights (and global step) only; loads wherever a checkpoint does, with the run's hparams.txt."""
+        folder = self.run_dir / MILESTONES_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        prefix = self.saver.save(session, str(folder / "model.ckpt"), global_step=step, write_meta_graph=False,
+                                 write_state=False)
+        record = dict(checkpoint=os.path.basename(prefix), step=step, examples=step * self.batch_size,
+                      cpu_s=round(cpu, 1), wall_s=round(self.wall_s(), 1))
+        _append(folder / MILESTONE_INDEX, record)
+        self.log(f"bgmaker train: milestone {os.path.basename(prefix)} at {cpu / 3600:.2f} CPU-hours")
+
+
+class WarmStartHook(tf.train.SessionRunHook):
+    """Initialise the model's weights from `checkpoint` when the run has none of its own (see module doc)."""
+
+    def __init__(self, checkpoint):
+        self.checkpoint = str(checkpoint)
+
+    def begin(self):
+        # Runs before the session's initializers are finalised, so the initial
+        # values come from the checkpoint; a restored run checkpoint wins over them.
+        check_compatible(self.checkpoint, {v.op.name: v.shape.as_list() for v in tf.trainable_variables()})
+        tf.train.init_from_checkpoint(self.checkpoint, {v.op.name: v.op.name for v in tf.trainable_variables()})
+
+
+def check_compatible(checkpoint, wanted):
+    """Raise MismatchedCheckpointError unless `checkpoint` holds every weight in `wanted` (name -> shape)."""
+    have = dict(tf.train.list_variables(checkpoint))
+    missing = sorted(name for name in wanted if name not in have)
+    if missing:
+        raise MismatchedCheckpointError(
+            f"{checkpoint} does not fit this model: {len(missing)} of its {len(wanted)} weights are missing "
+            f"(e.g. {missing[0]}); was it trained with another config?")
+    for name, shape in sorted(wanted.items()):
+        if list(have[name]) != list(shape):
+            raise MismatchedCheckpointError(
+                f"{checkpoint} does not fit this model: {name} is {list(have[name])} there, {list(shape)} here "
+                f"(different hparams, e.g. z_size or rnn sizes?)")
