@@ -228,3 +228,69 @@ def test_monotonicity_and_smoothness_of_a_wandering_path():
 
 def test_drum_names_index_the_grid_columns():
     assert metrics.DRUM_NAMES[KICK] == "kick" and metrics.DRUM_NAMES[CHH] == "closed hi-hat"
+
+
+# --- two-sample test ----------------------------------------------------------
+
+def test_position_profile_is_the_hit_rate_per_bar_position():
+    g = rock_grid()
+    g[16 + 4, SNARE] = False  # one of the four bars loses its first backbeat
+    p = metrics.position_profile(g)
+    assert p.shape == (16, 9)
+    assert p[4, SNARE] == 0.75 and p[12, SNARE] == 1.0 and p[1, CHH] == 0.0 and p[2, CHH] == 1.0
+    assert metrics.position_profile(np.stack([g, g])).shape == (2, 16, 9)
+
+
+def test_fit_logistic_matches_the_optimum_it_states():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((200, 3))
+    y = (x @ [1.5, -2.0, 0.0] + 0.3 + rng.standard_normal(200) > 0).astype(float)
+    v = np.ones(200)
+    w, b = metrics.fit_logistic(x, y, v, l2=0.01)
+    # the gradient of the stated objective vanishes at the returned point
+    p = 1 / (1 + np.exp(-(x @ w + b)))
+    assert np.allclose(x.T @ (p - y) / 200 + 0.01 * w, 0, atol=1e-8)
+    assert np.isclose(np.mean(p - y), 0, atol=1e-8)
+    assert w[0] > 0.5 and w[1] < -0.5 and abs(w[2]) < 0.3
+
+
+def test_grouped_folds_never_split_a_group_and_balance_each_set():
+    rng = np.random.default_rng(0)
+    groups = [f"perf{i // 10}" for i in range(60)] + [f"sample{i}" for i in range(50)]
+    labels = np.r_[np.zeros(60), np.ones(50)]
+    fold = metrics.grouped_folds(labels, groups, 3, rng)
+    for g in set(groups):
+        assert len({fold[i] for i, h in enumerate(groups) if h == g}) == 1, g
+    assert sorted(np.bincount(fold[:60])) == [20, 20, 20]
+    assert sorted(np.bincount(fold[60:])) == [16, 17, 17]
+    with pytest.raises(ValueError, match="'perf0' is in both sets"):
+        metrics.grouped_folds([0, 1], ["perf0", "perf0"], 2, rng)
+
+
+def test_two_sample_test_is_chance_on_one_distribution_and_perfect_on_two():
+    rng = np.random.default_rng(1)
+    real = np.stack([rock_grid()] * 40)
+    noisy = real ^ (rng.random(real.shape) < 0.05)
+    other = noisy.copy()
+    other[:, :, OHH] = rng.random(other.shape[:2]) < 0.5  # open hi-hat everywhere: easy to spot
+    groups = [f"perf{i // 5}" for i in range(40)]
+    same = metrics.classifier_two_sample_test(noisy[:20], noisy[20:], groups[:20], groups[20:],
+                                              np.random.default_rng(0))
+    assert same["folds"] == 4 and 0.25 <= same["accuracy"] <= 0.75
+    apart = metrics.classifier_two_sample_test(other, noisy, [f"s{i}" for i in range(40)], groups,
+                                               np.random.default_rng(0))
+    assert apart["accuracy"] == 1.0 and apart["folds"] == 5 and apart["n_a"] == apart["n_b"] == 40
+    again = metrics.classifier_two_sample_test(other, noisy, [f"s{i}" for i in range(40)], groups,
+                                               np.random.default_rng(0))
+    assert again == apart
+    one_group = metrics.classifier_two_sample_test(noisy[:8], noisy[8:16], ["p"] * 8, ["q"] * 8,
+                                                   np.random.default_rng(0))
+    assert one_group["accuracy"] is None
+
+
+def test_group_halves_keep_each_group_on_one_side():
+    groups = ["a"] * 10 + ["b"] * 6 + ["c"] * 5 + ["d"] * 3
+    left, right = metrics.group_halves(groups, np.random.default_rng(0))
+    assert sorted(np.r_[left, right]) == list(range(24))
+    assert not {groups[i] for i in left} & {groups[i] for i in right}
+    assert {len(left), len(right)} == {11, 13}

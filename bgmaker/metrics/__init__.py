@@ -9,20 +9,24 @@ docstring. The modules follow the evaluation's three questions:
 - `features` + `distributions`: do samples drum like the held-out drummers
   (MGEval-style features, KDE overlap and KL, the shuffle baseline);
 - `interpolation`: does a latent path move smoothly from one groove to the
-  other (Hamming-distance curves, monotonicity, the data-space crossfade).
+  other (Hamming-distance curves, monotonicity, the data-space crossfade);
+- `two_sample`: can a classifier tell generated grids from real ones
+  (grouped cross-validation, so one performance never straddles folds).
 """
 from bgmaker.drums import DRUM_NAMES, STEPS_PER_BAR
 from bgmaker.metrics.distributions import kde_on_shared_grid, overlap_and_kl, shuffle_steps
 from bgmaker.metrics.features import (FEATURES, active_instruments, feature_table, groove_consistency,
-                                      onset_density, step_density, syncopation)
+                                      onset_density, position_profile, step_density, syncopation)
 from bgmaker.metrics.interpolation import (crossfade, distance_curves, hamming, monotonicity,
                                            smoothness)
 from bgmaker.metrics.onsets import onset_prf, step_accuracy
+from bgmaker.metrics.two_sample import (classifier_two_sample_test, fit_logistic, grid_statistics, group_halves,
+                                        grouped_folds)
 
 __all__ = [
     "DRUM_NAMES", "STEPS_PER_BAR",
-    "FEATURES", "active_instruments", "crossfade", "distance_curves", "feature_table",
-    "groove_consistency", "hamming", "kde_on_shared_grid", "monotonicity", "onset_density",
-    "onset_prf", "overlap_and_kl", "shuffle_steps", "smoothness", "step_accuracy", "step_density",
-    "syncopation",
+    "FEATURES", "active_instruments", "classifier_two_sample_test", "crossfade", "distance_curves",
+    "feature_table", "fit_logistic", "grid_statistics", "groove_consistency", "group_halves", "grouped_folds",
+    "hamming", "kde_on_shared_grid", "monotonicity", "onset_density", "onset_prf", "overlap_and_kl",
+    "position_profile", "shuffle_steps", "smoothness", "step_accuracy", "step_density", "syncopation",
 ]

@@ -97,6 +97,20 @@ FEATURES = {
 }
 
 
+def position_profile(grid):
+    """Per drum, how often it is hit at each 16th position of the bar: P[p, c] = (1/B) sum_b grid[16 b + p, c].
+
+    Shape [..., 16, 9]; B = 4 bars in a window. The grid's metrical "fingerprint"
+    (backbeat snare on positions 4 and 12, hi-hat on the eighths...), for the
+    classifier two-sample test: the scalar features above summarise a window,
+    this says where in the bar each drum plays.
+    """
+    grid = np.asarray(grid, bool)
+    steps, classes = grid.shape[-2:]
+    bars = grid.reshape(grid.shape[:-2] + (steps // STEPS_PER_BAR, STEPS_PER_BAR, classes))
+    return bars.mean(axis=-3)
+
+
 def feature_table(grids):
     """Every feature in FEATURES for a stack of grids: {name: float array [n]}."""
     grids = np.asarray(grids, bool)
