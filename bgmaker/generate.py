@@ -101,10 +101,25 @@ def _slerp(p0, p1, t):
     return (np.sin((1.0 - t) * omega) * p0 + np.sin(t * omega) * p1) / np.sin(omega)
 
 
+def interpolation_z(mu_a, mu_b, steps):
+    """The `steps` latent points [steps, z_size] of an interpolation from mu_a to mu_b, ends included.
+
+    Slerp at evenly spaced t, with the ends exactly mu_a and mu_b, so the
+    ends decode to the inputs' reconstructions. BeatGenerator.interpolate and
+    the evaluation (bgmaker.evaluate) both take their paths from here.
+    """
+    if steps < 2:
+        raise ValueError(f"an interpolation needs at least 2 steps, got {steps}")
+    z = np.stack([_slerp(mu_a, mu_b, t) for t in np.linspace(0.0, 1.0, steps)])
+    z[0], z[-1] = mu_a, mu_b
+    return z
+
+
 class BeatGenerator:
     """A trained 4-bar drum MusicVAE, loaded once.
 
-    config_name: a name in Magenta's CONFIG_MAP (after `import bgmaker_configs`).
+    config_name: a name in Magenta's CONFIG_MAP (after `import bgmaker_configs`),
+        or a Magenta Config (the evaluation passes a run's own, bgmaker.reconstruction.model_config).
     checkpoint: a checkpoint prefix, a train/ dir, or a run dir.
     hparams: the override string the checkpoint was trained with; default:
         the one music_vae_train recorded next to it (magenta_apps.recorded_hparams).
@@ -120,12 +135,16 @@ class BeatGenerator:
         from bgmaker import magenta_apps, seeded_sampling
         from bgmaker_configs.models import STEPS_PER_QUARTER, windows_converter
 
-        if config_name not in configs.CONFIG_MAP:
+        if isinstance(config_name, configs.Config):
+            config, config_name = config_name, None  # not a registered name
+        elif config_name in configs.CONFIG_MAP:
+            config = configs.CONFIG_MAP[config_name]
+        else:
             raise KeyError(f"unknown config '{config_name}'; known: {', '.join(sorted(configs.CONFIG_MAP))}")
         self.checkpoint = resolve_checkpoint(checkpoint)
         if hparams is None:
             hparams = magenta_apps.recorded_hparams(self.checkpoint)
-        self.config = seeded_sampling.seeded_config(configs.CONFIG_MAP[config_name])  # a copy
+        self.config = seeded_sampling.seeded_config(config)  # a copy
         if hparams:
             self.config.hparams.parse(hparams)
         self.config_name = config_name
@@ -215,9 +234,7 @@ class BeatGenerator:
         if steps < 2:
             raise ValueError(f"an interpolation needs at least 2 steps, got {steps}")
         mu = self.encode([a, b], start_bar)
-        z = np.stack([_slerp(mu[0], mu[1], t) for t in np.linspace(0.0, 1.0, steps)])
-        z[0], z[-1] = mu[0], mu[1]  # exactly the inputs' codes, so the ends are their reconstructions
-        return self.decode(z, temperature, seed)
+        return self.decode(interpolation_z(mu[0], mu[1], steps), temperature, seed)
 
     def variations(self, beat, n=4, noise=0.3, temperature=DEFAULT_TEMPERATURE, seed=None, start_bar=None):
         """n beats decoded near `beat`: z = mu + noise * N(0, I), noise in units of the prior's std."""

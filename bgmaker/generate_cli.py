@@ -18,6 +18,8 @@ import argparse
 import time
 from pathlib import Path
 
+from bgmaker.generate import DEFAULT_TEMPERATURE  # numpy only: --help stays instant
+
 MODES = ("sample", "interpolate", "reconstruct", "variations", "render")
 
 
@@ -69,7 +71,8 @@ def _model_arguments(p):
     g.add_argument("--checkpoint", help="checkpoint prefix, train/ dir or run dir (default with --run: the run's)")
     g.add_argument("--hparams", default=None,
                    help="hparam overrides the checkpoint was trained with (default: the recorded hparams.txt)")
-    g.add_argument("--temperature", type=float, default=0.5, help="decoder sampling temperature (default 0.5)")
+    g.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE,
+                   help="decoder sampling temperature (default %(default)s)")
     g.add_argument("--seed", type=int, default=None, help="random seed (default: a fresh one, printed)")
     g.add_argument("--batch-size", type=int, default=None,
                    help="beats per TensorFlow run; changes speed, never the beats (default: all, up to 64)")

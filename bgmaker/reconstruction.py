@@ -17,7 +17,9 @@ fixed at build time) chooses the mode:
   itself, but a segment's first input is still the true previous step.
 
 The prediction scored at a step is the argmax of its logits, as in Magenta's
-`metrics/accuracy`; onset P/R/F1 are computed on those predictions.
+`metrics/accuracy`; onset P/R/F1 are computed on those predictions. The
+graph is seeded (`seed`) and run on one inter-op thread, so the same seed
+gives the same numbers in any process on one machine.
 
 Magenta's own streaming accuracy is read from the same graph and returned
 next to ours, so a test can check the two agree.
@@ -29,7 +31,7 @@ import numpy as np
 import bgmaker_configs  # noqa: F401  (compat shims before Magenta)
 from magenta.models.music_vae import configs
 
-from bgmaker import magenta_apps
+from bgmaker import magenta_apps, seeded_sampling
 from bgmaker.windows import STEPS, to_grid
 from bgmaker_configs import models
 
@@ -99,7 +101,9 @@ def reconstruct(config, checkpoint, sequences, teacher_forced, batch_size=64, se
     hparams.batch_size = batch_size
     hparams.sampling_schedule = "constant"
     hparams.sampling_rate = 0.0 if teacher_forced else 1.0
-    model = copy.deepcopy(config.model)
+    # Free-running steps feed back a sample: drawn by a hash of the seed and the step's logits, so the
+    # numbers repeat (Magenta's own sampler draws differently on every run; seeded_sampling says why).
+    model = seeded_sampling.logit_keyed_model(config.model, seed)
 
     with tf.Graph().as_default():
         tf.set_random_seed(seed)

@@ -24,7 +24,8 @@ the previous step's sample (a hierarchical decoder with
 
 Only sampling is replaced; the trained variables and the rest of the graph are
 Magenta's. Use `seeded_config(config)` before building a TrainedModel and
-`key_setter(session)` to set the keys before each decoder run.
+`key_setter(session)` to set the keys before each decoder run. Scoring graphs
+(bgmaker.reconstruction) use `logit_keyed_model(model, seed)` instead.
 """
 import copy
 import zlib
@@ -84,6 +85,16 @@ def key_setter(session):
     return set_keys
 
 
+def _inverse_cdf_sample(rnn_output, temperature, h, output_depth):
+    """One-hot draws from softmax(rnn_output / T), the uniform number of each row from its hash h [batch]."""
+    # The 24 high bits -> a uniform strictly inside (0, 1), exact in float32.
+    u = (tf.cast(tf.bitwise.right_shift(h, 8), tf.float32) + 0.5) / float(1 << 24)
+    cdf = tf.cumsum(tf.nn.softmax(rnn_output / temperature), axis=-1)
+    below = tf.cast(cdf < u[:, None] * cdf[:, -1:], tf.int32)  # scaled: the cdf may end at 1 - eps
+    choice = tf.minimum(tf.reduce_sum(below, axis=-1), output_depth - 1)
+    return tf.one_hot(choice, output_depth, dtype=tf.float32)
+
+
 class SeededCategoricalLstmDecoder(lstm_models.CategoricalLstmDecoder):
     """CategoricalLstmDecoder whose `_sample` is a hash-keyed inverse-CDF draw."""
 
@@ -98,29 +109,45 @@ class SeededCategoricalLstmDecoder(lstm_models.CategoricalLstmDecoder):
             step = step_var.assign_add(1)
         row = _mix32(tf.bitwise.bitwise_xor(_mix32(rows_var.read_value()), _mix32(seed_var.read_value())))
         h = _mix32(tf.bitwise.bitwise_xor(row, _mix32(step + 0x9E3779B1)))
-        # The 24 high bits -> a uniform strictly inside (0, 1), exact in float32.
-        u = (tf.cast(tf.bitwise.right_shift(h, 8), tf.float32) + 0.5) / float(1 << 24)
-        cdf = tf.cumsum(tf.nn.softmax(rnn_output / temperature), axis=-1)
-        below = tf.cast(cdf < u[:, None] * cdf[:, -1:], tf.int32)  # scaled: the cdf may end at 1 - eps
-        choice = tf.minimum(tf.reduce_sum(below, axis=-1), self._output_depth - 1)
-        return tf.one_hot(choice, self._output_depth, dtype=tf.float32)
+        return _inverse_cdf_sample(rnn_output, temperature, h, self._output_depth)
 
 
-def seeded_config(config):
-    """A deep copy of a Magenta Config whose categorical decoders sample reproducibly.
+class LogitKeyedCategoricalLstmDecoder(lstm_models.CategoricalLstmDecoder):
+    """CategoricalLstmDecoder whose `_sample` draws with a hash of (seed, the bits of the row's logits).
+
+    For scoring graphs (bgmaker.reconstruction's free-running mode), where
+    the hierarchical decoder runs its 8 segment loops side by side: a shared
+    step counter would race, and Magenta's stateful sampler gives a
+    different draw on every run. A hash of the logits needs no state: the
+    same window in the same batch position has the same logits to the bit
+    on every run on one machine (not across batch positions, which is why
+    BeatGenerator keys on z instead). `sampling_seed` is set by
+    logit_keyed_model.
+    """
+
+    sampling_seed = 0
+
+    def _sample(self, rnn_output, temperature=1.0):
+        bits = tf.bitwise.bitwise_and(tf.cast(tf.bitcast(rnn_output, tf.int32), tf.int64), _MASK32)
+        position = tf.range(tf.shape(rnn_output)[-1], dtype=tf.int64)
+        mixed = _mix32(tf.bitwise.bitwise_xor(bits, _mix32(position + 0x9E3779B1)))
+        row = tf.bitwise.bitwise_and(tf.reduce_sum(mixed, axis=-1), _MASK32)  # order-free, < 2^41: no overflow
+        h = _mix32(tf.bitwise.bitwise_xor(row, _mix32(tf.constant(self.sampling_seed & _MASK32, tf.int64))))
+        return _inverse_cdf_sample(rnn_output, temperature, h, self._output_depth)
+
+
+def _swap_decoders(model, cls):
+    """Give every plain CategoricalLstmDecoder inside `model` the subclass `cls`; return them.
 
     Walks the model's decoder objects by value (the hierarchical decoder keeps
-    its core decoder in a private attribute) and gives each plain
-    CategoricalLstmDecoder the seeded subclass, which adds no constructor
-    state, so the swap is safe. Raises ValueError when the model has no such
-    decoder (e.g. a multi-track or NADE model).
+    its core decoder in a private attribute). The subclasses add no
+    constructor state, so the swap is safe.
     """
-    config = copy.deepcopy(config)
     swapped = []
 
     def walk(obj, depth=0):
         if type(obj) is lstm_models.CategoricalLstmDecoder:
-            obj.__class__ = SeededCategoricalLstmDecoder
+            obj.__class__ = cls
             swapped.append(obj)
         if depth > 4:
             return
@@ -129,8 +156,28 @@ def seeded_config(config):
                 if isinstance(item, base_model.BaseDecoder):
                     walk(item, depth + 1)
 
-    walk(config.model)
+    walk(model)
     if not swapped:
         raise ValueError("this model's decoder is not a CategoricalLstmDecoder; "
                          "BeatGenerator only supports categorical drum models")
+    return swapped
+
+
+def logit_keyed_model(model, seed):
+    """A deep copy of a MusicVAE model whose categorical decoders sample by LogitKeyedCategoricalLstmDecoder."""
+    model = copy.deepcopy(model)
+    for decoder in _swap_decoders(model, LogitKeyedCategoricalLstmDecoder):
+        decoder.sampling_seed = int(seed)
+    return model
+
+
+def seeded_config(config):
+    """A deep copy of a Magenta Config whose categorical decoders sample reproducibly.
+
+    Gives each plain CategoricalLstmDecoder of the model the seeded subclass
+    (_swap_decoders). Raises ValueError when the model has no such decoder
+    (e.g. a multi-track or NADE model).
+    """
+    config = copy.deepcopy(config)
+    _swap_decoders(config.model, SeededCategoricalLstmDecoder)
     return config

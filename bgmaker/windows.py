@@ -105,3 +105,14 @@ def extract_windows(ns, bars=BARS, hop_bars=1):
         window.collection_name = ns.collection_name
         windows.append(Window(start_bar, window, grid))
     return windows
+
+
+def performance_of(window_sequence):
+    """The performance a window comes from: its source file, else its id without the '#bar<N>' suffix.
+
+    Windows of one performance overlap (1-bar hop), so evaluation groups by
+    this wherever it splits windows (real-vs-real halves, cross-validation
+    folds). A window cut again from a stored window keeps the source filename.
+    """
+    ns = window_sequence
+    return ns.filename or ns.id.split("#bar", 1)[0]
