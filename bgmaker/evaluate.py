@@ -1,46 +1,73 @@
-"""How good is a drum model: numbers on GMD's held-out windows, for a paper's reviewer.
+"""How good is a drum model: numbers on GMD's unseen performances, each beside its floor and ceiling.
 
-`evaluate(run, checkpoint, split)` answers three questions on every 4-bar
+`evaluate(run, checkpoint, split)` answers four questions on every 4-bar
 window of the run's split (bgmaker.windows; a split stored as whole
 performances is cut into windows here) and writes evaluation.json,
-evaluation.md and plots into `<run dir>/evaluation/<split>-<checkpoint>/`:
+evaluation.md and plots into `<run dir>/evaluation/<split>-<checkpoint>/`.
+GMD's validation and test splits hold performances that are not in train,
+by drummers who are (every GMD drummer plays in train): "unseen
+performances", not unseen drummers.
 
 1. Reconstruction (bgmaker.reconstruction): 512-class step accuracy,
    teacher-forced and free-running, as in the MusicVAE paper and Magenta's
    eval job; onset P/R/F1 per drum; reconstruction loss and KL per window;
-   and the reconstruction a user gets (posterior mean, decoded).
+   the reconstruction a user gets (posterior mean, decoded); and as the
+   floor, each window against its own steps shuffled.
 2. Samples against real drumming (MGEval-style, bgmaker.metrics): feature
-   distributions of N prior samples vs the real windows, as KDE overlap and
-   KL, next to two references: the shuffle baseline (real windows, steps
-   shuffled: a floor) and one random half of the real windows against the
-   other (a ceiling).
-3. Interpolation: slerp paths between pairs of real windows, decoded; the
+   distributions of N prior samples, at the user's default temperature and
+   at 1.0, vs the real windows, as KDE overlap and KL, next to the shuffle
+   floor (real windows, steps shuffled) and two real-vs-real ceilings: one
+   half of the split's performances against the other half, and as many
+   train-split windows as the split has.
+3. A classifier two-sample test (bgmaker.metrics.two_sample): held-out
+   accuracy of a logistic regression telling samples from real windows,
+   folds grouped by performance; the same test of the split's windows
+   against train windows is the reference (real drumming vs real drumming).
+4. Interpolation: slerp paths between pairs of real windows, decoded; the
    Hamming distance to each endpoint along the path, monotonicity,
-   smoothness and how real the in-between beats are, against the naive
-   data-space crossfade.
+   smoothness, endpoint error and how real the in-between beats are, against
+   the naive data-space crossfade.
 
-`compare(sources)` puts the summaries of several evaluations in one Markdown
-table, one row per model. The CLI (bgmaker.evaluate_cli) and the notebook
-call these two functions.
+Everything a user would hear is decoded through bgmaker.generate.BeatGenerator,
+the generator of `bgmaker generate`, with its seeded sampler and its slerp:
+the same seed gives the same report to the last digit on one machine.
+Each use of randomness draws from its own stream of the seed (_rng), so
+changing one setting does not reshuffle the rest.
+
+`validate(run, checkpoint)` is the cheap version for choosing a checkpoint
+(validation split, a subset, fewer samples: about two minutes on 2 CPU cores);
+the test split is for the shipped report. `compare(sources)` puts the
+summaries of several evaluations in one Markdown table, one row per model.
+The CLI (bgmaker.evaluate_cli), training and the notebook call these.
 """
 import inspect
 import json
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 from bgmaker import metrics
+from bgmaker.generate import DEFAULT_TEMPERATURE
+from bgmaker.paths import REPO_ROOT
 
 # Decoding temperature of the "decoded" reconstructions: near-greedy, so the
 # number measures the model rather than sampling noise.
 RECONSTRUCTION_TEMPERATURE = 1e-3
+# Samples are scored at the user's temperature (DEFAULT_TEMPERATURE) and at
+# this one: the decoder's own distribution, what the model learned.
+MODEL_TEMPERATURE = 1.0
 
 # The features that depend on time order: the shuffle baseline keeps every
 # other feature exactly, so only these can tell a model from shuffled drumming.
 RHYTHM_FEATURES = ("syncopation", "groove consistency")
 
-SUMMARY_COLUMNS = (  # key in report["summary"], column title, format
+# Validation mode (validate, `bgmaker evaluate --quick`): a subset of the
+# windows and fewer samples, so a checkpoint is scored in minutes.
+QUICK = dict(max_windows=128, n_samples=128, n_interpolations=8)
+
+SUMMARY_COLUMNS = (  # key in report["summary"], column title, format: compare()'s one row per model
     ("model", "model", "{}"),
     ("step", "step", "{}"),
     ("split", "split", "{}"),
@@ -48,34 +75,47 @@ SUMMARY_COLUMNS = (  # key in report["summary"], column title, format
     ("accuracy_teacher_forced", "acc. TF", "{:.3f}"),
     ("accuracy_free_running", "acc. free", "{:.3f}"),
     ("accuracy_decoded", "acc. decoded", "{:.3f}"),
+    ("accuracy_shuffle_floor", "acc. shuffle", "{:.3f}"),
     ("onset_f1_free_running", "onset F1 free", "{:.3f}"),
     ("kl_bits", "KL bits", "{:.1f}"),
-    ("sample_overlap", "sample overlap", "{:.3f}"),
-    ("sample_kl", "sample KL", "{:.3f}"),
-    ("sample_rhythm_overlap", "sample rhythm overlap", "{:.3f}"),
-    ("shuffle_rhythm_overlap", "shuffle rhythm overlap", "{:.3f}"),
-    ("interp_monotonicity", "interp. monotone", "{:.3f}"),
-    ("crossfade_monotonicity", "crossfade monotone", "{:.3f}"),
+    ("sample_overlap", "overlap T=user", "{:.3f}"),
+    ("sample_overlap_t1", "overlap T=1", "{:.3f}"),
+    ("sample_rhythm_overlap", "rhythm T=user", "{:.3f}"),
+    ("sample_rhythm_overlap_t1", "rhythm T=1", "{:.3f}"),
+    ("shuffle_rhythm_overlap", "rhythm shuffle", "{:.3f}"),
+    ("real_vs_real_rhythm_overlap", "rhythm real/real", "{:.3f}"),
+    ("classifier_samples_vs_real", "C2ST T=user", "{:.3f}"),
+    ("classifier_samples_t1_vs_real", "C2ST T=1", "{:.3f}"),
+    ("classifier_real_vs_train", "C2ST test/train", "{:.3f}"),
     ("interp_overlap", "interp. realism", "{:.3f}"),
     ("crossfade_overlap", "crossfade realism", "{:.3f}"),
+    ("interp_smoothness", "interp. smooth", "{:.3f}"),
+    ("crossfade_smoothness", "crossfade smooth", "{:.3f}"),
+    ("interp_endpoint_error", "interp. end err.", "{:.3f}"),
+    ("endpoint_distance", "A-B dist.", "{:.3f}"),
 )
 
 
-def evaluate(run, checkpoint=None, split="test", *, examples_path=None, output_dir=None,
-             n_samples=256, n_interpolations=32, interpolation_steps=9, temperature=1.0,
-             interpolation_temperature=0.5, max_windows=None, batch_size=64, seed=0, log=print):
+def evaluate(run, checkpoint=None, split="test", *, examples_path=None, reference_path=None, output_dir=None,
+             n_samples=256, temperature=DEFAULT_TEMPERATURE, n_interpolations=32, interpolation_steps=9,
+             interpolation_temperature=DEFAULT_TEMPERATURE, max_windows=None, batch_size=64, seed=0,
+             plots=True, log=print):
     """Evaluate `checkpoint` of `run` on the run's `split`; write and return the report dict.
 
     run: a Run, a run name (bgmaker_configs.RUNS) or a model config name
       (then give checkpoint and examples_path). checkpoint: a checkpoint path,
       a directory (its latest checkpoint, or its train/ folder's), or None for
-      the latest in the run's train/ folder. examples_path: the NoteSequence
-      TFRecord to evaluate on (default: the run's `split` file).
-    n_samples: prior samples at `temperature` for the feature comparison.
+      the run's newest (else its shipped model). examples_path: the
+      NoteSequence TFRecord to evaluate on (default: the run's `split` file).
+    reference_path: real windows from other performances for the real-vs-real
+      references (default: the run's train split, when it exists and
+      `split` is not train); as many as the evaluated windows are drawn.
+    n_samples: prior samples, decoded at `temperature` (default: the one
+      `bgmaker generate` uses) and at MODEL_TEMPERATURE, from the same z.
     n_interpolations pairs of real windows, each decoded at
-      `interpolation_steps` points at `interpolation_temperature` (lower than
-      the samples' so the curve shows the latent path, not sampling noise).
+      `interpolation_steps` points at `interpolation_temperature`.
     max_windows: evaluate a random subset of at most this many windows.
+    plots: also write the PNG plots.
     """
     started = time.time()
     run = resolve_run(run)
@@ -86,14 +126,21 @@ def evaluate(run, checkpoint=None, split="test", *, examples_path=None, output_d
             f"no {split} data for run {run.name}: {examples_path} does not exist; "
             + (f"make it with: scripts/convert_gmd.sh --run {run.name}" if _is_named_run(run)
                else "give the windows to evaluate on (examples_path, --examples)"))
+    reference_path = find_reference(run, split, reference_path)
+    _check_settings(n_samples, n_interpolations, interpolation_steps, max_windows, batch_size,
+                    temperature, interpolation_temperature)
     output_dir = Path(output_dir) if output_dir else default_output_dir(checkpoint, split)
-    rng = np.random.default_rng(seed)
 
-    windows, skipped = read_windows(examples_path, max_windows, rng)
+    windows, skipped = read_windows(examples_path, max_windows, _rng(seed, "windows"))
     if not windows:
         raise ValueError(f"{examples_path} holds no usable 4-bar window")
     real = np.stack([w.grid for w in windows])
-    log(f"evaluating {run.name} {checkpoint} on {len(windows)} {split} windows of {examples_path}")
+    performances = [performance(w) for w in windows]
+    reference = []
+    if reference_path:
+        reference, _ = read_windows(reference_path, len(windows), _rng(seed, "reference"))
+    log(f"evaluating {run.name} {checkpoint} on {len(windows)} {split} windows of {examples_path} "
+        f"({len(set(performances))} performances)")
 
     from bgmaker import reconstruction
     config = reconstruction.model_config(run, checkpoint)
@@ -103,42 +150,119 @@ def evaluate(run, checkpoint=None, split="test", *, examples_path=None, output_d
         recon[mode] = reconstruction.reconstruct(config, checkpoint, [w.sequence for w in windows],
                                                  teacher_forced, batch_size=batch_size, seed=seed,
                                                  progress=_progress(log, len(windows)))
-    log(f"decoding {len(windows)} reconstructions, {n_samples} samples and {n_interpolations} interpolations")
-    decoded = decode_with_trained_model(
-        config, checkpoint, windows, n_samples, n_interpolations, interpolation_steps,
-        temperature, interpolation_temperature, batch_size, rng)
+    temperatures = list(dict.fromkeys([temperature, MODEL_TEMPERATURE]))
+    log(f"decoding {len(windows)} reconstructions, {n_samples} samples at temperature "
+        f"{' and '.join(f'{t:g}' for t in temperatures)} and {n_interpolations} interpolations")
+    decoded = decode_with_generator(config, checkpoint, windows, n_samples, temperatures, n_interpolations,
+                                    interpolation_steps, interpolation_temperature, batch_size, seed)
     samples, pairs, paths = decoded["samples"], decoded["pairs"], decoded["paths"]
+    crossfades = crossfade_paths(real, pairs, interpolation_steps, _rng(seed, "crossfade"))
+    shuffled = metrics.shuffle_steps(real, _rng(seed, "shuffle"))
+    reference_grids = np.stack([w.grid for w in reference]) if reference else None
 
-    crossfades = crossfade_paths(real, pairs, interpolation_steps, rng)
-
-    log("comparing feature distributions")
+    log("comparing feature distributions and running the two-sample tests")
+    sample_sets = {sample_set_name(t): grids for t, grids in samples.items()}
     report = dict(
-        model=dict(run=run.name, config=run.config, checkpoint=str(checkpoint),
+        model=dict(run=run.name, config=run.config, checkpoint=_shown(checkpoint),
                    step=checkpoint_step(checkpoint), hparams=str(config.hparams.values())),
-        data=dict(split=split, examples_path=str(examples_path), windows=len(windows),
-                  skipped=skipped, max_windows=max_windows),
-        settings=dict(n_samples=n_samples, temperature=temperature, n_interpolations=len(pairs),
-                      interpolation_steps=interpolation_steps,
+        data=dict(split=split, examples_path=_shown(examples_path), windows=len(windows),
+                  performances=len(set(performances)), skipped=skipped, max_windows=max_windows,
+                  reference_path=_shown(reference_path) if reference_path else None,
+                  reference_windows=len(reference),
+                  reference_performances=len({performance(w) for w in reference})),
+        settings=dict(n_samples=n_samples, temperatures=temperatures, user_temperature=temperature,
+                      user_sample_set=sample_set_name(temperature),
+                      n_interpolations=len(pairs), interpolation_steps=interpolation_steps,
                       interpolation_temperature=interpolation_temperature, seed=seed,
-                      z="posterior sample (as Magenta's eval job)"),
-        reconstruction=summarize_reconstruction(recon, real, decoded["reconstructions"]),
-        features=compare_features(real, samples, {"interpolation": paths, "crossfade": crossfades}, rng),
+                      decoder="bgmaker.generate.BeatGenerator (seeded sampling)",
+                      z="posterior sample (as Magenta's eval job) for teacher-forced/free-running; "
+                        "posterior mean for decoded reconstructions and interpolations",
+                      classifier=dict(model="L2 logistic regression on metrics.grid_statistics",
+                                      l2=metrics.two_sample.L2, folds=metrics.two_sample.FOLDS,
+                                      groups="performance (a model sample: its own group)")),
+        reconstruction=summarize_reconstruction(recon, real, decoded["reconstructions"], shuffled),
+        features=compare_features(real, performances, sample_sets, shuffled, reference_grids,
+                                  {"interpolation": paths, "crossfade": crossfades}, _rng(seed, "halves")),
+        two_sample=two_sample_tests(real, performances, sample_sets, reference, _rng(seed, "classifier")),
         interpolation=summarize_interpolation(real, pairs, {"model": paths, "crossfade": crossfades}),
     )
     report["summary"] = summary_row(report)
-    report["command"] = command_line(run, checkpoint, split, examples_path, dict(
+    report["command"] = command_line(run, checkpoint, split, examples_path, reference_path, dict(
         max_windows=max_windows, n_samples=n_samples, n_interpolations=n_interpolations,
         interpolation_steps=interpolation_steps, temperature=temperature,
-        interpolation_temperature=interpolation_temperature, batch_size=batch_size, seed=seed))
+        interpolation_temperature=interpolation_temperature, batch_size=batch_size, seed=seed, plots=plots))
     report["seconds"] = round(time.time() - started, 1)
-    report["output_dir"] = str(output_dir)
+    report["output_dir"] = _shown(output_dir)
 
     from bgmaker import evaluation_report
-    examples = dict(latent=paths[0], crossfade=crossfades[0]) if pairs else None
-    written = evaluation_report.write(report, output_dir, real=real, samples=samples,
-                                      shuffled=metrics.shuffle_steps(real, rng), example_paths=examples)
+    written = evaluation_report.write(
+        report, output_dir, plots=plots, real=real, samples=samples[temperature], shuffled=shuffled,
+        example_paths=dict(latent=paths[0], crossfade=crossfades[0]) if pairs else None)
     log(f"wrote {', '.join(str(p) for p in written)} ({report['seconds']} s)")
     return report
+
+
+def validate(run, checkpoint=None, *, split="validation", seed=0, examples_path=None, output_dir=None,
+             log=print, **settings):
+    """Score a checkpoint cheaply, to choose between checkpoints; return the report's summary.
+
+    evaluate() with the QUICK settings (a random subset of the split's
+    windows, fewer samples and interpolations, no plots) on the validation
+    split, so that training can call it at every checkpoint without touching
+    the test split. The report is written too, by default into
+    `<run dir>/evaluation/<split>-quick-<checkpoint>/`. The summary holds
+    every figure of a full evaluation under the keys summary_row lists, e.g.
+    accuracy_free_running, sample_overlap, classifier_samples_vs_real.
+    settings: any other evaluate() keyword (reference_path, batch_size, ...).
+    """
+    run = resolve_run(run)
+    checkpoint = find_checkpoint(run, checkpoint)
+    output_dir = output_dir or default_output_dir(checkpoint, f"{split}-quick")
+    report = evaluate(run, checkpoint, split, examples_path=examples_path, output_dir=output_dir, seed=seed,
+                      log=log, **{**QUICK, "plots": False, **settings})
+    from bgmaker.evaluation_report import jsonable
+    return jsonable(report["summary"])  # as in evaluation.json: an undefined figure (NaN) is None
+
+
+def report_dir(report):
+    """The folder an evaluation was written to (its output_dir; shown relative to the checkout when inside it)."""
+    return REPO_ROOT / report["output_dir"]  # an absolute output_dir stays absolute
+
+
+def _check_settings(n_samples, n_interpolations, interpolation_steps, max_windows, batch_size, *temperatures):
+    """One-line errors for settings that would fail deep inside TensorFlow or give an empty report."""
+    if n_samples < 2:
+        raise ValueError(f"n_samples must be at least 2 (the feature comparison needs a spread), got {n_samples}")
+    if n_interpolations < 0:
+        raise ValueError(f"n_interpolations must be 0 or more, got {n_interpolations}")
+    if interpolation_steps < 2:
+        raise ValueError(f"interpolation_steps must be at least 2, got {interpolation_steps}")
+    if max_windows is not None and max_windows < 2:
+        raise ValueError(f"max_windows must be at least 2, got {max_windows}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    for t in temperatures:
+        if not t > 0:
+            raise ValueError(f"temperatures must be positive, got {t}")
+
+
+def sample_set_name(temperature):
+    """The feature / two-sample set name of prior samples at `temperature`, e.g. "samples T=0.5"."""
+    return f"samples T={temperature:g}"
+
+
+def _rng(seed, purpose):
+    """The random stream of `seed` for one purpose ("windows", "pairs", ...): independent of the others."""
+    return np.random.default_rng([seed, zlib.crc32(purpose.encode())])
+
+
+def _shown(path):
+    """A path as the report shows it: relative to the checkout when inside it, so committed reports are portable."""
+    path = Path(path).absolute()
+    try:
+        return str(path.relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
 
 
 # --- inputs -------------------------------------------------------------------
@@ -213,14 +337,38 @@ def read_windows(examples_path, max_windows=None, rng=None):
     return found, skipped
 
 
-def command_line(run, checkpoint, split, examples_path, options):
+def find_reference(run, split, reference_path=None):
+    """The TFRecord of real windows for the real-vs-real references, or None when there is none.
+
+    Given: it must exist. Default: the run's train split (other
+    performances of the same drummers), unless `split` is train itself.
+    """
+    if reference_path:
+        if not Path(reference_path).is_file():
+            raise FileNotFoundError(f"reference windows {reference_path} do not exist")
+        return Path(reference_path)
+    found = run.examples_path("train")
+    return found if split != "train" and found.is_file() else None
+
+
+def performance(window):
+    """The performance a Window comes from (bgmaker.windows.performance_of), the evaluation's group."""
+    from bgmaker.windows import performance_of
+    return performance_of(window.sequence)
+
+
+def command_line(run, checkpoint, split, examples_path, reference_path, options):
     """The `bgmaker evaluate` command that repeats this evaluation (options at evaluate()'s defaults left out)."""
     defaults = {k: p.default for k, p in inspect.signature(evaluate).parameters.items()}
     flags = dict(n_samples="samples", n_interpolations="interpolations")
-    words = ["bgmaker evaluate", f"--run {run.name}", f"--checkpoint {checkpoint}", f"--split {split}"]
+    words = ["bgmaker evaluate", f"--run {run.name}", f"--checkpoint {_shown(checkpoint)}", f"--split {split}"]
     if not _is_named_run(run) or Path(examples_path) != run.examples_path(split):
-        words.append(f"--examples {examples_path}")
-    words += [f"--{flags.get(k, k).replace('_', '-')} {v}" for k, v in options.items() if v != defaults[k]]
+        words.append(f"--examples {_shown(examples_path)}")
+    if reference_path and reference_path != find_reference(run, split):
+        words.append(f"--reference {_shown(reference_path)}")
+    for k, v in options.items():
+        if v != defaults[k]:
+            words.append("--no-plots" if k == "plots" else f"--{flags.get(k, k).replace('_', '-')} {v}")
     return " ".join(words)
 
 
@@ -235,39 +383,44 @@ def _progress(log, total, every=0.1):
 
 # --- model outputs ------------------------------------------------------------
 
-def decode_with_trained_model(config, checkpoint, windows, n_samples, n_pairs, steps, temperature,
-                              interpolation_temperature, batch_size, rng):
-    """What a user of the model gets, through Magenta's TrainedModel. Returns a dict of grids:
+def decode_with_generator(config, checkpoint, windows, n_samples, temperatures, n_pairs, steps,
+                          interpolation_temperature, batch_size, seed):
+    """What a user of the model gets, through `bgmaker generate`'s BeatGenerator. Returns a dict of grids:
 
-    samples [n, 64, 9]: decoded from z ~ N(0, I) at `temperature`;
+    samples {temperature: [n, 64, 9]}: BeatGenerator.sample(n, temperature,
+      seed), the same z at every temperature;
     reconstructions [windows, 64, 9]: each window encoded to its posterior
       mean and decoded fully free-running at RECONSTRUCTION_TEMPERATURE
       (near-greedy), the reconstruction a user hears;
-    pairs [(i, j)] and paths [pairs, steps, 64, 9]: `steps` points decoded
-      on the slerp between the posterior means of windows i and j, as
-      TrainedModel.interpolate does, batched over all pairs. Pairs come from
-      different performances where the split has more than one, so an
+    pairs [(i, j)] and paths [pairs, steps, 64, 9]: the points of
+      generate.interpolation_z between the posterior means of windows i and
+      j (BeatGenerator.interpolate's path), decoded in one batch. Pairs come
+      from different performances where the split has more than one, so an
       interpolation has somewhere to go.
+    Every decode is seeded (bgmaker.seeded_sampling): a beat is a function of
+    (z, temperature, seed), whatever the batch size or order.
     """
-    from magenta.models.music_vae.trained_model import TrainedModel
+    from bgmaker.generate import BeatGenerator, interpolation_z
     from bgmaker.windows import STEPS, to_grid
 
     def grids(sequences):
         return np.stack([to_grid(ns) for ns in sequences]) if sequences else np.zeros((0, STEPS, 9), bool)
 
-    np.random.seed(int(rng.integers(2**31)))  # TrainedModel.sample draws z with np.random
-    model = TrainedModel(config, batch_size=batch_size, checkpoint_dir_or_path=str(checkpoint))
-    out = dict(samples=grids(model.sample(n_samples, length=STEPS, temperature=temperature) if n_samples else []))
-    _, mu, _ = model.encode([w.sequence for w in windows])
-    out["reconstructions"] = grids(model.decode(mu, length=STEPS, temperature=RECONSTRUCTION_TEMPERATURE))
-    out["pairs"] = choose_pairs(windows, n_pairs, rng)
-    if not out["pairs"]:
-        out["paths"] = np.zeros((0, steps, STEPS, 9), bool)
+    generator = BeatGenerator(config, checkpoint, batch_size=batch_size)
+    try:
+        out = dict(samples={t: grids(generator.sample(n_samples, t, seed)) for t in temperatures})
+        mu = generator.encode([w.sequence for w in windows])
+        out["reconstructions"] = grids(generator.decode(mu, RECONSTRUCTION_TEMPERATURE, seed))
+        out["pairs"] = choose_pairs(windows, n_pairs, _rng(seed, "pairs"))
+        if not out["pairs"]:
+            out["paths"] = np.zeros((0, steps, STEPS, 9), bool)
+            return out
+        z = np.concatenate([interpolation_z(mu[i], mu[j], steps) for i, j in out["pairs"]])
+        decoded = generator.decode(z, interpolation_temperature, seed)
+        out["paths"] = grids(decoded).reshape(len(out["pairs"]), steps, STEPS, -1)
         return out
-    z = np.concatenate([slerp(mu[i], mu[j], np.linspace(0, 1, steps)) for i, j in out["pairs"]])
-    decoded = model.decode(z, length=STEPS, temperature=interpolation_temperature)
-    out["paths"] = grids(decoded).reshape(len(out["pairs"]), steps, STEPS, -1)
-    return out
+    finally:
+        generator.close()
 
 
 def choose_pairs(windows, n_pairs, rng):
@@ -275,7 +428,7 @@ def choose_pairs(windows, n_pairs, rng):
     n = len(windows)
     if n < 2 or n_pairs <= 0:
         return []
-    sources = [w.sequence.filename or w.sequence.id for w in windows]
+    sources = [performance(w) for w in windows]
     mixed = len(set(sources)) > 1
     pairs, seen = [], set()
     for _ in range(50 * n_pairs):
@@ -289,22 +442,16 @@ def choose_pairs(windows, n_pairs, rng):
     return pairs
 
 
-def slerp(p0, p1, t):
-    """Spherical interpolation between latent vectors, TrainedModel.interpolate's formula, for t in [0, 1]."""
-    t = np.asarray(t, float)[:, None]
-    omega = np.arccos(np.clip(np.dot(p0 / np.linalg.norm(p0), p1 / np.linalg.norm(p1)), -1, 1))
-    if np.isclose(np.sin(omega), 0):
-        return (1 - t) * p0 + t * p1
-    return (np.sin((1 - t) * omega) * p0 + np.sin(t * omega) * p1) / np.sin(omega)
-
-
 # --- summaries ----------------------------------------------------------------
 
-def summarize_reconstruction(recon, real, decoded):
-    """Accuracy, onset P/R/F1, loss and KL for each decoding mode, and for the decoded reconstructions.
+def summarize_reconstruction(recon, real, decoded, shuffled):
+    """Accuracy, onset P/R/F1, loss and KL for each decoding mode, the decoded reconstructions, and the floor.
 
     recon: {mode: reconstruction.reconstruct output}; real: the windows'
-    grids; decoded: their reconstructions from decode_with_trained_model.
+    grids; decoded: their reconstructions from decode_with_generator;
+    shuffled: each real window with its steps shuffled (metrics.shuffle_steps),
+    scored against the original as "shuffle": a reconstruction that knows
+    which drums play and how often, but not when.
     """
     from bgmaker.windows import DRUM_NAMES
     out = {}
@@ -318,33 +465,41 @@ def summarize_reconstruction(recon, real, decoded):
     out["decoded"] = dict(accuracy=metrics.step_accuracy(decoded, real),
                           onsets=metrics.onset_prf(decoded, real, names=DRUM_NAMES),
                           temperature=RECONSTRUCTION_TEMPERATURE)
+    out["shuffle"] = dict(accuracy=metrics.step_accuracy(shuffled, real),
+                          onsets=metrics.onset_prf(shuffled, real, names=DRUM_NAMES))
     # KL depends only on the encoder: the same in both modes up to the posterior sample
     out["kl_bits"] = float(recon["teacher_forced"]["kl_bits"].mean())
     out["kl_bits_std"] = float(recon["teacher_forced"]["kl_bits"].std())
     return out
 
 
-def compare_features(real, samples, path_sets, rng):
+def compare_features(real, performances, sample_sets, shuffled, reference, path_sets, rng):
     """Per feature: real mean/std, and for each comparison set its mean/std, KDE overlap and KL vs real.
 
-    Sets: "samples" (prior samples); "shuffle" (real windows, steps
-    shuffled: a floor on temporal features); "real half" (one random half
-    of the real windows against the other half: what drawing a finite set
-    alone costs, a ceiling); and for each interpolation method in
-    `path_sets` ({name: paths [pairs, K, 64, 9]}) the in-between points
-    k = 1..K-2: are the beats on the way drumming?
+    Sets: sample_sets ({name: prior samples}); "shuffle" (real windows,
+    steps shuffled: a floor on temporal features); "real vs real" (the
+    split's performances cut into two halves by metrics.group_halves, one
+    half's windows against the other's: what drawing a finite set of real
+    drumming costs, a ceiling; each half has half the windows, so KDE noise
+    makes it a slightly low ceiling); "train vs real" (as many train windows
+    as the split has, against the split: the ceiling at the samples' set
+    size, when reference windows are given); and for each interpolation
+    method in `path_sets` ({name: paths [pairs, K, 64, 9]}) the in-between
+    points k = 1..K-2: are the beats on the way drumming?
     """
     real_table = metrics.feature_table(real)
-    sets = {"samples": samples, "shuffle": metrics.shuffle_steps(real, rng)}
+    sets = dict(sample_sets)
+    sets["shuffle"] = shuffled
+    out = {"real": _moments(real_table), "vs_real": {}}
+    if len(set(performances)) >= 2:
+        a, b = metrics.group_halves(performances, rng)
+        out["vs_real"]["real vs real"] = _compare_tables(metrics.feature_table(real[a]),
+                                                         metrics.feature_table(real[b]))
+    if reference is not None:
+        sets["train vs real"] = reference
     for name, paths in path_sets.items():
         if len(paths) and paths.shape[1] > 2:
             sets[name] = paths[:, 1:-1].reshape(-1, *real.shape[1:])
-    out = {"real": _moments(real_table), "vs_real": {}}
-    if len(real) >= 4:
-        order = rng.permutation(len(real))
-        a, b = order[: len(real) // 2], order[len(real) // 2:]
-        out["vs_real"]["real half"] = _compare_tables(metrics.feature_table(real[a]),
-                                                      metrics.feature_table(real[b]))
     for name, grids in sets.items():
         if len(grids):
             out["vs_real"][name] = _compare_tables(real_table, metrics.feature_table(grids))
@@ -359,6 +514,26 @@ def _compare_tables(reference, other):
     return {f: dict(mean=float(other[f].mean()), std=float(other[f].std()),
                     **metrics.overlap_and_kl(reference[f], other[f]))
             for f in reference}
+
+
+def two_sample_tests(real, performances, sample_sets, reference, rng):
+    """metrics.classifier_two_sample_test of each sample set against the real windows, and the reference.
+
+    {name: result}: "<samples> vs real" per sample set (each sample its own
+    group, real windows grouped by performance), and "real vs train" (the
+    split's windows against as many train windows; both grouped by
+    performance) when reference windows are given: the accuracy that real
+    drumming reaches against real drumming with this classifier.
+    """
+    out = {}
+    for name, samples in sample_sets.items():
+        out[f"{name} vs real"] = metrics.classifier_two_sample_test(
+            samples, real, [f"sample {i}" for i in range(len(samples))], performances, rng)
+    if reference:
+        out["real vs train"] = metrics.classifier_two_sample_test(
+            real, np.stack([w.grid for w in reference]), [f"real {p}" for p in performances],
+            [f"train {performance(w)}" for w in reference], rng)
+    return out
 
 
 def crossfade_paths(real, pairs, steps, rng):
@@ -376,7 +551,9 @@ def summarize_interpolation(real, pairs, path_sets):
     windows; reported as the mean (and std) curve over pairs, with the
     mean of metrics.monotonicity and metrics.smoothness per path, and the
     endpoint error (d_A[0] + d_B[K-1]) / 2: how far a path's ends are from
-    the real windows it should start and end on (0 for the crossfade).
+    the real windows it should start and end on (0 for the crossfade; the
+    mean H(A, B), endpoint_distance, is what a path that ends at the wrong
+    window would score).
     """
     if not pairs:
         return dict(pairs=0)
@@ -398,28 +575,83 @@ def summarize_interpolation(real, pairs, path_sets):
 
 
 def summary_row(report):
-    """The report's one row of the comparison table (see SUMMARY_COLUMNS)."""
-    rec, feats, interp = report["reconstruction"], report["features"]["vs_real"], report["interpolation"]
+    """The report's summary: every headline figure with its floor and ceiling, under stable keys.
+
+    Reconstruction: accuracy_teacher_forced, accuracy_free_running,
+      accuracy_decoded, accuracy_shuffle_floor; onset_f1_free_running,
+      onset_f1_shuffle_floor and the same per drum (..._by_drum); kl_bits.
+    Samples (suffix _t1: at temperature 1.0; none: at the user's
+      temperature, sample_temperature): sample_overlap, sample_kl,
+      sample_rhythm_overlap; active_instruments_samples(_t1) vs
+      active_instruments_real. Floor: shuffle_overlap, shuffle_rhythm_overlap.
+      Ceilings: real_vs_real_overlap, real_vs_real_rhythm_overlap (halves by
+      performance), train_vs_real_overlap, train_vs_real_rhythm_overlap.
+    Two-sample accuracy (0.5 = indistinguishable): classifier_samples_vs_real,
+      classifier_samples_t1_vs_real; reference classifier_real_vs_train.
+    Interpolation, latent vs crossfade: interp_overlap / crossfade_overlap
+      (realism of the in-between beats), interp_smoothness /
+      crossfade_smoothness, interp_endpoint_error / crossfade_endpoint_error
+      next to endpoint_distance, interp_monotonicity / crossfade_monotonicity.
+    A figure that could not be computed is None (e.g. no train split for the
+    reference) or NaN (an F1 of a drum neither played nor predicted; None in
+    evaluation.json and in validate()'s summary).
+    """
+    rec, feats, interp = report["reconstruction"], report["features"], report["interpolation"]
+    vs_real, two = feats["vs_real"], report["two_sample"]
+    settings = report["settings"]
+    user_set, model_set = sample_set_name(settings["user_temperature"]), sample_set_name(MODEL_TEMPERATURE)
 
     def mean_of(set_name, key, features=None):
-        values = [v[key] for f, v in feats.get(set_name, {}).items() if features is None or f in features]
+        values = [v[key] for f, v in vs_real.get(set_name, {}).items() if features is None or f in features]
         return float(np.mean(values)) if values else None
+
+    def mean_feature(set_name, feature):
+        return vs_real[set_name][feature]["mean"] if set_name in vs_real else None
+
+    def accuracy(name):
+        return two.get(name, {}).get("accuracy")
+
+    def f1_by_drum(mode):
+        return {drum: row["f1"] for drum, row in rec[mode]["onsets"].items() if drum != "all"}
 
     return dict(
         model=report["model"]["run"], step=report["model"]["step"], split=report["data"]["split"],
-        windows=report["data"]["windows"],
+        windows=report["data"]["windows"], performances=report["data"]["performances"],
         accuracy_teacher_forced=rec["teacher_forced"]["accuracy"],
         accuracy_free_running=rec["free_running"]["accuracy"],
         accuracy_decoded=rec["decoded"]["accuracy"],
+        accuracy_shuffle_floor=rec["shuffle"]["accuracy"],
         onset_f1_free_running=rec["free_running"]["onsets"]["all"]["f1"],
+        onset_f1_shuffle_floor=rec["shuffle"]["onsets"]["all"]["f1"],
+        onset_f1_free_running_by_drum=f1_by_drum("free_running"),
+        onset_f1_shuffle_floor_by_drum=f1_by_drum("shuffle"),
         kl_bits=rec["kl_bits"],
-        sample_overlap=mean_of("samples", "overlap"), sample_kl=mean_of("samples", "kl"),
-        sample_rhythm_overlap=mean_of("samples", "overlap", RHYTHM_FEATURES),
+        sample_temperature=settings["user_temperature"],
+        sample_overlap=mean_of(user_set, "overlap"), sample_overlap_t1=mean_of(model_set, "overlap"),
+        sample_kl=mean_of(user_set, "kl"), sample_kl_t1=mean_of(model_set, "kl"),
+        sample_rhythm_overlap=mean_of(user_set, "overlap", RHYTHM_FEATURES),
+        sample_rhythm_overlap_t1=mean_of(model_set, "overlap", RHYTHM_FEATURES),
+        shuffle_overlap=mean_of("shuffle", "overlap"),
         shuffle_rhythm_overlap=mean_of("shuffle", "overlap", RHYTHM_FEATURES),
-        interp_monotonicity=interp.get("model", {}).get("monotonicity"),
-        crossfade_monotonicity=interp.get("crossfade", {}).get("monotonicity"),
+        real_vs_real_overlap=mean_of("real vs real", "overlap"),
+        real_vs_real_rhythm_overlap=mean_of("real vs real", "overlap", RHYTHM_FEATURES),
+        train_vs_real_overlap=mean_of("train vs real", "overlap"),
+        train_vs_real_rhythm_overlap=mean_of("train vs real", "overlap", RHYTHM_FEATURES),
+        active_instruments_real=feats["real"]["active instruments"]["mean"],
+        active_instruments_samples=mean_feature(user_set, "active instruments"),
+        active_instruments_samples_t1=mean_feature(model_set, "active instruments"),
+        classifier_samples_vs_real=accuracy(f"{user_set} vs real"),
+        classifier_samples_t1_vs_real=accuracy(f"{model_set} vs real"),
+        classifier_real_vs_train=accuracy("real vs train"),
         interp_overlap=mean_of("interpolation", "overlap"),
         crossfade_overlap=mean_of("crossfade", "overlap"),
+        interp_smoothness=interp.get("model", {}).get("smoothness"),
+        crossfade_smoothness=interp.get("crossfade", {}).get("smoothness"),
+        interp_endpoint_error=interp.get("model", {}).get("endpoint_error"),
+        crossfade_endpoint_error=interp.get("crossfade", {}).get("endpoint_error"),
+        endpoint_distance=interp.get("endpoint_distance"),
+        interp_monotonicity=interp.get("model", {}).get("monotonicity"),
+        crossfade_monotonicity=interp.get("crossfade", {}).get("monotonicity"),
     )
 
 

@@ -1,32 +1,45 @@
-"""Evaluate a trained run on GMD's held-out windows; compare evaluated runs in one table.
+"""Evaluate a trained run on GMD's unseen performances; compare evaluated runs in one table.
 
   bgmaker evaluate --run v2_rock_beat                      # latest checkpoint, test split
-  bgmaker evaluate --run v2_rock_beat --split validation --checkpoint runs/v2_rock_beat/train/model.ckpt-1500
-  bgmaker evaluate --run v2_rock_beat --max-windows 200 --samples 64   # a quick look
+  bgmaker evaluate --run v2_rock_beat --quick --checkpoint runs/v2_rock_beat/train/model.ckpt-1500
+                                                           # validation mode: choose a checkpoint, minutes
+  bgmaker evaluate --run v2_rock_beat --checkpoint models/v2_rock_beat --output-dir models/v2_rock_beat \\
+      --no-plots                                           # the shipped model's committed report
   bgmaker evaluate --compare v1_all v2_rock_beat runs/other/evaluation/test-model.ckpt-900
 
 Writes evaluation.json, evaluation.md and plots into
-<run dir>/evaluation/<split>-<checkpoint>/ (or --output-dir). With
---compare, prints a Markdown table with one row per model (the run just
-evaluated first), from each one's latest evaluation on the split, and
-writes it as comparison.md next to the new evaluation (or into --output-dir).
+<run dir>/evaluation/<split>-<checkpoint>/ (or --output-dir). Every figure
+comes with its floor and ceiling; the same --seed gives the same report.
+--quick is the validation mode (bgmaker.evaluate.validate): the validation
+split unless --split says otherwise, a subset of windows, fewer samples, no
+plots. With --compare, prints a Markdown table with one row per model (the
+run just evaluated first), from each one's latest evaluation on the split,
+and writes it as comparison.md next to the new evaluation (or into --output-dir).
 """
 import argparse
 from pathlib import Path
 
 from bgmaker.cli import UserError
+from bgmaker.generate import DEFAULT_TEMPERATURE  # numpy only: --help stays instant
 
-DEFAULTS = dict(samples=256, interpolations=32, interpolation_steps=9, temperature=1.0,
-                interpolation_temperature=0.5, batch_size=64, seed=0)
+DEFAULTS = dict(samples=256, interpolations=32, interpolation_steps=9, temperature=DEFAULT_TEMPERATURE,
+                interpolation_temperature=DEFAULT_TEMPERATURE, batch_size=64, seed=0)
+QUICK_FLAGS = ("max_windows", "samples", "interpolations")  # what --quick sets (bgmaker.evaluate.QUICK)
 
 
 def add_arguments(parser):
     parser.formatter_class = argparse.RawDescriptionHelpFormatter  # keep the examples' lines
     parser.add_argument("--run", help="named run (see `bgmaker runs`) or model config to evaluate")
     parser.add_argument("--checkpoint", help="checkpoint path or folder (default: the run's latest)")
-    parser.add_argument("--split", default="test", choices=("test", "validation", "train"),
-                        help="GMD split to evaluate on (default: test; use validation for model selection)")
+    parser.add_argument("--split", choices=("test", "validation", "train"),
+                        help="GMD split to evaluate on (default: test; with --quick: validation)")
+    parser.add_argument("--quick", action="store_true",
+                        help="validation mode, to choose a checkpoint: a subset of windows, fewer samples and "
+                             "interpolations, no plots (a few minutes)")
     parser.add_argument("--examples", help="NoteSequence TFRecord to evaluate on (default: the run's split file)")
+    parser.add_argument("--reference", help="real windows of other performances for the real-vs-real "
+                                            "references (default: the run's train split)")
+    parser.add_argument("--no-plots", dest="plots", action="store_false", help="write no PNG plots")
     parser.add_argument("--output-dir", help="where to write the report (default: <run dir>/evaluation/...)")
     parser.add_argument("--compare", nargs="+", metavar="RUN_OR_DIR",
                         help="also tabulate these evaluated runs / evaluation dirs / evaluation.json files")
@@ -38,7 +51,8 @@ def add_arguments(parser):
     parser.add_argument("--interpolation-steps", type=int, default=DEFAULTS["interpolation_steps"],
                         help="points per interpolation, ends included (default: %(default)s)")
     parser.add_argument("--temperature", type=float, default=DEFAULTS["temperature"],
-                        help="sampling temperature of the prior samples (default: %(default)s)")
+                        help="sampling temperature of the prior samples, `bgmaker generate`'s default; they are "
+                             "scored at 1.0 too (default: %(default)s)")
     parser.add_argument("--interpolation-temperature", type=float, default=DEFAULTS["interpolation_temperature"],
                         help="decoding temperature of interpolations (default: %(default)s)")
     parser.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"], help="(default: %(default)s)")
@@ -48,30 +62,47 @@ def add_arguments(parser):
 def main(args):
     if not args.run and not args.compare:
         raise UserError("give --run NAME to evaluate, or --compare RUN_OR_DIR ... to tabulate evaluations")
-    for name in ("max_windows", "samples", "interpolations", "batch_size"):
-        value = getattr(args, name)
-        if value is not None and value < (1 if name in ("max_windows", "batch_size") else 0):
-            raise UserError(f"--{name.replace('_', '-')} must be positive, got {value}")
+    if args.max_windows is not None and args.max_windows < 2:
+        raise UserError(f"--max-windows must be at least 2, got {args.max_windows}")
+    if args.samples < 2:
+        raise UserError(f"--samples must be at least 2, got {args.samples}")
+    if args.interpolations < 0:
+        raise UserError(f"--interpolations must be 0 or more, got {args.interpolations}")
+    if args.batch_size < 1:
+        raise UserError(f"--batch-size must be positive, got {args.batch_size}")
     if args.interpolation_steps < 2:
         raise UserError("--interpolation-steps must be at least 2")
+    if args.quick:
+        changed = [f for f in QUICK_FLAGS if getattr(args, f) != DEFAULTS.get(f)]
+        if changed:
+            raise UserError(f"--quick sets --{changed[0].replace('_', '-')} itself; leave it out, "
+                            "or leave out --quick")
+    split = args.split or ("validation" if args.quick else "test")
 
     from bgmaker import evaluate  # numpy/matplotlib only; TensorFlow loads when a model is evaluated
 
     sources, out_dir = [], Path(args.output_dir) if args.output_dir else None
     if args.run:
-        report = evaluate.evaluate(
-            args.run, args.checkpoint, args.split, examples_path=args.examples, output_dir=args.output_dir,
-            n_samples=args.samples, n_interpolations=args.interpolations,
-            interpolation_steps=args.interpolation_steps, temperature=args.temperature,
-            interpolation_temperature=args.interpolation_temperature, max_windows=args.max_windows,
-            batch_size=args.batch_size, seed=args.seed, log=lambda m: print(m, flush=True))
-        report_dir = Path(report["output_dir"])
+        log = lambda m: print(m, flush=True)  # noqa: E731
+        settings = dict(examples_path=args.examples, reference_path=args.reference,
+                        interpolation_steps=args.interpolation_steps, temperature=args.temperature,
+                        interpolation_temperature=args.interpolation_temperature, batch_size=args.batch_size,
+                        seed=args.seed, log=log)
+        if args.quick:
+            checkpoint = evaluate.find_checkpoint(evaluate.resolve_run(args.run), args.checkpoint)
+            report_dir = Path(args.output_dir or evaluate.default_output_dir(checkpoint, f"{split}-quick"))
+            summary = evaluate.validate(args.run, checkpoint, split=split, output_dir=report_dir, **settings)
+        else:
+            report = evaluate.evaluate(args.run, args.checkpoint, split, output_dir=args.output_dir,
+                                       n_samples=args.samples, n_interpolations=args.interpolations,
+                                       max_windows=args.max_windows, plots=args.plots, **settings)
+            summary, report_dir = report["summary"], evaluate.report_dir(report)
         sources.append(report_dir / "evaluation.json")
         out_dir = out_dir or report_dir
         print()
-        print(evaluate.comparison_table([report["summary"]]))
+        print(evaluate.comparison_table([summary]))
     if args.compare:
-        table = evaluate.compare(sources + list(args.compare), split=args.split)
+        table = evaluate.compare(sources + list(args.compare), split=split)
         print(table)
         if out_dir:
             out_dir.mkdir(parents=True, exist_ok=True)

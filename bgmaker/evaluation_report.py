@@ -1,5 +1,9 @@
 """Write an evaluation (bgmaker.evaluate) as evaluation.json, evaluation.md and plots.
 
+summary_table is the evaluation's headline (evaluation.md's Summary and the
+README's "How good is it"): every figure in one row with its floor and its
+ceiling, so none is read alone.
+
 Plots use matplotlib's object API (Figure, no pyplot), so writing a report
 never needs a display nor changes a notebook's backend.
 """
@@ -13,35 +17,91 @@ from matplotlib.figure import Figure
 from bgmaker import metrics
 
 
-def write(report, output_dir, real, samples, shuffled, example_paths=None):
+# (figure, keys of the model's figures, of the floor / baseline, of the ceiling / reference); a cell with
+# several keys shows them in the order the title names them, separated by " / ".
+SUMMARY_FIGURES = (
+    ("step accuracy (512 classes), free-running / teacher-forced / decoded · floor: steps shuffled",
+     ("accuracy_free_running", "accuracy_teacher_forced", "accuracy_decoded"), ("accuracy_shuffle_floor",), ()),
+    ("onset F1, free-running · floor: steps shuffled", ("onset_f1_free_running",), ("onset_f1_shuffle_floor",), ()),
+    ("KL(q(z|x) ‖ N(0, I)), bits per window", ("kl_bits",), (), ()),
+    ("feature overlap, samples at T={t} / T=1 · floor: shuffle · ceiling: real vs real (halves by "
+     "performance) / train vs {split}", ("sample_overlap", "sample_overlap_t1"), ("shuffle_overlap",),
+     ("real_vs_real_overlap", "train_vs_real_overlap")),
+    ("rhythm-feature overlap, samples at T={t} / T=1 · floor: shuffle · ceiling: real vs real / train vs {split}",
+     ("sample_rhythm_overlap", "sample_rhythm_overlap_t1"), ("shuffle_rhythm_overlap",),
+     ("real_vs_real_rhythm_overlap", "train_vs_real_rhythm_overlap")),
+    ("active instruments per beat, samples at T={t} / T=1 · real windows",
+     ("active_instruments_samples", "active_instruments_samples_t1"), (), ("active_instruments_real",)),
+    ("classifier two-sample accuracy, samples at T={t} / T=1 vs real (0.5 = indistinguishable) · reference: "
+     "{split} vs train windows", ("classifier_samples_vs_real", "classifier_samples_t1_vs_real"), (),
+     ("classifier_real_vs_train",)),
+    ("interpolation realism (in-between feature overlap) · baseline: crossfade · ceiling: real vs real",
+     ("interp_overlap",), ("crossfade_overlap",), ("real_vs_real_overlap",)),
+    ("interpolation smoothness (lower is smoother) · baseline: crossfade", ("interp_smoothness",),
+     ("crossfade_smoothness",), ()),
+    ("interpolation endpoint error · baseline: crossfade · reference: distance A–B", ("interp_endpoint_error",),
+     ("crossfade_endpoint_error",), ("endpoint_distance",)),
+    ("interpolation monotonicity · baseline: crossfade", ("interp_monotonicity",), ("crossfade_monotonicity",), ()),
+)
+
+
+def summary_table(summary):
+    """One evaluation's summary as a Markdown table: figure | model | floor / baseline | ceiling / reference.
+
+    The figure's title names what its columns hold, so no number stands
+    without what it should be read against. Ends with the free-running onset
+    F1 per drum beside its shuffle floor.
+    """
+    def cells(keys):
+        fmt = {"kl_bits": "{:.1f}"}
+        return " / ".join(_f(summary.get(k), fmt.get(k, "{:.2f}" if "instruments" in k else "{:.3f}"))
+                          for k in keys) or " "
+
+    names = dict(t=f"{summary['sample_temperature']:g}", split=summary["split"])
+    lines = ["| figure | model | floor / baseline | ceiling / reference |", "|---|---:|---:|---:|"]
+    for title, model, floor, ceiling in SUMMARY_FIGURES:
+        lines.append(f"| {title.format(**names)} | {cells(model)} | {cells(floor)} | {cells(ceiling)} |")
+    drums = summary.get("onset_f1_free_running_by_drum") or {}
+    floors = summary.get("onset_f1_shuffle_floor_by_drum") or {}
+    if drums:
+        lines += ["", "| onset F1 (free-running) | " + " | ".join(drums) + " |",
+                  "|---|" + "---:|" * len(drums),
+                  "| model | " + " | ".join(_f(v, "{:.2f}") for v in drums.values()) + " |",
+                  "| floor: steps shuffled | " + " | ".join(_f(floors.get(d), "{:.2f}") for d in drums) + " |"]
+    return "\n".join(lines) + "\n"
+
+
+def write(report, output_dir, real, samples, shuffled, example_paths=None, plots=True):
     """Write the report files into output_dir; return their paths.
 
-    real, samples, shuffled: the grid stacks behind the feature histograms.
-    example_paths: optional {method: path [K, 64, 9]} drawn as drum grids.
+    real, samples, shuffled: the grid stacks behind the feature histograms
+    (samples: at the user's temperature). example_paths: optional
+    {method: path [K, 64, 9]} drawn as drum grids. plots=False writes only
+    evaluation.json and evaluation.md (the validation mode; reports
+    committed beside a model).
     """
-    from bgmaker.evaluate import comparison_table  # the table format lives with compare()
-
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     written = [output_dir / "evaluation.json"]
-    written[0].write_text(json.dumps(_jsonable(report), indent=1) + "\n")
-    written.append(plot_features(report, real, samples, shuffled, output_dir / "features.png"))
-    if report["interpolation"].get("pairs"):
-        written.append(plot_interpolation(report["interpolation"], output_dir / "interpolation.png"))
-    if example_paths:
-        written.append(plot_example_paths(example_paths, output_dir / "interpolation_example.png"))
+    written[0].write_text(json.dumps(jsonable(report), indent=1) + "\n")
+    if plots:
+        written.append(plot_features(report, real, samples, shuffled, output_dir / "features.png"))
+        if report["interpolation"].get("pairs"):
+            written.append(plot_interpolation(report["interpolation"], output_dir / "interpolation.png"))
+        if example_paths:
+            written.append(plot_example_paths(example_paths, output_dir / "interpolation_example.png"))
     md = output_dir / "evaluation.md"
-    md.write_text(markdown(report, comparison_table, [p.name for p in written if p.suffix == ".png"]))
+    md.write_text(markdown(report, [p.name for p in written if p.suffix == ".png"]))
     written.append(md)
     return written
 
 
-def _jsonable(value):
+def jsonable(value):
     """Plain JSON: numpy scalars to Python, NaN/inf to null (JSON has no NaN)."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -53,71 +113,95 @@ def _f(value, fmt="{:.3f}"):
     return "–" if value is None or (isinstance(value, float) and not math.isfinite(value)) else fmt.format(value)
 
 
-def markdown(report, comparison_table, images):
+def markdown(report, images):
     m, d, s = report["model"], report["data"], report["settings"]
-    rec, feats, interp = report["reconstruction"], report["features"], report["interpolation"]
-    out = [f"# Evaluation: {m['run']} (step {m['step']}) on GMD {d['split']} windows", ""]
+    rec, feats, interp, two = (report["reconstruction"], report["features"], report["interpolation"],
+                               report["two_sample"])
+    out = [f"# Evaluation: {m['run']} (step {m['step']}) on GMD's {d['split']} split (unseen performances)", ""]
     out += [f"- checkpoint: `{m['checkpoint']}` (config `{m['config']}`)",
-            f"- data: `{d['examples_path']}`: {d['windows']} four-bar windows"
+            f"- data: `{d['examples_path']}`: {d['windows']} four-bar windows of {d['performances']} performances"
             + (f" (random subset, --max-windows {d['max_windows']})" if d.get("max_windows") else ""),
             f"- records without a usable window: {d['skipped'] or 'none'}",
-            f"- {s['n_samples']} prior samples at temperature {s['temperature']}; {s['n_interpolations']} "
-            f"interpolations of {s['interpolation_steps']} points at temperature {s['interpolation_temperature']}; "
-            f"seed {s['seed']}; {report['seconds']} s",
+            f"- reference real windows: " + (f"{d['reference_windows']} windows of {d['reference_performances']} "
+                                             f"performances from `{d['reference_path']}`"
+                                             if d.get("reference_path") else "none (no train split found)"),
+            f"- {s['n_samples']} prior samples at temperature {' and '.join(f'{t:g}' for t in s['temperatures'])} "
+            f"(the same z); {s['n_interpolations']} interpolations of {s['interpolation_steps']} points at "
+            f"temperature {s['interpolation_temperature']:g}; seed {s['seed']}; decoded by {s['decoder']}; "
+            f"{report['seconds']} s",
             f"- reproduce: `{report['command']}`",
-            "", "## Summary", "", comparison_table([report["summary"]]),
-            "acc. = 512-class step accuracy; free = free-running (the decoder feeds back its own samples); "
-            "decoded = encode to the posterior mean, decode near-greedily; "
-            "overlap = KDE overlapping area with the real windows' feature distribution, mean over features "
-            "(1 = same); rhythm overlap = the same over syncopation and groove consistency only, the features "
-            "that shuffling the steps of real windows changes (shuffle = that floor); realism = mean overlap "
-            "of the in-between points of interpolations.", ""]
+            "", "## Summary", "", summary_table(report["summary"]),
+            "Each figure beside what it should be read against. Floors: the real windows with their steps "
+            "shuffled (same drums, same counts, no time order). Ceilings: real drumming against real drumming "
+            "(real vs real = the split's performances in two halves; train vs "
+            f"{d['split']} = as many train windows). Overlap = KDE overlapping area with the real windows' "
+            "feature distribution, mean over features (1 = same); rhythm = syncopation and groove consistency "
+            "only, the features that shuffling changes. Classifier accuracy: held-out accuracy of a logistic "
+            "regression telling the two sets apart, folds grouped by performance (0.5 = indistinguishable). "
+            "Realism = mean overlap of the in-between points of interpolations.", ""]
 
     out += ["## 1. Reconstruction", "",
             "Every window encoded (posterior sample z, as Magenta's eval job) and decoded against its own steps; "
             "the prediction at a step is the argmax class. Teacher-forced: the decoder sees the true previous "
             "step; free-running: its own sample (hierdec: except at the start of each 8-step segment, as in "
-            "Magenta's eval job). Decoded: the reconstruction a user gets, TrainedModel.encode's posterior mean "
-            f"decoded fully free-running at temperature {rec['decoded']['temperature']:g}.", "",
+            "Magenta's eval job). Decoded: the reconstruction a user gets, the posterior mean decoded by "
+            f"BeatGenerator fully free-running at temperature {rec['decoded']['temperature']:g}. Shuffle: the "
+            "window's own steps in random order, the floor.", "",
             "| decoding | step accuracy | Magenta's accuracy op | onset P | onset R | onset F1 | recon. loss (nats/window) |",
             "|---|---:|---:|---:|---:|---:|---:|"]
-    for mode in ("teacher_forced", "free_running", "decoded"):
+    for mode in ("teacher_forced", "free_running", "decoded", "shuffle"):
         r, o = rec[mode], rec[mode]["onsets"]["all"]
         out.append(f"| {mode.replace('_', '-')} | {_f(r['accuracy'])} | {_f(r.get('magenta_accuracy'))} | "
                    f"{_f(o['precision'])} | {_f(o['recall'])} | {_f(o['f1'])} | {_f(r.get('r_loss'), '{:.1f}')} |")
     out += ["", f"KL(q(z|x) ‖ N(0, I)): {rec['kl_bits']:.1f} ± {rec['kl_bits_std']:.1f} bits per window.", "",
-            "| drum | true onsets | F1 teacher-forced | P free | R free | F1 free | F1 decoded |",
-            "|---|---:|---:|---:|---:|---:|---:|"]
+            "| drum | true onsets | F1 teacher-forced | P free | R free | F1 free | F1 decoded | F1 shuffle |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name, tf_row in rec["teacher_forced"]["onsets"].items():
-        fr, dec = rec["free_running"]["onsets"][name], rec["decoded"]["onsets"][name]
+        fr, dec, sh = rec["free_running"]["onsets"][name], rec["decoded"]["onsets"][name], rec["shuffle"]["onsets"][name]
         out.append(f"| {name} | {tf_row['support']} | {_f(tf_row['f1'])} | {_f(fr['precision'])} | "
-                   f"{_f(fr['recall'])} | {_f(fr['f1'])} | {_f(dec['f1'])} |")
+                   f"{_f(fr['recall'])} | {_f(fr['f1'])} | {_f(dec['f1'])} | {_f(sh['f1'])} |")
 
-    sets = [k for k in ("samples", "shuffle", "real half", "interpolation", "crossfade") if k in feats["vs_real"]]
+    order = [k for k in feats["vs_real"] if k.startswith("samples")]
+    order += [k for k in ("shuffle", "real vs real", "train vs real", "interpolation", "crossfade")
+              if k in feats["vs_real"]]
+    means = [k for k in order if k.startswith("samples")]
     out += ["", "## 2. Samples against real drumming", "",
             "Each feature's distribution over a set against the real windows': overlap / KL(real ‖ set) of "
             "Gaussian KDEs on a shared grid. shuffle = real windows with their steps shuffled (a floor on "
-            "temporal features; densities are unchanged by construction); real half = one half of the real "
-            "windows against the other (a ceiling); interpolation / crossfade = in-between points of the paths "
-            "in section 3.", "",
-            "| feature | real mean ± std | samples mean ± std | " + " | ".join(sets) + " |",
-            "|---|---:|---:|" + "---:|" * len(sets)]
+            "temporal features; densities are unchanged by construction); real vs real = one half of the split's "
+            "performances against the other half (a ceiling; each half has half the windows, so it is a slightly "
+            "low one); train vs real = as many train windows as the split has, against the split (a ceiling at "
+            "the samples' set size); interpolation / crossfade = in-between points of the paths in section 4.", "",
+            "| feature | real mean ± std | " + " | ".join(f"{k} mean ± std" for k in means) + " | "
+            + " | ".join(order) + " |",
+            "|---|---:|" + "---:|" * (len(means) + len(order))]
     for feat, moments in feats["real"].items():
-        sample = feats["vs_real"].get("samples", {}).get(feat)
-        cells = [f"{_f(feats['vs_real'][k][feat]['overlap'], '{:.2f}')} / {_f(feats['vs_real'][k][feat]['kl'], '{:.2f}')}"
-                 for k in sets]
-        out.append(f"| {feat} | {moments['mean']:.3f} ± {moments['std']:.3f} | "
-                   + (f"{sample['mean']:.3f} ± {sample['std']:.3f}" if sample else "–")
-                   + " | " + " | ".join(cells) + " |")
-    out += ["", "Cells: overlap / KL (nats)."]
+        cells = [f"{feats['vs_real'][k][feat]['mean']:.3f} ± {feats['vs_real'][k][feat]['std']:.3f}" for k in means]
+        cells += [f"{_f(feats['vs_real'][k][feat]['overlap'], '{:.2f}')} / {_f(feats['vs_real'][k][feat]['kl'], '{:.2f}')}"
+                  for k in order]
+        out.append(f"| {feat} | {moments['mean']:.3f} ± {moments['std']:.3f} | " + " | ".join(cells) + " |")
+    out += ["", "Cells after the means: overlap / KL (nats)."]
     if "features.png" in images:
         out += ["", "![feature histograms](features.png)"]
 
-    out += ["", "## 3. Interpolation", ""]
+    out += ["", "## 3. Classifier two-sample test", "",
+            "L2-regularised logistic regression (bgmaker.metrics.two_sample) on each beat's MGEval-style features "
+            "and its per-drum hit rate at each 16th of the bar, telling one set from the other; balanced accuracy "
+            "over held-out folds grouped by performance (overlapping windows of one performance never straddle "
+            "folds; each model sample is its own group). 0.5 = indistinguishable. The real-vs-train row is what "
+            "real drumming reaches against real drumming from other performances.", "",
+            "| sets | accuracy | folds | per fold | grids (groups) |", "|---|---:|---:|---|---|"]
+    for name, t in two.items():
+        folds = ", ".join(f"{a:.2f}" for a in t["fold_accuracies"]) or "–"
+        out.append(f"| {name} | {_f(t['accuracy'])} | {t['folds']} | {folds} | "
+                   f"{t['n_a']} ({t['groups_a']}) vs {t['n_b']} ({t['groups_b']}) |")
+
+    out += ["", "## 4. Interpolation", ""]
     if interp.get("pairs"):
         out += [f"{interp['pairs']} pairs of real windows from different performances, mean normalised Hamming "
                 f"distance between the two ends {interp['endpoint_distance']:.3f}. Latent: slerp between the "
-                "posterior means, decoded; crossfade: a per-cell dissolve in data space (metrics.crossfade).", "",
+                "posterior means, decoded by BeatGenerator; crossfade: a per-cell dissolve in data space "
+                "(metrics.crossfade).", "",
                 "| method | monotonicity | smoothness | endpoint error | in-between realism (mean overlap) |",
                 "|---|---:|---:|---:|---:|"]
         names = {"model": "interpolation", "crossfade": "crossfade"}
@@ -143,14 +227,16 @@ def markdown(report, comparison_table, images):
             "row (one of 512 classes) matches; onset P/R/F1 pooled over all cells of a drum; densities = hits / "
             "64 steps; active instruments = drums hit at least once; syncopation = Longuet-Higgins–Lee strength "
             "of the kit's onsets per bar; groove consistency = 1 − mean Hamming distance between all pairs of "
-            "bars; monotonicity = share of path steps moving away from the start and towards the end; smoothness "
-            "= mean Hamming distance between neighbouring path points (lower is smoother).", ""]
+            "bars; two-sample accuracy = mean over the two sets of the share of held-out grids classified into "
+            "their own set; monotonicity = share of path steps moving away from the start and towards the end; "
+            "smoothness = mean Hamming distance between neighbouring path points (lower is smoother); endpoint "
+            "error = mean Hamming distance of a path's ends from the windows it joins.", ""]
     return "\n".join(out)
 
 
 def plot_features(report, real, samples, shuffled, path):
     """Histograms of every feature: real windows, samples, shuffle baseline; overlap in each title."""
-    tables = {"real": metrics.feature_table(real), "samples": metrics.feature_table(samples) if len(samples) else None,
+    tables = {"real": metrics.feature_table(real), "samples": metrics.feature_table(samples),
               "shuffle": metrics.feature_table(shuffled)}
     names = list(tables["real"])
     cols = 4
@@ -165,13 +251,15 @@ def plot_features(report, real, samples, shuffled, path):
             if table is not None:
                 ax.hist(table[name], bins=bins, density=True, histtype="step", color=color, label=label,
                         linewidth=1.5 if label != "shuffle" else 1, linestyle="-" if label != "shuffle" else "--")
-        overlap = report["features"]["vs_real"].get("samples", {}).get(name, {}).get("overlap")
+        user_set = report["settings"]["user_sample_set"]
+        overlap = report["features"]["vs_real"].get(user_set, {}).get(name, {}).get("overlap")
         ax.set_title(f"{name}" + (f"  (overlap {overlap:.2f})" if overlap is not None else ""), fontsize=9)
         ax.tick_params(labelsize=7)
     for ax in axes[len(names):]:
         ax.set_visible(False)
     axes[0].legend(fontsize=7)
-    fig.suptitle(f"{report['model']['run']} step {report['model']['step']}: features of samples vs "
+    fig.suptitle(f"{report['model']['run']} step {report['model']['step']}: features of samples "
+                 f"(T={report['settings']['user_temperature']:g}) vs "
                  f"{report['data']['split']} windows")
     fig.savefig(path, dpi=90)
     return path

@@ -20,11 +20,25 @@ def windows_tfrecord(tmp_path_factory):
     """Every 4-bar window of three 6-bar synthetic beats, stored as BGMaker's converter stores them."""
     import tensorflow as tf
     path = tmp_path_factory.mktemp("windows") / "test.tfrecord"
-    found = [w for v in range(3) for w in windows.extract_windows(drum_midi.rock_beat(bars=6, variant=v))]
+    performances = []
+    for v in range(3):
+        ns = drum_midi.rock_beat(bars=6, variant=v)
+        ns.filename = f"performance_{v}.mid"  # windows know their performance, as GMD's do (convert.py)
+        performances.append(ns)
+    found = [w for ns in performances for w in windows.extract_windows(ns)]
     with tf.io.TFRecordWriter(str(path)) as writer:
         for w in found:
             writer.write(w.sequence.SerializeToString())
     return path, found
+
+
+def evaluate_args(tiny_model, windows_tfrecord, out):
+    """`bgmaker evaluate` arguments of a small evaluation; the reference "train" windows are the tiny
+    model's own training performances (6 synthetic beats, none of them in the evaluated windows)."""
+    return ["evaluate", "--run", "hierdec-drum_4bar", "--checkpoint", str(tiny_model["checkpoint"]),
+            "--examples", str(windows_tfrecord[0]), "--reference", str(tiny_model["examples"]),
+            "--output-dir", str(out), "--samples", "6", "--interpolations", "3", "--interpolation-steps", "4",
+            "--batch-size", "5"]  # 5 does not divide the window count: the last batch is padded
 
 
 @pytest.fixture(scope="module")
@@ -33,10 +47,7 @@ def report(tiny_model, windows_tfrecord, tmp_path_factory):
     out = tmp_path_factory.mktemp("evaluation")
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        rc = cli.main(["evaluate", "--run", "hierdec-drum_4bar", "--checkpoint", str(tiny_model["checkpoint"]),
-                       "--examples", str(windows_tfrecord[0]), "--output-dir", str(out), "--samples", "6",
-                       "--interpolations", "3", "--interpolation-steps", "4",
-                       "--batch-size", "5"])  # 5 does not divide the window count: the last batch is padded
+        rc = cli.main(evaluate_args(tiny_model, windows_tfrecord, out))
     assert rc == 0, printed.getvalue()
     return json.loads((out / "evaluation.json").read_text()), out, printed.getvalue().splitlines()
 
@@ -86,7 +97,10 @@ def test_windows_survive_magentas_encoding_unchanged(windows_tfrecord):
 def test_feature_and_interpolation_sections(report):
     result, _, _ = report
     vs_real = result["features"]["vs_real"]
-    assert set(vs_real) == {"samples", "shuffle", "real half", "interpolation", "crossfade"}
+    # samples at the user's temperature and at 1.0; "real half" became "real vs real" (split by performance)
+    # and "train vs real" joined it as a second ceiling
+    assert set(vs_real) == {"samples T=0.5", "samples T=1", "shuffle", "real vs real", "train vs real",
+                            "interpolation", "crossfade"}
     for name, table in vs_real.items():
         assert set(table) == set(metrics.FEATURES), name
         for row in table.values():
@@ -108,7 +122,10 @@ def test_report_files(report):
             "interpolation_example.png"} <= names
     md = (out / "evaluation.md").read_text()
     row = f"| hierdec-drum_4bar | 2 | test | {result['data']['windows']} |"
-    assert "## 1. Reconstruction" in md and row in md and "![feature histograms]" in md
+    # the summary in evaluation.md is now the figure | model | floor | ceiling table (compare() keeps the row)
+    assert "## 1. Reconstruction" in md and "![feature histograms]" in md
+    assert "| figure | model | floor / baseline | ceiling / reference |" in md
+    assert "GMD's test split (unseen performances)" in md and "held-out drummers" not in md
     assert any(line.endswith("windows") and "/" in line for line in lines)  # progress was printed
     assert any(line.startswith(row) for line in lines)  # and the summary row
 
@@ -154,7 +171,8 @@ def test_report_says_how_to_repeat_it(report, windows_tfrecord, tiny_model):
     result, _, _ = report
     assert result["command"] == (
         f"bgmaker evaluate --run hierdec-drum_4bar --checkpoint {tiny_model['checkpoint']} --split test "
-        f"--examples {windows_tfrecord[0]} --samples 6 --interpolations 3 --interpolation-steps 4 --batch-size 5")
+        f"--examples {windows_tfrecord[0]} --reference {tiny_model['examples']} --samples 6 --interpolations 3 "
+        f"--interpolation-steps 4 --batch-size 5")
 
 
 def test_cli_defaults_are_the_library_defaults():
@@ -168,3 +186,79 @@ def test_cli_defaults_are_the_library_defaults():
     names = dict(samples="n_samples", interpolations="n_interpolations")
     for flag in evaluate_cli.DEFAULTS:
         assert cli_defaults[flag] == library[names.get(flag, flag)], flag
+
+
+# The figures the models issue gates on: present, under these keys, in every summary.
+GATE_KEYS = (
+    "accuracy_free_running", "accuracy_shuffle_floor",
+    "sample_overlap", "sample_overlap_t1", "sample_rhythm_overlap", "sample_rhythm_overlap_t1",
+    "shuffle_rhythm_overlap", "real_vs_real_rhythm_overlap", "train_vs_real_rhythm_overlap",
+    "classifier_samples_vs_real", "classifier_samples_t1_vs_real", "classifier_real_vs_train",
+    "interp_overlap", "crossfade_overlap", "interp_smoothness", "crossfade_smoothness",
+    "interp_endpoint_error", "crossfade_endpoint_error", "endpoint_distance",
+)
+
+
+def test_summary_holds_every_gate_figure_with_its_floor_and_ceiling(report):
+    result, out, _ = report
+    summary = result["summary"]
+    missing = [k for k in GATE_KEYS if summary.get(k) is None]
+    assert not missing
+    assert summary["sample_temperature"] == 0.5 and result["settings"]["temperatures"] == [0.5, 1.0]
+    assert set(summary["onset_f1_free_running_by_drum"]) == set(windows.DRUM_NAMES)
+    for key in ("classifier_samples_vs_real", "classifier_real_vs_train"):
+        assert 0 <= summary[key] <= 1
+    # shuffling steps keeps each window's drums: the floor's density overlap is exact, rhythm is not
+    assert summary["shuffle_overlap"] > summary["shuffle_rhythm_overlap"]
+    assert summary["crossfade_endpoint_error"] == 0
+    md = (out / "evaluation.md").read_text()
+    assert "## 3. Classifier two-sample test" in md and "| real vs train |" in md
+
+
+def test_two_sample_folds_and_halves_never_split_a_performance(report, windows_tfrecord):
+    result, _, _ = report
+    assert result["data"]["performances"] == 3 and result["data"]["reference_performances"] >= 2
+    real_vs_train = result["two_sample"]["real vs train"]
+    assert real_vs_train["groups_a"] == 3 and real_vs_train["folds"] == 3  # at most one fold per real performance
+    samples = result["two_sample"]["samples T=0.5 vs real"]
+    assert samples["n_a"] == 6 and samples["groups_a"] == 6  # every sample its own group
+
+
+def test_same_seed_gives_the_same_report_in_a_fresh_process(report, tiny_model, windows_tfrecord, tmp_path):
+    """Two evaluations with one seed agree to the last digit: every decode goes through the seeded
+    BeatGenerator, and the reconstruction graph is seeded. Only the timing and the output folder differ."""
+    from conftest import run_cli
+    first, _, _ = report
+    run_cli("bgmaker", *evaluate_args(tiny_model, windows_tfrecord, tmp_path))
+    second = json.loads((tmp_path / "evaluation.json").read_text())
+    for r in (first, second):
+        r.pop("seconds"), r.pop("output_dir")
+    assert not differences(first, second)
+
+
+def differences(a, b, where=""):
+    """The paths at which two JSON values differ (for a readable failure)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [d for k in sorted(set(a) | set(b)) for d in differences(a.get(k), b.get(k), f"{where}/{k}")]
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b)) for d in differences(x, y, f"{where}[{i}]")]
+    return [] if a == b else [f"{where}: {a!r} != {b!r}"]
+
+
+def test_validation_mode_returns_the_summary_and_writes_its_report(tiny_model, windows_tfrecord, tmp_path):
+    summary = evaluate.validate("hierdec-drum_4bar", tiny_model["checkpoint"], examples_path=windows_tfrecord[0],
+                                reference_path=tiny_model["examples"], output_dir=tmp_path, batch_size=8,
+                                log=lambda m: None)
+    assert all(summary.get(k) is not None for k in GATE_KEYS) and summary["split"] == "validation"
+    result = json.loads((tmp_path / "evaluation.json").read_text())
+    assert result["summary"] == summary and result["data"]["max_windows"] == evaluate.QUICK["max_windows"]
+    assert result["settings"]["n_samples"] == evaluate.QUICK["n_samples"]
+    assert {p.name for p in tmp_path.iterdir()} == {"evaluation.json", "evaluation.md"}  # no plots
+    assert "--split validation" in result["command"] and "--no-plots" in result["command"]
+
+
+def test_cli_quick_refuses_the_flags_it_sets(capsys):
+    assert cli.main(["evaluate", "--run", "v2_rock_beat", "--quick", "--samples", "64"]) == 2
+    assert "--quick sets --samples itself" in capsys.readouterr().err
+    assert cli.main(["evaluate", "--run", "v2_rock_beat", "--samples", "1"]) == 2
+    assert "--samples must be at least 2" in capsys.readouterr().err
