@@ -17,6 +17,7 @@ COMMANDS = {
     "generate": ("bgmaker.generate_cli", "sample, interpolate, reconstruct and vary drum beats"),
     "evaluate": ("bgmaker.evaluate_cli", "evaluate a trained run on GMD's held-out split"),
     "export": ("bgmaker.export", "save a run's checkpoint as a small weights-only model (models/<run>)"),
+    "campaign": ("bgmaker.campaign", "resume the long training behind the shipped models (v1_all -> v2_rock_beat)"),
 }
 
 

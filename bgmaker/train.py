@@ -113,7 +113,7 @@ def record_run(run, argv, recipe=None, init_from=None):
     one entry per start (command, commit, time, CPU spent before it), so a
     restart adds to the record instead of overwriting it.
     """
-    from bgmaker.training_hooks import spent
+    from bgmaker.run_state import spent
     from bgmaker_configs.recipes import get_recipe
     recipe = get_recipe(recipe or run.recipe)
     import bgmaker_configs

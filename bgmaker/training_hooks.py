@@ -19,7 +19,6 @@ already spent and keep what it learned along the way:
 CPU time is the process's user + system time (all threads), so a run that
 shares the machine is charged for what it used, not for waiting.
 """
-import json
 import os
 import resource
 import time
@@ -27,9 +26,8 @@ from pathlib import Path
 
 import tensorflow.compat.v1 as tf
 
-PROGRESS_FILE = "progress.jsonl"
-MILESTONES_DIR = "milestones"
-MILESTONE_INDEX = "index.jsonl"
+from bgmaker.run_state import (MILESTONE_INDEX, MILESTONES_DIR, PROGRESS_FILE, append, read_milestones,  # noqa: F401
+                               read_progress, spent)
 
 
 class MismatchedCheckpointError(ValueError):
@@ -39,48 +37,6 @@ class MismatchedCheckpointError(ValueError):
 def process_cpu_seconds():
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
-
-
-def read_progress(run_dir):
-    """The records of <run_dir>/progress.jsonl (a torn last line, from a kill, is ignored)."""
-    path = Path(run_dir) / PROGRESS_FILE
-    records = []
-    if path.is_file():
-        for line in path.read_text().splitlines():
-            try:
-                records.append(json.loads(line))
-            except ValueError:
-                continue
-    return records
-
-
-def spent(run_dir):
-    """(cpu_seconds, wall_seconds) a run has used so far, over all its processes."""
-    records = read_progress(run_dir)
-    return (records[-1]["cpu_s"], records[-1]["wall_s"]) if records else (0.0, 0.0)
-
-
-def read_milestones(run_dir):
-    """The milestone weight snapshots of a run, oldest first (dicts with checkpoint, step, cpu_s, ...)."""
-    path = Path(run_dir) / MILESTONES_DIR / MILESTONE_INDEX
-    if not path.is_file():
-        return []
-    out = []
-    for line in path.read_text().splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        record["checkpoint"] = str(Path(run_dir) / MILESTONES_DIR / record["checkpoint"])
-        out.append(record)
-    return out
-
-
-def _append(path, record):
-    with open(path, "a") as f:
-        f.write(json.dumps(record) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
 
 
 class ProgressHook(tf.train.SessionRunHook):
@@ -157,7 +113,7 @@ class ProgressHook(tf.train.SessionRunHook):
         record = dict(step=step, examples=step * self.batch_size, cpu_s=round(cpu, 1),
                       wall_s=round(self.wall_s(), 1), loss=loss, time=time.strftime("%Y-%m-%dT%H:%M:%S"))
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        _append(self.run_dir / PROGRESS_FILE, record)
+        append(self.run_dir / PROGRESS_FILE, record)
 
     def save_milestone(self, session, step, cpu):
         """Weights (and global step) only; loads wherever a checkpoint does, with the run's hparams.txt."""
@@ -167,7 +123,7 @@ class ProgressHook(tf.train.SessionRunHook):
                                  write_state=False)
         record = dict(checkpoint=os.path.basename(prefix), step=step, examples=step * self.batch_size,
                       cpu_s=round(cpu, 1), wall_s=round(self.wall_s(), 1))
-        _append(folder / MILESTONE_INDEX, record)
+        append(folder / MILESTONE_INDEX, record)
         self.log(f"bgmaker train: milestone {os.path.basename(prefix)} at {cpu / 3600:.2f} CPU-hours")
 
 

@@ -227,7 +227,7 @@ def test_fine_tune_a_model_on_your_own_midi(tmp_path):
 
 def test_cpu_budget_progress_and_milestones(env, tmp_path):
     """The run's CPU time adds up over restarts, stops at --cpu-hours, and milestones keep weights only."""
-    from bgmaker.training_hooks import read_milestones, read_progress
+    from bgmaker.run_state import read_milestones, read_progress
     own = dict(env, BGMAKER_RUNS_DIR=str(tmp_path / "runs"))
     run_cli(TRAIN_SH, "--run", "v2_rock_beat", f"--hparams={TINY_HPARAMS}", "--num_steps=3",
             "--milestone-every", "0.01", env=own)

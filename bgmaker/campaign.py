@@ -1,0 +1,210 @@
+"""The training campaign behind the shipped models: v1_all, then v2_rock_beat warm-started from it.
+
+`bgmaker campaign` (scripts/campaign.sh) is meant to be started at the beginning
+of every working session and left running niced in the background: it picks
+up wherever the campaign stopped (a killed process, a new session on the same
+machine) and does the next thing that is not done yet:
+
+1. v1_all (every 4/4 window of GMD, beats and fills) with the runs' recipe
+   until it has used V1_CPU_HOURS of CPU;
+2. v2_rock_beat, started from v1_all's best milestone (chosen on v1_all's
+   validation split), until V2_CPU_HOURS.
+
+Each stage keeps milestone weights (bgmaker.training_hooks); `--ship` scores
+the milestones on the validation split (bgmaker.evaluate.validate, cached),
+picks the best, evaluates it once on the test split and exports it as the
+weights-only model in models/<run>/ with its run record and evaluation report,
+ready to commit. State lives in $BGMAKER_STATE_DIR/campaign (default
+~/.local/state/bgmaker/campaign), outside the checkout; the committed
+models/ are what survives a lost machine (a later campaign warm-starts from
+them when the state is gone: see `resume_source`).
+
+CPU-hours here are process CPU time (all threads): 16 CPU-hours is 8 hours of a
+2-core machine.
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bgmaker import paths
+
+ACCEPTS_EXTRA_ARGS = False
+V1_CPU_HOURS = 16.0
+V2_CPU_HOURS = 6.0
+STAGES = (("v1_all", V1_CPU_HOURS, None), ("v2_rock_beat", V2_CPU_HOURS, "v1_all"))
+MILESTONE_CPU_MINUTES = 60.0
+
+# The figures a checkpoint is chosen on (validation) and gated on (test): higher is better,
+# except the classifier's accuracy, best at 0.5 (samples indistinguishable from real windows).
+CHOICE_FIGURES = ("accuracy_free_running", "sample_overlap", "interp_overlap", "classifier_samples_vs_real")
+
+
+def add_arguments(parser):
+    parser.add_argument("--status", action="store_true", help="print where the campaign stands and exit")
+    parser.add_argument("--ship", default=None, metavar="RUN",
+                        help="score RUN's milestones on validation, export the best to models/RUN with its "
+                             "test-split evaluation, and exit")
+    parser.add_argument("--nice", type=int, default=10, help="niceness of the training process (default 10)")
+
+
+def root():
+    return paths.state_dir() / "campaign"
+
+
+def env():
+    return {**os.environ, "BGMAKER_RUNS_DIR": str(root() / "runs"), "BGMAKER_DATA_DIR": str(root() / "data"),
+            "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+def run_dir(name):
+    return root() / "runs" / name
+
+
+def status():
+    """One line per stage: CPU spent of budget, steps, milestones."""
+    from bgmaker.run_state import read_milestones, read_progress
+    lines = []
+    for name, hours, _ in STAGES:
+        progress = read_progress(run_dir(name))
+        last = progress[-1] if progress else {}
+        lines.append(f"{name}: {last.get('cpu_s', 0) / 3600:.2f} of {hours:g} CPU-hours, step {last.get('step', 0)}, "
+                     f"{last.get('examples', 0):,} examples, {len(read_milestones(run_dir(name)))} milestones "
+                     f"({run_dir(name)})")
+    return lines
+
+
+def stage_done(name, hours):
+    from bgmaker.run_state import spent
+    return spent(run_dir(name))[0] >= hours * 3600
+
+
+def ensure_data(name):
+    if not (root() / "data" / name / "train.tfrecord").is_file():
+        subprocess.run([sys.executable, "-m", "bgmaker.cli", "convert", "--run", name], env=env(), check=True,
+                       stdout=subprocess.DEVNULL)
+
+
+def resume_source(name, parent):
+    """What a stage starts from when it has no checkpoint: its parent's best milestone, else the parent's
+    shipped model, else (v1_all) its own shipped model, so a campaign on a new machine goes on from what
+    was committed instead of from scratch."""
+    from bgmaker_configs.runs import get_run
+    if parent:
+        best = best_milestone(parent)
+        if best:
+            return best["checkpoint"]
+        shipped = get_run(parent).shipped_dir
+        return str(shipped) if (shipped / "checkpoint").is_file() else None
+    shipped = get_run(name).shipped_dir
+    return str(shipped) if (shipped / "checkpoint").is_file() else None
+
+
+def train_stage(name, hours, parent, nice):
+    from bgmaker.train import latest_checkpoint
+    ensure_data(name)
+    command = ["nice", "-n", str(nice), sys.executable, "-m", "bgmaker.cli", "train", "--run", name,
+               "--cpu-hours", str(hours), "--milestone-every", str(MILESTONE_CPU_MINUTES), "--checkpoints_to_keep=2"]
+    if not latest_checkpoint(str(run_dir(name))):
+        source = resume_source(name, parent)
+        if source:
+            command += ["--init-from", source]
+    print(f"bgmaker campaign: {' '.join(command[3:])}", flush=True)
+    log = run_dir(name).parent / f"{name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "a") as f:
+        return subprocess.run(command, env=env(), stdout=f, stderr=subprocess.STDOUT).returncode
+
+
+def validation_scores(name, log=print):
+    """Every milestone of the stage scored on its validation split (cached in validation.jsonl)."""
+    from bgmaker import evaluate
+    from bgmaker.run_state import read_milestones
+    cache = run_dir(name) / "validation.jsonl"
+    scored = {}
+    if cache.is_file():
+        for line in cache.read_text().splitlines():
+            record = json.loads(line)
+            scored[record["checkpoint"]] = record
+    for milestone in read_milestones(run_dir(name)):
+        key = Path(milestone["checkpoint"]).name
+        if key not in scored:
+            log(f"bgmaker campaign: validating {name} {key}")
+            summary = evaluate.validate(name, milestone["checkpoint"], log=lambda *_: None,
+                                        output_dir=run_dir(name) / "validation" / key)
+            scored[key] = dict(milestone, checkpoint=key, summary=summary)
+            with open(cache, "a") as f:
+                f.write(json.dumps(scored[key], default=float) + "\n")
+    return [dict(r, checkpoint=str(run_dir(name) / "milestones" / r["checkpoint"])) for r in scored.values()]
+
+
+def choose(scores):
+    """The record with the best mean rank over CHOICE_FIGURES (the classifier ranked by |acc - 0.5|)."""
+    if not scores:
+        return None
+
+    def value(record, key):
+        v = record["summary"].get(key)
+        if v is None:
+            return float("-inf")
+        return -abs(v - 0.5) if key == "classifier_samples_vs_real" else v
+
+    ranks = {id(r): 0.0 for r in scores}
+    for key in CHOICE_FIGURES:
+        for rank, record in enumerate(sorted(scores, key=lambda r: value(r, key), reverse=True)):
+            ranks[id(record)] += rank
+    return min(scores, key=lambda r: (ranks[id(r)], -r["cpu_s"]))
+
+
+def best_milestone(name):
+    """The stage's best milestone on validation, if it has any milestone (scored here when not yet)."""
+    from bgmaker.run_state import read_milestones
+    if not read_milestones(run_dir(name)):
+        return None
+    os.environ.update(BGMAKER_DATA_DIR=str(root() / "data"), BGMAKER_RUNS_DIR=str(root() / "runs"))
+    return choose(validation_scores(name))
+
+
+def ship(name):
+    """Export the best milestone of `name` to models/<name> with its record and its test-split evaluation."""
+    from bgmaker import evaluate, export
+    from bgmaker.run_state import read_progress
+    from bgmaker_configs.runs import get_run
+    best = best_milestone(name)
+    if not best:
+        raise ValueError(f"campaign run {name} has no milestone yet ({run_dir(name)})")
+    out = get_run(name).shipped_dir
+    prefix = export.export(name, best["checkpoint"], out, run_dir=run_dir(name))
+    progress = read_progress(run_dir(name))
+    record_path = out / "bgmaker_run.json"
+    record = json.loads(record_path.read_text()) if record_path.is_file() else {}
+    record.update(shipped=dict(
+        checkpoint=Path(prefix).name, step=best["step"], examples=best["examples"],
+        cpu_hours=round(best["cpu_s"] / 3600, 2), run_cpu_hours=round(progress[-1]["cpu_s"] / 3600, 2),
+        chosen_on="validation split, best mean rank of " + ", ".join(CHOICE_FIGURES),
+        validation=best["summary"], time=time.strftime("%Y-%m-%dT%H:%M:%S%z")))
+    record.pop("exported_from", None)
+    record_path.write_text(json.dumps(record, indent=2, default=float) + "\n")
+    evaluate.evaluate(name, prefix, "test", output_dir=out)
+    return prefix
+
+
+def main(args):
+    if args.status:
+        print("\n".join(status()))
+        return 0
+    if args.ship:
+        os.environ.update(BGMAKER_DATA_DIR=str(root() / "data"), BGMAKER_RUNS_DIR=str(root() / "runs"))
+        print(f"bgmaker campaign: shipped {ship(args.ship)}")
+        return 0
+    for name, hours, parent in STAGES:
+        if stage_done(name, hours):
+            continue
+        code = train_stage(name, hours, parent, args.nice)
+        print("\n".join(status()), flush=True)
+        if code != 0 or not stage_done(name, hours):
+            return code or 1
+    print("bgmaker campaign: every stage has spent its budget; ship with --ship v1_all / --ship v2_rock_beat")
+    return 0
