@@ -1,0 +1,223 @@
+"""Training recipes at equal CPU time on v2_rock_beat, scored on the validation split.
+
+  .venv/bin/python benchmarks/recipes.py train [--recipes stock,windows-b64,...] [--cpu-minutes 80]
+  .venv/bin/python benchmarks/recipes.py score [--recipes ...]
+  .venv/bin/python benchmarks/recipes.py report
+
+`train` trains `hierdec-drum_4bar` on v2_rock_beat once per recipe
+(bgmaker_configs.recipes), one after another, each until the run has used
+`--cpu-minutes` of process CPU time (user + system, all threads: 80 CPU-minutes
+is 40 minutes of this 2-core machine), niced, through `bgmaker train` (Magenta's
+own loop). Each run keeps its weights every `--milestone-every` CPU-minutes
+(bgmaker.training_hooks) and its loss against CPU time. Runs live under
+$BGMAKER_STATE_DIR/recipes/<recipe>/ (default ~/.local/state/bgmaker), outside
+the checkout: a stopped `train` resumes each unfinished run where it stopped and
+skips finished ones. Data: the state dir's data/ (made here if missing).
+
+`score` evaluates every milestone of every run on the validation split with the
+cheap validation mode of bgmaker.evaluate (seeded; cached per milestone), and
+`report` writes benchmarks/recipes.json, recipes.md and recipes.png: the
+learning curves (validation figures and training loss against CPU-hours) and
+the table at the common budget. The recipe that leads on validation becomes
+bgmaker_configs.recipes.DEFAULT_RECIPE (by hand, after reading the table).
+
+Not part of the test suite: hours of CPU, and figures that depend on the machine.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bgmaker import paths  # noqa: E402
+from bgmaker_configs.recipes import RECIPES  # noqa: E402
+
+RUN = "v2_rock_beat"
+DEFAULT_ORDER = ("windows-b64", "stock", "windows-b512", "windows-b128-lr2e-3")
+OUT = REPO / "benchmarks"
+
+
+def recipe_root():
+    return paths.state_dir() / "recipes"
+
+
+def run_dir(recipe):
+    return recipe_root() / recipe / RUN
+
+
+def env_for(recipe):
+    return {**os.environ, "BGMAKER_RUNS_DIR": str(recipe_root() / recipe),
+            "BGMAKER_DATA_DIR": str(paths.state_dir() / "data"), "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+def ensure_data():
+    data = paths.state_dir() / "data" / RUN
+    env = {**os.environ, "BGMAKER_DATA_DIR": str(paths.state_dir() / "data")}
+    bgmaker = [sys.executable, "-m", "bgmaker.cli"]
+    if not (data / "train.tfrecord").is_file():
+        subprocess.run(bgmaker + ["convert", "--run", RUN], env=env, check=True, stdout=subprocess.DEVNULL)
+    if not (data / "whole_files" / "train.tfrecord").is_file():
+        subprocess.run(bgmaker + ["convert", "--run", RUN, "--whole-files", "--output-dir",
+                                  str(data / "whole_files")], env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def train(args):
+    from bgmaker.run_state import spent
+    ensure_data()
+    budget_s = args.cpu_minutes * 60
+    for recipe in args.recipes:
+        done = spent(run_dir(recipe))[0]
+        if done >= budget_s:
+            print(f"{recipe}: done ({done / 60:.0f} of {args.cpu_minutes:g} CPU-minutes)", flush=True)
+            continue
+        print(f"{recipe}: training from {done / 60:.0f} to {args.cpu_minutes:g} CPU-minutes "
+              f"({time.strftime('%H:%M')})", flush=True)
+        log = run_dir(recipe).parent / "train.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        command = ["nice", "-n", str(args.nice), sys.executable, "-m", "bgmaker.cli", "train", "--run", RUN,
+                   "--recipe", recipe, "--cpu-hours", f"{args.cpu_minutes / 60:.6f}",
+                   "--milestone-every", str(args.milestone_every), "--checkpoints_to_keep=2"]
+        with open(log, "a") as f:
+            code = subprocess.run(command, env=env_for(recipe), stdout=f, stderr=subprocess.STDOUT).returncode
+        print(f"{recipe}: exit {code}, {spent(run_dir(recipe))[0] / 60:.0f} CPU-minutes spent "
+              f"({time.strftime('%H:%M')}); log: {log}", flush=True)
+        if code != 0:
+            return code
+    return 0
+
+
+def score(args):
+    """Validate every milestone of every run (cached in <run>/validation.jsonl)."""
+    from bgmaker import evaluate
+    from bgmaker.run_state import read_milestones
+    os.environ["BGMAKER_DATA_DIR"] = str(paths.state_dir() / "data")
+    for recipe in args.recipes:
+        cache = run_dir(recipe) / "validation.jsonl"
+        scored = {}
+        if cache.is_file():
+            for line in cache.read_text().splitlines():
+                record = json.loads(line)
+                scored[record["checkpoint"]] = record
+        for milestone in read_milestones(run_dir(recipe)):
+            name = Path(milestone["checkpoint"]).name
+            if name in scored:
+                continue
+            print(f"{recipe}: validating {name} ({milestone['cpu_s'] / 60:.0f} CPU-minutes)", flush=True)
+            summary = evaluate.validate(RUN, milestone["checkpoint"], seed=args.seed,
+                                        output_dir=run_dir(recipe) / "validation" / name)
+            record = dict(checkpoint=name, **{k: milestone[k] for k in ("step", "examples", "cpu_s", "wall_s")},
+                          summary=summary)
+            with open(cache, "a") as f:
+                f.write(json.dumps(record, default=float) + "\n")
+    return report(args)
+
+
+def load(recipe):
+    from bgmaker.run_state import read_progress
+    cache = run_dir(recipe) / "validation.jsonl"
+    scores = [json.loads(line) for line in cache.read_text().splitlines()] if cache.is_file() else []
+    record = run_dir(recipe) / "bgmaker_run.json"
+    return dict(recipe=recipe, description=RECIPES[recipe].description, hparams=RECIPES[recipe].hparams,
+                progress=read_progress(run_dir(recipe)), validation=sorted(scores, key=lambda r: r["cpu_s"]),
+                run=json.loads(record.read_text()) if record.is_file() else None)
+
+
+# The validation figures in the table: (summary key, title, higher is better).
+COLUMNS = (
+    ("accuracy_free_running", "acc. free-running", True),
+    ("onset_f1_free_running", "onset F1", True),
+    ("sample_overlap", "sample overlap (T default)", True),
+    ("sample_rhythm_overlap", "rhythm overlap", True),
+    ("classifier_samples_vs_real", "classifier acc. (0.5 best)", False),
+    ("interp_overlap", "interp. realism", True),
+)
+
+
+def report(args):
+    results = [load(r) for r in args.recipes if run_dir(r).is_dir()]
+    OUT.mkdir(exist_ok=True)
+    (OUT / "recipes.json").write_text(json.dumps(dict(
+        run=RUN, cpu_minutes_budget=args.cpu_minutes, machine=machine(), results=results), indent=1,
+        default=float) + "\n")
+    lines = ["# Training recipes at equal CPU time (v2_rock_beat, validation split)", "",
+             f"Each recipe trained `hierdec-drum_4bar` for {args.cpu_minutes:g} CPU-minutes of process time "
+             f"({args.cpu_minutes / 2:g} minutes of this {machine()['cores']}-core machine), one after another, "
+             "and was scored on the validation split at its last milestone with `bgmaker.evaluate.validate` "
+             f"(seed {args.seed}). Regenerate: `.venv/bin/python benchmarks/recipes.py train && "
+             ".venv/bin/python benchmarks/recipes.py score`.", "",
+             "| recipe | steps | examples | CPU-min | last train loss | "
+             + " | ".join(c[1] for c in COLUMNS) + " |",
+             "|---|---|---|---|---|" + "---|" * len(COLUMNS)]
+    for r in results:
+        last = r["validation"][-1] if r["validation"] else None
+        prog = r["progress"][-1] if r["progress"] else {}
+        losses = [p["loss"] for p in r["progress"] if p.get("loss") is not None]
+        cells = [r["recipe"], str(prog.get("step", "")), str(prog.get("examples", "")),
+                 f"{prog.get('cpu_s', 0) / 60:.0f}", f"{losses[-1]:.1f}" if losses else ""]
+        for key, _, _ in COLUMNS:
+            value = last["summary"].get(key) if last else None
+            cells.append(f"{value:.3f}" if isinstance(value, (int, float)) else "")
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "Recipes:", ""] + [f"- `{r['recipe']}`: {r['description']}" for r in results]
+    (OUT / "recipes.md").write_text("\n".join(lines) + "\n")
+    plot(results)
+    print((OUT / "recipes.md").read_text())
+    return 0
+
+
+def plot(results):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    panels = [("train loss", None)] + [(title, key) for key, title, _ in COLUMNS]
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.2))
+    for ax, (title, key) in zip(axes, panels):
+        for r in results:
+            if key is None:
+                points = [(p["cpu_s"] / 3600, p["loss"]) for p in r["progress"] if p.get("loss") is not None]
+            else:
+                points = [(v["cpu_s"] / 3600, v["summary"].get(key)) for v in r["validation"]
+                          if isinstance(v["summary"].get(key), (int, float))]
+            if points:
+                xs, ys = zip(*points)
+                ax.plot(xs, ys, marker="" if key is None else "o", label=r["recipe"], linewidth=1)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("CPU-hours", fontsize=8)
+        ax.tick_params(labelsize=7)
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(OUT / "recipes.png", dpi=90)
+
+
+def machine():
+    model = ""
+    try:
+        model = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return dict(cores=os.cpu_count(), cpu=model)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("action", choices=("train", "score", "report"))
+    parser.add_argument("--recipes", default=",".join(DEFAULT_ORDER))
+    parser.add_argument("--cpu-minutes", type=float, default=80.0)
+    parser.add_argument("--milestone-every", type=float, default=20.0, help="CPU-minutes between milestones")
+    parser.add_argument("--nice", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    args.recipes = [r.strip() for r in args.recipes.split(",") if r.strip()]
+    unknown = [r for r in args.recipes if r not in RECIPES]
+    if unknown:
+        parser.error(f"unknown recipe(s) {', '.join(unknown)}; known: {', '.join(RECIPES)}")
+    return dict(train=train, score=score, report=report)[args.action](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
