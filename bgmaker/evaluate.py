@@ -35,7 +35,7 @@ Each use of randomness draws from its own stream of the seed (_rng), so
 changing one setting does not reshuffle the rest.
 
 `validate(run, checkpoint)` is the cheap version for choosing a checkpoint
-(validation split, a subset, fewer samples: about two minutes on 2 CPU cores);
+(validation split, a subset, fewer samples: about a minute on 2 CPU cores);
 the test split is for the shipped report. `compare(sources)` puts the
 summaries of several evaluations in one Markdown table, one row per model.
 The CLI (bgmaker.evaluate_cli), training and the notebook call these.
@@ -86,7 +86,7 @@ SUMMARY_COLUMNS = (  # key in report["summary"], column title, format: compare()
     ("real_vs_real_rhythm_overlap", "rhythm real/real", "{:.3f}"),
     ("classifier_samples_vs_real", "C2ST T=user", "{:.3f}"),
     ("classifier_samples_t1_vs_real", "C2ST T=1", "{:.3f}"),
-    ("classifier_real_vs_train", "C2ST test/train", "{:.3f}"),
+    ("classifier_real_vs_train", "C2ST real/train", "{:.3f}"),
     ("interp_overlap", "interp. realism", "{:.3f}"),
     ("crossfade_overlap", "crossfade realism", "{:.3f}"),
     ("interp_smoothness", "interp. smooth", "{:.3f}"),
