@@ -115,6 +115,20 @@ def interpolation_z(mu_a, mu_b, steps):
     return z
 
 
+def cymbal_extremes(beats):
+    """Indices (most, least) of the beats with the highest and lowest crash + ride density.
+
+    Ties go to the earlier beat; with all beats equal, (0, 1) so that the two ends differ.
+    """
+    from bgmaker.metrics.structure import cymbal_density
+    from bgmaker.windows import to_grid
+    density = np.array([float(cymbal_density(to_grid(ns))) for ns in beats])
+    most, least = int(np.argmax(density)), int(np.argmin(density))
+    if most == least:
+        most, least = 0, 1
+    return most, least
+
+
 class BeatGenerator:
     """A trained 4-bar drum MusicVAE, loaded once.
 
@@ -235,6 +249,31 @@ class BeatGenerator:
             raise ValueError(f"an interpolation needs at least 2 steps, got {steps}")
         mu = self.encode([a, b], start_bar)
         return self.decode(interpolation_z(mu[0], mu[1], steps), temperature, seed)
+
+    def interpolate_z(self, z_a, z_b, steps=8, temperature=DEFAULT_TEMPERATURE, seed=None):
+        """`steps` beats along the slerp between two latent vectors, endpoints included.
+
+        Beats are keyed by seed and z, so the ends decode to exactly the beats
+        decode() gives for z_a and z_b at the same seed.
+        """
+        return self.decode(interpolation_z(np.asarray(z_a), np.asarray(z_b), steps), temperature, seed)
+
+    def sample_with_journey(self, n=8, steps=8, temperature=DEFAULT_TEMPERATURE, seed=None):
+        """n samples, plus the interpolation from the most to the least cymbal-heavy of them.
+
+        Returns (beats, journey, (i_most, i_least)); journey is `steps` beats
+        (None when n < 2) whose ends are samples i_most and i_least exactly.
+        Cymbal-heavy = crash + ride hits per step (bgmaker.metrics.structure):
+        the path from a washy ride or crash groove to the tightest one is
+        the most audible tour of the latent space a set of samples offers.
+        """
+        seed = random_seed() if seed is None else seed
+        z = self.sample_z(n, seed)
+        beats = self.decode(z, temperature, seed)
+        if n < 2:
+            return beats, None, None
+        most, least = cymbal_extremes(beats)
+        return beats, self.interpolate_z(z[most], z[least], steps, temperature, seed), (most, least)
 
     def variations(self, beat, n=4, noise=0.3, temperature=DEFAULT_TEMPERATURE, seed=None, start_bar=None):
         """n beats decoded near `beat`: z = mu + noise * N(0, I), noise in units of the prior's std."""

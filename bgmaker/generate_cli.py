@@ -9,7 +9,8 @@
 Every output is a .mid (at --bpm, on --drum-map), a .wav (fluidsynth with a GM
 soundfont when installed, else the built-in synth; --renderer) and a .png drum
 grid. Interpolations also get interpolation.mid/.wav/.png: all steps back to
-back (8 steps x 4 bars = 32 bars). The 4-bar window used from each input MIDI
+back (8 steps x 4 bars = 32 bars). `sample` writes one too, from the most to the
+least cymbal-heavy of its beats (--journey-steps, 0 for none). The 4-bar window used from each input MIDI
 is written too (input_<name>.*), to compare. Without --seed a random seed is
 chosen and printed; the same seed repeats the same beats. Magenta's stock
 generator stays available as `music_vae_generate` (see scripts/generate.sh).
@@ -47,6 +48,11 @@ def add_arguments(parser):
         if mode in ("sample", "variations"):
             p.add_argument("--num", type=int, default=8 if mode == "sample" else 4,
                            help="number of beats (default %(default)s)")
+        if mode == "sample":
+            p.add_argument("--journey-steps", type=int, default=8,
+                           help="also write the interpolation from the most to the least cymbal-heavy "
+                                "sample (crash + ride), this many 4-bar steps as one file (default 8 = "
+                                "32 bars; 0: none)")
         if mode == "variations":
             p.add_argument("--noise", type=float, default=0.3,
                            help="std of the noise added to the beat's code, in prior units (default 0.3)")
@@ -115,8 +121,12 @@ def main(args):
     print(f"loaded {model.config_name} from {model.checkpoint} in {time.perf_counter() - t0:.1f} s", flush=True)
     t1 = time.perf_counter()
     opts = dict(temperature=args.temperature, seed=seed)
+    journey = None
     if args.mode == "sample":
-        beats = model.sample(args.num, **opts)
+        if args.journey_steps and args.num >= 2:
+            beats, journey, ends = model.sample_with_journey(args.num, args.journey_steps, **opts)
+        else:
+            beats = model.sample(args.num, **opts)
         names = [f"sample_{i + 1:02d}" for i in range(len(beats))]
     elif args.mode == "interpolate":
         beats = model.interpolate(args.start, args.end, args.steps, start_bar=args.start_bar, **opts)
@@ -138,13 +148,26 @@ def main(args):
                               title=f"input {stem}, bars {w.start_bar + 1}-{w.start_bar + 4}")
                 for stem, w in windows.items()]
     if args.mode == "interpolate":
-        whole = render.concatenate(beats)
-        ends = {0: " (start)", len(beats) - 1: " (end)"}
-        titles = [f"step {i + 1}/{len(beats)}{ends.get(i, '')}" for i in range(len(beats))]
-        outputs.append(render.Output(whole, str(out / "interpolation"), title=titles, panels=beats))
+        outputs.append(_path_output(beats, out / "interpolation", "start", "end"))
+    if journey:
+        a, b = names[ends[0]], names[ends[1]]
+        outputs.append(_path_output(journey, out / "interpolation", f"{a}, most cymbals", f"{b}, fewest"))
     _write(args, outputs)
     print(f"done in {time.perf_counter() - t0:.1f} s: {out}/")
+    span = names[0] if len(names) == 1 else f"{names[0]} ... {names[-1]}"
+    print(f"  {len(names)} beat(s): {out}/{span} (.mid, .wav, .png each)", flush=True)
+    if journey:
+        print(f"  {len(journey) * 4}-bar interpolation from {a} (most crash + ride) to {b} (fewest): "
+              f"{out}/interpolation.mid/.wav/.png", flush=True)
     return 0
+
+
+def _path_output(beats, stem, first, last):
+    """One Output of a path of 4-bar beats back to back, one picture panel per step."""
+    from bgmaker import render
+    ends = {0: f" ({first})", len(beats) - 1: f" ({last})"}
+    titles = [f"step {i + 1}/{len(beats)}{ends.get(i, '')}" for i in range(len(beats))]
+    return render.Output(render.concatenate(beats), str(stem), title=titles, panels=beats)
 
 
 def _check(args, UserError):
@@ -156,6 +179,8 @@ def _check(args, UserError):
     for name, least in (("num", 1), ("steps", 2)):
         if getattr(args, name, least) < least:
             raise UserError(f"--{name} must be at least {least}")
+    if getattr(args, "journey_steps", 0) not in (0,) and args.journey_steps < 2:
+        raise UserError("--journey-steps must be 0 (none) or at least 2")
     if args.mode != "render":
         if args.temperature <= 0:
             raise UserError(f"--temperature must be positive, got {args.temperature:g}")

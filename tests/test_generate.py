@@ -219,3 +219,31 @@ def test_named_run_loads_its_latest_checkpoint_or_says_how_to_train(tiny_model, 
     assert g.checkpoint.endswith("model.ckpt-2")
     assert len(g.sample(3, seed=1)) == 3
     g.close()
+
+
+def test_sample_with_journey_runs_from_the_most_to_the_least_cymbal_heavy_sample(generator):
+    from bgmaker.generate import cymbal_extremes
+    from bgmaker.metrics.structure import cymbal_density
+    from bgmaker.windows import to_grid
+    beats, journey, (most, least) = generator.sample_with_journey(6, steps=5, temperature=T, seed=11)
+    assert [notes(b) for b in beats] == [notes(b) for b in generator.sample(6, T, seed=11)]
+    density = [float(cymbal_density(to_grid(b))) for b in beats]
+    assert most != least and density[most] == max(density) and density[least] == min(density)
+    assert len(journey) == 5
+    assert notes(journey[0]) == notes(beats[most]) and notes(journey[-1]) == notes(beats[least])
+    assert cymbal_extremes(beats[:1] * 3) == (0, 1), "equal beats still give two different ends"
+    single, none, _ = generator.sample_with_journey(1, seed=2)
+    assert len(single) == 1 and none is None
+
+
+def test_cli_sample_also_writes_the_32_bar_interpolation(tiny_model, tmp_path):
+    out = tmp_path / "s"
+    proc = run_cli("bgmaker", "generate", "sample", "--checkpoint", tiny_model["run_dir"], "--num", "3",
+                   "--seed", "5", "--no-audio", "--output-dir", out)
+    whole = note_seq.midi_file_to_note_sequence(str(out / "interpolation.mid"))
+    assert (out / "interpolation.png").stat().st_size > 0
+    assert abs(whole.total_time - 32 * 2.0) < 2.0  # 8 steps x 4 bars at 120 bpm, 2 s a bar
+    assert "32-bar interpolation from sample_0" in proc.stdout and "interpolation.mid" in proc.stdout
+    none = run_cli("bgmaker", "generate", "sample", "--checkpoint", tiny_model["run_dir"], "--num", "2",
+                   "--seed", "5", "--no-audio", "--no-png", "--journey-steps", "0", "--output-dir", tmp_path / "n")
+    assert not (tmp_path / "n" / "interpolation.mid").exists() and "interpolation" not in none.stdout
