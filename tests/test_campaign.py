@@ -1,0 +1,37 @@
+"""The campaign's bookkeeping: where it stands, which milestone it ships (no training here)."""
+import json
+
+from bgmaker import campaign
+
+from conftest import REPO, run_cli
+
+
+def test_status_reads_the_runs_accounts(tmp_path, monkeypatch):
+    monkeypatch.setenv("BGMAKER_STATE_DIR", str(tmp_path))
+    folder = tmp_path / "campaign" / "runs" / "v1_all"
+    (folder / "milestones").mkdir(parents=True)
+    (folder / "progress.jsonl").write_text(
+        json.dumps(dict(step=100, examples=6400, cpu_s=1800.0, wall_s=1000.0, loss=170.0)) + "\n"
+        + '{"step": 120, "examp')  # a line torn by a kill is ignored
+    (folder / "milestones" / "index.jsonl").write_text(
+        json.dumps(dict(checkpoint="model.ckpt-90", step=90, examples=5760, cpu_s=1700.0, wall_s=900.0)) + "\n")
+    lines = campaign.status()
+    assert lines[0].startswith("v1_all: 0.50 of 16 CPU-hours, step 100, 6,400 examples, 1 milestones")
+    assert lines[1].startswith("v2_rock_beat: 0.00 of 6 CPU-hours, step 0")
+    assert not campaign.stage_done("v1_all", 16) and campaign.stage_done("v1_all", 0.5)
+    proc = run_cli(str(REPO / "scripts" / "campaign.sh"), "--status", env={"BGMAKER_STATE_DIR": str(tmp_path)})
+    assert "v1_all: 0.50 of 16 CPU-hours" in proc.stdout
+
+
+def test_choose_takes_the_best_mean_rank_and_a_classifier_near_chance():
+    def record(cpu, acc, overlap, interp, classifier):
+        return dict(checkpoint=f"model.ckpt-{cpu}", cpu_s=cpu, summary=dict(
+            accuracy_free_running=acc, sample_overlap=overlap, interp_overlap=interp,
+            classifier_samples_vs_real=classifier))
+    early = record(1, 0.40, 0.60, 0.50, 0.80)
+    good = record(2, 0.55, 0.70, 0.60, 0.55)
+    overfit = record(3, 0.56, 0.65, 0.55, 0.30)  # a classifier far below chance is as bad as far above
+    assert campaign.choose([early, good, overfit]) is good
+    assert campaign.choose([]) is None
+    missing = record(4, None, 0.9, 0.9, 0.5)
+    assert campaign.choose([missing, good])["checkpoint"] in ("model.ckpt-2", "model.ckpt-4")
