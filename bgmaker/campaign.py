@@ -73,6 +73,12 @@ def status():
         lines.append(f"{name}: {last.get('cpu_s', 0) / 3600:.2f} of {hours:g} CPU-hours, step {last.get('step', 0)}, "
                      f"{last.get('examples', 0):,} examples, {len(read_milestones(run_dir(name)))} milestones "
                      f"({run_dir(name)})")
+    recipes = paths.state_dir() / "recipes"
+    if recipes.is_dir():  # benchmarks/recipes.py: the equal-CPU runs that choose the recipe
+        spent_by = {r.name: read_progress(r / "v2_rock_beat") for r in sorted(recipes.iterdir()) if r.is_dir()}
+        lines.append("recipe runs (benchmarks/recipes.py): " + ", ".join(
+            f"{name} {p[-1]['cpu_s'] / 60:.0f} CPU-min" if p else f"{name} not started"
+            for name, p in spent_by.items()))
     return lines
 
 
