@@ -127,6 +127,9 @@ def evaluate(run, checkpoint=None, split="test", *, examples_path=None, referenc
             + (f"make it with: scripts/convert_gmd.sh --run {run.name}" if _is_named_run(run)
                else "give the windows to evaluate on (examples_path, --examples)"))
     reference_path = find_reference(run, split, reference_path)
+    if reference_path and reference_path.resolve() == examples_path.resolve():
+        raise ValueError(f"the reference windows {reference_path} are the windows being evaluated; "
+                         "give windows of other performances (--reference), e.g. the train split")
     _check_settings(n_samples, n_interpolations, interpolation_steps, max_windows, batch_size,
                     temperature, interpolation_temperature)
     output_dir = Path(output_dir) if output_dir else default_output_dir(checkpoint, split)

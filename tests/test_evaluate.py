@@ -161,6 +161,18 @@ def test_clear_errors_for_missing_data_checkpoint_and_run(tiny_model, tmp_path, 
     assert "scripts/convert_gmd.sh --run v2_rock_beat" in capsys.readouterr().err
 
 
+def test_reference_must_be_other_windows(tiny_model, windows_tfrecord):
+    with pytest.raises(ValueError, match="are the windows being evaluated"):
+        evaluate.evaluate("hierdec-drum_4bar", tiny_model["checkpoint"], examples_path=windows_tfrecord[0],
+                          reference_path=windows_tfrecord[0])
+    with pytest.raises(FileNotFoundError, match="reference windows .* do not exist"):
+        evaluate.evaluate("hierdec-drum_4bar", tiny_model["checkpoint"], examples_path=windows_tfrecord[0],
+                          reference_path=windows_tfrecord[0].parent / "nothing.tfrecord")
+    with pytest.raises(ValueError, match="n_samples must be at least 2"):
+        evaluate.evaluate("hierdec-drum_4bar", tiny_model["checkpoint"], examples_path=windows_tfrecord[0],
+                          n_samples=1)
+
+
 def test_latest_checkpoint_of_a_folder(tiny_model):
     found = evaluate.find_checkpoint(TINY_RUN, tiny_model["run_dir"])
     assert found.name == "model.ckpt-2"
