@@ -193,7 +193,7 @@ def ship(name):
         validation=best["summary"], time=time.strftime("%Y-%m-%dT%H:%M:%S%z")))
     record.pop("exported_from", None)
     record_path.write_text(json.dumps(record, indent=2, default=float) + "\n")
-    evaluate.evaluate(name, prefix, "test", output_dir=out)
+    evaluate.evaluate(name, prefix, "test", output_dir=out, plots=False)
     return prefix
 
 

@@ -96,8 +96,13 @@ def recorded_hparams(run_dir_or_checkpoint):
     return ""
 
 
+# hparams about how a model was trained, not what it is: generation does not inherit them
+# (lstm_precision: it picks its own, auto; shuffle_buffer: only training shuffles).
+TRAINING_ONLY_HPARAMS = ("lstm_precision", "shuffle_buffer")
+
+
 def _without_training_only(overrides):
-    """Drop `lstm_precision`: how a model was trained, not what it is; generation picks its own (auto)."""
+    """Drop TRAINING_ONLY_HPARAMS from a recorded override string."""
     from bgmaker.train import split_hparams
-    kept = {k: v for k, v in split_hparams(overrides).items() if k != "lstm_precision"}
+    kept = {k: v for k, v in split_hparams(overrides).items() if k not in TRAINING_ONLY_HPARAMS}
     return ",".join(f"{k}={v}" for k, v in kept.items())

@@ -23,9 +23,11 @@ def test_registered_in_magenta_config_map(name):
         assert hp[key] == value, key
     # everything else is Magenta's lstm default, as in cat-drums_2bar_small
     small = configs.CONFIG_MAP["cat-drums_2bar_small"].hparams.values()
-    for key in set(hp) - set(EXPECTED_HPARAMS) - {"max_seq_len", "z_size", "lstm_precision"}:
+    for key in set(hp) - set(EXPECTED_HPARAMS) - {"max_seq_len", "z_size", "lstm_precision", "shuffle_buffer"}:
         assert hp[key] == small[key], key
-    assert hp["lstm_precision"] == "auto"  # BGMaker's only addition: how the LSTM matmuls run
+    # BGMaker's additions, both about how a model is trained, not what it is:
+    assert hp["lstm_precision"] == "auto"  # how the LSTM matmuls run
+    assert hp["shuffle_buffer"] == 0  # Magenta's 10 x batch training shuffle unless a recipe says otherwise
     conv = config.data_converter
     assert isinstance(conv, data.DrumsConverter)
     assert conv._slice_steps == 64 and conv._steps_per_bar == 16 and conv._steps_per_quarter == 4
@@ -75,6 +77,7 @@ def test_run_configs_registered():
         assert config.train_examples_path.endswith(f"{name}/train.tfrecord")
         assert config.eval_examples_path.endswith(f"{name}/validation.tfrecord")
         assert config.data_converter.max_tensors_per_notesequence is None  # every window
+        assert config.hparams.shuffle_buffer >= 15_641  # the recipe shuffles v1_all's whole train split
     assert bgmaker_configs.RUNS["v2_rock_beat"].select == dict(style="rock", beat_type="beat",
                                                                time_signature="4-4")
 
@@ -82,3 +85,17 @@ def test_run_configs_registered():
 def test_unknown_run_names_the_known_ones():
     with pytest.raises(bgmaker_configs.UnknownRunError, match="known runs: v1_all, v2_rock_beat"):
         bgmaker_configs.get_run("v3_jazz")
+
+
+def test_recipes_change_training_never_the_model():
+    from bgmaker_configs.recipes import DEFAULT_RECIPE, FIXED_HPARAMS, RECIPES, UnknownRecipeError, get_recipe
+    assert DEFAULT_RECIPE in RECIPES and RECIPES["stock"].stock and not RECIPES["stock"].every_window
+    for recipe in RECIPES.values():
+        assert not set(recipe.hparams) & set(FIXED_HPARAMS), recipe.name
+        config = bgmaker_configs.RUNS["v2_rock_beat"].magenta_config(recipe.name)
+        assert config.hparams.batch_size == recipe.hparams["batch_size"]
+        assert config.hparams.z_size == 512 and config.hparams.free_bits == 48 and config.hparams.max_beta == 0.2
+        assert config.train_examples_path.endswith(
+            "v2_rock_beat/train.tfrecord" if recipe.every_window else "v2_rock_beat/whole_files/train.tfrecord")
+    with pytest.raises(UnknownRecipeError, match="known recipes: stock"):
+        get_recipe("fast")
