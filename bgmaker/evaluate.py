@@ -187,6 +187,7 @@ def evaluate(run, checkpoint=None, split="test", *, examples_path=None, referenc
         features=compare_features(real, performances, sample_sets, shuffled, reference_grids,
                                   {"interpolation": paths, "crossfade": crossfades}, _rng(seed, "halves")),
         two_sample=two_sample_tests(real, performances, sample_sets, reference, _rng(seed, "classifier")),
+        structure=summarize_structure(dict(real=real, shuffle=shuffled, train=reference_grids, **sample_sets)),
         interpolation=summarize_interpolation(real, pairs, {"model": paths, "crossfade": crossfades}),
     )
     report["summary"] = summary_row(report)
@@ -519,6 +520,19 @@ def _compare_tables(reference, other):
             for f in reference}
 
 
+def summarize_structure(sets):
+    """What a drummer hears first, per set of grids: mean bar repetition and kick on the downbeat.
+
+    bar_repetition: Jaccard of bar 3's onsets with bar 1's; kick_on_one: the
+    share of bars with a kick on their first sixteenth (bgmaker.metrics.structure).
+    Real windows of a groove repeat and land on one; steps shuffled (the
+    floor) do neither; train windows are the ceiling from other performances.
+    """
+    from bgmaker.metrics.structure import bar_repetition, kick_on_one
+    return {name: dict(bar_repetition=float(bar_repetition(grids).mean()), kick_on_one=float(kick_on_one(grids).mean()))
+            for name, grids in sets.items() if grids is not None and len(grids)}
+
+
 def two_sample_tests(real, performances, sample_sets, reference, rng):
     """metrics.classifier_two_sample_test of each sample set against the real windows, and the reference.
 
@@ -577,6 +591,16 @@ def summarize_interpolation(real, pairs, path_sets):
     return out
 
 
+def structure_figures(structure, user_set, model_set):
+    """bar_repetition_* and kick_on_one_* for samples (user temperature, _t1), real, shuffle, train windows."""
+    out = {}
+    for figure in ("bar_repetition", "kick_on_one"):
+        for suffix, name in (("samples", user_set), ("samples_t1", model_set), ("real", "real"),
+                             ("shuffle", "shuffle"), ("train", "train")):
+            out[f"{figure}_{suffix}"] = structure.get(name, {}).get(figure)
+    return out
+
+
 def summary_row(report):
     """The report's summary: every headline figure with its floor and ceiling, under stable keys.
 
@@ -586,7 +610,9 @@ def summary_row(report):
     Samples (suffix _t1: at temperature 1.0; none: at the user's
       temperature, sample_temperature): sample_overlap, sample_kl,
       sample_rhythm_overlap; active_instruments_samples(_t1) vs
-      active_instruments_real. Floor: shuffle_overlap, shuffle_rhythm_overlap.
+      active_instruments_real; bar_repetition_ and kick_on_one_ samples(_t1) vs
+      _real, floor _shuffle, ceiling _train (summarize_structure).
+      Floor: shuffle_overlap, shuffle_rhythm_overlap.
       Ceilings: real_vs_real_overlap, real_vs_real_rhythm_overlap (halves by
       performance), train_vs_real_overlap, train_vs_real_rhythm_overlap.
     Two-sample accuracy (0.5 = indistinguishable): classifier_samples_vs_real,
@@ -640,6 +666,7 @@ def summary_row(report):
         real_vs_real_rhythm_overlap=mean_of("real vs real", "overlap", RHYTHM_FEATURES),
         train_vs_real_overlap=mean_of("train vs real", "overlap"),
         train_vs_real_rhythm_overlap=mean_of("train vs real", "overlap", RHYTHM_FEATURES),
+        **structure_figures(report.get("structure", {}), user_set, model_set),
         active_instruments_real=feats["real"]["active instruments"]["mean"],
         active_instruments_samples=mean_feature(user_set, "active instruments"),
         active_instruments_samples_t1=mean_feature(model_set, "active instruments"),

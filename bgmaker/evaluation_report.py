@@ -32,6 +32,12 @@ SUMMARY_FIGURES = (
      ("real_vs_real_rhythm_overlap", "train_vs_real_rhythm_overlap")),
     ("active instruments per beat, samples at T={t} / T=1 · real windows",
      ("active_instruments_samples", "active_instruments_samples_t1"), (), ("active_instruments_real",)),
+    ("bar 3 repeats bar 1 (onset Jaccard), samples at T={t} / T=1 · floor: steps shuffled · real {split} / train",
+     ("bar_repetition_samples", "bar_repetition_samples_t1"), ("bar_repetition_shuffle",),
+     ("bar_repetition_real", "bar_repetition_train")),
+    ("bars with a kick on the downbeat, samples at T={t} / T=1 · floor: steps shuffled · real {split} / train",
+     ("kick_on_one_samples", "kick_on_one_samples_t1"), ("kick_on_one_shuffle",),
+     ("kick_on_one_real", "kick_on_one_train")),
     ("classifier two-sample accuracy, samples at T={t} / T=1 vs real (0.5 = indistinguishable) · reference: "
      "{split} vs train windows", ("classifier_samples_vs_real", "classifier_samples_t1_vs_real"), (),
      ("classifier_real_vs_train",)),

@@ -208,6 +208,8 @@ GATE_KEYS = (
     "classifier_samples_vs_real", "classifier_samples_t1_vs_real", "classifier_real_vs_train",
     "interp_overlap", "crossfade_overlap", "interp_smoothness", "crossfade_smoothness",
     "interp_endpoint_error", "crossfade_endpoint_error", "endpoint_distance",
+    "bar_repetition_samples", "bar_repetition_samples_t1", "bar_repetition_real", "bar_repetition_shuffle",
+    "bar_repetition_train", "kick_on_one_samples", "kick_on_one_real", "kick_on_one_shuffle",
 )
 
 
@@ -223,7 +225,11 @@ def test_summary_holds_every_gate_figure_with_its_floor_and_ceiling(report):
     # shuffling steps keeps each window's drums: the floor's density overlap is exact, rhythm is not
     assert summary["shuffle_overlap"] > summary["shuffle_rhythm_overlap"]
     assert summary["crossfade_endpoint_error"] == 0
+    # the synthetic beats repeat every bar and land on one; shuffled steps do neither as often
+    assert summary["bar_repetition_real"] > summary["bar_repetition_shuffle"]
+    assert summary["kick_on_one_real"] >= summary["kick_on_one_shuffle"]
     md = (out / "evaluation.md").read_text()
+    assert "bar 3 repeats bar 1" in md and "kick on the downbeat" in md
     assert "## 3. Classifier two-sample test" in md and "| real vs train |" in md
 
 
