@@ -333,6 +333,10 @@ def main(args):
         if not args.output_dir:
             raise ValueError("a custom selection needs --output-dir (or --run NAME to refine a run)")
         runs = [None]
+    elif args.input and Path(args.input).is_dir() and not (Path(args.input) / "info.csv").is_file():
+        # your own MIDI folder: not a GMD selection; written to data/<folder name> unless --output-dir
+        args.output_dir = str(paths.data_dir() / Path(args.input).resolve().name)
+        runs = [None]
     else:
         runs = list(RUNS.values())
     for run in runs:

@@ -18,7 +18,9 @@ ACCEPTS_EXTRA_ARGS = False
 def add_arguments(parser):
     parser.add_argument("--run", required=True, help="named run whose checkpoint to export")
     parser.add_argument("--checkpoint", default=None, help="checkpoint prefix or folder (default: latest of the run)")
-    parser.add_argument("--output", default=None, help="output folder (default: models/<run>)")
+    parser.add_argument("--output", default=None,
+                        help="output folder (default: $BGMAKER_MODELS_DIR/<run>, i.e. models/<run>); an existing "
+                             "folder is replaced only if it holds an exported model")
 
 
 def export(config_name, checkpoint, out_dir, run_dir=None):
@@ -40,6 +42,8 @@ def export(config_name, checkpoint, out_dir, run_dir=None):
     step = int(checkpoint.rsplit("-", 1)[1]) if "-" in os.path.basename(checkpoint) else 0
 
     out_dir = Path(out_dir)
+    if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir()) and not (out_dir / "checkpoint").is_file())):
+        raise ValueError(f"{out_dir} exists and is not an exported model: give a new or empty folder (--output)")
     tmp = out_dir.with_name(out_dir.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -52,7 +56,7 @@ def export(config_name, checkpoint, out_dir, run_dir=None):
     source_run = Path(run_dir) if run_dir else Path(checkpoint).parent.parent
     if (source_run / "bgmaker_run.json").is_file():
         record = json.loads((source_run / "bgmaker_run.json").read_text())
-        record["exported_from"] = os.path.abspath(checkpoint)
+        record["exported_from"] = os.path.relpath(os.path.abspath(checkpoint), os.path.abspath(out_dir))
         (tmp / "bgmaker_run.json").write_text(json.dumps(record, indent=2) + "\n")
     shutil.rmtree(out_dir, ignore_errors=True)
     os.replace(tmp, out_dir)
@@ -60,10 +64,9 @@ def export(config_name, checkpoint, out_dir, run_dir=None):
 
 
 def main(args):
-    from bgmaker import paths
     from bgmaker_configs import get_run
     run = get_run(args.run)
-    out = Path(args.output) if args.output else paths.REPO_ROOT / "models" / run.name
+    out = Path(args.output) if args.output else run.shipped_dir  # $BGMAKER_MODELS_DIR/<run>
     prefix = export(run.name, args.checkpoint or str(run.run_dir / "train"), out, run_dir=run.run_dir)
     size = sum(f.stat().st_size for f in out.iterdir()) / 1e6
     print(f"exported {prefix} ({size:.1f} MB, weights only)")

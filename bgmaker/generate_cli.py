@@ -16,6 +16,7 @@ chosen and printed; the same seed repeats the same beats. Magenta's stock
 generator stays available as `music_vae_generate` (see scripts/generate.sh).
 """
 import argparse
+import math
 import time
 from pathlib import Path
 
@@ -182,8 +183,8 @@ def _check(args, UserError):
     if getattr(args, "journey_steps", 0) not in (0,) and args.journey_steps < 2:
         raise UserError("--journey-steps must be 0 (none) or at least 2")
     if args.mode != "render":
-        if args.temperature <= 0:
-            raise UserError(f"--temperature must be positive, got {args.temperature:g}")
+        if not math.isfinite(args.temperature) or args.temperature <= 0:
+            raise UserError(f"--temperature must be a positive number, got {args.temperature:g}")
         if args.batch_size is not None and args.batch_size < 1:
             raise UserError("--batch-size must be at least 1")
         if not args.run and not args.checkpoint:

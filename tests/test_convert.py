@@ -166,3 +166,13 @@ def test_own_midi_folder_is_split_by_file(tmp_path):
     empty.mkdir()
     with pytest.raises(ValueError, match="no .mid or .midi files"):
         own_midi_splits(empty)
+
+
+def test_own_midi_folder_without_a_selection_goes_to_data_named_after_it(tmp_path, monkeypatch):
+    d = tmp_path / "my_grooves"
+    d.mkdir()
+    drum_midi.write_midi(drum_midi.rock_beat(bars=6), d / "groove.mid")
+    monkeypatch.setenv("BGMAKER_DATA_DIR", str(tmp_path / "data"))
+    assert cli.main(["convert", "--input", str(d)]) == 0
+    report = json.loads((tmp_path / "data" / "my_grooves" / "report.json").read_text())
+    assert report["splits"]["train"]["examples"] == 3

@@ -24,3 +24,20 @@ def test_export_is_small_and_equivalent(tiny_model, tmp_path):
     finally:
         a.close()
         b.close()
+
+
+def test_export_writes_under_models_dir_and_never_deletes_other_folders(tiny_model, tmp_path, monkeypatch):
+    import pytest
+    precious = tmp_path / "my_stuff"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("not a model")
+    with pytest.raises(ValueError, match="is not an exported model"):
+        export.export("hierdec-drum_4bar", tiny_model["checkpoint"], precious)
+    assert (precious / "notes.txt").read_text() == "not a model"
+    first = export.export("hierdec-drum_4bar", tiny_model["checkpoint"], tmp_path / "m")
+    again = export.export("hierdec-drum_4bar", tiny_model["checkpoint"], tmp_path / "m")  # a model: replaced
+    assert first == again and os.path.exists(again + ".index")
+
+    from bgmaker_configs import runs
+    monkeypatch.setenv("BGMAKER_MODELS_DIR", str(tmp_path / "shipped"))
+    assert runs.RUNS["v2_rock_beat"].shipped_dir == tmp_path / "shipped" / "v2_rock_beat"

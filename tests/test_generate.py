@@ -166,6 +166,10 @@ def test_cli_errors_are_one_line(tiny_model, tmp_path):
         (["interpolate", corrupt, tmp_path / "missing.mid", "--checkpoint", tiny_model["checkpoint"]],
          "missing.mid: no such MIDI file"),
         (["sample", "--checkpoint", "x", "--drum-map", "jazz"], "drum map 'jazz'"),
+        (["sample", "--checkpoint", tiny_model["checkpoint"], "--temperature", "nan"],
+         "--temperature must be a positive number, got nan"),
+        (["sample", "--checkpoint", tiny_model["checkpoint"], "--temperature", "inf"],
+         "--temperature must be a positive number, got inf"),
     ]:
         proc = run_cli("bgmaker", "generate", *argv, check=False, env={"BGMAKER_RUNS_DIR": str(tmp_path)})
         assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
