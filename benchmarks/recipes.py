@@ -127,22 +127,38 @@ def load(recipe):
                 run=json.loads(record.read_text()) if record.is_file() else None)
 
 
-# The validation figures in the table: (summary key, title, higher is better).
+# The validation figures in the table: (summary key, title, the key of the floor, the key of the ceiling).
 COLUMNS = (
-    ("accuracy_free_running", "acc. free-running", True),
-    ("onset_f1_free_running", "onset F1", True),
-    ("sample_overlap", "sample overlap (T default)", True),
-    ("sample_rhythm_overlap", "rhythm overlap", True),
-    ("classifier_samples_vs_real", "classifier acc. (0.5 best)", False),
-    ("interp_overlap", "interp. realism", True),
+    ("accuracy_free_running", "acc. free-running", "accuracy_shuffle_floor", None),
+    ("onset_f1_free_running", "onset F1", "onset_f1_shuffle_floor", None),
+    ("sample_overlap", "sample overlap (T=0.5)", None, "train_vs_real_overlap"),
+    ("sample_rhythm_overlap", "rhythm overlap", "shuffle_rhythm_overlap", "train_vs_real_rhythm_overlap"),
+    ("classifier_samples_vs_real", "classifier acc. (0.5 = real)", None, "classifier_real_vs_train"),
+    ("bar_repetition_samples", "bar 3 = bar 1", "bar_repetition_shuffle", "bar_repetition_real"),
+    ("kick_on_one_samples", "kick on one", "kick_on_one_shuffle", "kick_on_one_real"),
+    ("interp_overlap", "interp. realism", "crossfade_overlap", None),
 )
+
+
+def reference_summary(seed):
+    """The shipped model's validation summary (cached): a row to read the recipes against."""
+    cache = recipe_root() / f"shipped-validation-seed{seed}.json"
+    if not cache.is_file():
+        from bgmaker import evaluate
+        os.environ["BGMAKER_DATA_DIR"] = str(paths.state_dir() / "data")
+        summary = evaluate.validate(RUN, str(REPO / "models" / RUN), seed=seed,
+                                    output_dir=recipe_root() / "shipped-validation")
+        cache.write_text(json.dumps(summary, default=float) + "\n")
+    return json.loads(cache.read_text())
 
 
 def report(args):
     results = [load(r) for r in args.recipes if run_dir(r).is_dir()]
+    shipped = reference_summary(args.seed) if (REPO / "models" / RUN / "checkpoint").is_file() else None
     OUT.mkdir(exist_ok=True)
     (OUT / "recipes.json").write_text(json.dumps(dict(
-        run=RUN, cpu_minutes_budget=args.cpu_minutes, machine=machine(), results=results), indent=1,
+        run=RUN, cpu_minutes_budget=args.cpu_minutes, machine=machine(), results=results,
+        shipped_model_validation=shipped), indent=1,
         default=float) + "\n")
     lines = ["# Training recipes at equal CPU time (v2_rock_beat, validation split)", "",
              f"Each recipe trained `hierdec-drum_4bar` for {args.cpu_minutes:g} CPU-minutes of process time "
@@ -159,10 +175,15 @@ def report(args):
         losses = [p["loss"] for p in r["progress"] if p.get("loss") is not None]
         cells = [r["recipe"], str(prog.get("step", "")), str(prog.get("examples", "")),
                  f"{prog.get('cpu_s', 0) / 60:.0f}", f"{losses[-1]:.1f}" if losses else ""]
-        for key, _, _ in COLUMNS:
-            value = last["summary"].get(key) if last else None
-            cells.append(f"{value:.3f}" if isinstance(value, (int, float)) else "")
+        cells += [_cell(last["summary"].get(key) if last else None) for key, _, _, _ in COLUMNS]
         lines.append("| " + " | ".join(cells) + " |")
+    if shipped:
+        lines.append("| shipped model (2,025 steps at batch 64, windows in performance order) | 2025 | 129600 | "
+                     "n/a (~70 min, shared CPU) | | " + " | ".join(_cell(shipped.get(k)) for k, _, _, _ in COLUMNS) + " |")
+        lines.append("| floor: real windows, steps shuffled (crossfade for interp.) | | | | | "
+                     + " | ".join(_cell(shipped.get(f)) if f else "" for _, _, f, _ in COLUMNS) + " |")
+        lines.append("| ceiling: real drumming (train vs validation; validation windows) | | | | | "
+                     + " | ".join(_cell(shipped.get(c)) if c else "" for _, _, _, c in COLUMNS) + " |")
     lines += ["", "Recipes:", ""] + [f"- `{r['recipe']}`: {r['description']}" for r in results]
     (OUT / "recipes.md").write_text("\n".join(lines) + "\n")
     plot(results)
@@ -170,11 +191,15 @@ def report(args):
     return 0
 
 
+def _cell(value):
+    return f"{value:.3f}" if isinstance(value, (int, float)) else ""
+
+
 def plot(results):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    panels = [("train loss", None)] + [(title, key) for key, title, _ in COLUMNS]
+    panels = [("train loss", None)] + [(title, key) for key, title, _, _ in COLUMNS]
     fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.2))
     for ax, (title, key) in zip(axes, panels):
         for r in results:
