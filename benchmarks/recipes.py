@@ -92,28 +92,12 @@ def train(args):
 
 
 def score(args):
-    """Validate every milestone of every run (cached in <run>/validation.jsonl)."""
-    from bgmaker import evaluate
-    from bgmaker.run_state import read_milestones
+    """Validate every milestone of every run (bgmaker.campaign.validation_scores; cached per milestone)."""
+    from bgmaker.campaign import validation_scores
     os.environ["BGMAKER_DATA_DIR"] = str(paths.state_dir() / "data")
     for recipe in args.recipes:
-        cache = run_dir(recipe) / "validation.jsonl"
-        scored = {}
-        if cache.is_file():
-            for line in cache.read_text().splitlines():
-                record = json.loads(line)
-                scored[record["checkpoint"]] = record
-        for milestone in read_milestones(run_dir(recipe)):
-            name = Path(milestone["checkpoint"]).name
-            if name in scored:
-                continue
-            print(f"{recipe}: validating {name} ({milestone['cpu_s'] / 60:.0f} CPU-minutes)", flush=True)
-            summary = evaluate.validate(RUN, milestone["checkpoint"], seed=args.seed,
-                                        output_dir=run_dir(recipe) / "validation" / name)
-            record = dict(checkpoint=name, **{k: milestone[k] for k in ("step", "examples", "cpu_s", "wall_s")},
-                          summary=summary)
-            with open(cache, "a") as f:
-                f.write(json.dumps(record, default=float) + "\n")
+        if run_dir(recipe).is_dir():
+            validation_scores(RUN, run_dir(recipe), seed=args.seed, log=lambda m: print(f"{recipe}: {m}", flush=True))
     return report(args)
 
 

@@ -124,26 +124,33 @@ def train_stage(name, hours, parent, nice):
         return subprocess.run(command, env=env(), stdout=f, stderr=subprocess.STDOUT).returncode
 
 
-def validation_scores(name, log=print):
-    """Every milestone of the stage scored on its validation split (cached in validation.jsonl)."""
+def validation_scores(name, folder=None, seed=0, log=print):
+    """Every milestone of run `name` (in `folder`, default the campaign's) scored on its validation split.
+
+    bgmaker.evaluate.validate, once per milestone: results are cached in
+    <folder>/validation.jsonl, so a stopped scoring resumes. Records: the
+    milestone's step, examples, cpu_s, wall_s, checkpoint (absolute) and summary.
+    """
     from bgmaker import evaluate
     from bgmaker.run_state import read_milestones
-    cache = run_dir(name) / "validation.jsonl"
+    folder = Path(folder or run_dir(name))
+    cache = folder / "validation.jsonl"
     scored = {}
     if cache.is_file():
         for line in cache.read_text().splitlines():
             record = json.loads(line)
             scored[record["checkpoint"]] = record
-    for milestone in read_milestones(run_dir(name)):
+    for milestone in read_milestones(folder):
         key = Path(milestone["checkpoint"]).name
         if key not in scored:
-            log(f"bgmaker campaign: validating {name} {key}")
-            summary = evaluate.validate(name, milestone["checkpoint"], log=lambda *_: None,
-                                        output_dir=run_dir(name) / "validation" / key)
+            log(f"validating {name} {key} ({milestone['cpu_s'] / 60:.0f} CPU-minutes)")
+            summary = evaluate.validate(name, milestone["checkpoint"], seed=seed, log=lambda *_: None,
+                                        output_dir=folder / "validation" / key)
             scored[key] = dict(milestone, checkpoint=key, summary=summary)
             with open(cache, "a") as f:
                 f.write(json.dumps(scored[key], default=float) + "\n")
-    return [dict(r, checkpoint=str(run_dir(name) / "milestones" / r["checkpoint"])) for r in scored.values()]
+    return sorted((dict(r, checkpoint=str(folder / "milestones" / r["checkpoint"])) for r in scored.values()),
+                  key=lambda r: r["cpu_s"])
 
 
 def choose(scores):
