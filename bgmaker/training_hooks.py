@@ -110,8 +110,11 @@ class ProgressHook(tf.train.SessionRunHook):
     def _record(self, step, cpu):
         loss = sum(self.losses) / len(self.losses) if self.losses else None
         self.losses = []
+        # load: the machine's 1-minute load average, to read a CPU-time figure in its context
+        # (a shared CPU makes each step cost more CPU time, not only more wall time).
         record = dict(step=step, examples=step * self.batch_size, cpu_s=round(cpu, 1),
-                      wall_s=round(self.wall_s(), 1), loss=loss, time=time.strftime("%Y-%m-%dT%H:%M:%S"))
+                      wall_s=round(self.wall_s(), 1), loss=loss, time=time.strftime("%Y-%m-%dT%H:%M:%S"),
+                      load=round(os.getloadavg()[0], 2))
         self.run_dir.mkdir(parents=True, exist_ok=True)
         append(self.run_dir / PROGRESS_FILE, record)
 
