@@ -110,6 +110,7 @@ def main(args):
     _check(args, UserError)
     from bgmaker import paths
     out = Path(args.output_dir or paths.REPO_ROOT / "out" / f"{args.mode}-{time.strftime('%Y%m%d-%H%M%S')}")
+    _check_output_dir(out, UserError)  # before any model loads
     if args.mode == "render":
         return _render_files(args, out)
 
@@ -202,6 +203,20 @@ def _check(args, UserError):
         ok, why = fluidsynth_status()
         if not ok:
             raise UserError(f"--renderer fluidsynth: {why}; or use --renderer builtin")
+
+
+def _check_output_dir(out, UserError):
+    """One line, before anything loads, for an output folder that cannot be made or written to."""
+    import os
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--output-dir {out}: is a file, not a folder")
+    parent = out
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UserError(f"--output-dir {out}: {parent} is a file, so no folder can be made under it")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"--output-dir {out}: {parent} is not writable")
 
 
 def _inputs(args):

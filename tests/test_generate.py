@@ -155,6 +155,8 @@ def test_checkpoint_paths(tiny_model, tmp_path):
 
 def test_cli_errors_are_one_line(tiny_model, tmp_path):
     corrupt = bad_inputs(tmp_path)["corrupt.mid"][0]
+    a_file = tmp_path / "a_file"
+    a_file.write_text("not a folder")
     proc = run_cli("bgmaker", "generate", "reconstruct", corrupt, "--checkpoint", tiny_model["checkpoint"],
                    check=False)
     assert proc.returncode == 2
@@ -170,6 +172,10 @@ def test_cli_errors_are_one_line(tiny_model, tmp_path):
          "--temperature must be a positive number, got nan"),
         (["sample", "--checkpoint", tiny_model["checkpoint"], "--temperature", "inf"],
          "--temperature must be a positive number, got inf"),
+        (["sample", "--checkpoint", tiny_model["checkpoint"], "--output-dir", a_file],
+         "is a file, not a folder"),
+        (["sample", "--checkpoint", tiny_model["checkpoint"], "--output-dir", a_file / "beats"],
+         "is a file, so no folder can be made under it"),
     ]:
         proc = run_cli("bgmaker", "generate", *argv, check=False, env={"BGMAKER_RUNS_DIR": str(tmp_path)})
         assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
