@@ -168,7 +168,15 @@ def report(args):
                      + " | ".join(_cell(shipped.get(f)) if f else "" for _, _, f, _ in COLUMNS) + " |")
         lines.append("| ceiling: real drumming (train vs validation; validation windows) | | | | | "
                      + " | ".join(_cell(shipped.get(c)) if c else "" for _, _, _, c in COLUMNS) + " |")
-    lines += ["", "Recipes:", ""] + [f"- `{r['recipe']}`: {r['description']}" for r in results]
+    unfinished = [r for r in RECIPES if (load(r)["progress"] or [{"cpu_s": 0}])[-1]["cpu_s"] < args.cpu_minutes * 60]
+    if unfinished:
+        lines += ["", "Not yet trained to the budget (resume: `.venv/bin/python benchmarks/recipes.py train`): "
+                  + ", ".join(f"`{r}`" for r in unfinished) + "."]
+    lines += ["", "Validation here is the quick mode (128 windows, 128 samples, 8 interpolations): the "
+              "interpolation figures rest on 8 paths and are the noisiest. Training "
+              "losses are not comparable between `stock` (5 slices of whole performances) and the window "
+              "recipes (every window).", "", "Recipes:", ""] + [f"- `{r['recipe']}`: {r['description']}"
+                                                              for r in results]
     (OUT / "recipes.md").write_text("\n".join(lines) + "\n")
     plot(results)
     print((OUT / "recipes.md").read_text())
@@ -184,7 +192,11 @@ def plot(results):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     panels = [("train loss", None)] + [(title, key) for key, title, _, _ in COLUMNS]
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.2))
+    cols = (len(panels) + 1) // 2
+    fig, axes = plt.subplots(2, cols, figsize=(3.2 * cols, 6.0))
+    axes = axes.ravel()
+    for ax in axes[len(panels):]:
+        ax.axis("off")
     for ax, (title, key) in zip(axes, panels):
         for r in results:
             if key is None:
