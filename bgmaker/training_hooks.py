@@ -52,8 +52,9 @@ class ProgressHook(tf.train.SessionRunHook):
         self.log_every_s = log_every_s
         self.log = log
         self.cpu_before, self.wall_before = spent(self.run_dir)
+        # CPU is charged from process start (imports and graph building included: cpu_s() adds the
+        # process's whole CPU time); wall time from here, so a CPU/wall ratio slightly overstates threads.
         self.wall_start = time.time()
-        self.cpu_start = process_cpu_seconds()  # imports and graph building are charged below, from 0
         milestones = read_milestones(self.run_dir)
         self.next_milestone = None
         if milestone_every_s:
