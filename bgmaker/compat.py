@@ -244,7 +244,7 @@ def extra_training_hooks(hooks):
 
     Cause: `music_vae_train.train` builds its hooks and calls
     `tf_slim.training.train` itself, with no way to pass more. BGMaker's
-    training needs a few (bgmaker.training.hooks: CPU budget, progress log,
+    training needs a few (bgmaker.training_hooks: CPU budget, progress log,
     milestone weights, warm start); they are appended to that one call.
     """
     from magenta.models.music_vae import music_vae_train
