@@ -1,0 +1,72 @@
+"""The web beat machine: a drum grid page to generate, edit, hear, interpolate and export beats.
+
+  bgmaker serve                                  # the shipped v2_rock_beat model, http://127.0.0.1:8765/
+  bgmaker serve --run v1_all --port 9000
+  bgmaker serve --checkpoint runs/mine           # any checkpoint, as for `bgmaker generate`
+
+One process loads the model once and serves the page and its JSON API
+(bgmaker.serve.app) until Ctrl-C. Only this machine can reach it unless --host
+says otherwise (e.g. --host 0.0.0.0 for every network the machine is on).
+"""
+import ipaddress
+import sys
+import time
+
+DEFAULT_RUN = "v2_rock_beat"
+DEFAULT_PORT = 8765
+
+
+def add_arguments(parser):
+    from bgmaker.models import drum_config_names
+    g = parser.add_argument_group("model")
+    g.add_argument("--run", help=f"a named run (bgmaker runs): its shipped model in models/RUN, else its newest "
+                                 f"training checkpoint (default without --checkpoint: {DEFAULT_RUN})")
+    g.add_argument("--checkpoint", help="checkpoint prefix, model folder, train/ dir or run dir")
+    g.add_argument("--config", default=None, choices=drum_config_names(), metavar="CONFIG",
+                   help="the drum config the checkpoint was trained as, with --checkpoint "
+                        "(default: the one its bgmaker_run.json records)")
+    g.add_argument("--hparams", default=None,
+                   help="hparam overrides the checkpoint was trained with (default: the recorded hparams.txt)")
+    g = parser.add_argument_group("server")
+    g.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default %(default)s: this machine only)")
+    g.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default %(default)s; 0 picks a free one)")
+    g.add_argument("--renderer", choices=("auto", "fluidsynth", "builtin"), default="auto",
+                   help="how WAV exports and the page's drum sounds are rendered (default: fluidsynth when "
+                        "installed, else the built-in synth)")
+
+
+def main(args):
+    from bgmaker.errors import UserError
+    if not 0 <= args.port <= 65535:
+        raise UserError(f"--port {args.port}: use 0-65535")
+    from bgmaker.serve import app as web  # Starlette, note_seq: after the argument checks
+    try:
+        sock = web.listen(args.host, args.port)  # before the model loads: a busy port fails in a second
+    except OSError as e:
+        raise UserError(str(e)) from None
+
+    from bgmaker.generation.generator import BeatGenerator
+    t0 = time.perf_counter()
+    run = args.run or (None if args.checkpoint else DEFAULT_RUN)
+    generator = BeatGenerator.load(run=run, checkpoint=args.checkpoint, config=args.config, hparams=args.hparams)
+    label = f"{generator.config_name or 'model'} · {generator.choice.why}"
+    print(f"model: {generator.choice.why}", flush=True)
+    app = web.create_app(generator, label, renderer=args.renderer,
+                         allowed_hosts=web.LOOPBACK_NAMES if _is_loopback(args.host) else ["*"])
+    app.state.machine.warm_up()
+    print(f"loaded and warmed up in {time.perf_counter() - t0:.1f} s", flush=True)
+    if not _is_loopback(args.host):
+        print(f"bgmaker serve: listening on {args.host}: other machines can reach this page", file=sys.stderr)
+    print(f"BGMaker beat machine: {web.url_of(sock)}  (Ctrl-C to stop)", flush=True)
+    web.make_server(app).run(sockets=[sock])
+    return 0
+
+
+def _is_loopback(host):
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,362 @@
+"""The web beat machine: one page and a small JSON API over a loaded BeatGenerator.
+
+Starlette app, served by uvicorn (`bgmaker serve`). The model is loaded once by
+the caller and shared; TensorFlow runs one job at a time (BeatGenerator is not
+thread-safe), in a worker thread so the page, the kit samples and the error
+answers never wait behind a decode.
+
+API (JSON in and out; a beat is a grid of 64 steps, each 9 hits of 0/1 in the
+order of bgmaker.drums.DRUM_NAMES, kick first):
+    GET  /api/info                   model, drum names, limits and defaults
+    GET  /api/kit/<i>.wav            one hit of drum i, from the WAV renderer (what the page plays)
+    POST /api/sample       {count, temperature, seed?}                     -> {beats, seed, ...}
+    POST /api/variations   {beat, count, noise, temperature, seed?}        -> {beats, seed, ...}
+    POST /api/reconstruct  {beat, temperature, seed?}                      -> {beats: [one], seed, ...}
+    POST /api/interpolate  {a, b, steps, temperature, seed?}               -> {beats: steps of them, ...}
+    POST /api/export       {beats, bpm, format: "midi"|"wav", name?}       -> the file (beats back to back)
+    POST /api/midi         the MIDI file's bytes (Content-Type application/octet-stream or audio/midi)
+                                                                           -> {beats: its 4-bar windows, ...}
+A bad request gets a 4xx and {"error": "<one line>"}; nothing a request sends stops the server.
+JSON requests must say Content-Type: application/json (and uploads a binary type), so that
+another web site open in the same browser cannot make this server work with a plain form post.
+"""
+import asyncio
+import json
+import math
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from bgmaker.drums import DRUM_NAMES, STEPS
+from bgmaker.render.grid import ROW_ORDER  # rows as the PNG renderer draws them: cymbals on top, kick at the bottom
+from bgmaker.serve import beats as grids
+
+STATIC = Path(__file__).parent / "static"
+LOOPBACK_NAMES = ["127.0.0.1", "localhost", "::1", "[::1]"]
+
+# name: (lowest, highest, default)
+LIMITS = {
+    "count": (1, 32, 8),
+    "temperature": (0.05, 2.0, 0.5),
+    "noise": (0.0, 2.0, 0.3),
+    "steps": (2, 16, 8),
+    "bpm": (40, 300, 120),
+    "seed": (0, 2**31 - 1, None),
+}
+MAX_EXPORT_BEATS = 32
+MAX_JSON_BYTES = 256 * 1024
+MAX_MIDI_BYTES = 1024 * 1024
+MAX_MIDI_WINDOWS = 16
+JSON_TYPES = ("application/json",)
+MIDI_TYPES = ("application/octet-stream", "audio/midi", "audio/mid", "audio/x-midi")
+
+
+def bad(message, status=400):
+    return HTTPException(status, message)
+
+
+# -- reading requests ---------------------------------------------------------
+
+async def read_body(request, limit):
+    """The body's bytes; 413 as soon as it is known to exceed `limit` (before reading it all)."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise bad(f"request too large: {int(declared):,} bytes, the limit is {limit:,}", 413)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise bad(f"request too large: over the limit of {limit:,} bytes", 413)
+    return bytes(body)
+
+
+def require_type(request, allowed, what):
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind not in allowed:
+        raise bad(f"send {what} with Content-Type: {allowed[0]} (got '{kind or 'none'}')", 415)
+
+
+async def read_json(request):
+    require_type(request, JSON_TYPES, "JSON")
+    body = await read_body(request, MAX_JSON_BYTES)
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise bad(f"malformed JSON: {str(e).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise bad(f"the request must be a JSON object, got {type(data).__name__}")
+    return data
+
+
+def number(data, name, kind=float, limit=None):
+    """data[name] (or the default) as `kind`, checked against LIMITS; a one-line 400 otherwise."""
+    lo, hi, default = LIMITS[limit or name]
+    value = data.get(name, default)
+    if value is None and default is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and value != int(value)):
+        raise bad(f"{name} must be {'an integer' if kind is int else 'a number'}, got {json.dumps(value)}")
+    if not math.isfinite(value) or not lo <= value <= hi:
+        raise bad(f"{name} must be between {lo} and {hi}, got {value}")
+    return kind(value)
+
+
+def beat(data, name):
+    if name not in data:
+        raise bad(f"missing '{name}': a grid of {STEPS} steps x {len(DRUM_NAMES)} drums")
+    try:
+        grid = grids.parse_grid(data[name], name)
+    except grids.BadBeat as e:
+        raise bad(str(e)) from None
+    if not grid.any():
+        raise bad(f"{name} is empty: switch on some cells first")
+    return grids.to_sequence(grid, name)
+
+
+# -- the app ------------------------------------------------------------------
+
+class BeatMachine:
+    """The loaded model behind the page: model jobs one at a time, kit samples rendered once."""
+
+    def __init__(self, generator, model_label, renderer="auto"):
+        self.generator = generator
+        self.model_label = model_label
+        self.renderer = renderer
+        self._model_lock = threading.Lock()
+        self._kit = None
+        self._kit_lock = threading.Lock()
+
+    def run_job(self, call, **kwargs):
+        with self._model_lock:
+            return call(**kwargs)
+
+    def warm_up(self):
+        """Run each kind of model call once: the first call of each TensorFlow signature is slow (seconds)."""
+        from bgmaker.generation import jobs
+        beats = jobs.sample(self.generator, 8, seed=0, journey_steps=0).beats
+        jobs.interpolate(self.generator, beats[0].sequence, beats[1].sequence, 8, seed=0)
+        for drum in range(len(DRUM_NAMES)):
+            self.kit_sample(drum)
+
+    def kit_sample(self, drum):
+        """WAV bytes of one full-velocity hit of drum class `drum`, as the WAV export renders it."""
+        with self._kit_lock:
+            if self._kit is None:
+                self._kit = [_render_hit(d, self.renderer) for d in range(len(DRUM_NAMES))]
+        return self._kit[drum]
+
+
+def _render_hit(drum, renderer):
+    from bgmaker.drums import GM_PITCHES
+    from bgmaker.render.audio import render_wav
+    import note_seq
+    ns = note_seq.NoteSequence(ticks_per_quarter=220)
+    ns.tempos.add(qpm=grids.QPM)
+    ns.notes.add(pitch=GM_PITCHES[drum], velocity=127, is_drum=True, instrument=9, start_time=0.0, end_time=0.1)
+    ns.total_time = 1.6 if drum in (7, 8) else 0.6  # cymbals ring longer (bgmaker.render.audio)
+    with tempfile.TemporaryDirectory(prefix="bgmaker-kit-") as tmp:
+        path, _ = render_wav(ns, os.path.join(tmp, "hit.wav"), bpm=grids.QPM, renderer=renderer)
+        return Path(path).read_bytes()
+
+
+def create_app(generator, model_label="", renderer="auto", allowed_hosts=LOOPBACK_NAMES):
+    """The Starlette app over a loaded BeatGenerator.
+
+    allowed_hosts: Host headers answered (the loopback names by default, so a web page
+    cannot reach this server by pointing its own domain name at 127.0.0.1); ["*"] for any.
+    """
+    from bgmaker.errors import UserError
+    from bgmaker.generation import jobs
+    from bgmaker.generation.generator import random_seed
+
+    machine = BeatMachine(generator, model_label, renderer)
+
+    async def run_model(data, what, call):
+        """Run call(temperature=, seed=) -> NoteSequences in a worker thread, one model call at a time;
+        answer the beats as grids with the seed, the temperature and the time the model took."""
+        temperature = number(data, "temperature")
+        seed = number(data, "seed", int)
+        seed = random_seed() if seed is None else seed
+        start = time.perf_counter()
+        try:
+            beats = await asyncio.to_thread(machine.run_job, call, temperature=temperature, seed=seed)
+        except UserError as e:  # e.g. a beat that gives no 4-bar window
+            raise bad(str(e)) from None
+        return JSONResponse(dict(what=what, beats=[grids.to_json(b) for b in beats], seed=seed,
+                                 temperature=temperature, ms=round(1000 * (time.perf_counter() - start), 1)))
+
+    # Every request is checked whole before the model is asked. Sample and interpolate are the
+    # bgmaker.generation.jobs calls `bgmaker generate` makes; reconstruct and variations are the
+    # BeatGenerator calls those jobs make per input (the jobs read MIDI paths, the page has grids).
+    def sequences(job):
+        return [b.sequence for b in job.beats]
+
+    async def sample(request):
+        data = await read_json(request)
+        count = number(data, "count", int)
+        return await run_model(data, "sample", lambda **kw: sequences(
+            jobs.sample(generator, count, journey_steps=0, **kw)))
+
+    async def interpolate(request):
+        data = await read_json(request)
+        a, b, steps = beat(data, "a"), beat(data, "b"), number(data, "steps", int)
+        return await run_model(data, "interpolation", lambda **kw: sequences(
+            jobs.interpolate(generator, a, b, steps, **kw)))
+
+    async def variations(request):
+        data = await read_json(request)
+        source, count, noise = beat(data, "beat"), number(data, "count", int), number(data, "noise")
+        return await run_model(data, "variation", lambda **kw: generator.variations(source, count, noise, **kw))
+
+    async def reconstruct(request):
+        data = await read_json(request)
+        source = beat(data, "beat")
+        return await run_model(data, "reconstruction", lambda **kw: [generator.reconstruct(source, **kw)])
+
+    async def export(request):
+        from bgmaker.render.midi import concatenate
+        data = await read_json(request)
+        fmt = data.get("format", "midi")
+        if fmt not in ("midi", "wav"):
+            raise bad(f"format must be 'midi' or 'wav', got {json.dumps(fmt)}")
+        bpm = number(data, "bpm")
+        beats = data.get("beats")
+        if not isinstance(beats, list) or not 1 <= len(beats) <= MAX_EXPORT_BEATS:
+            raise bad(f"beats must be a list of 1 to {MAX_EXPORT_BEATS} grids")
+        sequences = []
+        for i, b in enumerate(beats):
+            try:
+                sequences.append(grids.to_sequence(grids.parse_grid(b, f"beat {i + 1}")))
+            except grids.BadBeat as e:
+                raise bad(str(e)) from None
+        name = "".join(c for c in str(data.get("name", "beat")) if c.isascii() and (c.isalnum() or c in "-_"))[:60] or "beat"
+        ns = sequences[0] if len(sequences) == 1 else concatenate(sequences)
+        body = await asyncio.to_thread(_export_bytes, ns, fmt, bpm, renderer)
+        ext, kind = ("mid", "audio/midi") if fmt == "midi" else ("wav", "audio/wav")
+        return Response(body, media_type=kind,
+                        headers={"Content-Disposition": f'attachment; filename="{name}.{ext}"'})
+
+    async def upload_midi(request):
+        require_type(request, MIDI_TYPES, "the MIDI file")
+        body = await read_body(request, MAX_MIDI_BYTES)
+        name = Path(request.query_params.get("name", "upload.mid")).name or "upload.mid"
+        windows = await asyncio.to_thread(_midi_windows, body, name)
+        return JSONResponse(dict(name=name, beats=[grids.to_json(w.sequence) for w in windows],
+                                 start_bars=[w.start_bar for w in windows]))
+
+    async def kit(request):
+        drum = request.path_params["drum"]
+        if not 0 <= drum < len(DRUM_NAMES):
+            raise bad(f"no drum {drum}: the kit has drums 0-{len(DRUM_NAMES) - 1}", 404)
+        return Response(await asyncio.to_thread(machine.kit_sample, drum), media_type="audio/wav",
+                        headers={"Cache-Control": "max-age=3600"})
+
+    async def info(request):
+        return JSONResponse(dict(model=model_label, drums=list(DRUM_NAMES), rows=list(ROW_ORDER), steps=STEPS,
+                                 limits={k: dict(min=lo, max=hi, default=d) for k, (lo, hi, d) in LIMITS.items()},
+                                 max_export_beats=MAX_EXPORT_BEATS, max_midi_bytes=MAX_MIDI_BYTES))
+
+    async def index(request):
+        return FileResponse(STATIC / "index.html")
+
+    async def http_error(request, exc):
+        return JSONResponse({"error": str(exc.detail).splitlines()[0]}, exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    async def server_error(request, exc):
+        return JSONResponse({"error": f"internal error: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"}, 500)
+
+    def post(path, endpoint):
+        return Route(path, endpoint, methods=["POST"])
+
+    routes = [
+        Route("/", index),
+        Route("/api/info", info),
+        Route("/api/kit/{drum:int}.wav", kit),
+        post("/api/sample", sample),
+        post("/api/variations", variations),
+        post("/api/reconstruct", reconstruct),
+        post("/api/interpolate", interpolate),
+        post("/api/export", export),
+        post("/api/midi", upload_midi),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    app = Starlette(routes=routes, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)],
+                    exception_handlers={HTTPException: http_error, Exception: server_error})
+    app.state.machine = machine
+    return app
+
+
+def _export_bytes(ns, fmt, bpm, renderer):
+    from bgmaker.render.audio import render_wav
+    from bgmaker.render.midi import write_midi
+    with tempfile.TemporaryDirectory(prefix="bgmaker-export-") as tmp:
+        path = os.path.join(tmp, "beat.mid" if fmt == "midi" else "beat.wav")
+        if fmt == "midi":
+            write_midi(ns, path, bpm=bpm)
+        else:
+            render_wav(ns, path, bpm=bpm, renderer=renderer)
+        return Path(path).read_bytes()
+
+
+def _midi_windows(body, name):
+    """The distinct non-silent 4-bar windows of an uploaded MIDI file (the CLI encodes the first), at most
+    MAX_MIDI_WINDOWS; read by bgmaker.data.midi, so the reasons for a bad file are the CLI's."""
+    from bgmaker.data import midi, windows
+    from bgmaker.errors import UnusableMidiError
+    if not body:
+        raise bad(f"{name}: empty upload")
+    with tempfile.TemporaryDirectory(prefix="bgmaker-upload-") as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(body)
+        try:
+            ns = midi.read_midi(path)
+            problem = midi.drum_problem(ns)
+            if problem:
+                raise UnusableMidiError(f"{path}: no 4-bar drum beat: {problem}")
+            found = windows.extract_windows(ns)
+        except (UnusableMidiError, windows.UnusableSequenceError) as e:
+            raise bad(f"{name}: {str(e).replace(f'{path}: ', '')}") from None
+    if not found:
+        raise bad(f"{name}: no 4-bar drum beat: no notes of the 9-piece drum kit")
+    return found[:MAX_MIDI_WINDOWS]
+
+
+# -- serving ------------------------------------------------------------------
+
+def listen(host, port):
+    """A socket bound to (host, port), ready for uvicorn; a one-line OSError when it cannot be."""
+    import socket
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as e:
+        raise OSError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def url_of(sock):
+    host, port = sock.getsockname()[:2]
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/"
+
+
+def make_server(app, log_level="warning"):
+    """A uvicorn Server for `app`; run it with server.run(sockets=[listen(host, port)])."""
+    import uvicorn
+    config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="off",
+                            limit_concurrency=64, timeout_graceful_shutdown=2)
+    return uvicorn.Server(config)
