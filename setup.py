@@ -25,9 +25,9 @@ setup(
     entry_points={
         "console_scripts": [
             "bgmaker = bgmaker.cli:main",
-            "music_vae_train = bgmaker.magenta_apps:music_vae_train",
-            "music_vae_generate = bgmaker.magenta_apps:music_vae_generate",
-            "convert_dir_to_note_sequences = bgmaker.magenta_apps:convert_dir_to_note_sequences",
+            "music_vae_train = bgmaker.cli.magenta_apps:music_vae_train",
+            "music_vae_generate = bgmaker.cli.magenta_apps:music_vae_generate",
+            "convert_dir_to_note_sequences = bgmaker.cli.magenta_apps:convert_dir_to_note_sequences",
         ],
     },
 )

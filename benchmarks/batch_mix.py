@@ -33,7 +33,7 @@ def windows_of(path):
     """(performance, drummer, start bar) of each window in a TFRecord, in file order."""
     import note_seq
     from magenta.pipelines.pipeline import tf_record_iterator
-    from bgmaker.windows import performance_of
+    from bgmaker.data.windows import performance_of
     out = []
     for ns in tf_record_iterator(str(path), note_seq.NoteSequence):
         performance = performance_of(ns)
@@ -58,7 +58,8 @@ def batch_stats(performances, drummers, order, buffer, batch, epochs, seed):
 
 
 def main():
-    import bgmaker_configs  # noqa: F401  (the compat shims before TensorFlow)
+    import bgmaker_configs
+    bgmaker_configs.register()  # compat shims + configs, before Magenta
     from bgmaker_configs import get_run
     from bgmaker_configs.recipes import FULL_SHUFFLE
 

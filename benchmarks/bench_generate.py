@@ -118,19 +118,19 @@ def main():
     work = Path(tempfile.mkdtemp(prefix="bench_generate-"))
     midi_input = None
     if args.run:
-        import bgmaker_configs
-        run_ = bgmaker_configs.get_run(args.run)
-        checkpoint = run_.checkpoint()
-        if checkpoint is None:
-            raise SystemExit(f"run {args.run} has no checkpoint yet (scripts/train.sh --run {args.run})")
-        config = run_.name if run_.name in bgmaker_configs.CONFIG_MAP else run_.config
+        from bgmaker import models
+        try:
+            choice = models.locate(args.run)  # the shipped model, else the run's newest checkpoint
+        except FileNotFoundError as e:
+            raise SystemExit(str(e))
+        checkpoint, config = choice.checkpoint, choice.config
     elif args.checkpoint:
         checkpoint, config = Path(args.checkpoint), args.config
     else:
         print(f"training a {'tiny' if args.tiny else 'real-size'} hierdec-drum_4bar for 1 step ...", flush=True)
         checkpoint, midi_input = train_model(work, args.tiny)
         config = "hierdec-drum_4bar"
-    from bgmaker.generate import resolve_checkpoint
+    from bgmaker.models import resolve_checkpoint
     checkpoint = resolve_checkpoint(checkpoint)
     if midi_input is None:
         sys.path.insert(0, str(REPO / "tests"))
@@ -151,17 +151,20 @@ def main():
     stock, ours_midi, ours_all, render_only = (times[k] for k in ("stock", "ours_midi", "ours_all", "render"))
 
     # warm, in this process
-    import bgmaker_configs  # noqa: F401
+    import bgmaker_configs
+    bgmaker_configs.register()  # compat shims + configs, before Magenta
     import tensorflow as tf
     tf.get_logger().setLevel("ERROR")
     import warnings
     warnings.filterwarnings("ignore")
     from magenta.models.music_vae import TrainedModel, configs
 
-    from bgmaker import magenta_apps, render
-    from bgmaker.generate import BeatGenerator
+    from bgmaker import render
+
+    from bgmaker import models
+    from bgmaker.generation.generator import BeatGenerator
     stock_config = configs.CONFIG_MAP[config]
-    overrides = magenta_apps.recorded_hparams(checkpoint)
+    overrides = models.recorded_hparams(checkpoint)
     if overrides:
         stock_config.hparams.parse(overrides)
     length = stock_config.hparams.max_seq_len

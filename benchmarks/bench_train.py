@@ -24,7 +24,7 @@ and the ratio of each variant to stock at the same batch size.
 Variants:
   stock      Magenta 2.1.4 as released, with only the shims it cannot run
              without (BGMAKER_STOCK=1: Keras 2, np.bool, the unbatch segfault)
-  bgmaker    what `scripts/train.sh` runs by default (bgmaker.train.prepare)
+  bgmaker    what `scripts/train.sh` runs by default (bgmaker.training.train.prepare)
   bgmaker-PRECISION, bgmaker-grappler-SETTING, bgmaker-PRECISION-grappler-SETTING
              the default path with the LSTM precision forced (fp32, fp32-matmul, bf16)
              and/or Grappler set to TensorFlow's default passes or none (default, off)
@@ -65,11 +65,12 @@ def child(args):
         os.environ["BGMAKER_STOCK"] = "1"
     sys.path.insert(0, REPO)
     import bgmaker_configs
+    bgmaker_configs.register()  # compat shims + configs, before Magenta
     import tensorflow.compat.v1 as tf
     import tf_slim
     from magenta.models.music_vae import base_model, configs, data, music_vae_train
 
-    from bgmaker import train as bgmaker_train
+    from bgmaker.training import train as bgmaker_train
 
     tf.disable_v2_behavior()
     tf.logging.set_verbosity(tf.logging.ERROR)

@@ -37,11 +37,12 @@ RUNS = (("fp32", "fp32", 1), ("bf16", "bf16", 1), ("fp32 seed 2", "fp32", 2))
 def child(args):
     sys.path.insert(0, REPO)
     import bgmaker_configs
+    bgmaker_configs.register()  # compat shims + configs, before Magenta
     import tensorflow.compat.v1 as tf
     import tf_slim
     from magenta.models.music_vae import data, music_vae_train
 
-    from bgmaker import train as bgmaker_train
+    from bgmaker.training import train as bgmaker_train
 
     tf.disable_v2_behavior()
     tf.logging.set_verbosity(tf.logging.ERROR)

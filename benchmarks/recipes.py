@@ -9,13 +9,13 @@
 `--cpu-minutes` of process CPU time (user + system, all threads: 80 CPU-minutes
 is 40 minutes of this 2-core machine), niced, through `bgmaker train` (Magenta's
 own loop). Each run keeps its weights every `--milestone-every` CPU-minutes
-(bgmaker.training_hooks) and its loss against CPU time. Runs live under
+(bgmaker.training.hooks) and its loss against CPU time. Runs live under
 $BGMAKER_STATE_DIR/recipes/<recipe>/ (default ~/.local/state/bgmaker), outside
 the checkout: a stopped `train` resumes each unfinished run where it stopped and
 skips finished ones. Data: the state dir's data/ (made here if missing).
 
 `score` evaluates every milestone of every run on the validation split with the
-cheap validation mode of bgmaker.evaluate (seeded; cached per milestone), and
+cheap validation mode of bgmaker.evaluation.evaluate (seeded; cached per milestone), and
 `report` writes benchmarks/recipes.json, recipes.md and recipes.png: the
 learning curves (validation figures and training loss against CPU-hours) and
 the table at the common budget. The recipe that leads on validation becomes
@@ -67,7 +67,7 @@ def ensure_data():
 
 
 def train(args):
-    from bgmaker.run_state import spent
+    from bgmaker.training.run_state import spent
     ensure_data()
     budget_s = args.cpu_minutes * 60
     for recipe in args.recipes:
@@ -92,8 +92,8 @@ def train(args):
 
 
 def score(args):
-    """Validate every milestone of every run (bgmaker.campaign.validation_scores; cached per milestone)."""
-    from bgmaker.campaign import validation_scores
+    """Validate every milestone of every run (bgmaker.training.campaign.validation_scores; cached per milestone)."""
+    from bgmaker.training.campaign import validation_scores
     os.environ["BGMAKER_DATA_DIR"] = str(paths.state_dir() / "data")
     for recipe in args.recipes:
         if run_dir(recipe).is_dir():
@@ -102,7 +102,7 @@ def score(args):
 
 
 def load(recipe):
-    from bgmaker.run_state import read_progress
+    from bgmaker.training.run_state import read_progress
     cache = run_dir(recipe) / "validation.jsonl"
     scores = [json.loads(line) for line in cache.read_text().splitlines()] if cache.is_file() else []
     record = run_dir(recipe) / "bgmaker_run.json"
@@ -128,7 +128,7 @@ def reference_summary(seed):
     """The shipped model's validation summary (cached): a row to read the recipes against."""
     cache = recipe_root() / f"shipped-validation-seed{seed}.json"
     if not cache.is_file():
-        from bgmaker import evaluate
+        from bgmaker.evaluation import evaluate
         os.environ["BGMAKER_DATA_DIR"] = str(paths.state_dir() / "data")
         summary = evaluate.validate(RUN, str(REPO / "models" / RUN), seed=seed,
                                     output_dir=recipe_root() / "shipped-validation")
@@ -147,7 +147,7 @@ def report(args):
     lines = ["# Training recipes at equal CPU time (v2_rock_beat, validation split)", "",
              f"Each recipe trained `hierdec-drum_4bar` for {args.cpu_minutes:g} CPU-minutes of process time "
              f"({args.cpu_minutes / 2:g} minutes of this {machine()['cores']}-core machine), one after another, "
-             "and was scored on the validation split at its last milestone with `bgmaker.evaluate.validate` "
+             "and was scored on the validation split at its last milestone with `bgmaker.evaluation.evaluate.validate` "
              f"(seed {args.seed}). Regenerate: `.venv/bin/python benchmarks/recipes.py train && "
              ".venv/bin/python benchmarks/recipes.py score`.", "",
              "| recipe | steps | examples | CPU-min | last train loss | "

@@ -40,6 +40,7 @@ def apply():
         _applied = True
         return
     use_legacy_keras()
+    import_tensorflow_quietly()
     quiet_pydub_ffmpeg_warning()
     restore_numpy_bool()
     avoid_zero_depth_unbatch()
@@ -79,6 +80,31 @@ def use_legacy_keras():
         raise RuntimeError(
             "TensorFlow loaded Keras 3 before bgmaker could select Keras 2: "
             "import bgmaker_configs before using tf.keras, or set TF_USE_LEGACY_KERAS=1")
+
+
+def import_tensorflow_quietly():
+    """Import TensorFlow with its native start-up lines kept off stderr, unless BGMAKER_VERBOSE=1.
+
+    Cause: TensorFlow 2.21 logs "Could not find cuda drivers" (and absl's
+    "All log messages before absl::InitializeLog()") from C++ while it loads,
+    before TF_CPP_MIN_LOG_LEVEL applies, on every CPU-only machine. `bgmaker`
+    commands set TF_CPP_MIN_LOG_LEVEL=3 unless --verbose (bgmaker.cli.quiet);
+    then the descriptor 2 is pointed at /dev/null for the import alone. A
+    failed import restores stderr before its error propagates.
+    """
+    if "tensorflow" in sys.modules or os.environ.get("BGMAKER_VERBOSE") == "1" \
+            or os.environ.get("TF_CPP_MIN_LOG_LEVEL") != "3":
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def quiet_pydub_ffmpeg_warning():
@@ -244,7 +270,7 @@ def extra_training_hooks(hooks):
 
     Cause: `music_vae_train.train` builds its hooks and calls
     `tf_slim.training.train` itself, with no way to pass more. BGMaker's
-    training needs a few (bgmaker.training_hooks: CPU budget, progress log,
+    training needs a few (bgmaker.training.hooks: CPU budget, progress log,
     milestone weights, warm start); they are appended to that one call.
     """
     from magenta.models.music_vae import music_vae_train

@@ -1,4 +1,4 @@
-"""The 9-piece drum kit and the 16th-note grid every BGMaker model plays.
+"""The 9-piece drum kit, the 16th-note grid and the default tempo: every BGMaker grid constant, defined once.
 
 The classes are Magenta's REDUCED_DRUM_PITCH_CLASSES, read here from
 note_seq's DEFAULT_DRUM_TYPE_PITCHES (the same list; tests/test_windows.py
@@ -18,3 +18,19 @@ STEPS_PER_QUARTER = 4
 STEPS_PER_BAR = 16  # sixteenths in a 4/4 bar
 BARS = 4
 STEPS = STEPS_PER_BAR * BARS  # 64: one model example
+
+DEFAULT_BPM = 120.0  # tempo of generated beats and of MIDI without a tempo (MIDI's own default)
+
+
+def steps_per_bar(ns):
+    """16th-note steps in one bar of `ns`'s first time signature (16 in 4/4, 12 in 3/4 or 6/8; 4/4 if none).
+
+    Rendering draws and counts bars in the file's own meter; models read 4/4 only (bgmaker.data.windows).
+    """
+    if not ns.time_signatures:
+        return STEPS_PER_BAR
+    ts = min(ns.time_signatures, key=lambda t: t.time)
+    steps = 16 * ts.numerator / ts.denominator
+    if steps != int(steps) or steps < 1:
+        raise ValueError(f"time signature {ts.numerator}/{ts.denominator} does not fit a 16th-note grid")
+    return int(steps)

@@ -1,18 +1,30 @@
-"""BGMaker's configs, registered into Magenta's `configs.CONFIG_MAP` on import.
+"""BGMaker's named runs, recipes and model configs, and their registration into Magenta.
 
-Importing this package first applies every runtime shim (bgmaker.compat), so
-`import bgmaker_configs` is all a tool needs before using Magenta.
+Importing this package is free: the run and recipe tables (`runs`, `recipes`)
+are plain data and import neither TensorFlow nor Magenta, so `bgmaker runs`,
+`--help` and an unknown run name answer in about a second. Building a model
+needs the configs in Magenta's `configs.CONFIG_MAP`; that is the explicit
+`register()`, called where a model is built or a Magenta app starts
+(bgmaker.models, bgmaker.training.train, bgmaker.cli.magenta_apps).
 """
-from bgmaker import compat as _compat
+from bgmaker_configs.recipes import RECIPES, Recipe, get_recipe
+from bgmaker_configs.runs import RUNS, Run, UnknownRunError, get_run, user_run
 
-_compat.apply()
+# the model configs BGMaker defines (bgmaker_configs.models.MODELS), named here without importing Magenta
+MODEL_NAMES = ("hierdec-drum_4bar", "cat-drums_4bar")
 
-from bgmaker_configs import models, runs  # noqa: E402  (must follow the shims)
-from bgmaker_configs.runs import RUNS, Run, UnknownRunError, get_run  # noqa: E402
 
-models.register()
-runs.register()
+def register():
+    """Apply the compat shims, add BGMaker's models and runs to Magenta's CONFIG_MAP; return CONFIG_MAP.
 
-from magenta.models.music_vae.configs import CONFIG_MAP  # noqa: E402
+    Idempotent. Imports TensorFlow and Magenta (seconds).
+    """
+    from bgmaker_configs import models, runs
+    models.register()
+    runs.register()
+    from magenta.models.music_vae.configs import CONFIG_MAP
+    return CONFIG_MAP
 
-__all__ = ["CONFIG_MAP", "RUNS", "Run", "UnknownRunError", "get_run", "models", "runs"]
+
+__all__ = ["MODEL_NAMES", "RECIPES", "RUNS", "Recipe", "Run", "UnknownRunError", "get_recipe", "get_run",
+           "register", "user_run"]

@@ -5,19 +5,21 @@ Both use the hparams of Magenta's `cat-drums_2bar_small` stretched to 4 bars
 reduced drum classes. `cat-drums_4bar` is the flat baseline with the same
 data and hparams, so the hierarchical decoder can be compared with it.
 """
-from magenta.common import merge_hparams
-from magenta.contrib import training as contrib_training
-from magenta.models.music_vae import configs, data, lstm_models
-from magenta.models.music_vae import base_model
-
 from bgmaker import compat
+
+# Magenta 2.1.4 cannot even be imported on TF 2.21 without the compat shims
+# (Keras 2, np.bool): apply them before the imports below. Idempotent, and the
+# only thing importing this module does besides defining the configs;
+# registering them into CONFIG_MAP is the explicit bgmaker_configs.register().
+compat.apply()
+
+from magenta.common import merge_hparams  # noqa: E402
+from magenta.contrib import training as contrib_training  # noqa: E402
+from magenta.models.music_vae import base_model, configs, data, lstm_models  # noqa: E402
 
 NONFINITE_LOSS_MESSAGE = "BGMaker: training loss is NaN or Inf"
 
-STEPS_PER_QUARTER = 4
-QUARTERS_PER_BAR = 4
-BARS = 4
-STEPS = STEPS_PER_QUARTER * QUARTERS_PER_BAR * BARS  # 64
+from bgmaker.drums import BARS, STEPS, STEPS_PER_BAR, STEPS_PER_QUARTER  # noqa: E402,F401  (the one grid definition)
 
 class _StopOnNonFiniteLoss:
     """Wraps the optimizer MusicVAE.train returns so every gradient waits on a finite loss.
@@ -86,7 +88,7 @@ def drums_converter(**overrides):
         max_bars=100,  # truncate long performances before slicing, as Magenta's drum configs do
         slice_bars=BARS,
         steps_per_quarter=STEPS_PER_QUARTER,
-        quarters_per_bar=QUARTERS_PER_BAR,
+        quarters_per_bar=STEPS_PER_BAR // STEPS_PER_QUARTER,
         pitch_classes=data.REDUCED_DRUM_PITCH_CLASSES,
         roll_input=True,
     )
@@ -95,7 +97,7 @@ def drums_converter(**overrides):
 
 
 def windows_converter():
-    """The converter for pre-sliced 4-bar windows (bgmaker.windows): one example each.
+    """The converter for pre-sliced 4-bar windows (bgmaker.data.windows): one example each.
 
     Same encoding as drums_converter(); it only stops Magenta from re-slicing:
     no 5-slice cap, no split at silent bars, the track padded to the stored

@@ -13,14 +13,15 @@ decay_rate**step + min_learning_rate (MusicVAE.train).
 """
 from dataclasses import dataclass, field
 
+from bgmaker.errors import UnknownNameError
+
 # Larger than any named run's train split (v1_all: 15,641 windows), so the
 # training shuffle reorders the whole split every epoch (bgmaker.compat.honour_shuffle_buffer).
 FULL_SHUFFLE = 16384
 
 
-class UnknownRecipeError(KeyError):
-    def __str__(self):
-        return self.args[0]
+class UnknownRecipeError(UnknownNameError):
+    """A recipe name not in RECIPES."""
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Recipe:
     name: str
     description: str
     hparams: dict = field(default_factory=dict)  # training hparams (never the architecture or KL)
-    every_window: bool = True   # every 4-bar window (bgmaker.windows), else whole files + Magenta's 5 slices
+    every_window: bool = True   # every 4-bar window (bgmaker.data.windows), else whole files + Magenta's 5 slices
     stock: bool = False         # Magenta as released (BGMAKER_STOCK=1: no speed patches, its own shuffle)
 
 

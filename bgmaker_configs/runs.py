@@ -11,23 +11,20 @@ own tools accept it too: `music_vae_generate --config=v2_rock_beat ...`.
 """
 from dataclasses import dataclass, field
 
-from magenta.models.music_vae import configs
-
 from bgmaker import paths
-from bgmaker_configs import models
+from bgmaker.errors import UnknownNameError
 from bgmaker_configs.recipes import DEFAULT_RECIPE, get_recipe
 
 
-class UnknownRunError(KeyError):
-    def __str__(self):
-        return self.args[0]
+class UnknownRunError(UnknownNameError):
+    """A run name that is neither a named run nor one of your own MIDI runs."""
 
 
 @dataclass(frozen=True)
 class Run:
     name: str
     config: str                 # a name in Magenta's CONFIG_MAP
-    select: dict                # keyword arguments of bgmaker.gmd.select
+    select: dict                # keyword arguments of bgmaker.data.gmd.select
     hparams: dict = field(default_factory=dict)  # overrides of the config's hparams
     description: str = ""
     recipe: str = DEFAULT_RECIPE  # how it is trained (bgmaker_configs.recipes): data pipeline, batch, schedule
@@ -35,7 +32,7 @@ class Run:
 
     @property
     def every_window(self):
-        """True: train on every 4-bar window (bgmaker.windows); False: whole files, Magenta's 5 slices."""
+        """True: train on every 4-bar window (bgmaker.data.windows); False: whole files, Magenta's 5 slices."""
         return get_recipe(self.recipe).every_window
 
     def examples_path(self, split, every_window=True):
@@ -52,17 +49,11 @@ class Run:
         """Where `bgmaker export` puts this run's weights-only model (committed when shipped)."""
         return paths.models_dir() / self.name
 
-    def checkpoint(self):
-        """The run's newest training checkpoint, else its shipped model, else None."""
-        import tensorflow.compat.v1 as tf
-        for folder in (self.run_dir / "train", self.shipped_dir):
-            found = tf.train.latest_checkpoint(str(folder)) if folder.is_dir() else None
-            if found:
-                return found
-        return None
-
     def magenta_config(self, recipe=None):
         """This run as a Magenta Config: model, hparams (recipe's, then the run's), converter and examples."""
+        from magenta.models.music_vae import configs
+
+        from bgmaker_configs import models
         recipe = get_recipe(recipe or self.recipe)
         base = models.MODELS[self.config]()
         hparams = base.hparams
@@ -123,7 +114,8 @@ def get_run(name):
 
 
 def register():
-    """Add every run to Magenta's CONFIG_MAP under its own name (idempotent)."""
+    """Add every run to Magenta's CONFIG_MAP under its own name (idempotent; via bgmaker_configs.register)."""
+    from magenta.models.music_vae import configs
     for run in RUNS.values():
         if run.name not in configs.CONFIG_MAP:
             configs.CONFIG_MAP[run.name] = run.magenta_config()

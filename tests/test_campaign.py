@@ -1,7 +1,7 @@
 """The campaign's bookkeeping: where it stands, which milestone it ships (no training here)."""
 import json
 
-from bgmaker import campaign
+from bgmaker.training import campaign
 
 from conftest import REPO, run_cli
 

@@ -38,14 +38,14 @@ def test_keras3_breaks_magenta_rnn_cells():
 
 
 def test_legacy_keras_shim_lets_magenta_build_lstm():
-    proc = python("import bgmaker_configs\n" + textwrap.dedent(BUILD_LSTM) + "\nprint(tf.keras.__name__)")
+    proc = python("import bgmaker_configs; bgmaker_configs.register()\n" + textwrap.dedent(BUILD_LSTM) + "\nprint(tf.keras.__name__)")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "built (2, 5, 4)" in proc.stdout
     assert "tf_keras" in proc.stdout
 
 
 def test_keras3_request_is_refused_with_clear_message():
-    proc = python("import bgmaker_configs", TF_USE_LEGACY_KERAS="0")
+    proc = python("import bgmaker_configs; bgmaker_configs.register()", TF_USE_LEGACY_KERAS="0")
     assert proc.returncode != 0
     assert "Magenta needs Keras 2" in proc.stderr
 
@@ -68,6 +68,7 @@ def test_get_dataset_runs_for_drums_with_shim(tmp_path):
     proc = python(f"""
         import sys
         import bgmaker_configs
+        bgmaker_configs.register()  # compat shims + configs, before Magenta
         import tensorflow as tf
         from magenta.models.music_vae import configs, data
         sys.path.insert(0, {str(Path(__file__).parent)!r})
@@ -76,7 +77,7 @@ def test_get_dataset_runs_for_drums_with_shim(tmp_path):
         with tf.io.TFRecordWriter(path) as w:
             for i in range(3):
                 w.write(drum_midi.rock_beat(bars=8, variant=i).SerializeToString())
-        config = configs.update_config(bgmaker_configs.CONFIG_MAP['hierdec-drum_4bar'],
+        config = configs.update_config(bgmaker_configs.register()['hierdec-drum_4bar'],
                                        dict(eval_examples_path=path))
         config.hparams.batch_size = 2
         inputs, outputs, controls, lengths = next(iter(data.get_dataset(config, is_training=False)))
@@ -91,13 +92,14 @@ def test_numpy_without_bool_alias_breaks_magenta_and_shim_restores_it():
     use_magenta = "from magenta.models.music_vae import data\nprint(data.np_onehot([1, 2], 3).dtype)\n"
     broken = python(drop_alias + "import os; os.environ['TF_USE_LEGACY_KERAS']='1'\n" + use_magenta)
     assert broken.returncode != 0 and "bool" in broken.stderr
-    fixed = python(drop_alias + "import bgmaker_configs\n" + use_magenta)
+    fixed = python(drop_alias + "import bgmaker_configs; bgmaker_configs.register()\n" + use_magenta)
     assert fixed.returncode == 0, fixed.stderr[-2000:]
     assert fixed.stdout.strip().endswith("bool")
 
 
 def test_apply_is_idempotent():
-    import bgmaker_configs  # noqa: F401
+    import bgmaker_configs
+    bgmaker_configs.register()  # compat shims + configs, before Magenta
     from bgmaker import compat
     from magenta.models.music_vae import data
     before = data.convert_to_tensors_op

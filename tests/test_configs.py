@@ -3,6 +3,8 @@ import numpy as np
 import pytest
 
 import bgmaker_configs
+
+bgmaker_configs.register()  # compat shims + configs, before Magenta
 from bgmaker_configs import models
 from magenta.models.music_vae import configs, data, lstm_models
 

@@ -7,7 +7,9 @@ import note_seq
 import pytest
 import tensorflow as tf
 
-import bgmaker_configs  # noqa: F401
+import bgmaker_configs
+
+bgmaker_configs.register()  # compat shims + configs, before Magenta
 from bgmaker import cli
 
 import drum_midi
@@ -154,7 +156,7 @@ def _umask():
 
 
 def test_own_midi_folder_is_split_by_file(tmp_path):
-    from bgmaker.convert import own_midi_splits
+    from bgmaker.data.convert import own_midi_splits
     d = tmp_path / "mine"
     d.mkdir()
     for i in range(12):

@@ -6,7 +6,7 @@ music_vae_generate in sample and interpolate mode, as typed in the README.
 import note_seq
 import pytest
 
-from bgmaker.windows import PITCH_TO_CLASS, to_grid
+from bgmaker.data.windows import PITCH_TO_CLASS, to_grid
 from magenta.models.music_vae.data import REDUCED_DRUM_PITCH_CLASSES
 
 import drum_midi

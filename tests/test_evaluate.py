@@ -6,8 +6,12 @@ import json
 import numpy as np
 import pytest
 
-import bgmaker_configs  # noqa: F401  (compat shims before Magenta)
-from bgmaker import cli, evaluate, metrics, windows
+import bgmaker_configs
+
+bgmaker_configs.register()  # compat shims + configs, before Magenta
+from bgmaker import cli, metrics
+from bgmaker.evaluation import evaluate
+from bgmaker.data import windows
 from bgmaker_configs.runs import Run
 
 import drum_midi
@@ -84,7 +88,7 @@ def test_reconstruction_numbers_agree_with_magentas_own_metric(report, windows_t
 
 def test_windows_survive_magentas_encoding_unchanged(windows_tfrecord):
     """Scoring on grids is scoring Magenta's 512 classes: window -> tensors -> classes -> grid is lossless."""
-    from bgmaker import reconstruction
+    from bgmaker.evaluation import scoring as reconstruction
     from bgmaker_configs import models
     converter = models.windows_converter()
     stored = windows_tfrecord[1]
@@ -190,7 +194,7 @@ def test_report_says_how_to_repeat_it(report, windows_tfrecord, tiny_model):
 def test_cli_defaults_are_the_library_defaults():
     import argparse
     import inspect
-    from bgmaker import evaluate_cli
+    from bgmaker.cli import evaluate as evaluate_cli
     parser = argparse.ArgumentParser()
     evaluate_cli.add_arguments(parser)
     cli_defaults = vars(parser.parse_args([]))

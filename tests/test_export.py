@@ -1,8 +1,8 @@
 """bgmaker export: a weights-only model that generates exactly what its checkpoint does."""
 import os
 
-from bgmaker import export
-from bgmaker.generate import BeatGenerator
+from bgmaker.models import export
+from bgmaker.generation.generator import BeatGenerator
 
 
 def test_export_is_small_and_equivalent(tiny_model, tmp_path):

@@ -20,7 +20,7 @@ T = 1.0
 
 @pytest.fixture(scope="module")
 def generator(tiny_model):
-    from bgmaker.generate import BeatGenerator
+    from bgmaker.generation.generator import BeatGenerator
     g = BeatGenerator("hierdec-drum_4bar", tiny_model["run_dir"])  # hparams from the recorded hparams.txt
     yield g
     g.close()
@@ -60,24 +60,24 @@ def test_interpolation_endpoints_are_the_reconstructions(generator, tiny_model, 
     a, b = tiny_model["midi_dir"] / "beat_0.mid", tiny_model["midi_dir"] / "beat_5.mid"
     path = generator.interpolate(a, b, steps=8, temperature=T, seed=5)
     assert len(path) == 8
-    z = generator.encode([a, b])
+    z, keys = generator.encode_with_keys([a, b])  # an input's sampling key comes from its window, not its z
     ra, rb = generator.reconstruct(a, T, seed=5), generator.reconstruct(b, T, seed=5)
     assert midi_bytes(path[0], tmp_path / "p0.mid") == midi_bytes(ra, tmp_path / "ra.mid")
     assert midi_bytes(path[-1], tmp_path / "p7.mid") == midi_bytes(rb, tmp_path / "rb.mid")
-    assert notes(generator.decode(z[1:], T, seed=5)[0]) == notes(path[-1])
+    assert notes(generator.decode(z[1:], T, seed=5, keys=keys[1:])[0]) == notes(path[-1])
 
 
 def test_variations(generator, tiny_model):
     beat = tiny_model["midi_dir"] / "beat_2.mid"
     same = generator.variations(beat, n=3, noise=0.0, temperature=T, seed=4)
-    assert [notes(x) for x in same] == [notes(generator.reconstruct(beat, T, seed=4))] * 3
+    assert notes(same[0]) == notes(generator.reconstruct(beat, T, seed=4))  # noise 0, keyed like the input
     varied = generator.variations(beat, n=3, noise=1.0, temperature=T, seed=4)
     assert len({tuple(notes(x)) for x in varied}) == 3
     assert [notes(x) for x in varied] == [notes(x) for x in generator.variations(beat, 3, 1.0, T, seed=4)]
 
 
 def test_long_input_is_windowed(generator, tmp_path):
-    from bgmaker.generate import find_window
+    from bgmaker.generation.generator import find_window
     ns = drum_midi.rock_beat(bars=4, variant=0)
     tail = drum_midi.rock_beat(bars=4, variant=3)
     long = note_seq.sequences_lib.concatenate_sequences([ns, tail], [8.0, 8.0])
@@ -86,7 +86,7 @@ def test_long_input_is_windowed(generator, tmp_path):
     w = find_window(path, start_bar=4)
     assert sorted(notes(w.sequence)) == sorted(notes(tail))
     assert np.array_equal(generator.encode([path], start_bar=4), generator.encode([tail]))
-    from bgmaker.generate import UnusableMidiError
+    from bgmaker.errors import UnusableMidiError
     with pytest.raises(UnusableMidiError, match=r"eight_bars\.mid.*bar 9 .*0, 1, 2, 3, 4"):
         find_window(path, start_bar=9)
 
@@ -102,17 +102,18 @@ def bad_inputs(tmp_path):
     waltz.time_signatures[0].numerator = 3
     (tmp_path / "corrupt.mid").write_bytes(b"MThd\x00\x00\x00\x06garbage, not a MIDI file")
     return {
-        "piano.mid": (drum_midi.write_midi(piano, tmp_path / "piano.mid"), "no drum notes"),
-        "empty.mid": (drum_midi.write_midi(empty, tmp_path / "empty.mid"), "no drum notes"),
+        "piano.mid": (drum_midi.write_midi(piano, tmp_path / "piano.mid"),
+                      "32 notes but none on the drum channel (MIDI channel 10)"),
+        "empty.mid": (drum_midi.write_midi(empty, tmp_path / "empty.mid"), "no notes"),
         "short.mid": (drum_midi.write_midi(drum_midi.rock_beat(bars=2), tmp_path / "short.mid"),
                       "shorter than 4 bars"),
         "waltz.mid": (drum_midi.write_midi(waltz, tmp_path / "waltz.mid"), "3/4"),
-        "corrupt.mid": (tmp_path / "corrupt.mid", "not a readable MIDI file"),
+        "corrupt.mid": (tmp_path / "corrupt.mid", "corrupt MIDI file"),
     }
 
 
 def test_unusable_inputs_give_errors_naming_the_file(generator, tmp_path):
-    from bgmaker.generate import UnusableMidiError
+    from bgmaker.errors import UnusableMidiError
     for name, (path, why) in bad_inputs(tmp_path).items():
         with pytest.raises(UnusableMidiError) as e:
             generator.reconstruct(path)
@@ -144,7 +145,7 @@ def test_cli_interpolation_writes_every_file_and_matches_the_api(generator, tiny
 
 
 def test_checkpoint_paths(tiny_model, tmp_path):
-    from bgmaker.generate import resolve_checkpoint
+    from bgmaker.models import resolve_checkpoint
     ckpt = str(tiny_model["checkpoint"])
     assert resolve_checkpoint(tiny_model["run_dir"]) == ckpt  # run dir -> train/ -> latest
     assert resolve_checkpoint(tiny_model["run_dir"] / "train") == ckpt
@@ -161,9 +162,9 @@ def test_cli_errors_are_one_line(tiny_model, tmp_path):
                    check=False)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1].startswith("bgmaker generate: error: ")
-    assert "corrupt.mid: not a readable MIDI file" in proc.stderr and "Traceback" not in proc.stderr
+    assert "corrupt.mid: corrupt MIDI file" in proc.stderr and "Traceback" not in proc.stderr
     for argv, message in [
-        (["sample"], "run v2_rock_beat has no checkpoint"),  # the default run, nothing trained or shipped here
+        (["sample"], "run v2_rock_beat has no shipped model"),  # the default run, nothing trained or shipped here
         (["sample", "--checkpoint", tmp_path / "none"], "none: no such checkpoint"),
         (["interpolate", corrupt, tmp_path / "missing.mid", "--checkpoint", tiny_model["checkpoint"]],
          "missing.mid: no such MIDI file"),
@@ -183,11 +184,12 @@ def test_cli_errors_are_one_line(tiny_model, tmp_path):
 
 def test_seeded_sampler_draws_from_the_tempered_softmax():
     """The hash-keyed inverse-CDF draw: class frequencies over 4096 keys match softmax(logits / T)."""
-    import bgmaker_configs  # noqa: F401
+    import bgmaker_configs
+    bgmaker_configs.register()  # compat shims + configs, before Magenta
     import tensorflow.compat.v1 as tf
     from magenta.models.music_vae import lstm_models
 
-    from bgmaker import seeded_sampling
+    from bgmaker.generation import seeded_sampling
     rows, logits = 4096, np.log(np.array([0.1, 0.2, 0.3, 0.4], np.float32))
     hparams = lstm_models.get_default_hparams()
     hparams.batch_size = rows
@@ -201,13 +203,13 @@ def test_seeded_sampler_draws_from_the_tempered_softmax():
         with tf.Session() as sess:
             set_keys = seeded_sampling.key_setter(sess)
             z = np.arange(rows, dtype=np.float32)[:, None]  # one distinct latent per row
-            set_keys(seed=1, z=z)
+            set_keys(seed=1, keys=seeded_sampling.row_keys(z))
             a, b = sess.run([first, second], {temperature: 1.0})
-            set_keys(seed=1, z=z)
+            set_keys(seed=1, keys=seeded_sampling.row_keys(z))
             a_again = sess.run(first, {temperature: 1.0})
-            set_keys(seed=2, z=z)
+            set_keys(seed=2, keys=seeded_sampling.row_keys(z))
             a_other = sess.run(first, {temperature: 1.0})
-            set_keys(seed=1, z=z)
+            set_keys(seed=1, keys=seeded_sampling.row_keys(z))
             hot = sess.run(first, {temperature: 0.5})
     assert np.abs(a.mean(0) - [0.1, 0.2, 0.3, 0.4]).max() < 0.03
     assert np.abs(b.mean(0) - [0.1, 0.2, 0.3, 0.4]).max() < 0.03
@@ -219,22 +221,22 @@ def test_seeded_sampler_draws_from_the_tempered_softmax():
 
 
 def test_named_run_loads_its_latest_checkpoint_or_says_how_to_train(tiny_model, tmp_path, monkeypatch):
-    from bgmaker.generate import BeatGenerator
+    from bgmaker.generation.generator import BeatGenerator
     monkeypatch.setenv("BGMAKER_RUNS_DIR", str(tmp_path))
     monkeypatch.setenv("BGMAKER_MODELS_DIR", str(tmp_path / "no_shipped_models"))
     with pytest.raises(FileNotFoundError, match="scripts/train.sh --run v2_rock_beat"):
-        BeatGenerator.for_run("v2_rock_beat")
+        BeatGenerator.load(run="v2_rock_beat")
     (tmp_path / "v2_rock_beat").symlink_to(tiny_model["run_dir"])
-    g = BeatGenerator.for_run("v2_rock_beat", batch_size=2)
+    g = BeatGenerator.load(run="v2_rock_beat", batch_size=2)
     assert g.checkpoint.endswith("model.ckpt-2")
     assert len(g.sample(3, seed=1)) == 3
     g.close()
 
 
 def test_sample_with_journey_runs_from_the_most_to_the_least_cymbal_heavy_sample(generator):
-    from bgmaker.generate import cymbal_extremes
+    from bgmaker.generation.generator import cymbal_extremes
     from bgmaker.metrics.structure import cymbal_density
-    from bgmaker.windows import to_grid
+    from bgmaker.data.windows import to_grid
     beats, journey, (most, least) = generator.sample_with_journey(6, steps=5, temperature=T, seed=11)
     assert [notes(b) for b in beats] == [notes(b) for b in generator.sample(6, T, seed=11)]
     density = [float(cymbal_density(to_grid(b))) for b in beats]

@@ -1,7 +1,7 @@
 """GMD metadata selection, counted on the real info.csv."""
 import pytest
 
-from bgmaker import gmd
+from bgmaker.data import gmd
 
 
 @pytest.fixture(scope="module")

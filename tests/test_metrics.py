@@ -119,9 +119,10 @@ def test_groove_consistency_known_value():
 
 
 def test_features_of_to_grid_on_a_synthetic_beat():
-    """The grid from bgmaker.windows.to_grid of tests/drum_midi's beat has the features its recipe says."""
-    import bgmaker_configs  # noqa: F401  (bgmaker.windows imports Magenta)
-    from bgmaker.windows import to_grid
+    """The grid from bgmaker.data.windows.to_grid of tests/drum_midi's beat has the features its recipe says."""
+    import bgmaker_configs
+    bgmaker_configs.register()  # compat shims + configs, before Magenta
+    from bgmaker.data.windows import to_grid
     g = to_grid(drum_midi.rock_beat(bars=4))
     assert metrics.onset_density(g)[[KICK, SNARE]].tolist() == [0.125, 0.125]
     assert metrics.onset_density(g)[CHH] + metrics.onset_density(g)[OHH] == 0.5

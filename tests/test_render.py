@@ -41,7 +41,8 @@ def png_size(path):
 
 
 def test_kit_is_magentas_reduced_drum_classes():
-    import bgmaker_configs  # noqa: F401  (compat shims before Magenta)
+    import bgmaker_configs
+    bgmaker_configs.register()  # compat shims + configs, before Magenta
     from magenta.models.music_vae.data import REDUCED_DRUM_PITCH_CLASSES
     assert [list(p) for p in kit.PITCH_CLASSES] == REDUCED_DRUM_PITCH_CLASSES
     assert kit.GM_PITCHES == (36, 38, 42, 46, 45, 48, 50, 49, 51)

@@ -115,7 +115,7 @@ def test_unknown_run_and_missing_data(env, tmp_path):
 
 
 def test_hparams_merge_keeps_brackets():
-    from bgmaker.train import split_hparams
+    from bgmaker.models import split_hparams
     assert split_hparams("batch_size=4,enc_rnn_size=[16,16],z_size=8") == {
         "batch_size": "4", "enc_rnn_size": "[16,16]", "z_size": "8"}
 
@@ -128,8 +128,8 @@ def test_precision_option_reaches_the_graph_and_the_record(env, tmp_path):
     record = json.loads((folder / "bgmaker_run.json").read_text())
     assert record["hparams"]["lstm_precision"] == "bf16" and record["lstm_cell"] == "bf16"
     assert "lstm_precision=bf16" in (folder / "hparams.txt").read_text()
-    from bgmaker.magenta_apps import recorded_hparams
-    from bgmaker.train import split_hparams
+    from bgmaker.models import recorded_hparams
+    from bgmaker.models import split_hparams
     assert "shuffle_buffer=16384" in (folder / "hparams.txt").read_text()  # the run's recipe
     assert split_hparams(recorded_hparams(str(folder))) == split_hparams(TINY_HPARAMS), \
         "generation picks its own precision and needs no training shuffle"
@@ -150,6 +150,7 @@ def test_shuffle_buffer_hparam_sizes_magentas_training_shuffle():
     """hparam shuffle_buffer replaces Magenta's 10 x batch buffer (and only that shuffle)."""
     import tensorflow as tf
     import bgmaker_configs
+    bgmaker_configs.register()  # compat shims + configs, before Magenta
     from magenta.models.music_vae import data
     config = bgmaker_configs.RUNS["v2_rock_beat"].magenta_config()
     sizes = []
@@ -231,7 +232,7 @@ def test_fine_tune_a_model_on_your_own_midi(tmp_path):
 
 def test_cpu_budget_progress_and_milestones(env, tmp_path):
     """The run's CPU time adds up over restarts, stops at --cpu-hours, and milestones keep weights only."""
-    from bgmaker.run_state import read_milestones, read_progress
+    from bgmaker.training.run_state import read_milestones, read_progress
     own = dict(env, BGMAKER_RUNS_DIR=str(tmp_path / "runs"))
     run_cli(TRAIN_SH, "--run", "v2_rock_beat", f"--hparams={TINY_HPARAMS}", "--num_steps=3",
             "--milestone-every", "0.01", env=own)

@@ -6,7 +6,7 @@
 - the vectorized per-sequence loss sum equals Magenta's Python loop, with far
   fewer graph ops;
 - `auto` precision follows the CPU's bf16 flags; BGMAKER_STOCK=1 leaves Magenta
-  as released; `bgmaker.train.prepare` sets the Grappler options.
+  as released; `bgmaker.training.train.prepare` sets the Grappler options.
 Speed itself is measured by benchmarks/bench_train.py and bench_lstm_cell.py, not here.
 """
 import numpy as np
@@ -15,7 +15,9 @@ import pytest
 from conftest import run_cli
 from test_compat import python
 
-import bgmaker_configs  # noqa: F401  (shims)
+import bgmaker_configs
+
+bgmaker_configs.register()  # compat shims + configs, before Magenta
 from bgmaker import compat
 
 
@@ -112,7 +114,7 @@ def op_types(graph):
 
 @pytest.mark.parametrize("train_in,sample_in", [("bf16", "fp32"), ("fp32", "bf16")])
 def test_checkpoint_trained_in_one_precision_samples_in_the_other(tiny_model, tmp_path, train_in, sample_in):
-    from bgmaker.generate import BeatGenerator
+    from bgmaker.generation.generator import BeatGenerator
     from bgmaker_configs.models import TINY_HPARAMS
 
     run_dir = tmp_path / "run"
@@ -197,6 +199,7 @@ def test_auto_precision_follows_the_cpu_flags(tmp_path):
 def test_stock_mode_leaves_magenta_as_released():
     code = """
         import bgmaker_configs
+        bgmaker_configs.register()  # compat shims + configs, before Magenta
         from magenta.models.music_vae import lstm_models, data
         from bgmaker import compat
         with compat.lstm_precision("bf16") as precision:
@@ -211,7 +214,7 @@ def test_stock_mode_leaves_magenta_as_released():
 def test_prepare_sets_grappler_options():
     code = """
         import tensorflow as tf
-        from bgmaker import train
+        from bgmaker.training import train
         train.prepare(grappler="{}")
         print(sorted(k for k, v in tf.config.optimizer.get_experimental_options().items() if v is True),
               sorted(k for k, v in tf.config.optimizer.get_experimental_options().items() if v is False))

@@ -2,8 +2,10 @@
 import note_seq
 import pytest
 
-import bgmaker_configs  # noqa: F401  (shims before Magenta)
-from bgmaker import windows
+import bgmaker_configs
+
+bgmaker_configs.register()  # compat shims + configs, before Magenta
+from bgmaker.data import windows
 from bgmaker_configs import models
 
 import drum_midi

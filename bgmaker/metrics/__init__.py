@@ -1,6 +1,6 @@
 """Metrics of 4-bar drum grids: plain numpy/scipy functions, no TensorFlow.
 
-Every function takes drum grids from `bgmaker.windows.to_grid` (bool
+Every function takes drum grids from `bgmaker.data.windows.to_grid` (bool
 [64 steps, 9 classes], or a stack [..., 64, 9]) and states its formula in its
 docstring. The modules follow the evaluation's three questions:
 

@@ -24,6 +24,7 @@ class Output:
     stem: str
     title: object = None      # a str, or one per panel
     panels: list = None
+    first_bars: list = None   # bar number of each panel's first bar (default 1)
     written: dict = field(default_factory=dict)  # kind -> (path, note), filled by render_beats
 
 
@@ -36,7 +37,8 @@ def render_beats(outputs, bpm=DEFAULT_BPM, drum_map_name="gm", audio=True, png=T
         wavs = [pool.submit(render_wav, o.beat, f"{o.stem}.wav", bpm, renderer) for o in outputs] if audio else []
         if png:
             for o in outputs:
-                o.written["png"] = (plot_grid(o.panels or [o.beat], f"{o.stem}.png", titles=o.title), "")
+                o.written["png"] = (plot_grid(o.panels or [o.beat], f"{o.stem}.png", titles=o.title,
+                                                  first_bars=o.first_bars), "")
         for o, wav in zip(outputs, wavs):
             o.written["wav"] = wav.result()
     return outputs

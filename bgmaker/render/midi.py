@@ -12,11 +12,9 @@ import mido
 import note_seq
 from note_seq import sequences_lib
 
+from bgmaker.drums import DEFAULT_BPM, STEPS_PER_QUARTER, steps_per_bar
 from bgmaker.render import kit
 
-DEFAULT_BPM = 120.0
-STEPS_PER_QUARTER = 4
-BEATS_PER_BAR = 4
 
 
 def _qpm(ns):
@@ -24,8 +22,13 @@ def _qpm(ns):
 
 
 def bars(ns):
-    """The number of whole 4/4 bars `ns` spans (its total_time, rounded to the nearest bar)."""
-    return round(ns.total_time * _qpm(ns) / 60.0 / BEATS_PER_BAR)
+    """The number of whole bars, in its own meter, that `ns` spans (its total_time, rounded to the nearest bar)."""
+    return round(ns.total_time * _qpm(ns) / 60.0 * STEPS_PER_QUARTER / steps_per_bar(ns))
+
+
+def bar_seconds(ns):
+    """The length of one bar of `ns` in seconds, in its own meter and tempo."""
+    return steps_per_bar(ns) * 60.0 / _qpm(ns) / STEPS_PER_QUARTER
 
 
 def at_tempo(ns, bpm=DEFAULT_BPM, drum_map_name="gm"):

@@ -6,15 +6,16 @@ the same z decodes differently on every call, the noise depends on how many
 runs came before in the process and on the beat's row in the batch, and a
 graph seed only fixes the first run after loading.
 
-Here a decoded beat is a pure function of (z, temperature, seed). Each step is
-an exact draw from softmax(logits / T) by inverse-CDF sampling, with its one
-uniform number taken from an integer hash of (seed, a key of the row's z, the
-step number). The caller sets the
-seed and the row keys (a hash of each z's bytes) and the step counter restarts
-at 0 before every run, so the noise follows the latent vector, not its batch
-position: `decode([z_a, z_b])[1] == decode([z_b])[0]`, an interpolation's
-endpoints are exactly the inputs' reconstructions, and the batch size is only
-a speed knob. (Keying on the logits' bits instead does not work: TensorFlow's
+Here a decoded beat is a pure function of (z, temperature, seed, its key). Each
+step is an exact draw from softmax(logits / T) by inverse-CDF sampling, with its
+one uniform number taken from an integer hash of (seed, the row's key, the step
+number). The caller sets the seed and one key per row and the step counter
+restarts at 0 before every run, so the noise follows the item, not its batch
+position. BeatGenerator keys a prior sample by its z's bytes (`row_keys`) and a
+beat that starts from a file by the bytes of its window (`generator.item_key`),
+not by its encoded z, whose low bits change with the batch size: so
+`decode([z_a, z_b])[1] == decode([z_b])[0]`, an interpolation's endpoints are
+exactly the inputs' reconstructions, and the batch size is only a speed knob. (Keying on the logits' bits instead does not work: TensorFlow's
 CPU matmul rounds differently for rows in different positions of a batch.)
 
 The step counter relies on the decoder steps running one after another, which
@@ -25,16 +26,19 @@ the previous step's sample (a hierarchical decoder with
 Only sampling is replaced; the trained variables and the rest of the graph are
 Magenta's. Use `seeded_config(config)` before building a TrainedModel and
 `key_setter(session)` to set the keys before each decoder run. Scoring graphs
-(bgmaker.reconstruction) use `logit_keyed_model(model, seed)` instead.
+(bgmaker.evaluation.scoring) use `logit_keyed_model(model, seed)` instead.
 """
 import copy
 import zlib
 
 import numpy as np
 
-import bgmaker_configs  # noqa: F401  (compat shims before TensorFlow and Magenta)
-import tensorflow.compat.v1 as tf
-from magenta.models.music_vae import base_model, lstm_models
+from bgmaker import compat
+
+compat.apply()  # Magenta cannot be imported on TF 2.21 without the shims
+
+import tensorflow.compat.v1 as tf  # noqa: E402
+from magenta.models.music_vae import base_model, lstm_models  # noqa: E402
 
 _COLLECTION = "bgmaker_sampling_keys"
 _MASK32 = 0xFFFFFFFF
@@ -69,7 +73,7 @@ def _key_variables(batch_size):
 
 
 def key_setter(session):
-    """`set_keys(seed, z)`: seed the next decoder run of `session` for the rows of z (one tiny run)."""
+    """`set_keys(seed, keys)`: seed the next decoder run of `session`, one key per row (one tiny run)."""
     with session.graph.as_default():
         seed_var, rows_var, step_var = session.graph.get_collection(_COLLECTION)
         seed_in = tf.placeholder(tf.int64, [], name="bgmaker_sampling_seed_in")
@@ -77,10 +81,10 @@ def key_setter(session):
         assign = tf.group(seed_var.assign(seed_in), rows_var.assign(rows_in), step_var.assign(0))
     batch_size = int(rows_var.shape[0])
 
-    def set_keys(seed, z):
-        keys = np.zeros(batch_size, np.int64)
-        keys[:len(z)] = row_keys(z)
-        session.run(assign, {seed_in: int(seed) & _MASK32, rows_in: keys})
+    def set_keys(seed, keys):
+        padded = np.zeros(batch_size, np.int64)
+        padded[:len(keys)] = np.asarray(keys, np.int64) & _MASK32
+        session.run(assign, {seed_in: int(seed) & _MASK32, rows_in: padded})
 
     return set_keys
 
@@ -115,7 +119,7 @@ class SeededCategoricalLstmDecoder(lstm_models.CategoricalLstmDecoder):
 class LogitKeyedCategoricalLstmDecoder(lstm_models.CategoricalLstmDecoder):
     """CategoricalLstmDecoder whose `_sample` draws with a hash of (seed, the bits of the row's logits).
 
-    For scoring graphs (bgmaker.reconstruction's free-running mode), where
+    For scoring graphs (bgmaker.evaluation.scoring's free-running mode), where
     the hierarchical decoder runs its 8 segment loops side by side: a shared
     step counter would race, and Magenta's stateful sampler gives a
     different draw on every run. A hash of the logits needs no state: the

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import tensorflow.compat.v1 as tf
 
-from bgmaker.run_state import (MILESTONE_INDEX, MILESTONES_DIR, PROGRESS_FILE, append, read_milestones,  # noqa: F401
+from bgmaker.training.run_state import (MILESTONE_INDEX, MILESTONES_DIR, PROGRESS_FILE, append, read_milestones,  # noqa: F401
                                read_progress, spent)
 
 

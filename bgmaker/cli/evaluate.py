@@ -10,7 +10,7 @@
 Writes evaluation.json, evaluation.md and plots into
 <run dir>/evaluation/<split>-<checkpoint>/ (or --output-dir). Every figure
 comes with its floor and ceiling; the same --seed gives the same report.
---quick is the validation mode (bgmaker.evaluate.validate): the validation
+--quick is the validation mode (bgmaker.evaluation.evaluate.validate): the validation
 split unless --split says otherwise, a subset of windows, fewer samples, no
 plots. With --compare, prints a Markdown table with one row per model (the
 run just evaluated first), from each one's latest evaluation on the split,
@@ -20,11 +20,11 @@ import argparse
 from pathlib import Path
 
 from bgmaker.cli import UserError
-from bgmaker.generate import DEFAULT_TEMPERATURE  # numpy only: --help stays instant
+from bgmaker.generation.generator import DEFAULT_TEMPERATURE  # numpy only: --help stays instant
 
 DEFAULTS = dict(samples=256, interpolations=32, interpolation_steps=9, temperature=DEFAULT_TEMPERATURE,
                 interpolation_temperature=DEFAULT_TEMPERATURE, batch_size=64, seed=0)
-QUICK_FLAGS = ("max_windows", "samples", "interpolations")  # what --quick sets (bgmaker.evaluate.QUICK)
+QUICK_FLAGS = ("max_windows", "samples", "interpolations")  # what --quick sets (bgmaker.evaluation.evaluate.QUICK)
 
 
 def add_arguments(parser):
@@ -79,7 +79,7 @@ def main(args):
                             "or leave out --quick")
     split = args.split or ("validation" if args.quick else "test")
 
-    from bgmaker import evaluate  # numpy/matplotlib only; TensorFlow loads when a model is evaluated
+    from bgmaker.evaluation import evaluate  # numpy/matplotlib only; TensorFlow loads when a model is evaluated
 
     sources, out_dir = [], Path(args.output_dir) if args.output_dir else None
     if args.run:

@@ -4,7 +4,7 @@
 process (step, examples seen, mean loss, cumulative CPU and wall seconds), so
 the sums go on over restarts and the file is the run's learning curve
 against CPU time. <run_dir>/milestones/index.jsonl: the weight snapshots kept
-along the way (bgmaker.training_hooks writes both).
+along the way (bgmaker.training.hooks writes both).
 """
 import json
 import os

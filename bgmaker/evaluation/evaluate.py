@@ -1,14 +1,14 @@
 """How good is a drum model: numbers on GMD's unseen performances, each beside its floor and ceiling.
 
 `evaluate(run, checkpoint, split)` answers four questions on every 4-bar
-window of the run's split (bgmaker.windows; a split stored as whole
+window of the run's split (bgmaker.data.windows; a split stored as whole
 performances is cut into windows here) and writes evaluation.json,
 evaluation.md and plots into `<run dir>/evaluation/<split>-<checkpoint>/`.
 GMD's validation and test splits hold performances that are not in train,
 by drummers who are (every GMD drummer plays in train): "unseen
 performances", not unseen drummers.
 
-1. Reconstruction (bgmaker.reconstruction): 512-class step accuracy,
+1. Reconstruction (bgmaker.evaluation.scoring): 512-class step accuracy,
    teacher-forced and free-running, as in the MusicVAE paper and Magenta's
    eval job; onset P/R/F1 per drum; reconstruction loss and KL per window;
    the reconstruction a user gets (posterior mean, decoded); and as the
@@ -28,7 +28,7 @@ performances", not unseen drummers.
    smoothness, endpoint error and how real the in-between beats are, against
    the naive data-space crossfade.
 
-Everything a user would hear is decoded through bgmaker.generate.BeatGenerator,
+Everything a user would hear is decoded through bgmaker.generation.generator.BeatGenerator,
 the generator of `bgmaker generate`, with its seeded sampler and its slerp:
 the same seed gives the same report to the last digit on one machine.
 Each use of randomness draws from its own stream of the seed (_rng), so
@@ -38,7 +38,7 @@ changing one setting does not reshuffle the rest.
 (validation split, a subset, fewer samples: about a minute on 2 CPU cores);
 the test split is for the shipped report. `compare(sources)` puts the
 summaries of several evaluations in one Markdown table, one row per model.
-The CLI (bgmaker.evaluate_cli), training and the notebook call these.
+The CLI (bgmaker.cli.evaluate), training and the notebook call these.
 """
 import inspect
 import json
@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from bgmaker import metrics
-from bgmaker.generate import DEFAULT_TEMPERATURE
+from bgmaker.generation.generator import DEFAULT_TEMPERATURE
 from bgmaker.paths import REPO_ROOT
 
 # Decoding temperature of the "decoded" reconstructions: near-greedy, so the
@@ -119,7 +119,7 @@ def evaluate(run, checkpoint=None, split="test", *, examples_path=None, referenc
     """
     started = time.time()
     run = resolve_run(run)
-    checkpoint = find_checkpoint(run, checkpoint)
+    checkpoint = find_checkpoint(run, checkpoint, log)
     examples_path = Path(examples_path) if examples_path else run.examples_path(split)
     if not examples_path.is_file():
         raise FileNotFoundError(
@@ -145,7 +145,7 @@ def evaluate(run, checkpoint=None, split="test", *, examples_path=None, referenc
     log(f"evaluating {run.name} {checkpoint} on {len(windows)} {split} windows of {examples_path} "
         f"({len(set(performances))} performances)")
 
-    from bgmaker import reconstruction
+    from bgmaker.evaluation import scoring as reconstruction
     config = reconstruction.model_config(run, checkpoint)
     recon = {}
     for mode, teacher_forced in (("teacher_forced", True), ("free_running", False)):
@@ -177,7 +177,7 @@ def evaluate(run, checkpoint=None, split="test", *, examples_path=None, referenc
                       user_sample_set=sample_set_name(temperature),
                       n_interpolations=len(pairs), interpolation_steps=interpolation_steps,
                       interpolation_temperature=interpolation_temperature, seed=seed,
-                      decoder="bgmaker.generate.BeatGenerator (seeded sampling)",
+                      decoder="bgmaker.generation.generator.BeatGenerator (seeded sampling)",
                       z="posterior sample (as Magenta's eval job) for teacher-forced/free-running; "
                         "posterior mean for decoded reconstructions and interpolations",
                       classifier=dict(model="L2 logistic regression on metrics.grid_statistics",
@@ -198,7 +198,7 @@ def evaluate(run, checkpoint=None, split="test", *, examples_path=None, referenc
     report["seconds"] = round(time.time() - started, 1)
     report["output_dir"] = _shown(output_dir)
 
-    from bgmaker import evaluation_report
+    from bgmaker.evaluation import report as evaluation_report
     written = evaluation_report.write(
         report, output_dir, plots=plots, real=real, samples=samples[temperature], shuffled=shuffled,
         example_paths=dict(latent=paths[0], crossfade=crossfades[0]) if pairs else None)
@@ -220,11 +220,11 @@ def validate(run, checkpoint=None, *, split="validation", seed=0, examples_path=
     settings: any other evaluate() keyword (reference_path, batch_size, ...).
     """
     run = resolve_run(run)
-    checkpoint = find_checkpoint(run, checkpoint)
+    checkpoint = find_checkpoint(run, checkpoint, log)
     output_dir = output_dir or default_output_dir(checkpoint, f"{split}-quick")
     report = evaluate(run, checkpoint, split, examples_path=examples_path, output_dir=output_dir, seed=seed,
                       log=log, **{**QUICK, "plots": False, **settings})
-    from bgmaker.evaluation_report import jsonable
+    from bgmaker.evaluation.report import jsonable
     return jsonable(report["summary"])  # as in evaluation.json: an undefined figure (NaN) is None
 
 
@@ -285,19 +285,19 @@ def resolve_run(run):
         f"models: {', '.join(sorted(models.MODELS))}")
 
 
-def find_checkpoint(run, checkpoint=None):
-    """The checkpoint path prefix to evaluate (FileNotFoundError naming the command that makes one)."""
-    if checkpoint is None:
-        folder = run.run_dir / "train"
-        found = run.checkpoint()  # newest in <run>/train, else the shipped model
-        if not found:
-            raise FileNotFoundError(
-                f"no checkpoint for run {run.name} in {folder}; "
-                + (f"train it first: bgmaker train --run {run.name}" if _is_named_run(run)
-                   else "give the checkpoint to evaluate (checkpoint, --checkpoint)"))
-        return Path(found)
-    from bgmaker.generate import resolve_checkpoint
-    return Path(resolve_checkpoint(checkpoint))
+def find_checkpoint(run, checkpoint=None, log=None):
+    """The checkpoint path prefix to evaluate: `checkpoint`, else the run's model as bgmaker.models.locate picks it."""
+    from bgmaker import models
+    try:
+        choice = models.locate(run, checkpoint)
+    except FileNotFoundError:
+        if checkpoint is not None or _is_named_run(run):
+            raise
+        raise FileNotFoundError(f"no checkpoint for {run.name}: give the checkpoint to evaluate "
+                                f"(checkpoint, --checkpoint)") from None
+    if log and checkpoint is None:
+        log(f"model: {choice.why}")
+    return Path(choice.checkpoint)
 
 
 def _is_named_run(run):
@@ -318,7 +318,7 @@ def default_output_dir(checkpoint, split):
 
 
 def read_windows(examples_path, max_windows=None, rng=None):
-    """Every 4-bar window (bgmaker.windows.Window) of the NoteSequences in a TFRecord.
+    """Every 4-bar window (bgmaker.data.windows.Window) of the NoteSequences in a TFRecord.
 
     A stored window gives itself back; a whole performance gives all its
     windows. Returns (windows, skipped): skipped maps each reason a record
@@ -327,7 +327,7 @@ def read_windows(examples_path, max_windows=None, rng=None):
     """
     import note_seq
     from magenta.pipelines.pipeline import tf_record_iterator
-    from bgmaker import windows as windows_lib
+    from bgmaker.data import windows as windows_lib
 
     found, skipped = [], {}
     for ns in tf_record_iterator(str(examples_path), note_seq.NoteSequence):
@@ -356,8 +356,8 @@ def find_reference(run, split, reference_path=None):
 
 
 def performance(window):
-    """The performance a Window comes from (bgmaker.windows.performance_of), the evaluation's group."""
-    from bgmaker.windows import performance_of
+    """The performance a Window comes from (bgmaker.data.windows.performance_of), the evaluation's group."""
+    from bgmaker.data.windows import performance_of
     return performance_of(window.sequence)
 
 
@@ -401,11 +401,11 @@ def decode_with_generator(config, checkpoint, windows, n_samples, temperatures, 
       j (BeatGenerator.interpolate's path), decoded in one batch. Pairs come
       from different performances where the split has more than one, so an
       interpolation has somewhere to go.
-    Every decode is seeded (bgmaker.seeded_sampling): a beat is a function of
+    Every decode is seeded (bgmaker.generation.seeded_sampling): a beat is a function of
     (z, temperature, seed), whatever the batch size or order.
     """
-    from bgmaker.generate import BeatGenerator, interpolation_z
-    from bgmaker.windows import STEPS, to_grid
+    from bgmaker.generation.generator import BeatGenerator, interpolation_z
+    from bgmaker.data.windows import STEPS, to_grid
 
     def grids(sequences):
         return np.stack([to_grid(ns) for ns in sequences]) if sequences else np.zeros((0, STEPS, 9), bool)
@@ -457,7 +457,7 @@ def summarize_reconstruction(recon, real, decoded, shuffled):
     scored against the original as "shuffle": a reconstruction that knows
     which drums play and how often, but not when.
     """
-    from bgmaker.windows import DRUM_NAMES
+    from bgmaker.data.windows import DRUM_NAMES
     out = {}
     for mode, r in recon.items():
         out[mode] = dict(

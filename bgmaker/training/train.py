@@ -17,7 +17,7 @@ MODEL` starts a new run from another model's weights (a shipped model folder,
 a run name or a checkpoint) with a fresh optimizer; it is recorded in the run.
 `--cpu-hours` caps the run's total CPU time over all its restarts, and
 `--milestone-every` keeps its weights every so many CPU-minutes
-(bgmaker.training_hooks: runs/<run>/progress.jsonl, runs/<run>/milestones/).
+(bgmaker.training.hooks: runs/<run>/progress.jsonl, runs/<run>/milestones/).
 
 Restarting resumes from the run's last checkpoint (Magenta's monitored
 session restores it). A NaN or Inf loss stops training with one line naming
@@ -34,49 +34,12 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from bgmaker.compat import LSTM_PRECISIONS, resolve_lstm_precision, stock_mode
+from bgmaker.compat import resolve_lstm_precision, stock_mode
+from bgmaker.errors import UserError
+from bgmaker.models import split_hparams
 
-ACCEPTS_EXTRA_ARGS = True
 RECORDED_PACKAGES = ("bgmaker", "magenta", "tensorflow", "tf-keras", "tensorflow-probability",
                      "tf-slim", "note-seq", "numpy", "protobuf")
-
-
-def add_arguments(parser):
-    parser.add_argument("--run", required=True,
-                        help="named run (see `bgmaker runs`), or a name of your own with --midi DIR")
-    parser.add_argument("--mode", choices=("train", "eval"), default="train",
-                        help="train, or evaluate the latest checkpoint on the validation split")
-    parser.add_argument("--precision", choices=LSTM_PRECISIONS, default=None,
-                        help="LSTM matmul precision (hparam lstm_precision). auto (default): bf16 where the CPU "
-                             "has AMX-BF16/AVX512-BF16, else fp32 (Magenta's LSTMBlockCell); checkpoints load "
-                             "with any value")
-    parser.add_argument("--recipe", default=None,
-                        help="training recipe (bgmaker_configs.recipes; default: the run's own)")
-    parser.add_argument("--midi", default=None, metavar="DIR",
-                        help="train on your own MIDI folder (windowed like GMD) as run --run NAME; "
-                             "with --init-from a shipped model, this fine-tunes it on your grooves")
-    parser.add_argument("--init-from", default=None, metavar="MODEL",
-                        help="start a new run from this model's weights (models/NAME folder, run name or "
-                             "checkpoint); ignored when the run already has a checkpoint to resume")
-    parser.add_argument("--cpu-hours", type=float, default=None,
-                        help="stop once the run has used this many CPU-hours (process CPU time, all "
-                             "threads, summed over restarts)")
-    parser.add_argument("--milestone-every", type=float, default=60.0, metavar="CPU_MINUTES",
-                        help="save the weights alone to runs/<run>/milestones every this many CPU-minutes "
-                             "(default 60; 0: never)")
-    parser.epilog = "Other flags are passed to Magenta's music_vae_train, e.g. --num_steps=2000 --hparams=batch_size=64"
-
-
-def split_hparams(text):
-    """'a=1,b=[2,3]' -> {'a': '1', 'b': '[2,3]'} (commas inside brackets kept)."""
-    parts = [p for p in re.split(r",(?=\s*\w+\s*=)", text or "") if p.strip()]
-    out = {}
-    for part in parts:
-        if "=" not in part:
-            raise ValueError(f"bad --hparams entry {part!r}: expected name=value")
-        key, value = part.split("=", 1)
-        out[key.strip()] = value.strip()
-    return out
 
 
 def magenta_argv(run, mode, extra, precision=None, recipe=None):
@@ -113,11 +76,11 @@ def record_run(run, argv, recipe=None, init_from=None):
     one entry per start (command, commit, time, CPU spent before it), so a
     restart adds to the record instead of overwriting it.
     """
-    from bgmaker.run_state import spent
+    from bgmaker.training.run_state import spent
     from bgmaker_configs.recipes import get_recipe
     recipe = get_recipe(recipe or run.recipe)
     import bgmaker_configs
-    config = bgmaker_configs.CONFIG_MAP[run.name]
+    config = bgmaker_configs.register()[run.name]
     hparams = config.hparams.values()
     override = next((a.split("=", 1)[1] for a in argv if a.startswith("--hparams=")), "")
     if override:
@@ -236,82 +199,87 @@ def latest_checkpoint(run_dir):
     return tf.train.latest_checkpoint(os.path.join(run_dir, "train"))
 
 
-def main(args):
-    from bgmaker.cli import UserError
-    from bgmaker_configs.recipes import get_recipe
+def resolve_run(name, midi=None):
+    """The Run to train: a named run, a new run on your own MIDI folder (`midi`), or one started before with it."""
     from bgmaker_configs import get_run
     from bgmaker_configs.runs import UnknownRunError, user_run
-    if args.midi:
-        run = user_run(args.run, os.path.abspath(args.midi))
-    else:
-        try:
-            run = get_run(args.run)
-        except UnknownRunError:
-            run = user_run(args.run)  # your own MIDI run, started before with --midi
-    recipe = get_recipe(args.recipe or run.recipe)
-    if recipe.stock and not stock_mode():
-        # Magenta as released: the shims must be chosen before Magenta is imported, so start afresh.
-        os.execvpe(sys.executable, [sys.executable, "-m", "bgmaker.cli", "train"] + sys.argv[2:],
-                   {**os.environ, "BGMAKER_STOCK": "1"})
-    if run.midi_dir and args.mode == "train":
-        from bgmaker.convert import ensure_converted
+    if midi:
+        return user_run(name, os.path.abspath(midi))
+    try:
+        return get_run(name)
+    except UnknownRunError:
+        return user_run(name)  # your own MIDI run, started before with --midi
+
+
+def train(run, mode="train", extra=(), precision=None, recipe=None, init_from=None, cpu_hours=None,
+          milestone_every=60.0, log=print):
+    """Train (mode "train") or evaluate (mode "eval") `run` with Magenta's loop; return the exit status.
+
+    extra: music_vae_train flags, passed on (`--hparams` merged over the run's).
+    init_from: a model folder, run name or checkpoint to start a new run from.
+    Raises UserError for anything the user can fix (missing data, bad flags,
+    a warm start that does not fit).
+    """
+    import bgmaker_configs
+    from bgmaker_configs.recipes import get_recipe
+    recipe = get_recipe(recipe or run.recipe)
+    if run.midi_dir and mode == "train":
+        from bgmaker.data.convert import ensure_converted
         if not os.path.isdir(run.midi_dir):
             raise UserError(f"--midi {run.midi_dir}: not a folder")
-        ensure_converted(run, log=lambda m: print(f"bgmaker train: {m}", flush=True))
-    split = "train" if args.mode == "train" else "validation"
+        ensure_converted(run, log=log)
+    split = "train" if mode == "train" else "validation"
     examples = run.examples_path(split, recipe.every_window)
     if not examples.is_file():
         raise UserError(f"run {run.name} has no {split} data at {examples}; make it with: "
                         f"scripts/convert_gmd.sh --run {run.name}" + ("" if recipe.every_window else " --whole-files"))
-    init_from = None
-    if args.init_from:
-        if args.mode != "train":
+    if init_from:
+        if mode != "train":
             raise UserError("--init-from is for --mode=train")
-        init_from = resolve_init_from(args.init_from)
+        init_from = resolve_init_from(init_from)
     try:
-        argv = magenta_argv(run, args.mode, args.extra, args.precision, recipe.name)
+        argv = magenta_argv(run, mode, extra, precision, recipe.name)
     except ValueError as e:
         raise UserError(str(e)) from None
-    import bgmaker_configs
-    bgmaker_configs.CONFIG_MAP[run.name] = run.magenta_config(recipe.name)
+    # The run as trained now (its recipe may be a --recipe other than its own): what Magenta's app looks up.
+    config_map = bgmaker_configs.register()
+    config_map[run.name] = run.magenta_config(recipe.name)
     hooks = []
-    if args.mode == "train":
+    if mode == "train":
         record = record_run(run, argv, recipe.name, init_from)
         previous = latest_checkpoint(str(run.run_dir))
-        print(f"bgmaker train: {run.name} ({recipe.name}) -> {run.run_dir}"
-              + (f" (resuming from {os.path.basename(previous)})" if previous
-                 else f" (starting from the weights of {init_from})" if init_from else ""), flush=True)
+        log(f"{run.name} ({recipe.name}) -> {run.run_dir}"
+            + (f" (resuming from {os.path.basename(previous)})" if previous
+               else f" (starting from the weights of {init_from})" if init_from else ""))
         why = {"bf16": " (auto: this CPU multiplies bf16 in hardware)",
                "fp32": " (auto: this CPU has no AMX-BF16/AVX512-BF16)"}
         auto = record["hparams"].get("lstm_precision") == "auto"
-        print(f"bgmaker train: LSTM matmuls in {record['lstm_cell']}"
-              + (why.get(record["lstm_cell"], "") if auto else ""), flush=True)
-        hooks = training_hooks(run, record["hparams"]["batch_size"], args.cpu_hours, args.milestone_every,
+        log(f"LSTM matmuls in {record['lstm_cell']}" + (why.get(record["lstm_cell"], "") if auto else ""))
+        hooks = training_hooks(run, record["hparams"]["batch_size"], cpu_hours, milestone_every,
                                None if previous else init_from)
     return run_magenta_train(argv, run, hooks)
 
 
 def resolve_init_from(name):
     """A checkpoint prefix for --init-from: a model folder, a run name (its newest checkpoint) or a checkpoint."""
-    from bgmaker.cli import UserError
-    from bgmaker.generate import resolve_checkpoint
+    from bgmaker import models
     from bgmaker_configs.runs import RUNS
     if name in RUNS and not os.path.exists(name):
-        found = RUNS[name].checkpoint()
-        if not found:
-            raise UserError(f"--init-from {name}: run {name} has no checkpoint and no shipped model")
-        return found
+        try:
+            return models.locate(name).checkpoint  # its shipped model, else its newest checkpoint
+        except FileNotFoundError:
+            raise UserError(f"--init-from {name}: run {name} has no checkpoint and no shipped model") from None
     try:
-        return resolve_checkpoint(name)
+        return models.resolve_checkpoint(name)
     except (FileNotFoundError, ValueError) as e:
         raise UserError(f"--init-from {name}: {e}") from None
 
 
 def training_hooks(run, batch_size, cpu_hours, milestone_minutes, init_from):
-    """The session hooks of a training process (bgmaker.training_hooks)."""
+    """The session hooks of a training process (bgmaker.training.hooks)."""
     import bgmaker_configs
-    from bgmaker import training_hooks as th
-    model = bgmaker_configs.CONFIG_MAP[run.name].model
+    from bgmaker.training import hooks as th
+    model = bgmaker_configs.register()[run.name].model
     hooks = [th.ProgressHook(model, run.run_dir, batch_size,
                              cpu_budget_s=cpu_hours * 3600 if cpu_hours else None,
                              milestone_every_s=milestone_minutes * 60 if milestone_minutes else None,
@@ -323,15 +291,13 @@ def training_hooks(run, batch_size, cpu_hours, milestone_minutes, init_from):
 
 def run_magenta_train(argv, run, hooks=()):
     """Run music_vae_train in this process with `hooks`; turn a NaN/Inf loss into one line."""
-    from bgmaker import magenta_apps
-    from bgmaker.cli import UserError
     from bgmaker.compat import extra_training_hooks
-    from bgmaker.training_hooks import MismatchedCheckpointError
+    from bgmaker.training.hooks import MismatchedCheckpointError
     from bgmaker_configs.models import NONFINITE_LOSS_MESSAGE
     sys.argv = argv
     try:
         with extra_training_hooks(hooks):
-            magenta_apps.music_vae_train()
+            magenta_train_main(argv)
     except SystemExit as e:
         return e.code or 0
     except MismatchedCheckpointError as e:
@@ -344,3 +310,29 @@ def run_magenta_train(argv, run, hooks=()):
               f"Last good checkpoint: {last or 'none'}", file=sys.stderr)
         return 3
     return 0
+
+
+def magenta_train_main(argv):
+    """Magenta's music_vae_train app in this process, with `argv`, BGMaker's configs and training setup.
+
+    The setup: Grappler options for Magenta's session (`prepare`) and
+    `<run_dir>/hparams.txt`, the overrides the run was started with
+    (bgmaker.models.record_hparams). Exits like an absl app (SystemExit).
+    """
+    import bgmaker_configs
+    config_map = bgmaker_configs.register()
+    import tensorflow.compat.v1 as tf
+    from absl import flags
+    from magenta.models.music_vae import music_vae_train as app
+
+    from bgmaker import models
+
+    def main(unused_argv):
+        tf.logging.set_verbosity(flags.FLAGS.log)
+        prepare()
+        if flags.FLAGS.run_dir:
+            models.record_hparams(os.path.expanduser(flags.FLAGS.run_dir), flags.FLAGS.hparams)
+        app.run(config_map)
+
+    tf.disable_v2_behavior()
+    tf.app.run(main, argv=list(argv))

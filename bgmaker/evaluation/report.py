@@ -1,4 +1,4 @@
-"""Write an evaluation (bgmaker.evaluate) as evaluation.json, evaluation.md and plots.
+"""Write an evaluation (bgmaker.evaluation.evaluate) as evaluation.json, evaluation.md and plots.
 
 summary_table is the evaluation's headline (evaluation.md's Summary and the
 README's "How good is it"): every figure in one row with its floor and its

@@ -10,8 +10,8 @@ machine) and does the next thing that is not done yet:
 2. v2_rock_beat, started from v1_all's best milestone (chosen on v1_all's
    validation split), until V2_CPU_HOURS.
 
-Each stage keeps milestone weights (bgmaker.training_hooks); `--ship` scores
-the milestones on the validation split (bgmaker.evaluate.validate, cached),
+Each stage keeps milestone weights (bgmaker.training.hooks); `--ship` scores
+the milestones on the validation split (bgmaker.evaluation.evaluate.validate, cached),
 picks the best, evaluates it once on the test split and exports it as the
 weights-only model in models/<run>/ with its run record and evaluation report,
 ready to commit. State lives in $BGMAKER_STATE_DIR/campaign (default
@@ -31,7 +31,6 @@ from pathlib import Path
 
 from bgmaker import paths
 
-ACCEPTS_EXTRA_ARGS = False
 V1_CPU_HOURS = 16.0
 V2_CPU_HOURS = 6.0
 STAGES = (("v1_all", V1_CPU_HOURS, None), ("v2_rock_beat", V2_CPU_HOURS, "v1_all"))
@@ -40,14 +39,6 @@ MILESTONE_CPU_MINUTES = 60.0
 # The figures a checkpoint is chosen on (validation) and gated on (test): higher is better,
 # except the classifier's accuracy, best at 0.5 (samples indistinguishable from real windows).
 CHOICE_FIGURES = ("accuracy_free_running", "sample_overlap", "interp_overlap", "classifier_samples_vs_real")
-
-
-def add_arguments(parser):
-    parser.add_argument("--status", action="store_true", help="print where the campaign stands and exit")
-    parser.add_argument("--ship", default=None, metavar="RUN",
-                        help="score RUN's milestones on validation, export the best to models/RUN with its "
-                             "test-split evaluation, and exit")
-    parser.add_argument("--nice", type=int, default=10, help="niceness of the training process (default 10)")
 
 
 def root():
@@ -65,7 +56,7 @@ def run_dir(name):
 
 def status():
     """One line per stage: CPU spent of budget, steps, milestones."""
-    from bgmaker.run_state import read_milestones, read_progress
+    from bgmaker.training.run_state import read_milestones, read_progress
     lines = []
     for name, hours, _ in STAGES:
         progress = read_progress(run_dir(name))
@@ -83,7 +74,7 @@ def status():
 
 
 def stage_done(name, hours):
-    from bgmaker.run_state import spent
+    from bgmaker.training.run_state import spent
     return spent(run_dir(name))[0] >= hours * 3600
 
 
@@ -109,7 +100,7 @@ def resume_source(name, parent):
 
 
 def train_stage(name, hours, parent, nice):
-    from bgmaker.train import latest_checkpoint
+    from bgmaker.training.train import latest_checkpoint
     ensure_data(name)
     command = ["nice", "-n", str(nice), sys.executable, "-m", "bgmaker.cli", "train", "--run", name,
                "--cpu-hours", str(hours), "--milestone-every", str(MILESTONE_CPU_MINUTES), "--checkpoints_to_keep=2"]
@@ -127,12 +118,12 @@ def train_stage(name, hours, parent, nice):
 def validation_scores(name, folder=None, seed=0, log=print):
     """Every milestone of run `name` (in `folder`, default the campaign's) scored on its validation split.
 
-    bgmaker.evaluate.validate, once per milestone: results are cached in
+    bgmaker.evaluation.evaluate.validate, once per milestone: results are cached in
     <folder>/validation.jsonl, so a stopped scoring resumes. Records: the
     milestone's step, examples, cpu_s, wall_s, checkpoint (absolute) and summary.
     """
-    from bgmaker import evaluate
-    from bgmaker.run_state import read_milestones
+    from bgmaker.evaluation import evaluate
+    from bgmaker.training.run_state import read_milestones
     folder = Path(folder or run_dir(name))
     cache = folder / "validation.jsonl"
     scored = {}
@@ -173,7 +164,7 @@ def choose(scores):
 
 def best_milestone(name):
     """The stage's best milestone on validation, if it has any milestone (scored here when not yet)."""
-    from bgmaker.run_state import read_milestones
+    from bgmaker.training.run_state import read_milestones
     if not read_milestones(run_dir(name)):
         return None
     os.environ.update(BGMAKER_DATA_DIR=str(root() / "data"), BGMAKER_RUNS_DIR=str(root() / "runs"))
@@ -182,8 +173,9 @@ def best_milestone(name):
 
 def ship(name):
     """Export the best milestone of `name` to models/<name> with its record and its test-split evaluation."""
-    from bgmaker import evaluate, export
-    from bgmaker.run_state import read_progress
+    from bgmaker.evaluation import evaluate
+    from bgmaker.models import export
+    from bgmaker.training.run_state import read_progress
     from bgmaker_configs.runs import get_run
     best = best_milestone(name)
     if not best:
@@ -204,20 +196,3 @@ def ship(name):
     return prefix
 
 
-def main(args):
-    if args.status:
-        print("\n".join(status()))
-        return 0
-    if args.ship:
-        os.environ.update(BGMAKER_DATA_DIR=str(root() / "data"), BGMAKER_RUNS_DIR=str(root() / "runs"))
-        print(f"bgmaker campaign: shipped {ship(args.ship)}")
-        return 0
-    for name, hours, parent in STAGES:
-        if stage_done(name, hours):
-            continue
-        code = train_stage(name, hours, parent, args.nice)
-        print("\n".join(status()), flush=True)
-        if code != 0 or not stage_done(name, hours):
-            return code or 1
-    print("bgmaker campaign: every stage has spent its budget; ship with --ship v1_all / --ship v2_rock_beat")
-    return 0

@@ -28,27 +28,24 @@ import copy
 
 import numpy as np
 
-import bgmaker_configs  # noqa: F401  (compat shims before Magenta)
-from magenta.models.music_vae import configs
-
-from bgmaker import magenta_apps, seeded_sampling
-from bgmaker.windows import STEPS, to_grid
+from bgmaker.data.windows import STEPS, to_grid
+from bgmaker.generation import seeded_sampling  # applies the compat shims before Magenta
 from bgmaker_configs import models
+
+from magenta.models.music_vae import configs  # noqa: E402  (after the shims)
 
 
 def model_config(run, checkpoint):
     """A fresh Magenta Config of `run` for evaluating `checkpoint` on stored windows.
 
     The hparams are the run's plus the overrides the checkpoint was trained
-    with (magenta_apps.recorded_hparams), so tiny test models load. The
+    with (bgmaker.models.config_for), so tiny test models load. The
     converter is always `models.windows_converter()`: every BGMaker config
     encodes drums the same way, and this one turns each stored window into
     exactly one example, where the stock converter would re-slice it.
     """
-    config = run.magenta_config()
-    overrides = magenta_apps.recorded_hparams(str(checkpoint))
-    if overrides:
-        config.hparams.parse(overrides)
+    from bgmaker import models as model_folders
+    config = model_folders.config_for(run.magenta_config(), str(checkpoint))
     converter = models.windows_converter()
     if (converter.input_depth, converter.output_depth) != (config.data_converter.input_depth,
                                                           config.data_converter.output_depth):

@@ -1,7 +1,7 @@
 """Convert GMD MIDI (a folder or its zip) into NoteSequence TFRecords for a run.
 
 For each official split of the selected performances this writes
-`<out>/<split>.tfrecord`: every distinct 4-bar window (bgmaker.windows) as its
+`<out>/<split>.tfrecord`: every distinct 4-bar window (bgmaker.data.windows) as its
 own NoteSequence, or with `--whole-files` the whole performances for
 Magenta's stock 5-slice converter. It also writes `report.json` and
 `report.md`: files, minutes and 4-bar examples per split (ours and what
@@ -26,27 +26,11 @@ import zipfile
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from bgmaker import gmd, paths
+from bgmaker import paths
 
-ACCEPTS_EXTRA_ARGS = False
+from bgmaker.data import gmd
+
 SELECT_FIELDS = ("style", "beat_type", "time_signature", "drummer", "session", "split")
-
-
-def add_arguments(parser):
-    parser.add_argument("--run", action="append", default=None,
-                        help="named run(s) to convert for (default: every named run)")
-    parser.add_argument("--gmd", "--input", dest="input", default=None,
-                        help="GMD folder or its zip, or any folder of MIDI (default: $BGMAKER_GMD_DIR "
-                             "or ../shared/data/groove)")
-    parser.add_argument("--output-dir", default=None,
-                        help="where to write the TFRecords and report (default: data/<run>; "
-                             "required with a custom selection)")
-    for field in SELECT_FIELDS:
-        parser.add_argument(f"--{field.replace('_', '-')}", dest=field, action="append", default=None,
-                            help=f"select by {field} (repeatable; replaces the run's own {field})")
-    parser.add_argument("--bpm", default=None, help="select a bpm range, e.g. 90-130")
-    parser.add_argument("--whole-files", action="store_true",
-                        help="store whole performances (Magenta's 5 random slices) instead of every window")
 
 
 def _name_like_magenta(ns, path, root):
@@ -84,7 +68,7 @@ def convert_performances(items, root, out_dir, every_window=True, log=print, shu
     import note_seq
     import tensorflow as tf
 
-    from bgmaker import windows
+    from bgmaker.data import windows
     from bgmaker_configs import models
 
     stock = models.drums_converter()
@@ -279,21 +263,6 @@ def _open_source(path):
     return path, None
 
 
-def _selection(args, run):
-    select = dict(run.select) if run else {}
-    for field in SELECT_FIELDS:
-        value = getattr(args, field)
-        if value:
-            select[field] = value if len(value) > 1 else value[0]
-    if args.bpm:
-        try:
-            low, high = (int(x) for x in args.bpm.split("-"))
-        except ValueError:
-            raise ValueError(f"--bpm {args.bpm!r}: expected a range like 90-130") from None
-        select["bpm"] = (low, high)
-    return select
-
-
 def convert_run(run=None, source=None, out_dir=None, select=None, every_window=None, log=print):
     """Convert the selected GMD performances (a run's by default); return the report."""
     import shutil
@@ -322,26 +291,3 @@ def convert_run(run=None, source=None, out_dir=None, select=None, every_window=N
             shutil.rmtree(cleanup, ignore_errors=True)
 
 
-def main(args):
-    custom = any(getattr(args, f) for f in SELECT_FIELDS) or args.bpm
-    from bgmaker_configs.runs import RUNS, get_run
-    if args.run:
-        runs = [get_run(name) for name in args.run]
-        if len(runs) > 1 and args.output_dir:
-            raise ValueError("--output-dir needs exactly one --run")
-    elif custom or args.output_dir:
-        if not args.output_dir:
-            raise ValueError("a custom selection needs --output-dir (or --run NAME to refine a run)")
-        runs = [None]
-    elif args.input and Path(args.input).is_dir() and not (Path(args.input) / "info.csv").is_file():
-        # your own MIDI folder: not a GMD selection; written to data/<folder name> unless --output-dir
-        args.output_dir = str(paths.data_dir() / Path(args.input).resolve().name)
-        runs = [None]
-    else:
-        runs = list(RUNS.values())
-    for run in runs:
-        report = convert_run(run, source=args.input, out_dir=args.output_dir,
-                             select=_selection(args, run),
-                             every_window=False if args.whole_files else None)
-        print((Path(report["out_dir"]) / "report.md").read_text(), flush=True)
-    return 0

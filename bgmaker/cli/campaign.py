@@ -1,0 +1,42 @@
+"""Resume the long training behind the shipped models: v1_all, then v2_rock_beat warm-started from it.
+
+  bgmaker campaign             # train the next unfinished stage (scripts/campaign.sh runs it in the background)
+  bgmaker campaign --status    # where it stands
+  bgmaker campaign --ship v2_rock_beat   # choose on validation, export to models/, evaluate on test
+
+The stages, budgets, state folder and choice of checkpoint are
+bgmaker.training.campaign; this module parses arguments and prints.
+"""
+import os
+
+from bgmaker.training.campaign import STAGES, root, ship, stage_done, status, train_stage
+
+ACCEPTS_EXTRA_ARGS = False
+QUIET = False  # Magenta's log lines are the training's progress
+
+
+def add_arguments(parser):
+    parser.add_argument("--status", action="store_true", help="print where the campaign stands and exit")
+    parser.add_argument("--ship", default=None, metavar="RUN",
+                        help="score RUN's milestones on validation, export the best to models/RUN with its "
+                             "test-split evaluation, and exit")
+    parser.add_argument("--nice", type=int, default=10, help="niceness of the training process (default 10)")
+
+
+def main(args):
+    if args.status:
+        print("\n".join(status()))
+        return 0
+    if args.ship:
+        os.environ.update(BGMAKER_DATA_DIR=str(root() / "data"), BGMAKER_RUNS_DIR=str(root() / "runs"))
+        print(f"bgmaker campaign: shipped {ship(args.ship)}")
+        return 0
+    for name, hours, parent in STAGES:
+        if stage_done(name, hours):
+            continue
+        code = train_stage(name, hours, parent, args.nice)
+        print("\n".join(status()), flush=True)
+        if code != 0 or not stage_done(name, hours):
+            return code or 1
+    print("bgmaker campaign: every stage has spent its budget; ship with --ship v1_all / --ship v2_rock_beat")
+    return 0

@@ -1,0 +1,58 @@
+"""Train (or evaluate) a named run, or your own MIDI, with Magenta's own music_vae_train.
+
+  bgmaker train --run v2_rock_beat [music_vae_train flags...]
+  bgmaker train --run v2_rock_beat --mode=eval
+  bgmaker train --run mine --midi ~/grooves --init-from models/v2_rock_beat
+
+Any flag not listed below goes to music_vae_train unchanged (a later flag
+wins; `--hparams` values are merged over the run's). How a run is trained,
+recorded, budgeted and resumed is bgmaker.training.train; this module parses
+arguments.
+"""
+import os
+import sys
+
+from bgmaker.compat import LSTM_PRECISIONS, stock_mode
+
+ACCEPTS_EXTRA_ARGS = True
+QUIET = False  # Magenta's log lines are the training's progress
+
+
+def add_arguments(parser):
+    parser.add_argument("--run", required=True,
+                        help="named run (see `bgmaker runs`), or a name of your own with --midi DIR")
+    parser.add_argument("--mode", choices=("train", "eval"), default="train",
+                        help="train, or evaluate the latest checkpoint on the validation split")
+    parser.add_argument("--precision", choices=LSTM_PRECISIONS, default=None,
+                        help="LSTM matmul precision (hparam lstm_precision). auto (default): bf16 where the CPU "
+                             "has AMX-BF16/AVX512-BF16, else fp32 (Magenta's LSTMBlockCell); checkpoints load "
+                             "with any value")
+    parser.add_argument("--recipe", default=None,
+                        help="training recipe (bgmaker_configs.recipes; default: the run's own)")
+    parser.add_argument("--midi", default=None, metavar="DIR",
+                        help="train on your own MIDI folder (windowed like GMD) as run --run NAME; "
+                             "with --init-from a shipped model, this fine-tunes it on your grooves")
+    parser.add_argument("--init-from", default=None, metavar="MODEL",
+                        help="start a new run from this model's weights (models/NAME folder, run name or "
+                             "checkpoint); ignored when the run already has a checkpoint to resume")
+    parser.add_argument("--cpu-hours", type=float, default=None,
+                        help="stop once the run has used this many CPU-hours (process CPU time, all "
+                             "threads, summed over restarts)")
+    parser.add_argument("--milestone-every", type=float, default=60.0, metavar="CPU_MINUTES",
+                        help="save the weights alone to runs/<run>/milestones every this many CPU-minutes "
+                             "(default 60; 0: never)")
+    parser.epilog = "Other flags are passed to Magenta's music_vae_train, e.g. --num_steps=2000 --hparams=batch_size=64"
+
+
+def main(args):
+    from bgmaker.training import train
+    from bgmaker_configs.recipes import get_recipe
+    run = train.resolve_run(args.run, args.midi)
+    recipe = get_recipe(args.recipe or run.recipe)
+    if recipe.stock and not stock_mode():
+        # Magenta as released: the shims must be chosen before Magenta is imported, so start afresh.
+        os.execvpe(sys.executable, [sys.executable, "-m", "bgmaker.cli", "train"] + sys.argv[2:],
+                   {**os.environ, "BGMAKER_STOCK": "1"})
+    return train.train(run, args.mode, args.extra, precision=args.precision, recipe=recipe.name,
+                       init_from=args.init_from, cpu_hours=args.cpu_hours, milestone_every=args.milestone_every,
+                       log=lambda m: print(f"bgmaker train: {m}", flush=True))

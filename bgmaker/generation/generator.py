@@ -1,0 +1,258 @@
+"""Generate 4-bar drum beats from a trained model: sample, encode/decode, interpolate, vary.
+
+`BeatGenerator` loads Magenta's `TrainedModel` once and keeps it, so a
+notebook or a long-lived process pays the model build (seconds) once and then
+decodes many beats per second; the CLI (`bgmaker generate`), the benchmark and
+the tests all go through it.
+
+Reproducibility: every method takes a `seed`. The latent vectors are drawn
+with `numpy.random.default_rng(seed)` and the decoder's temperature sampling
+is seeded too (bgmaker.generation.seeded_sampling), so a beat is a pure function of
+(z, temperature, seed): the same call gives byte-identical MIDI in any
+process, `sample(4, seed=s)` is the first half of `sample(8, seed=s)`, and an
+interpolation's endpoints are exactly `reconstruct(a)` and `reconstruct(b)`.
+
+Input beats (MIDI paths or NoteSequences) are cut into 4-bar windows by
+bgmaker.data.windows, the same windows training uses (bar-aligned, 1-bar hop,
+silent windows dropped); the first window is used, or the one starting at
+`start_bar`. An input with no such window (no drums, not 4/4, shorter than
+4 bars, unreadable) raises UnusableMidiError naming the file, where Magenta
+raises NoExtractedExamplesError or music_vae_generate just exits.
+"""
+import hashlib
+import secrets
+
+import numpy as np
+
+from bgmaker.data.midi import find_window  # noqa: F401  (re-exported: the window a generator encodes)
+
+DEFAULT_TEMPERATURE = 0.5  # music_vae_generate's default
+DEFAULT_BATCH_SIZE = 8
+
+
+def random_seed():
+    """A fresh seed for callers that want variety but must be able to repeat it."""
+    return secrets.randbits(31)
+
+
+def item_key(*parts):
+    """A 32-bit sampling key for one decoded item, from what identifies it (bytes, str, int).
+
+    The decoder's sampling noise is keyed per item (bgmaker.generation.seeded_sampling):
+    an input beat by the bytes of its window, a step of an interpolation by its
+    ends' keys and its index. So the same seed gives the same beats whatever
+    the batch size, and an interpolation's ends are the inputs' reconstructions.
+    """
+    h = hashlib.blake2b(digest_size=4)
+    for part in parts:
+        h.update(part if isinstance(part, bytes) else str(part).encode())
+        h.update(b"|")
+    return int.from_bytes(h.digest(), "little")
+
+
+def _slerp(p0, p1, t):
+    """Spherical interpolation; linear when the two vectors are (anti)parallel."""
+    cos = np.dot(p0 / np.linalg.norm(p0), p1 / np.linalg.norm(p1))
+    omega = np.arccos(np.clip(cos, -1.0, 1.0))
+    if np.sin(omega) < 1e-6:
+        return (1.0 - t) * p0 + t * p1
+    return (np.sin((1.0 - t) * omega) * p0 + np.sin(t * omega) * p1) / np.sin(omega)
+
+
+def interpolation_z(mu_a, mu_b, steps):
+    """The `steps` latent points [steps, z_size] of an interpolation from mu_a to mu_b, ends included.
+
+    Slerp at evenly spaced t, with the ends exactly mu_a and mu_b, so the
+    ends decode to the inputs' reconstructions. BeatGenerator.interpolate and
+    the evaluation (bgmaker.evaluation.evaluate) both take their paths from here.
+    """
+    if steps < 2:
+        raise ValueError(f"an interpolation needs at least 2 steps, got {steps}")
+    z = np.stack([_slerp(mu_a, mu_b, t) for t in np.linspace(0.0, 1.0, steps)])
+    z[0], z[-1] = mu_a, mu_b
+    return z
+
+
+def cymbal_extremes(beats):
+    """Indices (most, least) of the beats with the highest and lowest crash + ride density.
+
+    Ties go to the earlier beat; with all beats equal, (0, 1) so that the two ends differ.
+    """
+    from bgmaker.metrics.structure import cymbal_density
+    from bgmaker.data.windows import to_grid
+    density = np.array([float(cymbal_density(to_grid(ns))) for ns in beats])
+    most, least = int(np.argmax(density)), int(np.argmin(density))
+    if most == least:
+        most, least = 0, 1
+    return most, least
+
+
+class BeatGenerator:
+    """A trained 4-bar drum MusicVAE, loaded once.
+
+    Build it with `BeatGenerator.load(run=..., checkpoint=...)`, which asks
+    bgmaker.models which checkpoint and config to use (and why: `self.choice`).
+    The constructor takes a config (a CONFIG_MAP name or a Magenta Config) and
+    a checkpoint (prefix, model folder, train/ dir or run dir); `hparams` is
+    the override string the checkpoint was trained with (default: the one
+    recorded beside it). `batch_size`: beats decoded per TensorFlow run; it
+    changes speed, never the beats.
+
+    Not thread-safe: each decode sets the sampling keys, then runs the graph.
+    """
+
+    def __init__(self, config, checkpoint, hparams=None, batch_size=DEFAULT_BATCH_SIZE, run=None):
+        from bgmaker import models
+        from bgmaker.errors import ModelMismatchError
+        from bgmaker.generation import seeded_sampling
+        from bgmaker_configs.models import windows_converter
+        import tensorflow.compat.v1 as tf
+        from magenta.models.music_vae import TrainedModel
+
+        self.checkpoint = models.resolve_checkpoint(checkpoint)
+        self.config_name = run.name if run is not None else (config if isinstance(config, str) else None)
+        self.config = seeded_sampling.seeded_config(models.config_for(config, self.checkpoint, hparams, run))
+        self.z_size = self.config.hparams.z_size
+        self.length = self.config.hparams.max_seq_len
+        try:
+            self._model = TrainedModel(self.config, batch_size=batch_size, checkpoint_dir_or_path=self.checkpoint)
+        except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as e:  # shapes check_fits cannot see
+            reason = str(e).strip().splitlines()
+            reason = next((line for line in reason if "shape" in line or "not found" in line), reason[0])
+            raise ModelMismatchError(f"checkpoint {self.checkpoint} does not load into config "
+                                     f"'{self.config_name}': {reason.strip()[:200]}") from None
+        # TrainedModel keeps its session private; the sampling-key variables in its graph are ours.
+        self._session = self._model._sess
+        self._set_keys = seeded_sampling.key_setter(self._session)
+        self.batch_size = batch_size
+        self.choice = None
+        # Input windows are encoded with the converter that keeps a stored window whole
+        # (same tensors as every BGMaker config's; see bgmaker_configs.models).
+        self._window_converter = windows_converter()
+        self._window_converter.set_mode("infer")
+
+    @classmethod
+    def load(cls, run=None, checkpoint=None, config=None, hparams=None, batch_size=DEFAULT_BATCH_SIZE):
+        """The generator for a run and/or a checkpoint (bgmaker.models.locate says which, and why)."""
+        from bgmaker import models
+        choice = models.locate(run, checkpoint, config)
+        generator = cls(config or choice.config, choice.checkpoint, hparams, batch_size,
+                        run=choice.run if config is None else None)
+        generator.choice = choice
+        return generator
+
+    # -- latent space ------------------------------------------------------
+
+    def window(self, beat, start_bar=None):
+        """The 4-bar window of `beat` that encode() uses (a NoteSequence), its model tensors and its key."""
+        from bgmaker.errors import UnusableMidiError
+        w = find_window(beat, start_bar)
+        tensors = self._window_converter.to_tensors(w.sequence)
+        if len(tensors.inputs) != 1:  # cannot happen for a bgmaker.data.windows window; say so if it does
+            raise UnusableMidiError(f"{w.sequence.filename or 'the input'}: the model's converter made "
+                                    f"{len(tensors.inputs)} examples of the window at bar {w.start_bar}")
+        return w.sequence, tensors, item_key("window", np.asarray(tensors.inputs[0]).tobytes())
+
+    def encode_with_keys(self, beats, start_bar=None):
+        """(latent means [n, z_size], sampling keys [n]) of the beats' 4-bar windows."""
+        inputs, lengths, controls, keys = [], [], [], []
+        for beat in beats:
+            _, t, key = self.window(beat, start_bar)
+            inputs.append(t.inputs[0])
+            lengths.append(t.lengths[0])
+            controls.append(t.controls[0])
+            keys.append(key)
+        _, mu, _ = self._model.encode_tensors(inputs, lengths, controls)
+        return mu, keys
+
+    def encode(self, beats, start_bar=None):
+        """Latent means [n, z_size] of the beats' 4-bar windows (MIDI paths or NoteSequences)."""
+        return self.encode_with_keys(beats, start_bar)[0]
+
+    def decode(self, z, temperature=DEFAULT_TEMPERATURE, seed=None, keys=None):
+        """4-bar beats (NoteSequences at 120 qpm) for latent vectors z [n, z_size].
+
+        keys: one sampling key per row (item_key); default: a hash of each z's bytes.
+        """
+        from bgmaker.drums import DEFAULT_BPM, STEPS_PER_QUARTER
+        from bgmaker.generation.seeded_sampling import row_keys
+        z = np.asarray(z, dtype=np.float32).reshape(-1, self.z_size)
+        keys = row_keys(z) if keys is None else np.asarray(keys, np.int64)
+        if len(keys) != len(z):
+            raise ValueError(f"{len(keys)} sampling keys for {len(z)} latent vectors")
+        seed = random_seed() if seed is None else seed
+        beats = []
+        for i in range(0, len(z), self.batch_size):  # one run per batch: the keys are per run
+            self._set_keys(seed, keys[i:i + self.batch_size])
+            beats += self._model.decode(z[i:i + self.batch_size], length=self.length, temperature=temperature)
+        for ns in beats:
+            qpm = ns.tempos[0].qpm if ns.tempos else DEFAULT_BPM
+            ns.total_time = self.length * 60.0 / qpm / STEPS_PER_QUARTER
+        return beats
+
+    # -- what users ask for -------------------------------------------------
+
+    def sample_z(self, n, seed):
+        """n latent vectors from the prior; row i does not depend on n."""
+        return np.random.default_rng(seed).standard_normal((n, self.z_size)).astype(np.float32)
+
+    def sample(self, n=1, temperature=DEFAULT_TEMPERATURE, seed=None):
+        """n new beats from the prior."""
+        seed = random_seed() if seed is None else seed
+        return self.decode(self.sample_z(n, seed), temperature, seed)
+
+    def reconstruct_many(self, beats, temperature=DEFAULT_TEMPERATURE, seed=None, start_bar=None):
+        """The model's rendition of each beat: decode(encode(beat)), each keyed by its own window."""
+        mu, keys = self.encode_with_keys(beats, start_bar)
+        return self.decode(mu, temperature, seed, keys)
+
+    def reconstruct(self, beat, temperature=DEFAULT_TEMPERATURE, seed=None, start_bar=None):
+        """The model's rendition of `beat`: decode(encode(beat))."""
+        return self.reconstruct_many([beat], temperature, seed, start_bar)[0]
+
+    def interpolate(self, a, b, steps=8, temperature=DEFAULT_TEMPERATURE, seed=None, start_bar=None):
+        """`steps` beats along the slerp from a's latent mean to b's; the ends are reconstruct(a), reconstruct(b)."""
+        if steps < 2:
+            raise ValueError(f"an interpolation needs at least 2 steps, got {steps}")
+        mu, keys = self.encode_with_keys([a, b], start_bar)
+        return self.interpolate_z(mu[0], mu[1], steps, temperature, seed, keys=keys)
+
+    def interpolate_z(self, z_a, z_b, steps=8, temperature=DEFAULT_TEMPERATURE, seed=None, keys=None):
+        """`steps` beats along the slerp between two latent vectors, endpoints included.
+
+        keys: the two ends' sampling keys (default: their z's, as decode uses),
+        so the ends decode to exactly the beats decode() gives for them.
+        """
+        from bgmaker.generation.seeded_sampling import row_keys
+        z_a, z_b = np.asarray(z_a, np.float32), np.asarray(z_b, np.float32)
+        key_a, key_b = keys if keys is not None else row_keys(np.stack([z_a, z_b]))
+        path_keys = [key_a] + [item_key("between", key_a, key_b, i) for i in range(1, steps - 1)] + [key_b]
+        return self.decode(interpolation_z(z_a, z_b, steps), temperature, seed, path_keys)
+
+    def sample_with_journey(self, n=8, steps=8, temperature=DEFAULT_TEMPERATURE, seed=None):
+        """n samples, plus the interpolation from the most to the least cymbal-heavy of them.
+
+        Returns (beats, journey, (i_most, i_least)); journey is `steps` beats
+        (None when n < 2) whose ends are samples i_most and i_least exactly.
+        Cymbal-heavy = crash + ride hits per step (bgmaker.metrics.structure):
+        the path from a washy ride or crash groove to the tightest one is
+        the most audible tour of the latent space a set of samples offers.
+        """
+        seed = random_seed() if seed is None else seed
+        z = self.sample_z(n, seed)
+        beats = self.decode(z, temperature, seed)
+        if n < 2:
+            return beats, None, None
+        most, least = cymbal_extremes(beats)
+        return beats, self.interpolate_z(z[most], z[least], steps, temperature, seed), (most, least)
+
+    def variations(self, beat, n=4, noise=0.3, temperature=DEFAULT_TEMPERATURE, seed=None, start_bar=None):
+        """n beats decoded near `beat`: z = mu + noise * N(0, I), noise in units of the prior's std."""
+        seed = random_seed() if seed is None else seed
+        mu, (key,) = self.encode_with_keys([beat], start_bar)
+        z = mu[0] + noise * np.random.default_rng(seed).standard_normal((n, self.z_size))
+        # The first is keyed like reconstruct(beat) (noise 0: exactly it); the others draw their own noise.
+        return self.decode(z, temperature, seed, [key] + [item_key("variation", key, i) for i in range(1, n)])
+
+    def close(self):
+        self._session.close()
