@@ -118,6 +118,15 @@ def test_generate_edit_interpolate_play_export(page):
     page.click("#c-5-1")
     assert (screen(page) == edited).all()
     assert ("on" in page.get_attribute("#c-5-1", "class").split()) == edited[5, 1]
+    # press on a cell and drag along the row: every cell passed takes the first cell's new value
+    value = not edited[20, 2]
+    box = [page.locator(f"#c-{step}-2").bounding_box() for step in (20, 23)]
+    page.mouse.move(box[0]["x"] + 4, box[0]["y"] + 4)
+    page.mouse.down()
+    page.mouse.move(box[1]["x"] + 4, box[1]["y"] + 4, steps=12)
+    page.mouse.up()
+    edited[20:24, 2] = value
+    assert (screen(page) == edited).all()
     page.fill("#bpm", "100")
     path, name = download(page, "#export-midi")
     assert name.endswith(".mid")

@@ -99,17 +99,25 @@ function buildGrid() {
       grid.appendChild(cell);
     }
   }
+  // click toggles a cell; dragging on from it paints the same value along the way
+  let painting = null;
   grid.addEventListener("mousedown", (event) => {
     const cell = event.target.closest(".cell");
-    if (cell) toggle(+cell.dataset.step, +cell.dataset.drum);
+    if (!cell) return;
+    if (!state.view) addBeats([newBeat(emptyGrid(), "drawn")]);
+    painting = state.view.grid[+cell.dataset.step][+cell.dataset.drum] ? 0 : 1;
+    setCell(+cell.dataset.step, +cell.dataset.drum, painting);
   });
+  grid.addEventListener("mouseover", (event) => {
+    const cell = event.target.closest(".cell");
+    if (cell && painting !== null && event.buttons & 1) setCell(+cell.dataset.step, +cell.dataset.drum, painting);
+  });
+  window.addEventListener("mouseup", () => { painting = null; });
 }
 
-function toggle(step, drum) {
-  if (!state.view) addBeats([newBeat(emptyGrid(), "drawn")]);
-  const grid = state.view.grid;
-  grid[step][drum] = grid[step][drum] ? 0 : 1;
-  $(`c-${step}-${drum}`).classList.toggle("on", !!grid[step][drum]);
+function setCell(step, drum, value) {
+  state.view.grid[step][drum] = value;
+  $(`c-${step}-${drum}`).classList.toggle("on", !!value);
   drawThumb(state.view);
 }
 
@@ -419,8 +427,16 @@ function wire() {
   $("file").addEventListener("change", () => { if ($("file").files[0]) loadMidi($("file").files[0]); $("file").value = ""; });
 
   let depth = 0;  // dragenter/leave fire for every child element
-  document.addEventListener("dragenter", (event) => { event.preventDefault(); depth++; $("drop").hidden = false; });
-  document.addEventListener("dragleave", () => { if (--depth <= 0) { depth = 0; $("drop").hidden = true; } });
+  const hasFiles = (event) => event.dataTransfer && Array.from(event.dataTransfer.types).includes("Files");
+  document.addEventListener("dragenter", (event) => {
+    if (!hasFiles(event)) return;
+    event.preventDefault();
+    depth++;
+    $("drop").hidden = false;
+  });
+  document.addEventListener("dragleave", (event) => {
+    if (hasFiles(event) && --depth <= 0) { depth = 0; $("drop").hidden = true; }
+  });
   document.addEventListener("dragover", (event) => event.preventDefault());
   document.addEventListener("drop", (event) => {
     event.preventDefault();
