@@ -46,7 +46,7 @@ def main():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
     from bgmaker.generation.generator import BeatGenerator
-    from bgmaker.serve import app as web
+    from bgmaker.serve import app as web, server as serving
     sys.path.insert(0, str(REPO / "tests"))
     import drum_midi
 
@@ -56,9 +56,9 @@ def main():
     app = web.create_app(generator, "bench")
     app.state.machine.warm_up()
     load_s = time.perf_counter() - t0
-    sock = web.listen("127.0.0.1", 0)
+    sock = serving.listen("127.0.0.1", 0)
     port = sock.getsockname()[1]
-    server = web.make_server(app)
+    server = serving.make_server(app)
     threading.Thread(target=server.run, kwargs=dict(sockets=[sock]), daemon=True).start()
     while not server.started:
         time.sleep(0.05)

@@ -18,19 +18,19 @@ def serve_tiny(tiny_model):
     with _lock:
         if not _served:
             from bgmaker.generation.generator import BeatGenerator
-            from bgmaker.serve import app as web
+            from bgmaker.serve import app as web, server as serving
             generator = BeatGenerator.load(checkpoint=tiny_model["checkpoint"])
             app = web.create_app(generator, "tiny test model")
             app.state.machine.warm_up()
-            sock = web.listen("127.0.0.1", 0)
-            server = web.make_server(app)
+            sock = serving.listen("127.0.0.1", 0)
+            server = serving.make_server(app)
             thread = threading.Thread(target=server.run, kwargs=dict(sockets=[sock]), daemon=True)
             thread.start()
             deadline = time.monotonic() + 30
             while not server.started:
                 assert time.monotonic() < deadline and thread.is_alive(), "the test server did not start"
                 time.sleep(0.05)
-            _served.update(url=web.url_of(sock), generator=generator, server=server)
+            _served.update(url=serving.url_of(sock), generator=generator, server=server)
         return _served["url"], _served["generator"]
 
 

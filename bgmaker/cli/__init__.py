@@ -25,6 +25,7 @@ COMMANDS = {
     "evaluate": ("bgmaker.cli.evaluate", "evaluate a trained run on GMD's held-out split"),
     "export": ("bgmaker.cli.export", "save a run's checkpoint as a small weights-only model (models/<run>)"),
     "campaign": ("bgmaker.cli.campaign", "resume the long training behind the shipped models (v1_all -> v2_rock_beat)"),
+    "serve": ("bgmaker.cli.serve", "the web beat machine: a page to generate, edit, hear, interpolate and export beats"),
 }
 
 

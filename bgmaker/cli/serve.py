@@ -8,7 +8,7 @@ One process loads the model once and serves the page and its JSON API
 (bgmaker.serve.app) until Ctrl-C. Only this machine can reach it unless --host
 says otherwise (e.g. --host 0.0.0.0 for every network the machine is on).
 """
-import ipaddress
+import argparse
 import sys
 import time
 
@@ -18,6 +18,7 @@ DEFAULT_PORT = 8765
 
 def add_arguments(parser):
     from bgmaker.models import drum_config_names
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter  # keep the examples' lines
     g = parser.add_argument_group("model")
     g.add_argument("--run", help=f"a named run (bgmaker runs): its shipped model in models/RUN, else its newest "
                                  f"training checkpoint (default without --checkpoint: {DEFAULT_RUN})")
@@ -38,35 +39,31 @@ def add_arguments(parser):
 
 def main(args):
     from bgmaker.errors import UserError
+    from bgmaker.serve import server
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port {args.port}: use 0-65535")
-    from bgmaker.serve import app as web  # Starlette, note_seq: after the argument checks
     try:
-        sock = web.listen(args.host, args.port)  # before the model loads: a busy port fails in a second
+        sock = server.listen(args.host, args.port)  # before anything loads: a busy port fails in a second
     except OSError as e:
         raise UserError(str(e)) from None
 
     from bgmaker.generation.generator import BeatGenerator
+    from bgmaker.serve.app import create_app
     t0 = time.perf_counter()
     run = args.run or (None if args.checkpoint else DEFAULT_RUN)
     generator = BeatGenerator.load(run=run, checkpoint=args.checkpoint, config=args.config, hparams=args.hparams)
-    label = f"{generator.config_name or 'model'} · {generator.choice.why}"
     print(f"model: {generator.choice.why}", flush=True)
-    app = web.create_app(generator, label, renderer=args.renderer,
-                         allowed_hosts=web.LOOPBACK_NAMES if _is_loopback(args.host) else ["*"])
+    loopback = server.is_loopback(args.host)
+    app = create_app(generator, f"{generator.config_name or 'model'} · {generator.choice.why}",
+                     renderer=args.renderer, allowed_hosts=server.LOOPBACK_NAMES if loopback else ["*"])
     app.state.machine.warm_up()
     print(f"loaded and warmed up in {time.perf_counter() - t0:.1f} s", flush=True)
-    if not _is_loopback(args.host):
+    if not loopback:
         print(f"bgmaker serve: listening on {args.host}: other machines can reach this page", file=sys.stderr)
-    print(f"BGMaker beat machine: {web.url_of(sock)}  (Ctrl-C to stop)", flush=True)
-    web.make_server(app).run(sockets=[sock])
-    return 0
-
-
-def _is_loopback(host):
-    if host == "localhost":
-        return True
+    print(f"BGMaker beat machine: {server.url_of(sock)}  (Ctrl-C to stop)", flush=True)
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+        server.make_server(app).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn stops cleanly on Ctrl-C, then passes the signal on
+        pass
+    print("stopped", flush=True)
+    return 0

@@ -40,9 +40,9 @@ from starlette.staticfiles import StaticFiles
 from bgmaker.drums import DRUM_NAMES, STEPS
 from bgmaker.render.grid import ROW_ORDER  # rows as the PNG renderer draws them: cymbals on top, kick at the bottom
 from bgmaker.serve import beats as grids
+from bgmaker.serve.server import LOOPBACK_NAMES
 
 STATIC = Path(__file__).parent / "static"
-LOOPBACK_NAMES = ["127.0.0.1", "localhost", "::1", "[::1]"]
 
 # name: (lowest, highest, default)
 LIMITS = {
@@ -330,33 +330,3 @@ def _midi_windows(body, name):
     if not found:
         raise bad(f"{name}: no 4-bar drum beat: no notes of the 9-piece drum kit")
     return found[:MAX_MIDI_WINDOWS]
-
-
-# -- serving ------------------------------------------------------------------
-
-def listen(host, port):
-    """A socket bound to (host, port), ready for uvicorn; a one-line OSError when it cannot be."""
-    import socket
-    try:
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-    except OSError as e:
-        raise OSError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
-    sock.listen(128)
-    sock.setblocking(False)
-    return sock
-
-
-def url_of(sock):
-    host, port = sock.getsockname()[:2]
-    return f"http://{f'[{host}]' if ':' in host else host}:{port}/"
-
-
-def make_server(app, log_level="warning"):
-    """A uvicorn Server for `app`; run it with server.run(sockets=[listen(host, port)])."""
-    import uvicorn
-    config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="off",
-                            limit_concurrency=64, timeout_graceful_shutdown=2)
-    return uvicorn.Server(config)
