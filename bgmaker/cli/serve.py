@@ -54,7 +54,7 @@ def main(args):
     generator = BeatGenerator.load(run=run, checkpoint=args.checkpoint, config=args.config, hparams=args.hparams)
     print(f"model: {generator.choice.why}", flush=True)
     loopback = server.is_loopback(args.host)
-    app = create_app(generator, f"{generator.config_name or 'model'} · {generator.choice.why}",
+    app = create_app(generator, f"model: {generator.choice.why}",
                      renderer=args.renderer, allowed_hosts=server.LOOPBACK_NAMES if loopback else ["*"])
     app.state.machine.warm_up()
     print(f"loaded and warmed up in {time.perf_counter() - t0:.1f} s", flush=True)

@@ -37,7 +37,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from bgmaker.drums import DRUM_NAMES, STEPS
+from bgmaker.drums import DEFAULT_BPM, DRUM_NAMES, STEPS
 from bgmaker.render.grid import ROW_ORDER  # rows as the PNG renderer draws them: cymbals on top, kick at the bottom
 from bgmaker.serve import beats as grids
 from bgmaker.serve.server import LOOPBACK_NAMES
@@ -50,7 +50,7 @@ LIMITS = {
     "temperature": (0.05, 2.0, 0.5),
     "noise": (0.0, 2.0, 0.3),
     "steps": (2, 16, 8),
-    "bpm": (40, 300, 120),
+    "bpm": (40, 300, DEFAULT_BPM),
     "seed": (0, 2**31 - 1, None),
 }
 MAX_EXPORT_BEATS = 32
@@ -157,15 +157,16 @@ class BeatMachine:
 
 
 def _render_hit(drum, renderer):
+    import note_seq
+
     from bgmaker.drums import GM_PITCHES
     from bgmaker.render.audio import render_wav
-    import note_seq
     ns = note_seq.NoteSequence(ticks_per_quarter=220)
-    ns.tempos.add(qpm=grids.QPM)
+    ns.tempos.add(qpm=DEFAULT_BPM)
     ns.notes.add(pitch=GM_PITCHES[drum], velocity=127, is_drum=True, instrument=9, start_time=0.0, end_time=0.1)
     ns.total_time = 1.6 if drum in (7, 8) else 0.6  # cymbals ring longer (bgmaker.render.audio)
     with tempfile.TemporaryDirectory(prefix="bgmaker-kit-") as tmp:
-        path, _ = render_wav(ns, os.path.join(tmp, "hit.wav"), bpm=grids.QPM, renderer=renderer)
+        path, _ = render_wav(ns, os.path.join(tmp, "hit.wav"), bpm=DEFAULT_BPM, renderer=renderer)
         return Path(path).read_bytes()
 
 

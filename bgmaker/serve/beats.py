@@ -8,10 +8,9 @@ import numpy as np
 import note_seq
 
 from bgmaker.data.windows import to_grid
-from bgmaker.drums import DRUM_NAMES, GM_PITCHES, STEPS, STEPS_PER_QUARTER
+from bgmaker.drums import DEFAULT_BPM, DRUM_NAMES, GM_PITCHES, STEPS, STEPS_PER_QUARTER
 
-QPM = 120.0          # the model's tempo; the page's tempo is applied when playing and exporting
-VELOCITY = 80        # Magenta's DrumsConverter writes every hit at this velocity (data.OUTPUT_VELOCITY)
+VELOCITY = 80  # Magenta's DrumsConverter writes every hit at this velocity (data.OUTPUT_VELOCITY)
 
 
 class BadBeat(ValueError):
@@ -33,10 +32,11 @@ def parse_grid(value, name="grid"):
 
 
 def to_sequence(grid, name="beat"):
-    """A 4-bar NoteSequence at 120 qpm with one GM drum note per hit of `grid` [64, 9]."""
-    step_seconds = 60.0 / QPM / STEPS_PER_QUARTER
+    """A 4-bar NoteSequence at the model's tempo (DEFAULT_BPM; the page's tempo is applied on export)
+    with one GM drum note per hit of `grid` [64, 9]."""
+    step_seconds = 60.0 / DEFAULT_BPM / STEPS_PER_QUARTER
     ns = note_seq.NoteSequence(ticks_per_quarter=220)
-    ns.tempos.add(qpm=QPM)
+    ns.tempos.add(qpm=DEFAULT_BPM)
     ns.time_signatures.add(numerator=4, denominator=4)
     for step, drum in zip(*np.nonzero(grid)):
         ns.notes.add(pitch=GM_PITCHES[drum], velocity=VELOCITY, is_drum=True, instrument=9,

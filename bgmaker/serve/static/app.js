@@ -319,7 +319,7 @@ async function ensureAudio() {
 function tempo() {
   const bpm = numberOf("bpm");
   const { min, max } = state.info.limits.bpm;
-  return Number.isFinite(bpm) ? Math.min(max, Math.max(min, bpm)) : 120;
+  return Number.isFinite(bpm) ? Math.min(max, Math.max(min, bpm)) : state.info.limits.bpm.default;
 }
 
 function schedule() {
@@ -457,6 +457,9 @@ async function start() {
     $(id).min = info.limits[key].min;
     $(id).max = info.limits[key].max;
   }
+  $("bpm-slider").min = info.limits.bpm.min;
+  $("bpm-slider").max = info.limits.bpm.max;
+  $("bpm").value = $("bpm-slider").value = info.limits.bpm.default;
   buildGrid();
   wire();
   document.body.dataset.ready = "1";
