@@ -32,8 +32,8 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.datastructures import Headers
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -170,6 +170,27 @@ def _render_hit(drum, renderer):
         return Path(path).read_bytes()
 
 
+class HostCheck:
+    """ASGI middleware: answer only requests whose Host header names one of `allowed` (any port), 400 otherwise.
+
+    Starlette's TrustedHostMiddleware cuts the Host header at its first colon, which
+    refuses an IPv6 host such as [::1]:8765; here the brackets are kept.
+    """
+
+    def __init__(self, app, allowed):
+        self.app, self.allowed = app, set(allowed)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and "*" not in self.allowed:
+            host = Headers(scope=scope).get("host", "")
+            name = host[:host.find("]") + 1] if host.startswith("[") else host.split(":")[0]
+            if name not in self.allowed:
+                await PlainTextResponse(f"Invalid host header: this server answers {', '.join(sorted(self.allowed))}",
+                                        400)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def create_app(generator, model_label="", renderer="auto", allowed_hosts=LOOPBACK_NAMES):
     """The Starlette app over a loaded BeatGenerator.
 
@@ -292,7 +313,7 @@ def create_app(generator, model_label="", renderer="auto", allowed_hosts=LOOPBAC
         post("/api/midi", upload_midi),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)],
+    app = Starlette(routes=routes, middleware=[Middleware(HostCheck, allowed=allowed_hosts)],
                     exception_handlers={HTTPException: http_error, Exception: server_error})
     app.state.machine = machine
     return app
