@@ -23,7 +23,7 @@ import drum_midi  # noqa: E402
 def run_cli(*argv, check=True, timeout=600, env=None):
     """Run a console script of the venv; return the CompletedProcess (text)."""
     cmd = [str(VENV_BIN / argv[0]) if (VENV_BIN / argv[0]).exists() else argv[0], *map(str, argv[1:])]
-    full_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **(env or {}))
+    full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=full_env)
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} exited {proc.returncode}\n--- stderr:\n{proc.stderr[-4000:]}")

@@ -27,3 +27,25 @@ def test_notebook_runs_top_to_bottom(gmd_dir, monkeypatch):
     assert "text/html" in shown, "no inline audio player"
     text = "".join(o.get("text", "") for o in outputs)
     assert "32 bars:" in text
+
+
+def test_notebook_finds_its_code_without_editing_and_says_how_to_get_it(tmp_path, monkeypatch):
+    """Issue #13, defect 14: no placeholder URL; outside a checkout, one clear instruction."""
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    source = "\n".join(cell.source for cell in nb.cells)
+    assert "YOUR-ACCOUNT" not in source
+    install = next(cell.source for cell in nb.cells if "def find_checkout" in cell.source)
+    namespace = {"os": __import__("os")}
+    exec(install.split("repo = find_checkout()")[0], namespace)  # the definitions, not the install itself
+    monkeypatch.chdir(NOTEBOOK.parent)
+    assert namespace["find_checkout"]() == NOTEBOOK.parents[1]  # opened from a clone: found as is
+    monkeypatch.chdir(tmp_path)
+    namespace["REPO_URL"] = ""
+    with pytest.raises(RuntimeError, match="upload bgmaker.zip"):
+        namespace["find_checkout"]()
+
+
+def test_notebook_training_cell_fails_when_training_fails():
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    train = next(cell.source for cell in nb.cells if "bgmaker.cli\", \"train\"" in cell.source)
+    assert "raise RuntimeError" in train and "returncode" in train and "| grep" not in train

@@ -49,23 +49,26 @@ def build_parser(commands=COMMANDS):
 def quiet(verbose):
     """Keep TensorFlow's C++ logs, Python deprecation warnings and absl INFO lines off stderr.
 
-    Set before TensorFlow is imported (the subcommands import it lazily). A
-    user's own TF_CPP_MIN_LOG_LEVEL wins.
+    Set before TensorFlow is imported (the subcommands import it lazily).
     """
     if verbose:
         os.environ["BGMAKER_VERBOSE"] = "1"
         return
     import logging
     import warnings
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"  # --verbose shows them
     os.environ.setdefault("GRPC_VERBOSITY", "NONE")
     for name in ("tensorflow", "absl", "h5py", "numba", "matplotlib"):
         logging.getLogger(name).setLevel(logging.ERROR)
     for category in (DeprecationWarning, FutureWarning, UserWarning, PendingDeprecationWarning):
         warnings.filterwarnings("ignore", category=category)
+    warnings.filterwarnings("ignore", message="Couldn't find ffmpeg", category=RuntimeWarning)  # pydub, via note_seq
 
 
 def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    verbose = any(a in ("--verbose", "-v") for a in argv)  # accepted anywhere, also after a nested mode
+    argv = [a for a in argv if a not in ("--verbose", "-v")]
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if not args.command:
@@ -74,7 +77,7 @@ def main(argv=None):
     if extra and not getattr(args._module, "ACCEPTS_EXTRA_ARGS", False):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.extra = extra
-    quiet(args.verbose or not getattr(args._module, "QUIET", True))
+    quiet(verbose or not getattr(args._module, "QUIET", True))
     try:
         return args._module.main(args) or 0
     except (UserError, FileNotFoundError, NotADirectoryError, ValueError, KeyError) as e:

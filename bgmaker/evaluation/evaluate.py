@@ -273,16 +273,16 @@ def _shown(path):
 
 def resolve_run(run):
     """A Run from a Run, a run name, or a model config name (a Run named after the model)."""
-    from bgmaker_configs import models, runs
+    from bgmaker_configs import MODEL_NAMES, runs
     if isinstance(run, runs.Run):
         return run
     if run in runs.RUNS:
         return runs.get_run(run)
-    if run in models.MODELS:
+    if run in MODEL_NAMES:
         return runs.Run(name=run, config=run, select={}, description=f"model config {run}")
     raise runs.UnknownRunError(
         f"unknown run or model '{run}'; runs: {', '.join(sorted(runs.RUNS))}; "
-        f"models: {', '.join(sorted(models.MODELS))}")
+        f"models: {', '.join(sorted(MODEL_NAMES))}")
 
 
 def find_checkpoint(run, checkpoint=None, log=None):

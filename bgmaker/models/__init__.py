@@ -99,16 +99,23 @@ def run_record(checkpoint):
 # -- which checkpoint -------------------------------------------------------
 
 def latest_checkpoint(folder):
-    """The newest checkpoint prefix in `folder` (from its `checkpoint` index file), or None. No TensorFlow."""
+    """The newest checkpoint prefix in `folder` (from its `checkpoint` index file), or None. No TensorFlow.
+
+    A checkpoint beside the index wins over the path the index records, so a
+    moved or copied run folder loads its own checkpoints.
+    """
     index = Path(folder) / "checkpoint"
     if not index.is_file():
         return None
     match = re.search(r'^model_checkpoint_path:\s*"(.*)"\s*$', index.read_text(), re.M)
     if not match:
         return None
-    prefix = Path(match.group(1))
-    prefix = prefix if prefix.is_absolute() else Path(folder) / prefix
-    return str(prefix) if Path(f"{prefix}.index").is_file() else None
+    recorded = Path(match.group(1))
+    # Magenta records absolute paths; a run folder that was moved or copied keeps its checkpoints beside the index.
+    for prefix in (Path(folder) / recorded.name, recorded if recorded.is_absolute() else Path(folder) / recorded):
+        if Path(f"{prefix}.index").is_file():
+            return str(prefix)
+    return None
 
 
 def resolve_checkpoint(path):
