@@ -5,4 +5,4 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
 cd "$repo"
-exec nice -n 5 python -m bgmaker.experiments "$@"
+exec nice -n 5 bgmaker experiments "$@"

@@ -6,7 +6,8 @@ import numpy as np
 import pretty_midi
 import pytest
 
-from bgmaker.experiments import data, main, scores
+from bgmaker.cli import main as bgmaker
+from bgmaker.experiments import data, scores
 from bgmaker.experiments.models import (EXPERIMENTS, ORIGINAL_ROWS, build, keras_counts, pytorch_convention_count)
 from bgmaker.experiments.train import train
 
@@ -124,9 +125,14 @@ def test_scores_known_answers():
 
 
 def test_the_command_refuses_an_unknown_row(capsys):
-    with pytest.raises(SystemExit):
-        main(["--only", "99"])
-    assert "unknown row" in capsys.readouterr().err
+    assert bgmaker(["experiments", "--only", "99"]) == 2
+    assert "bgmaker experiments: error: unknown row(s) 99" in capsys.readouterr().err
+
+
+def test_the_rows_are_named_once_without_tensorflow():
+    from bgmaker.cli.experiments import ROWS
+    from bgmaker.experiments.models import EXPERIMENTS
+    assert tuple(EXPERIMENTS) == ROWS
 
 
 def test_the_command_end_to_end_on_your_midi(tmp_path):
@@ -142,7 +148,7 @@ def test_the_command_end_to_end_on_your_midi(tmp_path):
         pm.instruments.append(inst)
         pm.write(str(folder / f"piece{f}.mid"))
     out = tmp_path / "out"
-    assert main(["--quick", "--only", "02", "--data", str(folder), "--output-dir", str(out)]) == 0
+    assert bgmaker(["experiments", "--quick", "--only", "02", "--data", str(folder), "--output-dir", str(out)]) == 0
     results = json.loads((out / "results.json").read_text())
     row = results["datasets"]["midi"]["rows"]["02"]
     assert row["epochs_run"] == 1 and 0 <= row["test"]["f1"] <= 1

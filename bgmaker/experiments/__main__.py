@@ -1,6 +1,6 @@
-"""python -m bgmaker.experiments [--quick] [--only 02,03] [--data piano,drums|MIDI_DIR] [--output-dir DIR]."""
+"""`python -m bgmaker.experiments ...` is `bgmaker experiments ...` (bgmaker.cli.experiments)."""
 import sys
 
-from bgmaker.experiments import main
+from bgmaker.cli import main
 
-sys.exit(main())
+sys.exit(main(["experiments", *sys.argv[1:]]))
