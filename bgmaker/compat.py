@@ -40,9 +40,9 @@ def apply():
         _applied = True
         return
     use_legacy_keras()
+    restore_numpy_bool()  # before TensorFlow: its import reaches numpy.ma, which needs np.bool
     import_tensorflow_quietly()
     quiet_pydub_ffmpeg_warning()
-    restore_numpy_bool()
     avoid_zero_depth_unbatch()
     vectorize_sequence_loss_sum()
     honour_shuffle_buffer()

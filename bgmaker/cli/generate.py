@@ -126,15 +126,16 @@ def main(args):
 
     from bgmaker.generation.generator import random_seed
     seed = random_seed() if args.seed is None else args.seed
-    if args.mode in ("reconstruct", "variations"):
-        usable, failures = jobs.read_inputs(args.inputs, args.start_bar)  # before the model loads
+    failures, windows = [], []
+    if args.mode in ("reconstruct", "variations", "interpolate"):  # read once, before the model loads
+        inputs = args.inputs if args.mode != "interpolate" else [args.start, args.end]
+        usable, failures = jobs.read_inputs(inputs, args.start_bar)
+        if args.mode == "interpolate" and failures:
+            raise UserError("; ".join(f"{name}: {reason}" for name, reason in failures))
         if not usable:
             _report_failures(failures)
-            raise UserError(f"none of the {len(args.inputs)} input(s) gives a 4-bar drum beat")
-    elif args.mode == "interpolate":
-        _, failures = jobs.read_inputs([args.start, args.end], args.start_bar)
-        if failures:
-            raise UserError("; ".join(f"{p}: {r}" for p, r in failures))
+            raise UserError(f"none of the {len(inputs)} input(s) gives a 4-bar drum beat")
+        windows = [w.sequence for _, w in usable]  # named by their file (NoteSequence.filename)
     model = _load(args)
     print(f"model: {model.choice.why}", flush=True)
     print(f"loaded {model.config_name or 'the model'} from {model.checkpoint} in {time.perf_counter() - t0:.1f} s",
@@ -144,11 +145,12 @@ def main(args):
     if args.mode == "sample":
         job = jobs.sample(model, args.num, journey_steps=args.journey_steps, **opts)
     elif args.mode == "interpolate":
-        job = jobs.interpolate(model, args.start, args.end, args.steps, start_bar=args.start_bar, **opts)
+        job = jobs.interpolate(model, windows[0], windows[1], args.steps, **opts)
     elif args.mode == "reconstruct":
-        job = jobs.reconstruct(model, args.inputs, start_bar=args.start_bar, **opts)
+        job = jobs.reconstruct(model, windows, **opts)
     else:
-        job = jobs.variations(model, args.inputs, args.num, args.noise, start_bar=args.start_bar, **opts)
+        job = jobs.variations(model, windows, args.num, args.noise, **opts)
+    job.failures = failures + job.failures
     print(f"{args.mode}: {len(job.beats)} beat(s) of 4 bars in {time.perf_counter() - t1:.2f} s "
           f"(seed {seed}, temperature {args.temperature:g})", flush=True)
     return _finish(args, job, out, args.bpm, t0)

@@ -14,6 +14,7 @@ half-written file or an empty folder behind: it renders into a hidden
 temporary folder beside the output and moves finished files into place.
 """
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -45,31 +46,47 @@ class Job:
     journey_ends: tuple = None                     # sample: (most, least) cymbal-heavy indices
 
 
-def read_inputs(paths, start_bar=None):
-    """{path: Window} of the inputs that give a 4-bar drum beat, and [(path, reason)] of those that do not.
+def read_inputs(inputs, start_bar=None):
+    """[(input, Window)] of the inputs that give a 4-bar drum beat, and [(name, reason)] of those that do not.
 
-    Needs no model, so a job checks its inputs before one loads.
+    inputs: MIDI paths or NoteSequences. Needs no model, so a job checks its
+    inputs before one loads; the jobs then encode these windows (each input is
+    read and windowed once).
     """
     from bgmaker.data.midi import find_window
-    windows, failures = {}, []
-    for path in paths:
+    usable, failures = [], []
+    for item in inputs:
         try:
-            windows[path] = find_window(path, start_bar)
+            usable.append((item, find_window(item, start_bar)))
         except (UnusableMidiError, FileNotFoundError) as e:
-            failures.append((path, _reason(e, path)))
-    return windows, failures
+            failures.append((label(item), _reason(e, label(item))))
+    return usable, failures
 
 
-def _reason(error, path):
-    """The part of a one-line error after the file name (the caller names the file)."""
+def label(item):
+    """How an input is named in file names and messages: its path, or a NoteSequence's filename or id."""
+    if isinstance(item, (str, os.PathLike)):
+        return str(item)
+    return item.filename or item.id or "beat"
+
+
+def _reason(error, name):
+    """The part of a one-line error after the input's name (the caller names the input)."""
     text = str(error)
-    prefix = f"{Path(path).expanduser()}: "
-    return text[len(prefix):] if text.startswith(prefix) else text
+    for prefix in (f"{Path(name).expanduser()}: ", f"{name}: "):
+        if text.startswith(prefix):
+            return text[len(prefix):]
+    return text
 
 
-def _input_beats(windows):
-    return [Beat(f"input_{Path(p).stem}", w.sequence, f"input {Path(p).stem}, bars {w.start_bar + 1}-{w.start_bar + 4}")
-            for p, w in windows.items()]
+def _input_beats(usable):
+    beats = []
+    for item, w in usable:
+        found = re.search(r"#bar(\d+)", w.sequence.id or "")  # a window cut again keeps its first bar number
+        first = int(found.group(1)) if found else w.start_bar
+        stem = Path(label(item)).stem
+        beats.append(Beat(f"input_{stem}", w.sequence, f"input {stem}, bars {first + 1}-{first + 4}"))
+    return beats
 
 
 def _path_beat(beats, name, first, last):
@@ -104,29 +121,25 @@ def sample(generator, num=8, temperature=DEFAULT_TEMPERATURE, seed=None, journey
 def interpolate(generator, start, end, steps=8, temperature=DEFAULT_TEMPERATURE, seed=None, start_bar=None):
     """`steps` beats from `start` to `end` (MIDI paths or NoteSequences), ends included, and the whole path."""
     seed = random_seed() if seed is None else seed
-    windows, failures = read_inputs([start, end], start_bar) if _all_paths([start, end]) else ({}, [])
+    usable, failures = read_inputs([start, end], start_bar)
     if failures:
-        raise UnusableMidiError("; ".join(f"{p}: {r}" for p, r in failures))
-    beats = generator.interpolate(start, end, steps, temperature, seed, start_bar)
+        raise UnusableMidiError("; ".join(f"{name}: {reason}" for name, reason in failures))
+    beats = generator.interpolate(usable[0][1].sequence, usable[1][1].sequence, steps, temperature, seed)
     names = [f"interpolate_{i + 1:02d}" for i in range(len(beats))]
-    job = Job("interpolate", _titled(names, beats, seed, temperature), _input_beats(windows), seed=seed,
+    job = Job("interpolate", _titled(names, beats, seed, temperature), _input_beats(usable), seed=seed,
               temperature=temperature)
     job.path = _path_beat(beats, "interpolation", "start", "end")
     return job
 
 
-def _all_paths(items):
-    return all(isinstance(i, (str, os.PathLike)) for i in items)
-
-
 def reconstruct(generator, inputs, temperature=DEFAULT_TEMPERATURE, seed=None, start_bar=None):
-    """The model's rendition of every usable input; the others go to `failures`."""
+    """The model's rendition of every usable input (MIDI paths or NoteSequences); the others go to `failures`."""
     seed = random_seed() if seed is None else seed
-    windows, failures = read_inputs(inputs, start_bar)
-    job = Job("reconstruct", seed=seed, temperature=temperature, failures=failures, inputs=_input_beats(windows))
-    if windows:
-        beats = generator.reconstruct_many(list(windows), temperature, seed, start_bar)
-        names = [f"reconstruct_{i + 1:02d}_{Path(p).stem}" for i, p in enumerate(windows)]
+    usable, failures = read_inputs(inputs, start_bar)
+    job = Job("reconstruct", seed=seed, temperature=temperature, failures=failures, inputs=_input_beats(usable))
+    if usable:
+        beats = generator.reconstruct_many([w.sequence for _, w in usable], temperature, seed)
+        names = [f"reconstruct_{i + 1:02d}_{Path(label(item)).stem}" for i, (item, _) in enumerate(usable)]
         job.beats = _titled(names, beats, seed, temperature)
     return job
 
@@ -134,12 +147,12 @@ def reconstruct(generator, inputs, temperature=DEFAULT_TEMPERATURE, seed=None, s
 def variations(generator, inputs, num=4, noise=0.3, temperature=DEFAULT_TEMPERATURE, seed=None, start_bar=None):
     """`num` beats near each usable input (its code plus `noise` x N(0, I)); the others go to `failures`."""
     seed = random_seed() if seed is None else seed
-    inputs = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
-    windows, failures = read_inputs(inputs, start_bar)
-    job = Job("variations", seed=seed, temperature=temperature, failures=failures, inputs=_input_beats(windows))
-    for path in windows:
-        beats = generator.variations(path, num, noise, temperature, seed, start_bar)
-        stem = f"_{Path(path).stem}" if len(inputs) > 1 else ""
+    inputs = [inputs] if isinstance(inputs, (str, os.PathLike)) or hasattr(inputs, "notes") else list(inputs)
+    usable, failures = read_inputs(inputs, start_bar)
+    job = Job("variations", seed=seed, temperature=temperature, failures=failures, inputs=_input_beats(usable))
+    for item, w in usable:
+        beats = generator.variations(w.sequence, num, noise, temperature, seed)
+        stem = f"_{Path(label(item)).stem}" if len(inputs) > 1 else ""
         job.beats += _titled([f"variation{stem}_{i + 1:02d}" for i in range(len(beats))], beats, seed, temperature)
     return job
 
@@ -159,7 +172,7 @@ def render_files(paths):
                 raise UnusableMidiError(f"{path}: no drum notes of the 9-piece kit to render")
             span = 4 * bar_seconds(ns)  # ValueError for a meter off the 16th grid
         except (UnusableMidiError, FileNotFoundError, ValueError) as e:
-            job.failures.append((path, _reason(e, path)))
+            job.failures.append((str(path), _reason(e, str(path))))
             continue
         ns.total_time = max(span, -(-ns.total_time // span) * span)  # whole 4-bar panels
         panels = [excerpt(ns, t, span) for t in np.arange(0.0, ns.total_time - 1e-6, span)]

@@ -190,7 +190,7 @@ def locate(run=None, checkpoint=None, config=None):
         return ModelChoice(training, run.name, f"run {run.name}'s newest training checkpoint, step "
                                                f"{step_of(training)} (no shipped model in {_rel(run.shipped_dir)})", run)
     raise FileNotFoundError(f"run {run.name} has no shipped model in {_rel(run.shipped_dir)} and no checkpoint in "
-                            f"{_rel(run.run_dir / 'train')} (train it: scripts/train.sh --run {run.name})")
+                            f"{_rel(run.run_dir / 'train')} (train it: scripts/train.sh --run {run.name}, or bgmaker train --run {run.name})")
 
 
 def _rel(path):
