@@ -37,7 +37,8 @@ def test_the_registry_says_what_each_fix_fixes():
         assert e.row in ORIGINAL_ROWS
         assert bool(e.fixes) == (name not in ORIGINAL_ROWS)
         assert e.run_epochs <= e.epochs
-    assert main.__module__ == "bgmaker.experiments"
+    import bgmaker.cli
+    assert bgmaker.cli.COMMANDS["experiments"][0] == "bgmaker.cli.experiments"
 
 
 def synthetic_rolls(n, steps, keys, seed):
@@ -127,6 +128,14 @@ def test_scores_known_answers():
 def test_the_command_refuses_an_unknown_row(capsys):
     assert bgmaker(["experiments", "--only", "99"]) == 2
     assert "bgmaker experiments: error: unknown row(s) 99" in capsys.readouterr().err
+
+
+def test_training_leaves_op_determinism_as_it_found_it():
+    """Op determinism is process-wide; MusicVAE's generation graphs in the same process need it off."""
+    from tensorflow.python.framework import config as tf_config
+    rolls = synthetic_rolls(16, 16, 88, 0)
+    train(EXPERIMENTS["02"], rolls, rolls, epochs=1, epoch_windows=8, batch_size=8, log=lambda m: None)
+    assert not tf_config.is_op_determinism_enabled()
 
 
 def test_the_rows_are_named_once_without_tensorflow():

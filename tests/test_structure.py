@@ -39,8 +39,9 @@ def imports():
 
 
 def test_library_code_never_imports_the_command_line():
+    # `python -m` entry points (__main__) are command-line modules themselves
     offenders = {m: sorted(t for t in targets if t == "bgmaker.cli" or t.startswith("bgmaker.cli."))
-                 for m, targets in imports().items() if not m.startswith("bgmaker.cli")}
+                 for m, targets in imports().items() if not m.startswith("bgmaker.cli") and not m.endswith("__main__")}
     assert not {m: t for m, t in offenders.items() if t}
 
 

@@ -19,8 +19,15 @@ sequence-to-sequence reconstruction with no bottleneck in time, as the originals
 from dataclasses import dataclass, field
 
 import numpy as np
-import tensorflow as tf
-import tf_keras as keras
+
+from bgmaker import compat
+
+# tf.keras is chosen once per process when TensorFlow first loads Keras: make it Keras 2, as Magenta needs,
+# so these models and MusicVAE can share a process (the tests, a notebook).
+compat.use_legacy_keras()
+
+import tensorflow as tf  # noqa: E402
+import tf_keras as keras  # noqa: E402
 from tf_keras import layers
 
 # The original table, verbatim (PyTorch counts at 88 keys; loss is the last reported value).

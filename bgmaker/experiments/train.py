@@ -15,8 +15,15 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import tensorflow as tf
-import tf_keras as keras
+
+from bgmaker import compat
+
+# tf.keras is chosen once per process when TensorFlow first loads Keras: make it Keras 2, as Magenta needs,
+# so these models and MusicVAE can share a process (the tests, a notebook).
+compat.use_legacy_keras()
+
+import tensorflow as tf  # noqa: E402
+import tf_keras as keras  # noqa: E402
 
 from bgmaker.experiments.models import build
 
@@ -107,10 +114,26 @@ def objective(experiment, built, x, pos_weight, beta, eps=None, training=False):
 
 def train(experiment, train_rolls, val_rolls, seed=0, epochs=None, epoch_windows=None, batch_size=None,
           snapshot_epochs=(), log=print):
-    """Train `experiment` on train_rolls.x, choose its best epoch on val_rolls.x; a TrainedModel."""
+    """Train `experiment` on train_rolls.x, choose its best epoch on val_rolls.x; a TrainedModel.
+
+    Runs with TensorFlow's op determinism on (so a seed repeats the run exactly) and switches it back
+    off afterwards: it is process-wide, and MusicVAE's graphs elsewhere in the process (generation,
+    evaluation, the web page) use unseeded random ops that it would refuse.
+    """
+    from tensorflow.python.framework import config as tf_config
+    was_deterministic = tf_config.is_op_determinism_enabled()
+    tf.config.experimental.enable_op_determinism()
+    try:
+        return _train(experiment, train_rolls, val_rolls, seed, epochs, epoch_windows, batch_size,
+                      snapshot_epochs, log)
+    finally:
+        if not was_deterministic:
+            tf_config.disable_op_determinism()
+
+
+def _train(experiment, train_rolls, val_rolls, seed, epochs, epoch_windows, batch_size, snapshot_epochs, log):
     e = experiment
     keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
     x_train = train_rolls.x
     steps, keys = x_train.shape[1:]
     built = build(e, keys, steps)

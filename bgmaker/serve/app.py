@@ -217,10 +217,11 @@ def create_app(generator, model_label="", renderer="auto", allowed_hosts=LOOPBAC
         return JSONResponse(dict(what=what, beats=[grids.to_json(b) for b in beats], seed=seed,
                                  temperature=temperature, ms=round(1000 * (time.perf_counter() - start), 1)))
 
-    # Every request is checked whole before the model is asked. Sample and interpolate are the
-    # bgmaker.generation.jobs calls `bgmaker generate` makes; reconstruct and variations are the
-    # BeatGenerator calls those jobs make per input (the jobs read MIDI paths, the page has grids).
+    # Every request is checked whole before the model is asked; the model is asked through the
+    # bgmaker.generation.jobs calls `bgmaker generate` makes (they take the page's grids as NoteSequences).
     def sequences(job):
+        if job.failures:  # the one input gave no 4-bar drum beat
+            raise UserError(job.failures[0][1])
         return [b.sequence for b in job.beats]
 
     async def sample(request):
@@ -238,12 +239,14 @@ def create_app(generator, model_label="", renderer="auto", allowed_hosts=LOOPBAC
     async def variations(request):
         data = await read_json(request)
         source, count, noise = beat(data, "beat"), number(data, "count", int), number(data, "noise")
-        return await run_model(data, "variation", lambda **kw: generator.variations(source, count, noise, **kw))
+        return await run_model(data, "variation", lambda **kw: sequences(
+            jobs.variations(generator, [source], count, noise, **kw)))
 
     async def reconstruct(request):
         data = await read_json(request)
         source = beat(data, "beat")
-        return await run_model(data, "reconstruction", lambda **kw: [generator.reconstruct(source, **kw)])
+        return await run_model(data, "reconstruction", lambda **kw: sequences(
+            jobs.reconstruct(generator, [source], **kw)))
 
     async def export(request):
         from bgmaker.render.midi import concatenate
