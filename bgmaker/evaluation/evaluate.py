@@ -48,7 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bgmaker import metrics
+from bgmaker import metrics, models
 from bgmaker.generation.generator import DEFAULT_TEMPERATURE
 from bgmaker.paths import REPO_ROOT
 
@@ -167,7 +167,7 @@ def evaluate(run, checkpoint=None, split="test", *, examples_path=None, referenc
     sample_sets = {sample_set_name(t): grids for t, grids in samples.items()}
     report = dict(
         model=dict(run=run.name, config=run.config, checkpoint=_shown(checkpoint),
-                   step=checkpoint_step(checkpoint), hparams=str(config.hparams.values())),
+                   step=models.step_of(checkpoint), hparams=str(config.hparams.values())),
         data=dict(split=split, examples_path=_shown(examples_path), windows=len(windows),
                   performances=len(set(performances)), skipped=skipped, max_windows=max_windows,
                   reference_path=_shown(reference_path) if reference_path else None,
@@ -287,7 +287,6 @@ def resolve_run(run):
 
 def find_checkpoint(run, checkpoint=None, log=None):
     """The checkpoint path prefix to evaluate: `checkpoint`, else the run's model as bgmaker.models.locate picks it."""
-    from bgmaker import models
     try:
         choice = models.locate(run, checkpoint)
     except FileNotFoundError:
@@ -304,10 +303,6 @@ def _is_named_run(run):
     from bgmaker_configs import runs
     return runs.RUNS.get(run.name) == run
 
-
-def checkpoint_step(checkpoint):
-    tail = Path(checkpoint).name.rsplit("-", 1)[-1]
-    return int(tail) if tail.isdigit() else None
 
 
 def default_output_dir(checkpoint, split):

@@ -184,7 +184,8 @@ def render_files(paths):
 
 def tempo_of(job):
     """The one tempo of a render job's files (None if they differ or there are none)."""
-    tempos = {b.sequence.tempos[0].qpm if b.sequence.tempos else 120.0 for b in job.beats}
+    from bgmaker.drums import DEFAULT_BPM
+    tempos = {b.sequence.tempos[0].qpm if b.sequence.tempos else DEFAULT_BPM for b in job.beats}
     return tempos.pop() if len(tempos) == 1 else None
 
 

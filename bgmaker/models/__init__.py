@@ -195,10 +195,8 @@ def locate(run=None, checkpoint=None, config=None):
 
 def _rel(path):
     """A path as the user would type it: relative to the working directory when under it."""
-    try:
-        return os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path)
-    except ValueError:
-        return str(path)
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
 
 
 # -- the config that fits a checkpoint ----------------------------------------

@@ -195,8 +195,9 @@ def prepare(grappler="lean"):
 
 
 def latest_checkpoint(run_dir):
-    import tensorflow as tf
-    return tf.train.latest_checkpoint(os.path.join(run_dir, "train"))
+    """The newest training checkpoint of a run dir (its train/), or None (bgmaker.models.latest_checkpoint)."""
+    from bgmaker import models
+    return models.latest_checkpoint(os.path.join(run_dir, "train"))
 
 
 def resolve_run(name, midi=None):
