@@ -5,7 +5,8 @@
   .venv/bin/python benchmarks/recipes.py report
 
 `train` trains `hierdec-drum_4bar` on v2_rock_beat once per recipe
-(bgmaker_configs.recipes), one after another, each until the run has used
+(bgmaker_configs.recipes; ARMS adds `flat-windows-b64`, the flat
+`cat-drums_4bar` model with the chosen recipe), one after another, each until the run has used
 `--cpu-minutes` of process CPU time (user + system, all threads: 80 CPU-minutes
 is 40 minutes of this 2-core machine), niced, through `bgmaker train` (Magenta's
 own loop). Each run keeps its weights every `--milestone-every` CPU-minutes
@@ -38,7 +39,11 @@ from bgmaker import paths  # noqa: E402
 from bgmaker_configs.recipes import RECIPES  # noqa: E402
 
 RUN = "v2_rock_beat"
-DEFAULT_ORDER = ("windows-b64", "stock", "windows-b512", "windows-b128-lr2e-3")
+MODEL = "hierdec-drum_4bar"
+# What is trained, by folder name: a recipe of bgmaker_configs.recipes on the run's model, or (the
+# flat baseline the README's models table asks for) the same recipe on the flat cat-drums_4bar model.
+ARMS = {**{name: (name, MODEL) for name in RECIPES}, "flat-windows-b64": ("windows-b64", "cat-drums_4bar")}
+DEFAULT_ORDER = ("windows-b64", "stock", "windows-b512", "flat-windows-b64", "windows-b128-lr2e-3")
 OUT = REPO / "benchmarks"
 
 
@@ -79,8 +84,9 @@ def train(args):
               f"({time.strftime('%H:%M')})", flush=True)
         log = run_dir(recipe).parent / "train.log"
         log.parent.mkdir(parents=True, exist_ok=True)
+        name, model = ARMS[recipe]
         command = ["nice", "-n", str(args.nice), sys.executable, "-m", "bgmaker.cli", "train", "--run", RUN,
-                   "--recipe", recipe, "--cpu-hours", f"{args.cpu_minutes / 60:.6f}",
+                   "--recipe", name, "--config", model, "--cpu-hours", f"{args.cpu_minutes / 60:.6f}",
                    "--milestone-every", str(args.milestone_every), "--checkpoints_to_keep=2"]
         with open(log, "a") as f:
             code = subprocess.run(command, env=env_for(recipe), stdout=f, stderr=subprocess.STDOUT).returncode
@@ -106,7 +112,9 @@ def load(recipe):
     cache = run_dir(recipe) / "validation.jsonl"
     scores = [json.loads(line) for line in cache.read_text().splitlines()] if cache.is_file() else []
     record = run_dir(recipe) / "bgmaker_run.json"
-    return dict(recipe=recipe, description=RECIPES[recipe].description, hparams=RECIPES[recipe].hparams,
+    name, model = ARMS[recipe]
+    description = RECIPES[name].description + ("" if model == MODEL else f"; model {model} (flat baseline)")
+    return dict(recipe=recipe, model=model, description=description, hparams=RECIPES[name].hparams,
                 progress=read_progress(run_dir(recipe)), validation=sorted(scores, key=lambda r: r["cpu_s"]),
                 run=json.loads(record.read_text()) if record.is_file() else None)
 
@@ -168,7 +176,7 @@ def report(args):
                      + " | ".join(_cell(shipped.get(f)) if f else "" for _, _, f, _ in COLUMNS) + " |")
         lines.append("| ceiling: real drumming (train vs validation; validation windows) | | | | | "
                      + " | ".join(_cell(shipped.get(c)) if c else "" for _, _, _, c in COLUMNS) + " |")
-    unfinished = [r for r in RECIPES if (load(r)["progress"] or [{"cpu_s": 0}])[-1]["cpu_s"] < args.cpu_minutes * 60]
+    unfinished = [r for r in ARMS if (load(r)["progress"] or [{"cpu_s": 0}])[-1]["cpu_s"] < args.cpu_minutes * 60]
     if unfinished:
         lines += ["", "Not yet trained to the budget (resume: `.venv/bin/python benchmarks/recipes.py train`): "
                   + ", ".join(f"`{r}`" for r in unfinished) + "."]
@@ -234,9 +242,9 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     args.recipes = [r.strip() for r in args.recipes.split(",") if r.strip()]
-    unknown = [r for r in args.recipes if r not in RECIPES]
+    unknown = [r for r in args.recipes if r not in ARMS]
     if unknown:
-        parser.error(f"unknown recipe(s) {', '.join(unknown)}; known: {', '.join(RECIPES)}")
+        parser.error(f"unknown recipe(s) {', '.join(unknown)}; known: {', '.join(ARMS)}")
     return dict(train=train, score=score, report=report)[args.action](args)
 
 

@@ -3,7 +3,7 @@
 #
 # Usage: scripts/campaign.sh [--foreground] [--status] [--ship RUN]
 #   (no flag)      start or resume the campaign in the background (log: ~/.local/state/bgmaker/campaign.log):
-#                  v1_all for 16 CPU-hours, then v2_rock_beat warm-started from v1_all's best milestone
+#                  v1_all for 8 CPU-hours, then v2_rock_beat warm-started from v1_all's best milestone
 #                  for 6 CPU-hours; a running campaign is left alone
 #   --foreground   the same, in this terminal
 #   --status       CPU-hours spent, steps and milestones of each stage

@@ -16,11 +16,11 @@ def test_status_reads_the_runs_accounts(tmp_path, monkeypatch):
     (folder / "milestones" / "index.jsonl").write_text(
         json.dumps(dict(checkpoint="model.ckpt-90", step=90, examples=5760, cpu_s=1700.0, wall_s=900.0)) + "\n")
     lines = campaign.status()
-    assert lines[0].startswith("v1_all: 0.50 of 16 CPU-hours, step 100, 6,400 examples, 1 milestones")
+    assert lines[0].startswith("v1_all: 0.50 of 8 CPU-hours, step 100, 6,400 examples, 1 milestones")
     assert lines[1].startswith("v2_rock_beat: 0.00 of 6 CPU-hours, step 0")
     assert not campaign.stage_done("v1_all", 16) and campaign.stage_done("v1_all", 0.5)
     proc = run_cli(str(REPO / "scripts" / "campaign.sh"), "--status", env={"BGMAKER_STATE_DIR": str(tmp_path)})
-    assert "v1_all: 0.50 of 16 CPU-hours" in proc.stdout
+    assert "v1_all: 0.50 of 8 CPU-hours" in proc.stdout
 
 
 def test_choose_takes_the_best_mean_rank_and_a_classifier_near_chance():

@@ -1,8 +1,8 @@
-"""The model BGMaker ships (models/v2_rock_beat) and the README's main command."""
-from pathlib import Path
-
+"""The models BGMaker ships (models/*) and the README's main command."""
 import note_seq
+import pytest
 
+from bgmaker.evaluation import check
 from conftest import REPO, run_cli
 
 SHIPPED = REPO / "models" / "v2_rock_beat"
@@ -27,3 +27,27 @@ def test_readme_main_command_generates_from_the_shipped_model(tmp_path):
             assert (out / f"sample_{i:02d}.{ext}").stat().st_size > 0
         ns = note_seq.midi_file_to_note_sequence(str(out / f"sample_{i:02d}.mid"))
         assert ns.notes and all(n.is_drum for n in ns.notes)
+
+
+def shipped_models():
+    return sorted(p for p in (REPO / "models").iterdir() if (p / "bgmaker_run.json").is_file())
+
+
+def test_every_shipped_model_has_its_reports():
+    assert [p.name for p in shipped_models()], "no shipped model in models/"
+    for model in shipped_models():
+        for name in ("checkpoint", "hparams.txt", "evaluation.json", "evaluation.md", check.CHECK_FILE):
+            assert (model / name).is_file(), f"{model.name} lacks {name}"
+
+
+@pytest.mark.parametrize("model", shipped_models(), ids=lambda p: p.name)
+def test_shipped_model_reproduces_its_recorded_figures(model, gmd_dir, tmp_path):
+    """A small seeded evaluation of each shipped model (bgmaker.evaluation.check) against its check.json."""
+    recorded = check.recorded(model)
+    measured = check.measure(model, workdir=tmp_path)
+    assert set(recorded) == set(check.FIGURES)
+    assert check.compare(recorded, measured) == []
+    assert 0.2 < measured["accuracy_free_running"] < 1 and 0 < measured["sample_overlap"] <= 1
+    # the comparison does flag a model whose figures moved
+    moved = {key: value + 2 * check.TOLERANCE for key, value in recorded.items()}
+    assert [key for key, _, _ in check.compare(moved, measured)] == list(recorded)

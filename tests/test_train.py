@@ -255,3 +255,36 @@ def test_cpu_budget_progress_and_milestones(env, tmp_path):
     sample = run_cli("bgmaker", "generate", "sample", "--checkpoint", milestones[-1]["checkpoint"], "--num", "1",
                      "--output-dir", tmp_path / "out", env=own)
     assert list((tmp_path / "out").glob("*.mid")), sample.stdout
+
+
+def test_another_model_on_a_runs_data(env, tmp_path):
+    """--config trains the run's data with the flat cat-drums_4bar baseline; what reads the checkpoint
+    (evaluation, generation) builds the model its run record names; the run keeps that model."""
+    from bgmaker.evaluation import evaluate
+    from bgmaker.training.train import resolve_run
+    own = dict(env, BGMAKER_RUNS_DIR=str(tmp_path / "runs"))
+    run_cli(TRAIN_SH, "--run", "v2_rock_beat", "--config", "cat-drums_4bar", f"--hparams={TINY_HPARAMS}",
+            "--num_steps=2", env=own)
+    folder = tmp_path / "runs" / "v2_rock_beat"
+    assert json.loads((folder / "bgmaker_run.json").read_text())["model"] == "cat-drums_4bar"
+
+    old = {k: os.environ.get(k) for k in own}
+    os.environ.update(own)
+    try:
+        summary = evaluate.validate("v2_rock_beat", str(folder / "train" / "model.ckpt-2"), max_windows=4,
+                                    n_samples=4, n_interpolations=1, interpolation_steps=3, log=lambda *_: None,
+                                    output_dir=tmp_path / "eval")
+        assert 0 <= summary["accuracy_free_running"] <= 1
+        with pytest.raises(Exception, match="was trained as 'cat-drums_4bar'.*--config cat-drums_4bar"):
+            resolve_run("v2_rock_beat")
+        with pytest.raises(Exception, match="not one of BGMaker's models"):
+            resolve_run("v2_rock_beat", config="cat-drums_8bar")
+    finally:
+        for k, v in old.items():
+            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+    out = tmp_path / "beats"
+    run_cli("bgmaker", "generate", "sample", "--checkpoint", folder, "--num", "2", "--output-dir", out, env=own)
+    assert (out / "sample_01.mid").is_file() and (out / "sample_02.mid").is_file()
+    again = run_cli(TRAIN_SH, "--run", "v2_rock_beat", f"--hparams={TINY_HPARAMS}", "--num_steps=3", env=own,
+                    check=False)
+    assert again.returncode == 2 and "resume it with --config cat-drums_4bar" in again.stderr

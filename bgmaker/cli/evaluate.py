@@ -6,6 +6,7 @@
   bgmaker evaluate --run v2_rock_beat --checkpoint models/v2_rock_beat --output-dir models/v2_rock_beat \\
       --no-plots                                           # the shipped model's committed report
   bgmaker evaluate --compare v1_all v2_rock_beat runs/other/evaluation/test-model.ckpt-900
+  bgmaker evaluate --check models/v2_rock_beat             # does this install reproduce the shipped figures?
 
 Writes evaluation.json, evaluation.md and plots into
 <run dir>/evaluation/<split>-<checkpoint>/ (or --output-dir). Every figure
@@ -43,6 +44,10 @@ def add_arguments(parser):
     parser.add_argument("--output-dir", help="where to write the report (default: <run dir>/evaluation/...)")
     parser.add_argument("--compare", nargs="+", metavar="RUN_OR_DIR",
                         help="also tabulate these evaluated runs / evaluation dirs / evaluation.json files")
+    parser.add_argument("--check", metavar="MODEL_DIR",
+                        help="re-run a shipped model's small seeded evaluation (bgmaker.evaluation.check) and "
+                             "compare it with the figures recorded in MODEL_DIR/check.json; exit 1 if off")
+    parser.add_argument("--record", action="store_true", help="with --check: (re)write MODEL_DIR/check.json")
     parser.add_argument("--max-windows", type=int, help="evaluate a random subset of at most this many windows")
     parser.add_argument("--samples", type=int, default=DEFAULTS["samples"],
                         help="prior samples for the feature comparison (default: %(default)s)")
@@ -60,6 +65,10 @@ def add_arguments(parser):
 
 
 def main(args):
+    if args.check:
+        return check(args.check, args.record)
+    if args.record:
+        raise UserError("--record goes with --check MODEL_DIR")
     if not args.run and not args.compare:
         raise UserError("give --run NAME to evaluate, or --compare RUN_OR_DIR ... to tabulate evaluations")
     if args.max_windows is not None and args.max_windows < 2:
@@ -108,4 +117,29 @@ def main(args):
             out_dir.mkdir(parents=True, exist_ok=True)
             (out_dir / "comparison.md").write_text(table)
             print(f"wrote {out_dir / 'comparison.md'}")
+    return 0
+
+
+def check(model_dir, record):
+    """--check: the shipped model's fingerprint (bgmaker.evaluation.check), recorded or compared."""
+    from bgmaker.evaluation import check as fingerprint
+    if not Path(model_dir, "bgmaker_run.json").is_file():
+        raise UserError(f"--check {model_dir}: not a shipped model folder (no bgmaker_run.json)")
+    if record:
+        figures = fingerprint.record(model_dir)
+        print(f"wrote {Path(model_dir) / fingerprint.CHECK_FILE}: "
+              + ", ".join(f"{k} {v:.4f}" for k, v in figures.items() if v is not None))
+        return 0
+    try:
+        off = fingerprint.differences(model_dir)
+    except FileNotFoundError as e:
+        raise UserError(str(e)) from None
+    if off:
+        for key, want, got in off:
+            print(f"{key}: recorded {want}, measured {got}")
+        print(f"{model_dir}: {len(off)} figure(s) differ from {fingerprint.CHECK_FILE} by more than "
+              f"{fingerprint.TOLERANCE}")
+        return 1
+    print(f"{model_dir}: the small seeded evaluation matches {fingerprint.CHECK_FILE} "
+          f"(within {fingerprint.TOLERANCE})")
     return 0

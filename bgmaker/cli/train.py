@@ -29,6 +29,10 @@ def add_arguments(parser):
                              "with any value")
     parser.add_argument("--recipe", default=None,
                         help="training recipe (bgmaker_configs.recipes; default: the run's own)")
+    parser.add_argument("--config", default=None, metavar="MODEL",
+                        help="train the run's data with another of BGMaker's models (hierdec-drum_4bar, or the "
+                             "flat baseline cat-drums_4bar); default: the run's own. Use a separate "
+                             "BGMAKER_RUNS_DIR: a run keeps the model it started with")
     parser.add_argument("--midi", default=None, metavar="DIR",
                         help="train on your own MIDI folder (windowed like GMD) as run --run NAME; "
                              "with --init-from a shipped model, this fine-tunes it on your grooves")
@@ -47,7 +51,7 @@ def add_arguments(parser):
 def main(args):
     from bgmaker.training import train
     from bgmaker_configs.recipes import get_recipe
-    run = train.resolve_run(args.run, args.midi)
+    run = train.resolve_run(args.run, args.midi, args.config)
     recipe = get_recipe(args.recipe or run.recipe)
     if recipe.stock and not stock_mode():
         # Magenta as released: the shims must be chosen before Magenta is imported, so start afresh.

@@ -109,7 +109,7 @@ def evaluate(run, checkpoint=None, split="test", *, examples_path=None, referenc
       NoteSequence TFRecord to evaluate on (default: the run's `split` file).
     reference_path: real windows from other performances for the real-vs-real
       references (default: the run's train split, when it exists and
-      `split` is not train); as many as the evaluated windows are drawn.
+      `split` is not train; False: none); as many as the evaluated windows are drawn.
     n_samples: prior samples, decoded at `temperature` (default: the one
       `bgmaker generate` uses) and at MODEL_TEMPERATURE, from the same z.
     n_interpolations pairs of real windows, each decoded at
@@ -341,7 +341,10 @@ def find_reference(run, split, reference_path=None):
 
     Given: it must exist. Default: the run's train split (other
     performances of the same drummers), unless `split` is train itself.
+    False: none (the real-vs-real figures are left out).
     """
+    if reference_path is False:
+        return None
     if reference_path:
         if not Path(reference_path).is_file():
             raise FileNotFoundError(f"reference windows {reference_path} do not exist")

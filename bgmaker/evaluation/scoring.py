@@ -38,13 +38,20 @@ from magenta.models.music_vae import configs  # noqa: E402  (after the shims)
 def model_config(run, checkpoint):
     """A fresh Magenta Config of `run` for evaluating `checkpoint` on stored windows.
 
-    The hparams are the run's plus the overrides the checkpoint was trained
+    The model is the one the checkpoint's run record names (a run's data may
+    be trained with another model, e.g. the flat cat-drums_4bar baseline);
+    the hparams are the run's plus the overrides the checkpoint was trained
     with (bgmaker.models.config_for), so tiny test models load. The
     converter is always `models.windows_converter()`: every BGMaker config
     encodes drums the same way, and this one turns each stored window into
     exactly one example, where the stock converter would re-slice it.
     """
+    import dataclasses
+
     from bgmaker import models as model_folders
+    trained_as = model_folders.run_record(str(checkpoint)).get("model")
+    if trained_as in models.MODELS and trained_as != run.config:
+        run = dataclasses.replace(run, config=trained_as)  # e.g. the flat baseline trained on a run's data
     config = model_folders.config_for(run.magenta_config(), str(checkpoint))
     converter = models.windows_converter()
     if (converter.input_depth, converter.output_depth) != (config.data_converter.input_depth,

@@ -19,7 +19,7 @@ ready to commit. State lives in $BGMAKER_STATE_DIR/campaign (default
 models/ are what survives a lost machine (a later campaign warm-starts from
 them when the state is gone: see `resume_source`).
 
-CPU-hours here are process CPU time (all threads): 16 CPU-hours is 8 hours of a
+CPU-hours here are process CPU time (all threads): 8 CPU-hours is 4 hours of a
 2-core machine.
 """
 import json
@@ -31,7 +31,7 @@ from pathlib import Path
 
 from bgmaker import paths
 
-V1_CPU_HOURS = 16.0
+V1_CPU_HOURS = 8.0
 V2_CPU_HOURS = 6.0
 STAGES = (("v1_all", V1_CPU_HOURS, None), ("v2_rock_beat", V2_CPU_HOURS, "v1_all"))
 MILESTONE_CPU_MINUTES = 60.0
@@ -174,8 +174,9 @@ def best_milestone(name):
 
 
 def ship(name):
-    """Export the best milestone of `name` to models/<name> with its record and its test-split evaluation."""
-    from bgmaker.evaluation import evaluate
+    """Export the best milestone of `name` to models/<name> with its record, its test-split evaluation
+    and its check.json (bgmaker.evaluation.check)."""
+    from bgmaker.evaluation import check, evaluate
     from bgmaker.models import export
     from bgmaker.training.run_state import read_progress
     from bgmaker_configs.runs import get_run
@@ -195,6 +196,7 @@ def ship(name):
     record.pop("exported_from", None)
     record_path.write_text(json.dumps(record, indent=2, default=float) + "\n")
     evaluate.evaluate(name, prefix, "test", output_dir=out, plots=False)
+    check.record(out)  # the small seeded evaluation tests/test_shipped_model.py repeats
     return prefix
 
 

@@ -35,7 +35,7 @@ from importlib import metadata
 from pathlib import Path
 
 from bgmaker.compat import resolve_lstm_precision, stock_mode
-from bgmaker.errors import UserError
+from bgmaker.errors import ModelMismatchError, UnknownNameError, UserError
 from bgmaker.models import split_hparams
 
 RECORDED_PACKAGES = ("bgmaker", "magenta", "tensorflow", "tf-keras", "tensorflow-probability",
@@ -200,16 +200,40 @@ def latest_checkpoint(run_dir):
     return models.latest_checkpoint(os.path.join(run_dir, "train"))
 
 
-def resolve_run(name, midi=None):
-    """The Run to train: a named run, a new run on your own MIDI folder (`midi`), or one started before with it."""
-    from bgmaker_configs import get_run
+def resolve_run(name, midi=None, config=None):
+    """The Run to train: a named run, a new run on your own MIDI folder (`midi`), or one started before with it.
+
+    config: another of BGMaker's model configs for the run's data (e.g. the flat
+    cat-drums_4bar baseline); a run that already has a record must keep the
+    model it was started with, because its checkpoints only fit that one.
+    """
+    import dataclasses
+
+    from bgmaker_configs import MODEL_NAMES, get_run
     from bgmaker_configs.runs import UnknownRunError, user_run
+    if config is not None and config not in MODEL_NAMES:
+        raise UnknownNameError(f"--config {config}: not one of BGMaker's models ({', '.join(MODEL_NAMES)})")
     if midi:
-        return user_run(name, os.path.abspath(midi))
-    try:
-        return get_run(name)
-    except UnknownRunError:
-        return user_run(name)  # your own MIDI run, started before with --midi
+        run = user_run(name, os.path.abspath(midi))
+    else:
+        try:
+            run = get_run(name)
+        except UnknownRunError:
+            run = user_run(name)  # your own MIDI run, started before with --midi
+    if config:
+        run = dataclasses.replace(run, config=config)
+    record = run.run_dir / "bgmaker_run.json"
+    if record.is_file():
+        try:
+            trained_as = json.loads(record.read_text()).get("model")
+        except ValueError:
+            trained_as = None
+        if trained_as and trained_as != run.config:
+            raise ModelMismatchError(
+                f"run {run.name} in {run.run_dir} was trained as '{trained_as}', not '{run.config}'; "
+                + (f"resume it with --config {trained_as}" if trained_as in MODEL_NAMES else "resume it as it was")
+                + ", or give the new model its own BGMAKER_RUNS_DIR")
+    return run
 
 
 def train(run, mode="train", extra=(), precision=None, recipe=None, init_from=None, cpu_hours=None,

@@ -1,0 +1,217 @@
+"""The README's models table: the shipped models beside baselines trained for equal CPU, on the test split.
+
+  .venv/bin/python benchmarks/models.py             # evaluate what has no report yet, write the table
+  .venv/bin/python benchmarks/models.py --refresh   # re-evaluate every row (same seed: same figures)
+
+Rows (every figure on GMD's test split, seeded, bgmaker.evaluation.evaluate at its defaults):
+
+- the shipped models, models/v2_rock_beat and models/v1_all (each chosen on
+  validation by `scripts/campaign.sh --ship`); their reports are the
+  committed models/<run>/evaluation.json. v1_all is also scored on the
+  rock-beat test split, the data v2_rock_beat is judged on;
+- the baselines of benchmarks/recipes.py on v2_rock_beat, each trained for
+  the same CPU budget (80 CPU-minutes) from scratch: Magenta's stock
+  pipeline, our default recipe (windows-b64: the from-scratch side of the
+  warm-start comparison) and the flat `cat-drums_4bar` model with that
+  recipe. Each one's best milestone on validation (benchmarks/recipes.py
+  score, cached) is evaluated here; the reports are committed under
+  benchmarks/models/<row>/ because the checkpoints are not (they live in
+  $BGMAKER_STATE_DIR/recipes). A baseline with no checkpoint and no report is
+  trained first (`benchmarks/recipes.py train --recipes NAME`: 80 CPU-minutes);
+- the floor (real windows with their steps shuffled; the crossfade for
+  interpolation) and the ceiling (real drumming: train vs test) of the
+  rock-beat test split, and the gate v2_rock_beat is held to (#11).
+
+Writes benchmarks/models.md and models.json and replaces the README's block
+between `<!-- models:begin -->` and `<!-- models:end -->`.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+import recipes  # noqa: E402  (benchmarks/recipes.py: the baselines' runs and the table's columns)
+from bgmaker import paths  # noqa: E402
+
+OUT = REPO / "benchmarks"
+REPORTS = OUT / "models"
+ROCK, ALL = "v2_rock_beat", "v1_all"
+BASELINES = (("stock", "Magenta's stock pipeline (5 slices per performance, its shuffle, batch 512)"),
+             ("windows-b64", "our recipe (windows-b64) from scratch"),
+             ("flat-windows-b64", "flat cat-drums_4bar, our recipe"))
+BUDGET_CPU_MINUTES = 80.0  # each baseline's training, as in benchmarks/recipes.md
+BEGIN, END = "<!-- models:begin -->", "<!-- models:end -->"
+
+# The v2_rock_beat gate of #11, per column key: (text, test(value, summary) -> passed).
+GATE = {
+    "accuracy_free_running": ("≥ 0.60", lambda v, s: v >= 0.60),
+    "sample_overlap": ("≥ 0.85", lambda v, s: v >= 0.85),
+    "sample_rhythm_overlap": ("≫ floor", lambda v, s: v >= s["shuffle_rhythm_overlap"] + 0.1),
+    "classifier_samples_vs_real": ("≤ real test vs train", lambda v, s: v <= s["classifier_real_vs_train"]),
+    "interp_overlap": ("≥ crossfade", lambda v, s: v >= s["crossfade_overlap"]),
+}
+
+
+def data_dir():
+    """Converted windows shared with benchmarks/recipes.py and the campaign (made when missing)."""
+    return paths.state_dir() / "data"
+
+
+def ensure_data(run):
+    folder = data_dir() / run
+    if not (folder / "test.tfrecord").is_file():
+        env = {**os.environ, "BGMAKER_DATA_DIR": str(data_dir())}
+        subprocess.run([sys.executable, "-m", "bgmaker.cli", "convert", "--run", run], env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+    return folder
+
+
+def evaluate(model_run, checkpoint, data_run, output_dir, refresh):
+    """The test-split report of `checkpoint` (trained as `model_run`) on `data_run`'s windows, made if needed."""
+    report = Path(output_dir) / "evaluation.json"
+    if report.is_file() and not refresh:
+        return json.loads(report.read_text())
+    from bgmaker.evaluation import evaluate as ev
+    folder = ensure_data(data_run)
+    print(f"evaluating {checkpoint} on the {data_run} test split -> {output_dir}", flush=True)
+    return ev.evaluate(model_run, str(checkpoint), "test", examples_path=folder / "test.tfrecord",
+                       reference_path=folder / "train.tfrecord", output_dir=output_dir, plots=False,
+                       log=lambda m: print(f"  {m}", flush=True))
+
+
+def shipped_rows(refresh):
+    rows = []
+    for run, label in ((ROCK, "**v2_rock_beat** (shipped)"), (ALL, "**v1_all** (shipped)")):
+        model = REPO / "models" / run
+        if not (model / "checkpoint").is_file():
+            rows.append(dict(name=label, data=run, missing=f"not shipped yet (`scripts/campaign.sh --ship {run}`)"))
+            continue
+        record = json.loads((model / "bgmaker_run.json").read_text())
+        shipped = record.get("shipped", {})
+        training = dict(step=shipped.get("step"), examples=shipped.get("examples"),
+                        cpu_hours=shipped.get("cpu_hours"), init_from=record.get("init_from"))
+        if refresh or not (model / "evaluation.json").is_file():
+            evaluate(run, model, run, model, True)
+        report = json.loads((model / "evaluation.json").read_text())
+        if training["step"] is None:
+            training["step"] = report["summary"]["step"]
+        rows.append(dict(name=label, data=run, training=training, summary=report["summary"],
+                         report=str((model / "evaluation.json").relative_to(REPO))))
+        if run == ALL:  # the pre-trained model on the data v2 is judged on
+            out = REPORTS / "v1_all-on-rock"
+            report = evaluate(run, model, ROCK, out, refresh)
+            rows.append(dict(name="v1_all (shipped), on the rock-beat test split", data=ROCK, training=training,
+                             summary=report["summary"], report=str((out / "evaluation.json").relative_to(REPO))))
+    return rows
+
+
+def baseline_rows(refresh, train=True):
+    from bgmaker.training.campaign import choose, validation_scores
+    from bgmaker.training.run_state import spent
+    os.environ["BGMAKER_DATA_DIR"] = str(data_dir())
+    rows = []
+    for arm, label in BASELINES:
+        out = REPORTS / arm
+        folder = recipes.run_dir(arm)
+        if refresh or not (out / "evaluation.json").is_file():
+            done = spent(folder)[0] / 60
+            if done < BUDGET_CPU_MINUTES:
+                if not train:
+                    rows.append(dict(name=label, data=ROCK, missing=f"trained {done:.0f} of {BUDGET_CPU_MINUTES:g} "
+                                     f"CPU-minutes (`benchmarks/recipes.py train --recipes {arm}`)"))
+                    continue
+                print(f"{arm}: trained {done:.0f} of {BUDGET_CPU_MINUTES:g} CPU-minutes in {folder}; training the "
+                      f"rest first", flush=True)
+                subprocess.run([sys.executable, str(OUT / "recipes.py"), "train", "--recipes", arm,
+                                "--cpu-minutes", str(BUDGET_CPU_MINUTES)], check=True)
+            best = choose(validation_scores(ROCK, folder, log=lambda m: print(f"{arm}: {m}", flush=True)))
+            report = evaluate(ROCK, best["checkpoint"], ROCK, out, True)
+            (out / "chosen.json").write_text(json.dumps(
+                {k: best[k] for k in ("step", "examples", "cpu_s")} | dict(
+                    checkpoint=Path(best["checkpoint"]).name, chosen_on="validation (campaign.choose)"),
+                indent=1) + "\n")
+        report = json.loads((out / "evaluation.json").read_text())
+        chosen = json.loads((out / "chosen.json").read_text())
+        rows.append(dict(name=label, data=ROCK, summary=report["summary"],
+                         training=dict(step=chosen["step"], examples=chosen["examples"],
+                                       cpu_hours=round(chosen["cpu_s"] / 3600, 2)),
+                         report=str((out / "evaluation.json").relative_to(REPO))))
+    return rows
+
+
+def _fmt(value):
+    return f"{value:.3f}" if isinstance(value, (int, float)) else "–"
+
+
+def _training(t):
+    if not t:
+        return ""
+    parts = [f"{t['step']:,} steps" if t.get("step") else None,
+             f"{t['examples'] / 1e3:.0f}k examples" if t.get("examples") else None,
+             f"{t['cpu_hours']:g} CPU-h" if t.get("cpu_hours") else None,
+             "warm start" if t.get("init_from") else None]
+    return ", ".join(p for p in parts if p)
+
+
+def table(rows):
+    columns = recipes.COLUMNS
+    lines = ["| model | test split | training | " + " | ".join(c[1] for c in columns) + " |",
+             "|---|---|---|" + "---:|" * len(columns)]
+    for row in rows:
+        if "summary" not in row:
+            lines.append(f"| {row['name']} | {row['data']} | {row['missing']} |" + " |" * len(columns))
+            continue
+        s = row["summary"]
+        cells = []
+        for key, *_ in columns:
+            cell = _fmt(s.get(key))
+            if row["name"].startswith("**v2_rock_beat**") and key in GATE and s.get(key) is not None:
+                cell += " ✓" if GATE[key][1](s[key], s) else " ✗"
+            cells.append(cell)
+        lines.append(f"| {row['name']} | {row['data']} | {_training(row.get('training'))} | "
+                     + " | ".join(cells) + " |")
+    rock = next((r["summary"] for r in rows if r["data"] == ROCK and "summary" in r), None)
+    if rock:
+        lines.append("| floor: real test windows, steps shuffled (crossfade for interp.) | v2_rock_beat | | "
+                     + " | ".join(_fmt(rock.get(f)) if f else "" for _, _, f, _ in columns) + " |")
+        lines.append("| ceiling: real drumming (train windows vs test; test windows) | v2_rock_beat | | "
+                     + " | ".join(_fmt(rock.get(c)) if c else "" for _, _, _, c in columns) + " |")
+        lines.append("| gate for v2_rock_beat (#11) | | | "
+                     + " | ".join(GATE[k][0] if k in GATE else "" for k, *_ in columns) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write(rows):
+    body = table(rows)
+    text = ("Every cell: GMD's test split (unseen performances), seeded, `bgmaker.evaluation.evaluate` at its "
+            "defaults; regenerate with `.venv/bin/python benchmarks/models.py` (reports: "
+            + ", ".join(f"`{r['report']}`" for r in rows if "report" in r) + ").\n\n" + body)
+    (OUT / "models.md").write_text("# Models on the test split\n\n" + text)
+    (OUT / "models.json").write_text(json.dumps(rows, indent=1, default=float) + "\n")
+    readme = REPO / "README.md"
+    current = readme.read_text()
+    if BEGIN in current and END in current:
+        head, rest = current.split(BEGIN, 1)
+        readme.write_text(head + BEGIN + "\n" + text + END + rest.split(END, 1)[1])
+    print(text)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--refresh", action="store_true", help="re-evaluate every row")
+    parser.add_argument("--no-train", dest="train", action="store_false",
+                        help="leave a baseline that has not trained its budget out, instead of training it")
+    args = parser.parse_args()
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    write(shipped_rows(args.refresh) + baseline_rows(args.refresh, args.train))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
