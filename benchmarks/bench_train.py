@@ -18,6 +18,8 @@ SessionRunHook records wall-clock times. Printed per row:
                a second Grappler pass), minus 2 steady steps: time lost before
                training runs at full speed
   s/step       median seconds per step over the steps after the first 3
+  CPU s/step   median process CPU seconds (all threads) per step over the same steps:
+               what a --cpu-hours budget pays
   examples/s   batch size / median s/step
 and the ratio of each variant to stock at the same batch size.
 
@@ -28,6 +30,10 @@ Variants:
   bgmaker-PRECISION, bgmaker-grappler-SETTING, bgmaker-PRECISION-grappler-SETTING
              the default path with the LSTM precision forced (fp32, fp32-matmul, bf16)
              and/or Grappler set to TensorFlow's default passes or none (default, off)
+--threads intra:inter,... repeats each row with TensorFlow's thread pools sized
+by TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS ("default": TensorFlow's
+choice, one thread per core for each pool).
+
 Not part of the test suite: it takes minutes and its figures depend on the machine.
 """
 import argparse
@@ -87,6 +93,7 @@ def child(args):
 
     marks = {}
     steps = []
+    cpu = []  # process CPU time (all threads) after each step
 
     profile = {}
     traced = []  # index of the traced step: tracing slows it, so it is left out of s/step
@@ -105,6 +112,7 @@ def child(args):
 
         def after_run(self, run_context, run_values):
             steps.append(time.time() - T0)
+            cpu.append(time.process_time())
             if run_values.run_metadata is not None and run_values.run_metadata.step_stats.dev_stats:
                 traced.append(len(steps) - 1)
                 for dev in run_values.run_metadata.step_stats.dev_stats:
@@ -123,13 +131,15 @@ def child(args):
         music_vae_train.train(work, config, lambda: data.get_dataset(config, is_training=True),
                               num_steps=args.steps)
     durations = [b - a for i, (a, b) in enumerate(zip(steps, steps[1:])) if i + 1 not in traced]
+    cpu_durations = [b - a for i, (a, b) in enumerate(zip(cpu, cpu[1:])) if i + 1 not in traced]
     if profile:
         total = sum(profile.values())
         print(f"op time in one traced step (summed over threads): {total:.2f} s", file=sys.stderr)
         for op, seconds in sorted(profile.items(), key=lambda kv: -kv[1])[:25]:
             print(f"  {op:40s} {seconds:7.3f} s {100 * seconds / total:5.1f}%", file=sys.stderr)
     print(json.dumps(dict(variant=args.variant, batch=args.batch, marks=marks, steps=steps,
-                          durations=durations, precision=getattr(config.model, "lstm_precision", "fp32"))))
+                          durations=durations, cpu_durations=cpu_durations,
+                          threads=os.environ.get("TF_NUM_INTRAOP_THREADS", "default"), precision=getattr(config.model, "lstm_precision", "fp32"))))
 
 
 def grappler_seconds(log):
@@ -140,8 +150,10 @@ def grappler_seconds(log):
 def summarize(result):
     steady = statistics.median(result["durations"][2:]) if len(result["durations"]) > 2 else float("nan")
     marks, steps = result["marks"], result["steps"]
+    cpu = result.get("cpu_durations") or []
+    cpu_step = statistics.median(cpu[2:]) if len(cpu) > 2 else float("nan")
     return dict(graph=marks["graph"], first=steps[0] - marks["graph"], grappler=result.get("grappler", float("nan")),
-                warmup=steps[1] - 2 * steady, step=steady, eps=result["batch"] / steady)
+                warmup=steps[1] - 2 * steady, step=steady, cpu_step=cpu_step, eps=result["batch"] / steady)
 
 
 def parent(args):
@@ -160,27 +172,35 @@ def parent(args):
     rows = []
     print(f"bench_train: run {args.run}, variants {', '.join(variants)}, batch sizes {batches}; "
           f"each row is a fresh process", flush=True)
+    threads = [t.strip() for t in args.threads.split(",") if t.strip()]
     for batch in batches:
         for variant in variants:
-            n = steps.get(batch, 10)
-            started = time.time()
-            out = subprocess.run([sys.executable, __file__, "--child", "--variant", variant, "--batch", str(batch),
-                                  "--steps", str(n), "--run", args.run] + (["--profile"] if args.profile else []),
-                                 capture_output=True, text=True, env=env)
-            lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
-            if out.returncode or not lines:
-                print(f"  {variant} batch {batch}: failed (exit {out.returncode})\n{out.stderr[-3000:]}", flush=True)
-                continue
-            result = json.loads(lines[-1])
-            result["grappler"] = grappler_seconds(out.stderr)
-            if args.profile:
-                start = out.stderr.find("op time in one traced step")
-                print(f"  {variant} batch {batch}: " + out.stderr[start:].rstrip() if start >= 0 else "no trace")
-            rows.append((variant, batch, summarize(result), result))
-            print(f"  {variant:20s} batch {batch:4d}: {n} steps in {time.time() - started:.0f} s", flush=True)
+            for thread in threads:
+                label = variant if thread == "default" else f"{variant}@{thread}"
+                child_env = dict(env)
+                if thread != "default":
+                    intra, inter = thread.split(":")
+                    child_env.update(TF_NUM_INTRAOP_THREADS=intra, TF_NUM_INTEROP_THREADS=inter)
+                n = steps.get(batch, 10)
+                started = time.time()
+                out = subprocess.run([sys.executable, __file__, "--child", "--variant", variant, "--batch",
+                                      str(batch), "--steps", str(n), "--run", args.run]
+                                     + (["--profile"] if args.profile else []),
+                                     capture_output=True, text=True, env=child_env)
+                lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+                if out.returncode or not lines:
+                    print(f"  {label} batch {batch}: failed (exit {out.returncode})\n{out.stderr[-3000:]}", flush=True)
+                    continue
+                result = json.loads(lines[-1])
+                result["grappler"] = grappler_seconds(out.stderr)
+                if args.profile:
+                    start = out.stderr.find("op time in one traced step")
+                    print(f"  {label} batch {batch}: " + out.stderr[start:].rstrip() if start >= 0 else "no trace")
+                rows.append((label, batch, summarize(result), result))
+                print(f"  {label:20s} batch {batch:4d}: {n} steps in {time.time() - started:.0f} s", flush=True)
     print()
     head = (f"{'variant':20s} {'batch':>5s} {'graph s':>8s} {'first step s':>12s} {'Grappler s':>10s} {'warm-up s':>9s} "
-            f"{'s/step':>7s} {'examples/s':>10s} {'x stock':>8s} {'warm-up x':>9s}")
+            f"{'s/step':>7s} {'CPU s/step':>10s} {'examples/s':>10s} {'x stock':>8s} {'warm-up x':>9s}")
     print(head)
     print("-" * len(head))
     stock = {b: s for v, b, s, _ in rows if v == "stock"}
@@ -189,7 +209,7 @@ def parent(args):
         speed = f"{s['eps'] / base['eps']:.2f}" if base else "-"
         warm = f"{base['warmup'] / s['warmup']:.1f}" if base and s["warmup"] > 0 else "-"
         print(f"{variant:20s} {batch:5d} {s['graph']:8.1f} {s['first']:12.1f} {s['grappler']:10.1f} {s['warmup']:9.1f} "
-              f"{s['step']:7.2f} {s['eps']:10.1f} {speed:>8s} {warm:>9s}")
+              f"{s['step']:7.2f} {s['cpu_step']:10.2f} {s['eps']:10.1f} {speed:>8s} {warm:>9s}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump([dict(variant=v, batch=b, summary=s, raw=r) for v, b, s, r in rows], f, indent=1)
@@ -201,6 +221,8 @@ def main():
     parser.add_argument("--batch-sizes", default="64,512")
     parser.add_argument("--steps", default="64:24,512:8", help="steps per batch size, as batch:steps,...")
     parser.add_argument("--variants", default="stock,bgmaker")
+    parser.add_argument("--threads", default="default",
+                        help="thread-pool sizes to try, as intra:inter,... or default (e.g. default,1:1,1:2)")
     parser.add_argument("--json", help="also write every measurement here")
     parser.add_argument("--profile", action="store_true",
                         help="also trace one steady step of each row and print the time per op type")
