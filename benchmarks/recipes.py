@@ -195,7 +195,8 @@ def _cell(value):
     return f"{value:.3f}" if isinstance(value, (int, float)) else ""
 
 
-def plot(results):
+def plot(results, path=None):
+    """Learning curves against CPU-hours: training loss and each validation figure (one line per result)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -220,7 +221,7 @@ def plot(results):
         ax.tick_params(labelsize=7)
     axes[0].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(OUT / "recipes.png", dpi=90)
+    fig.savefig(path or OUT / "recipes.png", dpi=90)
 
 
 def machine():

@@ -1,0 +1,81 @@
+"""The campaign's learning curves: each stage's milestones on validation, against CPU-hours.
+
+  .venv/bin/python benchmarks/campaign.py
+
+Scores every milestone of the campaign's stages (v1_all, v2_rock_beat) on
+its run's validation split (bgmaker.training.campaign.validation_scores: the
+quick validation mode, seeded, cached per milestone, so a rerun only scores
+new milestones) and writes benchmarks/campaign.md, .json and .png. Beside
+v2_rock_beat (warm-started from v1_all) it puts the from-scratch run of the
+same recipe (benchmarks/recipes.py's windows-b64, 80 CPU-minutes): the
+warm start against training from scratch at equal CPU on v2_rock_beat.
+v1_all is scored on its own validation split (all of GMD in 4/4), so its
+figures are not comparable with v2_rock_beat's.
+"""
+import json
+import os
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+import recipes  # noqa: E402  (the table's columns, the plot, the from-scratch run)
+from bgmaker.training import campaign  # noqa: E402
+from bgmaker.training.run_state import read_progress  # noqa: E402
+
+OUT = REPO / "benchmarks"
+
+
+def stage(name):
+    folder = campaign.run_dir(name)
+    os.environ.update(BGMAKER_DATA_DIR=str(campaign.root() / "data"), BGMAKER_RUNS_DIR=str(campaign.root() / "runs"))
+    scores = campaign.validation_scores(name, log=lambda m: print(m, flush=True)) if folder.is_dir() else []
+    return dict(recipe=name, progress=read_progress(folder), validation=scores)
+
+
+def from_scratch():
+    os.environ["BGMAKER_DATA_DIR"] = str(recipes.paths.state_dir() / "data")
+    result = recipes.load("windows-b64") if recipes.run_dir("windows-b64").is_dir() else None
+    if result:
+        result["recipe"] = "v2_rock_beat from scratch (windows-b64)"
+    return result
+
+
+def rows(result):
+    out = []
+    for v in result["validation"]:
+        cells = [result["recipe"], f"{v['cpu_s'] / 3600:.2f}", f"{v['step']:,}", f"{v['examples']:,}"]
+        cells += [recipes._cell(v["summary"].get(key)) for key, *_ in recipes.COLUMNS]
+        out.append("| " + " | ".join(cells) + " |")
+    return out
+
+
+def main():
+    results = [stage("v1_all"), stage("v2_rock_beat")]
+    scratch = from_scratch()
+    lines = ["# The campaign's learning curves (validation split, quick mode, seed 0)", "",
+             "Regenerate: `.venv/bin/python benchmarks/campaign.py`. Each row is a milestone (weights kept every "
+             f"{campaign.MILESTONE_CPU_MINUTES:g} CPU-minutes) scored on its run's validation split. v1_all's "
+             "rows are on all-GMD validation windows, the others on rock-beat ones.", "",
+             "| run | CPU-h | step | examples | " + " | ".join(c[1] for c in recipes.COLUMNS) + " |",
+             "|---|---:|---:|---:|" + "---:|" * len(recipes.COLUMNS)]
+    for result in results + ([scratch] if scratch else []):
+        lines += rows(result)
+    for result in results:
+        if result["progress"]:
+            last = result["progress"][-1]
+            lines.append(f"\n{result['recipe']}: {last['cpu_s'] / 3600:.2f} CPU-hours, step {last['step']:,}, "
+                         f"{last['examples']:,} examples so far.")
+    (OUT / "campaign.md").write_text("\n".join(lines) + "\n")
+    (OUT / "campaign.json").write_text(json.dumps(dict(stages=results, from_scratch=scratch), indent=1,
+                                                  default=float) + "\n")
+    recipes.plot([r for r in results + [scratch] if r and (r["progress"] or r["validation"])],
+                 OUT / "campaign.png")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
