@@ -3,6 +3,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -127,6 +128,7 @@ def test_precision_option_reaches_the_graph_and_the_record(env, tmp_path):
     folder = tmp_path / "runs" / "v2_rock_beat"
     record = json.loads((folder / "bgmaker_run.json").read_text())
     assert record["hparams"]["lstm_precision"] == "bf16" and record["lstm_cell"] == "bf16"
+    assert record["thread_pools"] == {"intra_op": 1, "inter_op": 2}  # bgmaker.training.train.TRAINING_THREADS
     assert "lstm_precision=bf16" in (folder / "hparams.txt").read_text()
     from bgmaker.models import recorded_hparams
     from bgmaker.models import split_hparams
@@ -288,3 +290,17 @@ def test_another_model_on_a_runs_data(env, tmp_path):
     again = run_cli(TRAIN_SH, "--run", "v2_rock_beat", f"--hparams={TINY_HPARAMS}", "--num_steps=3", env=own,
                     check=False)
     assert again.returncode == 2 and "resume it with --config cat-drums_4bar" in again.stderr
+
+
+def test_training_sessions_get_the_thread_pools():
+    """Magenta's loop builds its session without a ConfigProto: prepare()'s tf.config settings must reach it."""
+    code = ("import bgmaker_configs; bgmaker_configs.register()\n"
+            "from bgmaker.training import train; train.prepare()\n"
+            "import tensorflow.compat.v1 as tf; tf.disable_v2_behavior()\n"
+            "c = tf.Session()._config; print(c.intra_op_parallelism_threads, c.inter_op_parallelism_threads)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_NUM_")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.split() == ["1", "2"]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=dict(env, TF_NUM_INTRAOP_THREADS="2", TF_NUM_INTEROP_THREADS="1"))
+    assert out.stdout.split() == ["0", "0"], "the environment's pool sizes are TensorFlow's to apply"
