@@ -30,9 +30,11 @@ Variants:
   bgmaker-PRECISION, bgmaker-grappler-SETTING, bgmaker-PRECISION-grappler-SETTING
              the default path with the LSTM precision forced (fp32, fp32-matmul, bf16)
              and/or Grappler set to TensorFlow's default passes or none (default, off)
---threads intra:inter,... repeats each row with TensorFlow's thread pools sized
-by TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS ("default": TensorFlow's
-choice, one thread per core for each pool).
+--threads repeats each bgmaker row with other thread pools: "bgmaker" (what
+training picks, bgmaker.training.train.thread_pools: 1 intra-op and 2
+inter-op threads on a small machine at a small batch), "tf" (TensorFlow's: one
+thread per core in each pool) or "intra:inter" (TF_NUM_INTRAOP_THREADS /
+TF_NUM_INTEROP_THREADS). Stock rows always run with TensorFlow's.
 
 Not part of the test suite: it takes minutes and its figures depend on the machine.
 """
@@ -89,7 +91,8 @@ def child(args):
     else:
         precision, grappler = parse_variant(args.variant)
         config.hparams.lstm_precision = precision
-        bgmaker_train.prepare(grappler=grappler)
+        pools = bgmaker_train.thread_pools(args.batch)  # the environment's for an I:E row
+        bgmaker_train.prepare(grappler=grappler, threads=None if args.threads == "tf" else pools)
 
     marks = {}
     steps = []
@@ -139,7 +142,9 @@ def child(args):
             print(f"  {op:40s} {seconds:7.3f} s {100 * seconds / total:5.1f}%", file=sys.stderr)
     print(json.dumps(dict(variant=args.variant, batch=args.batch, marks=marks, steps=steps,
                           durations=durations, cpu_durations=cpu_durations,
-                          threads=os.environ.get("TF_NUM_INTRAOP_THREADS", "default"), precision=getattr(config.model, "lstm_precision", "fp32"))))
+                          threads=args.threads, env_threads={k: os.environ.get(k) for k in
+                                                             ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")},
+                          precision=getattr(config.model, "lstm_precision", "fp32"))))
 
 
 def grappler_seconds(log):
@@ -173,18 +178,21 @@ def parent(args):
     print(f"bench_train: run {args.run}, variants {', '.join(variants)}, batch sizes {batches}; "
           f"each row is a fresh process", flush=True)
     threads = [t.strip() for t in args.threads.split(",") if t.strip()]
+    for thread in threads:
+        if thread not in ("bgmaker", "tf") and not re.fullmatch(r"\d+:\d+", thread):
+            sys.exit(f"bench_train: --threads {thread!r}: bgmaker, tf or intra:inter (e.g. 1:2)")
     for batch in batches:
         for variant in variants:
-            for thread in threads:
-                label = variant if thread == "default" else f"{variant}@{thread}"
-                child_env = dict(env)
-                if thread != "default":
+            for thread in (threads if variant != "stock" else ["tf"]):
+                label = variant if thread == "bgmaker" or variant == "stock" else f"{variant}@{thread}"
+                child_env = {k: v for k, v in env.items() if not k.startswith("TF_NUM_")}
+                if thread not in ("bgmaker", "tf"):
                     intra, inter = thread.split(":")
                     child_env.update(TF_NUM_INTRAOP_THREADS=intra, TF_NUM_INTEROP_THREADS=inter)
                 n = steps.get(batch, 10)
                 started = time.time()
                 out = subprocess.run([sys.executable, __file__, "--child", "--variant", variant, "--batch",
-                                      str(batch), "--steps", str(n), "--run", args.run]
+                                      str(batch), "--steps", str(n), "--run", args.run, "--threads", thread]
                                      + (["--profile"] if args.profile else []),
                                      capture_output=True, text=True, env=child_env)
                 lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
@@ -221,8 +229,10 @@ def main():
     parser.add_argument("--batch-sizes", default="64,512")
     parser.add_argument("--steps", default="64:24,512:8", help="steps per batch size, as batch:steps,...")
     parser.add_argument("--variants", default="stock,bgmaker")
-    parser.add_argument("--threads", default="default",
-                        help="thread-pool sizes to try, as intra:inter,... or default (e.g. default,1:1,1:2)")
+    parser.add_argument("--threads", default="bgmaker",
+                        help="thread pools to try, comma-separated: bgmaker (what training picks: "
+                             "bgmaker.training.train.thread_pools), tf (TensorFlow's), or intra:inter "
+                             "(e.g. tf,1:2,1:1,bgmaker)")
     parser.add_argument("--json", help="also write every measurement here")
     parser.add_argument("--profile", action="store_true",
                         help="also trace one steady step of each row and print the time per op type")

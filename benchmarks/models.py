@@ -1,7 +1,8 @@
 """The README's models table: the shipped models beside baselines trained for equal CPU, on the test split.
 
   .venv/bin/python benchmarks/models.py             # evaluate what has no report yet, write the table
-  .venv/bin/python benchmarks/models.py --refresh   # re-evaluate every row (same seed: same figures)
+  .venv/bin/python benchmarks/models.py --refresh   # re-evaluate every row whose checkpoint is here
+                                                    # (same seed: same figures)
 
 Rows (every figure on GMD's test split, seeded, bgmaker.evaluation.evaluate at its defaults):
 
@@ -111,27 +112,42 @@ def shipped_rows(refresh):
     return rows
 
 
+def training_now(folder, minutes=10):
+    """True when a run's progress.jsonl moved in the last `minutes` (a trainer is writing to it)."""
+    import time
+    progress = Path(folder) / "progress.jsonl"
+    return progress.is_file() and time.time() - progress.stat().st_mtime < minutes * 60
+
+
 def baseline_rows(refresh, train=True):
+    """One row per baseline: its committed report, or (missing, or --refresh where its checkpoints are
+    here) a new one of its best milestone on validation, trained first when it has not had its budget."""
     from bgmaker.training.campaign import choose, validation_scores
-    from bgmaker.training.run_state import spent
+    from bgmaker.training.run_state import read_milestones, spent
     os.environ["BGMAKER_DATA_DIR"] = str(data_dir())
     rows = []
     for arm, label in BASELINES:
         out = REPORTS / arm
         folder = recipes.run_dir(arm)
-        if refresh or not (out / "evaluation.json").is_file():
+        have_report = (out / "evaluation.json").is_file()
+        if refresh and have_report and not read_milestones(folder):
+            print(f"{arm}: no checkpoints in {folder}; kept the committed report", flush=True)
+        if not have_report or (refresh and read_milestones(folder)):
             done = spent(folder)[0] / 60
             if done < BUDGET_CPU_MINUTES:
-                if not train:
-                    rows.append(dict(name=label, data=ROCK, missing=f"trained {done:.0f} of {BUDGET_CPU_MINUTES:g} "
-                                     f"CPU-minutes (`benchmarks/recipes.py train --recipes {arm}`)"))
+                busy = training_now(folder)
+                if busy or not train:
+                    rows.append(dict(name=label, data=ROCK, missing=(
+                        f"training now: {done:.0f} of {BUDGET_CPU_MINUTES:g} CPU-minutes" if busy else
+                        f"trained {done:.0f} of {BUDGET_CPU_MINUTES:g} CPU-minutes "
+                        f"(`benchmarks/recipes.py train --recipes {arm}`)")))
                     continue
                 print(f"{arm}: trained {done:.0f} of {BUDGET_CPU_MINUTES:g} CPU-minutes in {folder}; training the "
                       f"rest first", flush=True)
                 subprocess.run([sys.executable, str(OUT / "recipes.py"), "train", "--recipes", arm,
                                 "--cpu-minutes", str(BUDGET_CPU_MINUTES)], check=True)
             best = choose(validation_scores(ROCK, folder, log=lambda m: print(f"{arm}: {m}", flush=True)))
-            report = evaluate(ROCK, best["checkpoint"], ROCK, out, True)
+            evaluate(ROCK, best["checkpoint"], ROCK, out, True)
             (out / "chosen.json").write_text(json.dumps(
                 {k: best[k] for k in ("step", "examples", "cpu_s")} | dict(
                     checkpoint=Path(best["checkpoint"]).name, chosen_on="validation (campaign.choose)"),
@@ -204,7 +220,9 @@ def write(rows):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--refresh", action="store_true", help="re-evaluate every row")
+    parser.add_argument("--refresh", action="store_true",
+                        help="re-evaluate every row whose checkpoint is on this machine (the others keep their "
+                             "committed reports)")
     parser.add_argument("--no-train", dest="train", action="store_false",
                         help="leave a baseline that has not trained its budget out, instead of training it")
     args = parser.parse_args()

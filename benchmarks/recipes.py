@@ -56,8 +56,11 @@ def run_dir(recipe):
 
 
 def env_for(recipe):
+    # TensorFlow's own thread pools ("0"), as every recipe run before bgmaker.training.train.TRAINING_THREADS
+    # had them: the runs stay comparable with each other.
     return {**os.environ, "BGMAKER_RUNS_DIR": str(recipe_root() / recipe),
-            "BGMAKER_DATA_DIR": str(paths.state_dir() / "data"), "TF_CPP_MIN_LOG_LEVEL": "2"}
+            "BGMAKER_DATA_DIR": str(paths.state_dir() / "data"), "TF_CPP_MIN_LOG_LEVEL": "2",
+            "TF_NUM_INTRAOP_THREADS": "0", "TF_NUM_INTEROP_THREADS": "0"}
 
 
 def ensure_data():
@@ -153,7 +156,8 @@ def report(args):
         shipped_model_validation=shipped), indent=1,
         default=float) + "\n")
     lines = ["# Training recipes at equal CPU time (v2_rock_beat, validation split)", "",
-             f"Each recipe trained `hierdec-drum_4bar` for {args.cpu_minutes:g} CPU-minutes of process time "
+             f"Each run trained `hierdec-drum_4bar` (`flat-windows-b64`: the flat `cat-drums_4bar`, a baseline "
+             f"model, not a recipe) for {args.cpu_minutes:g} CPU-minutes of process time "
              f"({args.cpu_minutes / 2:g} minutes of this {machine()['cores']}-core machine), one after another, "
              "and was scored on the validation split at its last milestone with `bgmaker.evaluation.evaluate.validate` "
              f"(seed {args.seed}). Regenerate: `.venv/bin/python benchmarks/recipes.py train && "

@@ -128,7 +128,8 @@ def test_precision_option_reaches_the_graph_and_the_record(env, tmp_path):
     folder = tmp_path / "runs" / "v2_rock_beat"
     record = json.loads((folder / "bgmaker_run.json").read_text())
     assert record["hparams"]["lstm_precision"] == "bf16" and record["lstm_cell"] == "bf16"
-    assert record["thread_pools"] == {"intra_op": 1, "inter_op": 2}  # bgmaker.training.train.TRAINING_THREADS
+    from bgmaker.training.train import thread_pools
+    assert record["thread_pools"] == thread_pools(4)  # TINY_HPARAMS: batch 4
     assert "lstm_precision=bf16" in (folder / "hparams.txt").read_text()
     from bgmaker.models import recorded_hparams
     from bgmaker.models import split_hparams
@@ -287,6 +288,9 @@ def test_another_model_on_a_runs_data(env, tmp_path):
     out = tmp_path / "beats"
     run_cli("bgmaker", "generate", "sample", "--checkpoint", folder, "--num", "2", "--output-dir", out, env=own)
     assert (out / "sample_01.mid").is_file() and (out / "sample_02.mid").is_file()
+    run_cli("bgmaker", "generate", "sample", "--run", "v2_rock_beat", "--checkpoint", folder, "--num", "1",
+            "--output-dir", tmp_path / "beats_run", env=own)  # --run too: the checkpoint's own model
+    assert (tmp_path / "beats_run" / "sample_01.mid").is_file()
     again = run_cli(TRAIN_SH, "--run", "v2_rock_beat", f"--hparams={TINY_HPARAMS}", "--num_steps=3", env=own,
                     check=False)
     assert again.returncode == 2 and "resume it with --config cat-drums_4bar" in again.stderr
@@ -294,13 +298,28 @@ def test_another_model_on_a_runs_data(env, tmp_path):
 
 def test_training_sessions_get_the_thread_pools():
     """Magenta's loop builds its session without a ConfigProto: prepare()'s tf.config settings must reach it."""
-    code = ("import bgmaker_configs; bgmaker_configs.register()\n"
-            "from bgmaker.training import train; train.prepare()\n"
+    from bgmaker.training import train
+    code = ("import sys, bgmaker_configs; bgmaker_configs.register()\n"
+            "from bgmaker.training import train; train.prepare(threads=train.thread_pools(int(sys.argv[1])))\n"
             "import tensorflow.compat.v1 as tf; tf.disable_v2_behavior()\n"
             "c = tf.Session()._config; print(c.intra_op_parallelism_threads, c.inter_op_parallelism_threads)")
     env = {k: v for k, v in os.environ.items() if not k.startswith("TF_NUM_")}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-    assert out.stdout.split() == ["1", "2"]
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env=dict(env, TF_NUM_INTRAOP_THREADS="2", TF_NUM_INTEROP_THREADS="1"))
-    assert out.stdout.split() == ["0", "0"], "the environment's pool sizes are TensorFlow's to apply"
+
+    def pools(batch, **extra):
+        return subprocess.run([sys.executable, "-c", code, str(batch)], capture_output=True, text=True, check=True,
+                              env=dict(env, **extra)).stdout.split()
+
+    small_machine = (os.cpu_count() or 1) <= train.SMALL_MACHINE_CORES
+    assert pools(64) == (["1", "2"] if small_machine else ["0", "0"])
+    assert pools(512) == ["0", "0"], "measured at batch 64 only: a large batch keeps TensorFlow's pools"
+    assert pools(64, TF_NUM_INTRAOP_THREADS="2") == ["0", "0"], "the environment's sizes are TensorFlow's to apply"
+    old = {k: os.environ.pop(k, None) for k in train.THREAD_ENV}
+    try:
+        os.environ["TF_NUM_INTRAOP_THREADS"] = "two"
+        with pytest.raises(Exception, match="TF_NUM_INTRAOP_THREADS='two': give a whole number"):
+            train.thread_pools(64)
+        os.environ["TF_NUM_INTRAOP_THREADS"] = "3"
+        assert train.thread_pools(64) == dict(intra_op=3, inter_op=None, source="environment")
+    finally:
+        for k, v in old.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)

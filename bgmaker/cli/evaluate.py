@@ -39,7 +39,9 @@ def add_arguments(parser):
                              "interpolations, no plots (a few minutes)")
     parser.add_argument("--examples", help="NoteSequence TFRecord to evaluate on (default: the run's split file)")
     parser.add_argument("--reference", help="real windows of other performances for the real-vs-real "
-                                            "references (default: the run's train split)")
+                                            "references (default: the run's train split; none: leave them out)")
+    parser.add_argument("--lstm-precision", choices=("auto", "fp32", "fp32-matmul", "bf16"), default=None,
+                        help="how the LSTM matmuls run (default: auto, bf16 on CPUs with hardware bf16, else fp32)")
     parser.add_argument("--no-plots", dest="plots", action="store_false", help="write no PNG plots")
     parser.add_argument("--output-dir", help="where to write the report (default: <run dir>/evaluation/...)")
     parser.add_argument("--compare", nargs="+", metavar="RUN_OR_DIR",
@@ -66,6 +68,8 @@ def add_arguments(parser):
 
 def main(args):
     if args.check:
+        if args.run or args.compare:
+            raise UserError("--check MODEL_DIR evaluates that model alone; leave out --run and --compare")
         return check(args.check, args.record)
     if args.record:
         raise UserError("--record goes with --check MODEL_DIR")
@@ -96,7 +100,7 @@ def main(args):
         settings = dict(examples_path=args.examples, reference_path=args.reference,
                         interpolation_steps=args.interpolation_steps, temperature=args.temperature,
                         interpolation_temperature=args.interpolation_temperature, batch_size=args.batch_size,
-                        seed=args.seed, log=log)
+                        seed=args.seed, lstm_precision=args.lstm_precision, log=log)
         if args.quick:
             checkpoint = evaluate.find_checkpoint(evaluate.resolve_run(args.run), args.checkpoint)
             report_dir = Path(args.output_dir or evaluate.default_output_dir(checkpoint, f"{split}-quick"))
@@ -126,13 +130,16 @@ def check(model_dir, record):
     if not Path(model_dir, "bgmaker_run.json").is_file():
         raise UserError(f"--check {model_dir}: not a shipped model folder (no bgmaker_run.json)")
     if record:
-        figures = fingerprint.record(model_dir)
+        try:
+            figures = fingerprint.record(model_dir)
+        except FileNotFoundError as e:
+            raise UserError(str(e)) from None
         print(f"wrote {Path(model_dir) / fingerprint.CHECK_FILE}: "
               + ", ".join(f"{k} {v:.4f}" for k, v in figures.items() if v is not None))
         return 0
     try:
         off = fingerprint.differences(model_dir)
-    except FileNotFoundError as e:
+    except (FileNotFoundError, fingerprint.CheckFileError) as e:
         raise UserError(str(e)) from None
     if off:
         for key, want, got in off:

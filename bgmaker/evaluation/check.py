@@ -17,11 +17,13 @@ run's own selection (bgmaker.data.convert), so the check does not depend on
 what a checkout has converted before.
 """
 import json
+import os
 import tempfile
 from pathlib import Path
 
 CHECK_FILE = "check.json"
-CHECK = dict(max_windows=32, n_samples=32, n_interpolations=4, interpolation_steps=5, seed=0, plots=False)
+# fp32 LSTMs whatever the CPU: "auto" would pick bf16 on CPUs with hardware bf16, and move every figure.
+CHECK = dict(max_windows=32, n_samples=32, n_interpolations=4, interpolation_steps=5, seed=0, lstm_precision="fp32")
 FIGURES = ("accuracy_teacher_forced", "accuracy_free_running", "accuracy_decoded", "onset_f1_free_running",
            "sample_overlap", "sample_rhythm_overlap", "bar_repetition_samples", "kick_on_one_samples",
            "interp_overlap")
@@ -29,6 +31,10 @@ FIGURES = ("accuracy_teacher_forced", "accuracy_free_running", "accuracy_decoded
 # flip a sampled step, which moves a figure over 32 windows by a few thousandths; a changed model or
 # sampler moves it by far more.
 TOLERANCE = 0.02
+
+
+class CheckFileError(ValueError):
+    """A check.json that cannot be compared with this code's check (missing, other settings or figures)."""
 
 
 def _model_run(model_dir):
@@ -42,30 +48,41 @@ def _model_run(model_dir):
 
 def convert_test_split(run, folder):
     """Convert `run`'s GMD test split into `folder`; return its test.tfrecord."""
+    from bgmaker import paths
     from bgmaker.data.convert import convert_run
+    if not (paths.gmd_dir() / "info.csv").is_file():
+        raise FileNotFoundError(f"the check converts {run.name}'s test split from the Groove MIDI Dataset, which "
+                                f"is not at {paths.gmd_dir()} (set BGMAKER_GMD_DIR)")
     convert_run(run, out_dir=folder, select={**run.select, "split": "test"}, every_window=True,
                 log=lambda *_: None)
     return Path(folder) / "test.tfrecord"
 
 
-def measure(model_dir, workdir=None, log=print):
+def measure(model_dir, workdir=None):
     """Run the CHECK evaluation of the model in `model_dir`; return {figure: value} for FIGURES."""
     from bgmaker.evaluation import evaluate
+    from bgmaker.evaluation.report import jsonable
     run = _model_run(model_dir)
     with tempfile.TemporaryDirectory(dir=workdir) as scratch:
         examples = convert_test_split(run, Path(scratch) / "data")
         report = evaluate.evaluate(run, str(model_dir), "test", examples_path=examples, reference_path=False,
-                                   output_dir=Path(scratch) / "report", log=lambda *_: None, **CHECK)
-    from bgmaker.evaluation.report import jsonable
+                                   output_dir=Path(scratch) / "report", plots=False, log=lambda *_: None,
+                                   **CHECK)
     summary = jsonable(report["summary"])
     return {key: summary[key] for key in FIGURES}
 
 
-def record(model_dir, workdir=None, log=print):
+def _shown(model_dir):
+    """The folder as a user in the checkout would type it (relative to the working directory when under it)."""
+    relative = os.path.relpath(model_dir)
+    return Path(model_dir).as_posix() if relative.startswith("..") else Path(relative).as_posix()
+
+
+def record(model_dir, workdir=None):
     """Measure and write `model_dir`/check.json (settings, figures, the command that checks it)."""
-    figures = measure(model_dir, workdir, log)
-    out = dict(settings={k: v for k, v in CHECK.items() if k != "plots"}, split="test", figures=figures,
-               tolerance=TOLERANCE, command=f"bgmaker evaluate --check {Path(model_dir).as_posix()}")
+    figures = measure(model_dir, workdir)
+    out = dict(settings=CHECK, split="test", figures=figures, tolerance=TOLERANCE,
+               command=f"bgmaker evaluate --check {_shown(model_dir)}")
     path = Path(model_dir) / CHECK_FILE
     tmp = path.with_name("." + CHECK_FILE + ".tmp")
     tmp.write_text(json.dumps(out, indent=1) + "\n")
@@ -74,11 +91,18 @@ def record(model_dir, workdir=None, log=print):
 
 
 def recorded(model_dir):
+    """The figures of `model_dir`/check.json; CheckFileError when it is missing or was made with other settings."""
     path = Path(model_dir) / CHECK_FILE
+    again = f"record it again with: bgmaker evaluate --check {_shown(model_dir)} --record"
     if not path.is_file():
-        raise FileNotFoundError(f"{model_dir} has no {CHECK_FILE}; record it with: "
-                                f"bgmaker evaluate --check {model_dir} --record")
-    return json.loads(path.read_text())["figures"]
+        raise CheckFileError(f"{model_dir} has no {CHECK_FILE}; {again.replace(' again', '')}")
+    saved = json.loads(path.read_text())
+    if saved.get("settings") != CHECK:
+        raise CheckFileError(f"{path} was recorded with other settings ({saved.get('settings')}, now {CHECK}); "
+                             + again)
+    if set(saved.get("figures", {})) != set(FIGURES):
+        raise CheckFileError(f"{path} holds other figures than this check measures; " + again)
+    return saved["figures"]
 
 
 def compare(expected, measured):
@@ -91,6 +115,6 @@ def compare(expected, measured):
     return off
 
 
-def differences(model_dir, workdir=None, log=print):
+def differences(model_dir, workdir=None):
     """compare() of check.json with a fresh measure() of the model (empty: the model reproduces)."""
-    return compare(recorded(model_dir), measure(model_dir, workdir, log))
+    return compare(recorded(model_dir), measure(model_dir, workdir))

@@ -99,7 +99,7 @@ SUMMARY_COLUMNS = (  # key in report["summary"], column title, format: compare()
 def evaluate(run, checkpoint=None, split="test", *, examples_path=None, reference_path=None, output_dir=None,
              n_samples=256, temperature=DEFAULT_TEMPERATURE, n_interpolations=32, interpolation_steps=9,
              interpolation_temperature=DEFAULT_TEMPERATURE, max_windows=None, batch_size=64, seed=0,
-             plots=True, log=print):
+             lstm_precision=None, plots=True, log=print):
     """Evaluate `checkpoint` of `run` on the run's `split`; write and return the report dict.
 
     run: a Run, a run name (bgmaker_configs.RUNS) or a model config name
@@ -115,11 +115,14 @@ def evaluate(run, checkpoint=None, split="test", *, examples_path=None, referenc
     n_interpolations pairs of real windows, each decoded at
       `interpolation_steps` points at `interpolation_temperature`.
     max_windows: evaluate a random subset of at most this many windows.
+    lstm_precision: pin the LSTM matmul precision (default: the model's
+      "auto": bf16 on CPUs with hardware bf16, fp32 elsewhere).
     plots: also write the PNG plots.
     """
     started = time.time()
     run = resolve_run(run)
     checkpoint = find_checkpoint(run, checkpoint, log)
+    run = models.as_trained(run, str(checkpoint))  # e.g. the flat baseline trained on a run's data
     examples_path = Path(examples_path) if examples_path else run.examples_path(split)
     if not examples_path.is_file():
         raise FileNotFoundError(
@@ -146,7 +149,7 @@ def evaluate(run, checkpoint=None, split="test", *, examples_path=None, referenc
         f"({len(set(performances))} performances)")
 
     from bgmaker.evaluation import scoring as reconstruction
-    config = reconstruction.model_config(run, checkpoint)
+    config = reconstruction.model_config(run, checkpoint, lstm_precision)
     recon = {}
     for mode, teacher_forced in (("teacher_forced", True), ("free_running", False)):
         log(f"reconstruction, {mode.replace('_', '-')}:")
@@ -194,7 +197,8 @@ def evaluate(run, checkpoint=None, split="test", *, examples_path=None, referenc
     report["command"] = command_line(run, checkpoint, split, examples_path, reference_path, dict(
         max_windows=max_windows, n_samples=n_samples, n_interpolations=n_interpolations,
         interpolation_steps=interpolation_steps, temperature=temperature,
-        interpolation_temperature=interpolation_temperature, batch_size=batch_size, seed=seed, plots=plots))
+        interpolation_temperature=interpolation_temperature, batch_size=batch_size, seed=seed,
+        lstm_precision=lstm_precision, plots=plots))
     report["seconds"] = round(time.time() - started, 1)
     report["output_dir"] = _shown(output_dir)
 
@@ -300,8 +304,10 @@ def find_checkpoint(run, checkpoint=None, log=None):
 
 
 def _is_named_run(run):
+    """True for a named run (also when its data was trained with another model: bgmaker.models.as_trained)."""
     from bgmaker_configs import runs
-    return runs.RUNS.get(run.name) == run
+    named = runs.RUNS.get(run.name)
+    return named is not None and (named.select, named.midi_dir) == (run.select, run.midi_dir)
 
 
 
@@ -341,9 +347,9 @@ def find_reference(run, split, reference_path=None):
 
     Given: it must exist. Default: the run's train split (other
     performances of the same drummers), unless `split` is train itself.
-    False: none (the real-vs-real figures are left out).
+    False or "none": none (the real-vs-real figures are left out).
     """
-    if reference_path is False:
+    if reference_path is False or reference_path == "none":
         return None
     if reference_path:
         if not Path(reference_path).is_file():
@@ -366,8 +372,11 @@ def command_line(run, checkpoint, split, examples_path, reference_path, options)
     words = ["bgmaker evaluate", f"--run {run.name}", f"--checkpoint {_shown(checkpoint)}", f"--split {split}"]
     if not _is_named_run(run) or Path(examples_path) != run.examples_path(split):
         words.append(f"--examples {_shown(examples_path)}")
-    if reference_path and reference_path != find_reference(run, split):
+    default_reference = find_reference(run, split)
+    if reference_path and reference_path != default_reference:
         words.append(f"--reference {_shown(reference_path)}")
+    elif not reference_path and default_reference:
+        words.append("--reference none")
     for k, v in options.items():
         if v != defaults[k]:
             words.append("--no-plots" if k == "plots" else f"--{flags.get(k, k).replace('_', '-')} {v}")

@@ -35,24 +35,23 @@ from bgmaker_configs import models
 from magenta.models.music_vae import configs  # noqa: E402  (after the shims)
 
 
-def model_config(run, checkpoint):
+def model_config(run, checkpoint, lstm_precision=None):
     """A fresh Magenta Config of `run` for evaluating `checkpoint` on stored windows.
 
-    The model is the one the checkpoint's run record names (a run's data may
-    be trained with another model, e.g. the flat cat-drums_4bar baseline);
+    The model is the one the checkpoint was trained as (bgmaker.models.as_trained);
     the hparams are the run's plus the overrides the checkpoint was trained
-    with (bgmaker.models.config_for), so tiny test models load. The
+    with (bgmaker.models.config_for), so tiny test models load.
+    lstm_precision: pin how the LSTM matmuls run (default: the config's
+    "auto", which is bf16 on CPUs with hardware bf16 and fp32 elsewhere). The
     converter is always `models.windows_converter()`: every BGMaker config
     encodes drums the same way, and this one turns each stored window into
     exactly one example, where the stock converter would re-slice it.
     """
-    import dataclasses
-
     from bgmaker import models as model_folders
-    trained_as = model_folders.run_record(str(checkpoint)).get("model")
-    if trained_as in models.MODELS and trained_as != run.config:
-        run = dataclasses.replace(run, config=trained_as)  # e.g. the flat baseline trained on a run's data
+    run = model_folders.as_trained(run, str(checkpoint))
     config = model_folders.config_for(run.magenta_config(), str(checkpoint))
+    if lstm_precision:
+        config.hparams.lstm_precision = lstm_precision
     converter = models.windows_converter()
     if (converter.input_depth, converter.output_depth) != (config.data_converter.input_depth,
                                                           config.data_converter.output_depth):

@@ -155,12 +155,30 @@ def _shipped_and_training(run):
     return shipped, training
 
 
+def as_trained(run, checkpoint):
+    """`run` with the model its checkpoint was trained as (its bgmaker_run.json), when that differs.
+
+    A run's data can be trained with another of BGMaker's models
+    (`bgmaker train --run NAME --config cat-drums_4bar`, the flat baseline):
+    whatever loads such a checkpoint with `--run NAME` must build that model,
+    not the run's own. `run` is a Run (or None, returned as is).
+    """
+    import dataclasses
+
+    import bgmaker_configs
+    trained = run_record(checkpoint).get("model") if run is not None else None
+    if trained in bgmaker_configs.MODEL_NAMES and trained != run.config:
+        return dataclasses.replace(run, config=trained)
+    return run
+
+
 def locate(run=None, checkpoint=None, config=None):
     """The model to load for `--run` and/or `--checkpoint` (and `--config`), and why.
 
     - `checkpoint` given: that one (a prefix, a model folder, a train/ dir or a
-      run dir), with `config`, else the run's config, else the model recorded
-      in its bgmaker_run.json, else hierdec-drum_4bar.
+      run dir), with `config`, else the run's config (with the model the
+      checkpoint was trained as: `as_trained`), else the model recorded in
+      its bgmaker_run.json, else hierdec-drum_4bar.
     - `run` only: the run's **shipped** model (models/<run>), evaluated and
       chosen on validation; a training checkpoint of the run never takes over
       silently (a two-step smoke run would otherwise replace it), the reason
@@ -175,6 +193,7 @@ def locate(run=None, checkpoint=None, config=None):
     if checkpoint:
         found = resolve_checkpoint(checkpoint)
         if config is None:
+            run = as_trained(run, found)
             config = run.name if run else run_record(found).get("model") or DEFAULT_CONFIG
         return ModelChoice(found, config, f"--checkpoint {checkpoint}", run)
     if run is None:

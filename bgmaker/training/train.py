@@ -115,7 +115,7 @@ def record_run(run, argv, recipe=None, init_from=None):
                   every_window=recipe.every_window, hparams=hparams, command=start["command"],
                   init_from=previous.get("init_from") or (_relative(init_from, run.run_dir) if init_from else None),
                   lstm_cell=resolve_lstm_precision(hparams.get("lstm_precision", "fp32")),
-                  thread_pools=thread_pools(),
+                  thread_pools=thread_pools(int(hparams["batch_size"])),
                   converter={k: v for k, v in vars(config.data_converter).items()
                              if isinstance(v, (int, float, str, bool, type(None)))},
                   examples={s: _relative(p, run.run_dir) for s, p in examples.items()},
@@ -176,41 +176,53 @@ def data_checksums(examples):
 LEAN_GRAPPLER = {"constant_folding": False, "layout_optimizer": False}
 
 
-# Thread pools of a training process: one thread inside each op, two ops at once. The LSTMs' matmuls at
-# batch 64 are too small to split across cores with profit, while the encoder's two directions and the
-# decoder's independent ops can run side by side. benchmarks/bench_train.py --threads default,1:2,1:1 on
-# this 2-core machine, batch 64, idle: 3.20 s and 5.72 CPU-s per step with TensorFlow's pools, 2.98 s and
-# 5.13 CPU-s with (1, 2), 5.09 s and 5.04 CPU-s with (1, 1).
+# Thread pools of a training process on a small machine at a small batch: one thread inside each op, two
+# ops at once. The LSTMs' matmuls at batch 64 are too small to split across cores with profit, while the
+# encoder's two directions and the decoder's independent ops can run side by side. Measured on this 2-core
+# machine at batch 64 only (README, Speed), so larger machines and batches keep TensorFlow's pools.
 TRAINING_THREADS = (1, 2)
+SMALL_MACHINE_CORES = 4
+SMALL_BATCH = 128
+THREAD_ENV = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 
 
-def thread_pools():
-    """The (intra-op, inter-op) pool sizes a training process gets from prepare(); None: TensorFlow's choice."""
-    env = [os.environ.get(k) for k in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")]
-    if any(env):
-        return dict(intra_op=int(env[0]) if env[0] else None, inter_op=int(env[1]) if env[1] else None)
-    if stock_mode():
-        return dict(intra_op=None, inter_op=None)
-    return dict(intra_op=TRAINING_THREADS[0], inter_op=TRAINING_THREADS[1])
+def thread_pools(batch_size):
+    """The thread pools a training process at `batch_size` runs with, as recorded in bgmaker_run.json.
+
+    dict(intra_op, inter_op, source): the environment's TF_NUM_INTRAOP_THREADS /
+    TF_NUM_INTEROP_THREADS when either is set (TensorFlow applies them itself;
+    an unset one is TensorFlow's choice, None), else TRAINING_THREADS on a
+    machine of at most SMALL_MACHINE_CORES cores at a batch of at most
+    SMALL_BATCH, else TensorFlow's (None, None). Stock Magenta: TensorFlow's.
+    """
+    values = {name: os.environ.get(name, "").strip() for name in THREAD_ENV}
+    if any(values.values()):
+        for name, value in values.items():
+            if value and not value.isdigit():
+                raise UserError(f"{name}={value!r}: give a whole number of threads (0: TensorFlow's choice)")
+        intra, inter = (int(v) if v and int(v) > 0 else None for v in values.values())
+        return dict(intra_op=intra, inter_op=inter, source="environment")
+    if stock_mode() or (os.cpu_count() or 1) > SMALL_MACHINE_CORES or batch_size > SMALL_BATCH:
+        return dict(intra_op=None, inter_op=None, source="TensorFlow")
+    return dict(intra_op=TRAINING_THREADS[0], inter_op=TRAINING_THREADS[1], source="bgmaker")
 
 
-def prepare(grappler="lean", threads=TRAINING_THREADS):
+def prepare(grappler="lean", threads=None):
     """Set up TensorFlow for BGMaker's training path before Magenta builds its session.
 
     Magenta's loop creates its session with no ConfigProto, and TF 2.x then
     uses the process-wide `tf.config` settings, so these take effect without
     touching Magenta's code. `grappler`: "default" (TensorFlow's passes),
     "off" (no graph optimization at all) or "lean" (LEAN_GRAPPLER).
-    `threads`: (intra-op, inter-op) thread-pool sizes, or None for
-    TensorFlow's; TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS in the
-    environment win over them.
+    `threads`: a thread_pools() dict, applied when it is BGMaker's choice
+    (None, or the environment's or TensorFlow's: nothing to set).
     """
     import tensorflow as tf
     if stock_mode():  # Magenta as released (bgmaker.compat.apply)
         return
-    if threads and not (os.environ.get("TF_NUM_INTRAOP_THREADS") or os.environ.get("TF_NUM_INTEROP_THREADS")):
-        tf.config.threading.set_intra_op_parallelism_threads(threads[0])
-        tf.config.threading.set_inter_op_parallelism_threads(threads[1])
+    if threads and threads["source"] == "bgmaker":
+        tf.config.threading.set_intra_op_parallelism_threads(threads["intra_op"])
+        tf.config.threading.set_inter_op_parallelism_threads(threads["inter_op"])
     if grappler == "off":
         tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
     elif grappler == "lean":
@@ -365,7 +377,7 @@ def run_magenta_train(argv, run, hooks=()):
 def magenta_train_main(argv):
     """Magenta's music_vae_train app in this process, with `argv`, BGMaker's configs and training setup.
 
-    The setup: Grappler options for Magenta's session (`prepare`) and
+    The setup: Grappler options and thread pools for Magenta's session (`prepare`) and
     `<run_dir>/hparams.txt`, the overrides the run was started with
     (bgmaker.models.record_hparams). Exits like an absl app (SystemExit).
     """
@@ -379,7 +391,9 @@ def magenta_train_main(argv):
 
     def main(unused_argv):
         tf.logging.set_verbosity(flags.FLAGS.log)
-        prepare()
+        batch = split_hparams(flags.FLAGS.hparams or "").get("batch_size")
+        batch = int(batch) if batch else config_map[flags.FLAGS.config].hparams.batch_size
+        prepare(threads=thread_pools(batch))
         if flags.FLAGS.run_dir:
             models.record_hparams(os.path.expanduser(flags.FLAGS.run_dir), flags.FLAGS.hparams)
         app.run(config_map)
