@@ -66,9 +66,8 @@ def status():
                      f"({run_dir(name)})")
     recipes = paths.state_dir() / "recipes"
     if recipes.is_dir():  # benchmarks/recipes.py: the equal-CPU runs that choose the recipe
-        from bgmaker_configs.recipes import RECIPES
         spent_by = {r.name: read_progress(r / "v2_rock_beat") for r in sorted(recipes.iterdir())
-                    if r.is_dir() and r.name in RECIPES}  # not the shipped model's cached scores
+                    if (r / "v2_rock_beat").is_dir()}  # recipes and baselines, not the cached scores
         lines.append("recipe runs (benchmarks/recipes.py): " + ", ".join(
             f"{name} {p[-1]['cpu_s'] / 60:.0f} CPU-min" if p else f"{name} not started"
             for name, p in spent_by.items()))
