@@ -1,5 +1,7 @@
 """The campaign's bookkeeping: where it stands, which milestone it ships (no training here)."""
 import json
+import os
+import subprocess
 
 from bgmaker.training import campaign
 
@@ -21,6 +23,10 @@ def test_status_reads_the_runs_accounts(tmp_path, monkeypatch):
     assert not campaign.stage_done("v1_all", 16) and campaign.stage_done("v1_all", 0.5)
     proc = run_cli(str(REPO / "scripts" / "campaign.sh"), "--status", env={"BGMAKER_STATE_DIR": str(tmp_path)})
     assert "v1_all: 0.50 of 8 CPU-hours" in proc.stdout
+    piped = subprocess.run(["bash", "-c", f"'{REPO}/.venv/bin/bgmaker' campaign --status | head -c 0; "
+                                          "exit ${PIPESTATUS[0]}"],
+                           capture_output=True, text=True, env=dict(os.environ, BGMAKER_STATE_DIR=str(tmp_path)))
+    assert piped.returncode == 0 and not piped.stderr, f"a reader that stops early is no error: {piped.stderr}"
 
 
 def test_choose_takes_the_best_mean_rank_and_a_classifier_near_chance():

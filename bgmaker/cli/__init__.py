@@ -85,6 +85,9 @@ def main(argv=None):
         message = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"{args._prog}: error: {message}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `bgmaker campaign --status | head -1`: the reader is done; no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
