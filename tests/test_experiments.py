@@ -163,3 +163,21 @@ def test_the_command_end_to_end_on_your_midi(tmp_path):
     assert row["epochs_run"] == 1 and 0 <= row["test"]["f1"] <= 1
     assert "| 02 | 100 -> 1 (1) |" in (out / "README.md").read_text()
     assert (out / "loss_curves.png").stat().st_size < 300_000
+
+
+def test_musicvae_rows_come_from_the_committed_reports(tmp_path):
+    """The MusicVAE rows are rewritten from today's reports without training: the flat baseline's test row."""
+    import shutil
+
+    from bgmaker.experiments.table import REPO as ROOT, refresh_musicvae_rows
+    for name in ("results.json", "timing.json"):
+        shutil.copy(ROOT / "experiments" / name, tmp_path / name)
+    refresh_musicvae_rows(tmp_path)
+    rows = {r["id"]: r for r in json.loads((tmp_path / "results.json").read_text())["datasets"]["drums"]["musicvae"]}
+    flat = next(r for name, r in rows.items() if name.startswith("MusicVAE cat-drums_4bar"))
+    report = ROOT / "benchmarks/models/flat-windows-b64/evaluation.json"
+    if report.exists():
+        assert flat["split"] == "test" and flat["steps"] == json.loads(report.read_text())["model"]["step"]
+        assert "| MusicVAE cat-drums_4bar, recipe windows-b64" in (tmp_path / "README.md").read_text()
+    else:
+        assert flat["status"].startswith("not trained yet")

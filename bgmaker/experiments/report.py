@@ -123,7 +123,8 @@ def _musicvae(entry):
            "From the committed reports, not rerun here. The shipped model's figures are on the test split (all 316 "
            "windows; `models/v2_rock_beat/evaluation.json`): 'decoded' is the reconstruction a user gets (posterior "
            "mean, decoded free-running at temperature 0.001), 'free-running' as Magenta's eval job; its L2 and "
-           "density are those of its 0/1 grid, from the report's onset counts. The recipe runs are scored on the "
+           "density are those of its 0/1 grid, from the report's onset counts; the flat cat-drums_4bar row is on the "
+           "test split too (`benchmarks/models/flat-windows-b64/evaluation.json`). The recipe runs are scored on the "
            "**validation** split (128 windows, quick mode; `benchmarks/recipes.json`, last milestone), so they do "
            "not compare digit for digit with the test rows above.", "",
            "| model | split | steps | L2 (0/1 grid) | onset F1 decoded | onset F1 free-running | density out / in |",

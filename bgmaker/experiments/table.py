@@ -123,39 +123,14 @@ def musicvae_rows():
     reconstruction (posterior mean, free-running at temperature 0.001), whose onset counts give the L2 of
     its 0/1 grid and its density; samples at T=0.5 and 1. Recipe runs: benchmarks/recipes.json, the last
     milestone of each, scored on the validation split (quick mode: 128 windows) -- not the test split.
+    The flat cat-drums_4bar baseline: benchmarks/models/flat-windows-b64/evaluation.json (test split, its
+    best milestone on validation), like the shipped model.
     """
     rows = []
-    report_path = REPO / "models/v2_rock_beat/evaluation.json"
-    if report_path.exists():
-        report = json.loads(report_path.read_text())
-        s, rec = report["summary"], report["reconstruction"]
-        cells = report["data"]["windows"] * 64 * 9
-
-        def from_onsets(mode):
-            a = rec[mode]["onsets"]["all"]
-            tp = a["recall"] * a["support"]
-            fp, fn = tp / a["precision"] - tp, a["support"] - tp
-            return dict(l2=(fp + fn) / cells, f1=a["f1"], density_out=(tp + fp) / cells,
-                        density_in=a["support"] / cells)
-        rows.append(dict(
-            id="MusicVAE hierdec-drum_4bar (shipped)", split="test", source=str(report_path.relative_to(REPO)),
-            params=8_048_128, steps=report["model"]["step"], decoded=from_onsets("decoded"),
-            free_running=from_onsets("free_running"),
-            samples={"T=0.5": dict(overlap=s["sample_overlap"], rhythm_overlap=s["sample_rhythm_overlap"],
-                                   classifier=s["classifier_samples_vs_real"],
-                                   bar_repetition=s["bar_repetition_samples"], kick_on_one=s["kick_on_one_samples"],
-                                   active_instruments=s["active_instruments_samples"]),
-                     "T=1": dict(overlap=s["sample_overlap_t1"], rhythm_overlap=s["sample_rhythm_overlap_t1"],
-                                 classifier=s["classifier_samples_t1_vs_real"],
-                                 bar_repetition=s["bar_repetition_samples_t1"],
-                                 kick_on_one=s["kick_on_one_samples_t1"],
-                                 active_instruments=s["active_instruments_samples_t1"])},
-            reference=dict(real_vs_train_overlap=s["train_vs_real_overlap"],
-                           real_vs_train_rhythm_overlap=s["train_vs_real_rhythm_overlap"],
-                           classifier_real_vs_train=s["classifier_real_vs_train"],
-                           bar_repetition_real=s["bar_repetition_real"], kick_on_one_real=s["kick_on_one_real"],
-                           active_instruments_real=s["active_instruments_real"],
-                           shuffle_rhythm_overlap=s["shuffle_rhythm_overlap"])))
+    shipped = _test_split_row(REPO / "models/v2_rock_beat/evaluation.json", "MusicVAE hierdec-drum_4bar (shipped)",
+                              8_048_128)
+    if shipped:
+        rows.append(shipped)
     recipes_path = REPO / "benchmarks/recipes.json"
     if recipes_path.exists():
         for r in json.loads(recipes_path.read_text())["results"]:
@@ -172,9 +147,60 @@ def musicvae_rows():
                                        bar_repetition=s["bar_repetition_samples"],
                                        kick_on_one=s["kick_on_one_samples"],
                                        active_instruments=s["active_instruments_samples"])}))
-    rows.append(dict(id="MusicVAE cat-drums_4bar", split=None, source=None, params=5_685_760,
-                     status="not trained yet (issue #11)"))
+    flat = _test_split_row(REPO / "benchmarks/models/flat-windows-b64/evaluation.json",
+                           "MusicVAE cat-drums_4bar, recipe windows-b64 (80 CPU-min; benchmarks/models.py)", 5_685_760)
+    rows.append(flat or dict(id="MusicVAE cat-drums_4bar", split=None, source=None, params=5_685_760,
+                             status="not trained yet (benchmarks/models.py trains it)"))
     return rows
+
+
+def _test_split_row(report_path, name, params):
+    """A MusicVAE row from a committed test-split evaluation report, or None when there is none."""
+    if not report_path.exists():
+        return None
+    report = json.loads(report_path.read_text())
+    s, rec = report["summary"], report["reconstruction"]
+    cells = report["data"]["windows"] * 64 * 9
+
+    def from_onsets(mode):
+        a = rec[mode]["onsets"]["all"]
+        tp = a["recall"] * a["support"]
+        fp, fn = tp / a["precision"] - tp, a["support"] - tp
+        return dict(l2=(fp + fn) / cells, f1=a["f1"], density_out=(tp + fp) / cells,
+                    density_in=a["support"] / cells)
+    return dict(
+        id=name, split="test", source=str(report_path.relative_to(REPO)),
+        params=params, steps=report["model"]["step"], decoded=from_onsets("decoded"),
+        free_running=from_onsets("free_running"),
+        samples={"T=0.5": dict(overlap=s["sample_overlap"], rhythm_overlap=s["sample_rhythm_overlap"],
+                               classifier=s["classifier_samples_vs_real"],
+                               bar_repetition=s["bar_repetition_samples"], kick_on_one=s["kick_on_one_samples"],
+                               active_instruments=s["active_instruments_samples"]),
+                 "T=1": dict(overlap=s["sample_overlap_t1"], rhythm_overlap=s["sample_rhythm_overlap_t1"],
+                             classifier=s["classifier_samples_t1_vs_real"],
+                             bar_repetition=s["bar_repetition_samples_t1"],
+                             kick_on_one=s["kick_on_one_samples_t1"],
+                             active_instruments=s["active_instruments_samples_t1"])},
+        reference=dict(real_vs_train_overlap=s["train_vs_real_overlap"],
+                       real_vs_train_rhythm_overlap=s["train_vs_real_rhythm_overlap"],
+                       classifier_real_vs_train=s["classifier_real_vs_train"],
+                       bar_repetition_real=s["bar_repetition_real"], kick_on_one_real=s["kick_on_one_real"],
+                       active_instruments_real=s["active_instruments_real"],
+                       shuffle_rhythm_overlap=s["shuffle_rhythm_overlap"]))
+
+
+def refresh_musicvae_rows(output_dir=REPO / "experiments"):
+    """Rewrite the MusicVAE rows of an experiments run (results.json, README.md) from today's committed
+    reports, without training anything again: `python -c "from bgmaker.experiments.table import
+    refresh_musicvae_rows as r; r()"`. A full `bgmaker experiments` gives the same rows."""
+    from bgmaker.experiments.report import write_readme
+    output_dir = Path(output_dir)
+    results = json.loads((output_dir / "results.json").read_text())
+    timing = json.loads((output_dir / "timing.json").read_text())
+    results["datasets"]["drums"]["musicvae"] = musicvae_rows()
+    results = _rounded(results)
+    (output_dir / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    write_readme(results, timing, output_dir / "README.md")
 
 
 # ----------------------------------------------------------------------------------------------------------
