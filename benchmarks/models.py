@@ -64,22 +64,14 @@ def data_dir():
     return paths.state_dir() / "data"
 
 
-def ensure_data(run):
-    folder = data_dir() / run
-    if not (folder / "test.tfrecord").is_file():
-        env = {**os.environ, "BGMAKER_DATA_DIR": str(data_dir())}
-        subprocess.run([sys.executable, "-m", "bgmaker.cli", "convert", "--run", run], env=env, check=True,
-                       stdout=subprocess.DEVNULL)
-    return folder
-
-
 def evaluate(model_run, checkpoint, data_run, output_dir, refresh):
     """The test-split report of `checkpoint` (trained as `model_run`) on `data_run`'s windows, made if needed."""
     report = Path(output_dir) / "evaluation.json"
     if report.is_file() and not refresh:
         return json.loads(report.read_text())
     from bgmaker.evaluation import evaluate as ev
-    folder = ensure_data(data_run)
+    from bgmaker.data.convert import converted
+    folder = converted(data_run, data_dir())
     print(f"evaluating {checkpoint} on the {data_run} test split -> {output_dir}", flush=True)
     return ev.evaluate(model_run, str(checkpoint), "test", examples_path=folder / "test.tfrecord",
                        reference_path=folder / "train.tfrecord", output_dir=output_dir, plots=False,

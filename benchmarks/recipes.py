@@ -64,14 +64,10 @@ def env_for(recipe):
 
 
 def ensure_data():
-    data = paths.state_dir() / "data" / RUN
-    env = {**os.environ, "BGMAKER_DATA_DIR": str(paths.state_dir() / "data")}
-    bgmaker = [sys.executable, "-m", "bgmaker.cli"]
-    if not (data / "train.tfrecord").is_file():
-        subprocess.run(bgmaker + ["convert", "--run", RUN], env=env, check=True, stdout=subprocess.DEVNULL)
-    if not (data / "whole_files" / "train.tfrecord").is_file():
-        subprocess.run(bgmaker + ["convert", "--run", RUN, "--whole-files", "--output-dir",
-                                  str(data / "whole_files")], env=env, check=True, stdout=subprocess.DEVNULL)
+    """The run's windows and its whole-file windows (stock's input) in the state directory."""
+    from bgmaker.data.convert import converted
+    converted(RUN, paths.state_dir() / "data")
+    converted(RUN, paths.state_dir() / "data", whole_files=True)
 
 
 def train(args):

@@ -38,3 +38,13 @@ def state_dir():
     """
     default = Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state")) / "bgmaker"
     return Path(os.environ.get("BGMAKER_STATE_DIR", default))
+
+
+def as_typed(path):
+    """`path` as a user in the checkout would type it: relative to the working directory when under it.
+
+    Messages and commands that a user copies (check.json's command, "use it
+    with --checkpoint ...") show paths this way.
+    """
+    relative = os.path.relpath(path)
+    return Path(path).as_posix() if relative.startswith("..") else Path(relative).as_posix()

@@ -108,6 +108,22 @@ def test_zip_with_run_selection_through_the_script(tmp_path):
     assert (out / "validation.tfrecord").is_file() and not (out / "test.tfrecord").exists()
 
 
+def test_state_dir_data_is_converted_once_and_again_after_an_interrupted_conversion(tmp_path, monkeypatch):
+    """bgmaker.data.convert.converted: what the campaign, the recipe runs and the models table read."""
+    from bgmaker.data.convert import converted
+    monkeypatch.setenv("BGMAKER_GMD_DIR", str(mini_gmd(tmp_path / "groove")))
+    data = tmp_path / "state" / "data"
+    folder = converted("v2_rock_beat", data)
+    assert folder == data / "v2_rock_beat" and count_records(folder / "train.tfrecord") > 2
+    made = (folder / "train.tfrecord").stat().st_mtime_ns
+    assert converted("v2_rock_beat", data) == folder and (folder / "train.tfrecord").stat().st_mtime_ns == made
+    whole = converted("v2_rock_beat", data, whole_files=True)
+    assert whole == folder / "whole_files" and count_records(whole / "train.tfrecord") == 2  # one per file
+    (folder / "report.json").unlink()  # the report is written last: without it the conversion was cut short
+    converted("v2_rock_beat", data)
+    assert (folder / "report.json").is_file() and (folder / "train.tfrecord").stat().st_mtime_ns != made
+
+
 def test_real_gmd_handful(gmd_dir, tmp_path):
     """drummer1's eval session (10 test files): every window vs Magenta's stock converter."""
     out = tmp_path / "ev"

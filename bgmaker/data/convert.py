@@ -216,6 +216,27 @@ def midi_listing_digest(folder):
     return digest.hexdigest()
 
 
+def converted(name, data_dir, whole_files=False):
+    """The folder of named run `name`'s windows under `data_dir`, converted first when missing.
+
+    For the long-lived runs outside the checkout (the campaign, the recipe
+    runs, the models table), whose data lives in the state directory. It runs
+    `bgmaker convert` in a child process, as ensure_converted does and for the
+    same reason; report.json is written last, so a folder without it is an
+    interrupted conversion and is made again.
+    """
+    import subprocess
+    import sys
+    folder = Path(data_dir) / name / ("whole_files" if whole_files else "")
+    if not ((folder / "report.json").is_file() and (folder / "train.tfrecord").is_file()):
+        command = [sys.executable, "-m", "bgmaker.cli", "convert", "--run", name]
+        if whole_files:
+            command += ["--whole-files", "--output-dir", str(folder)]
+        subprocess.run(command, env={**os.environ, "BGMAKER_DATA_DIR": str(data_dir)}, check=True,
+                       stdout=subprocess.DEVNULL)
+    return folder
+
+
 def ensure_converted(run, log=print):
     """Convert a user-MIDI run's folder unless data/<run> already holds this exact folder's windows.
 

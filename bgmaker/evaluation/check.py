@@ -17,9 +17,10 @@ run's own selection (bgmaker.data.convert), so the check does not depend on
 what a checkout has converted before.
 """
 import json
-import os
 import tempfile
 from pathlib import Path
+
+from bgmaker.paths import as_typed
 
 CHECK_FILE = "check.json"
 # fp32 LSTMs whatever the CPU: "auto" would pick bf16 on CPUs with hardware bf16, and move every figure.
@@ -72,17 +73,11 @@ def measure(model_dir, workdir=None):
     return {key: summary[key] for key in FIGURES}
 
 
-def _shown(model_dir):
-    """The folder as a user in the checkout would type it (relative to the working directory when under it)."""
-    relative = os.path.relpath(model_dir)
-    return Path(model_dir).as_posix() if relative.startswith("..") else Path(relative).as_posix()
-
-
 def record(model_dir, workdir=None):
     """Measure and write `model_dir`/check.json (settings, figures, the command that checks it)."""
     figures = measure(model_dir, workdir)
     out = dict(settings=CHECK, split="test", figures=figures, tolerance=TOLERANCE,
-               command=f"bgmaker evaluate --check {_shown(model_dir)}")
+               command=f"bgmaker evaluate --check {as_typed(model_dir)}")
     path = Path(model_dir) / CHECK_FILE
     tmp = path.with_name("." + CHECK_FILE + ".tmp")
     tmp.write_text(json.dumps(out, indent=1) + "\n")
@@ -93,7 +88,7 @@ def record(model_dir, workdir=None):
 def recorded(model_dir):
     """The figures of `model_dir`/check.json; CheckFileError when it is missing or was made with other settings."""
     path = Path(model_dir) / CHECK_FILE
-    again = f"record it again with: bgmaker evaluate --check {_shown(model_dir)} --record"
+    again = f"record it again with: bgmaker evaluate --check {as_typed(model_dir)} --record"
     if not path.is_file():
         raise CheckFileError(f"{model_dir} has no {CHECK_FILE}; {again.replace(' again', '')}")
     saved = json.loads(path.read_text())

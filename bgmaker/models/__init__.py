@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bgmaker.errors import ModelMismatchError, UnknownNameError
+from bgmaker.paths import as_typed
 
 HPARAMS_FILE = "hparams.txt"
 RUN_RECORD = "bgmaker_run.json"
@@ -200,22 +201,16 @@ def locate(run=None, checkpoint=None, config=None):
         raise ValueError("give a run or a checkpoint")
     shipped, training = _shipped_and_training(run)
     if shipped:
-        why = f"the shipped model of run {run.name} ({_rel(run.shipped_dir)})"
+        why = f"the shipped model of run {run.name} ({as_typed(run.shipped_dir)})"
         if training:
-            why += (f"; run {run.name} also has a training checkpoint ({_rel(training)}, not shipped): "
-                    f"use it with --checkpoint {_rel(run.run_dir)}")
+            why += (f"; run {run.name} also has a training checkpoint ({as_typed(training)}, not shipped): "
+                    f"use it with --checkpoint {as_typed(run.run_dir)}")
         return ModelChoice(shipped, run.name, why, run)
     if training:
         return ModelChoice(training, run.name, f"run {run.name}'s newest training checkpoint, step "
-                                               f"{step_of(training)} (no shipped model in {_rel(run.shipped_dir)})", run)
-    raise FileNotFoundError(f"run {run.name} has no shipped model in {_rel(run.shipped_dir)} and no checkpoint in "
-                            f"{_rel(run.run_dir / 'train')} (train it: scripts/train.sh --run {run.name}, or bgmaker train --run {run.name})")
-
-
-def _rel(path):
-    """A path as the user would type it: relative to the working directory when under it."""
-    relative = os.path.relpath(path)
-    return str(path) if relative.startswith("..") else relative
+                                               f"{step_of(training)} (no shipped model in {as_typed(run.shipped_dir)})", run)
+    raise FileNotFoundError(f"run {run.name} has no shipped model in {as_typed(run.shipped_dir)} and no checkpoint in "
+                            f"{as_typed(run.run_dir / 'train')} (train it: scripts/train.sh --run {run.name}, or bgmaker train --run {run.name})")
 
 
 # -- the config that fits a checkpoint ----------------------------------------
@@ -300,5 +295,5 @@ def check_fits(config, checkpoint, name, overrides=""):
         recorded = run_record(checkpoint).get("model")
         hint = f"; it was trained as '{recorded}'" if recorded else ""
         raise ModelMismatchError(
-            f"checkpoint {_rel(checkpoint)} does not fit config '{name}'"
+            f"checkpoint {as_typed(checkpoint)} does not fit config '{name}'"
             + (f" with hparams '{overrides}'" if overrides else "") + ": " + "; ".join(diffs) + hint)

@@ -79,12 +79,6 @@ def stage_done(name, hours):
     return spent(run_dir(name))[0] >= hours * 3600
 
 
-def ensure_data(name):
-    if not (root() / "data" / name / "train.tfrecord").is_file():
-        subprocess.run([sys.executable, "-m", "bgmaker.cli", "convert", "--run", name], env=env(), check=True,
-                       stdout=subprocess.DEVNULL)
-
-
 def resume_source(name, parent):
     """What a stage starts from when it has no checkpoint: its parent's best milestone, else the parent's
     shipped model, else (v1_all) its own shipped model, so a campaign on a new machine goes on from what
@@ -102,7 +96,8 @@ def resume_source(name, parent):
 
 def train_stage(name, hours, parent, nice):
     from bgmaker.training.train import latest_checkpoint
-    ensure_data(name)
+    from bgmaker.data.convert import converted
+    converted(name, root() / "data")
     command = ["nice", "-n", str(nice), sys.executable, "-m", "bgmaker.cli", "train", "--run", name,
                "--cpu-hours", str(hours), "--milestone-every", str(MILESTONE_CPU_MINUTES), "--checkpoints_to_keep=2"]
     if not latest_checkpoint(str(run_dir(name))):
