@@ -57,7 +57,8 @@ def main():
     scratch = from_scratch()
     lines = ["# The campaign's learning curves (validation split, quick mode, seed 0)", "",
              "Regenerate: `.venv/bin/python benchmarks/campaign.py`. Each row is a milestone (weights kept every "
-             f"{campaign.MILESTONE_CPU_MINUTES:g} CPU-minutes) scored on its run's validation split. v1_all's "
+             + ", ".join(f"{m:g} CPU-minutes in {name}" for name, _, _, m in campaign.STAGES)
+             + "; every 20 in the recipe runs) scored on its run's validation split. v1_all's "
              "rows are on all-GMD validation windows, the others on rock-beat ones.", "",
              "| run | CPU-h | step | examples | " + " | ".join(c[1] for c in recipes.COLUMNS) + " |",
              "|---|---:|---:|---:|" + "---:|" * len(recipes.COLUMNS)]

@@ -18,8 +18,9 @@ def test_status_reads_the_runs_accounts(tmp_path, monkeypatch):
     (folder / "milestones" / "index.jsonl").write_text(
         json.dumps(dict(checkpoint="model.ckpt-90", step=90, examples=5760, cpu_s=1700.0, wall_s=900.0)) + "\n")
     lines = campaign.status()
-    assert lines[0].startswith("v1_all: 0.50 of 8 CPU-hours, step 100, 6,400 examples, 1 milestones")
-    assert lines[1].startswith("v2_rock_beat: 0.00 of 6 CPU-hours, step 0")
+    assert lines[0].startswith("campaign: not running")
+    assert lines[1].startswith("v1_all: 0.50 of 8 CPU-hours, step 100, 6,400 examples, 1 milestones")
+    assert lines[2].startswith("v2_rock_beat: 0.00 of 6 CPU-hours, step 0")
     assert not campaign.stage_done("v1_all", 16) and campaign.stage_done("v1_all", 0.5)
     proc = run_cli(str(REPO / "scripts" / "campaign.sh"), "--status", env={"BGMAKER_STATE_DIR": str(tmp_path)})
     assert "v1_all: 0.50 of 8 CPU-hours" in proc.stdout
@@ -41,3 +42,31 @@ def test_choose_takes_the_best_mean_rank_and_a_classifier_near_chance():
     assert campaign.choose([]) is None
     missing = record(4, None, 0.9, 0.9, 0.5)
     assert campaign.choose([missing, good])["checkpoint"] in ("model.ckpt-2", "model.ckpt-4")
+
+
+def test_a_lost_machine_resumes_from_the_committed_model_and_counts_its_cpu(tmp_path, monkeypatch):
+    """State gone, models/ committed: v1_all goes on from its shipped milestone with the CPU it had spent;
+    v2_rock_beat (nothing of its own shipped by the campaign) starts from v1_all's model, every 20 CPU-minutes."""
+    monkeypatch.setenv("BGMAKER_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("BGMAKER_MODELS_DIR", str(tmp_path / "models"))
+    for run, record in (("v1_all", dict(run="v1_all", shipped=dict(cpu_hours=2.0, step=1361))),
+                        ("v2_rock_beat", dict(run="v2_rock_beat"))):  # an older model, not the campaign's
+        (tmp_path / "models" / run).mkdir(parents=True)
+        (tmp_path / "models" / run / "checkpoint").write_text('model_checkpoint_path: "model.ckpt-1"\n')
+        (tmp_path / "models" / run / "bgmaker_run.json").write_text(json.dumps(record))
+    assert campaign.resume_source("v1_all", None) == (str(tmp_path / "models" / "v1_all"), 7200.0)
+    assert campaign.resume_source("v2_rock_beat", "v1_all") == (str(tmp_path / "models" / "v1_all"), 0.0)
+
+    commands = []
+    monkeypatch.setattr("bgmaker.data.convert.converted", lambda *a, **k: None)
+    monkeypatch.setattr(campaign.subprocess, "run",
+                        lambda command, **k: commands.append(command) or subprocess.CompletedProcess(command, 0))
+    for name, hours, parent, minutes in campaign.STAGES:
+        campaign.train_stage(name, hours, parent, 10, minutes)
+    v1, v2 = (" ".join(c) for c in commands)
+    assert "--cpu-hours 6 " in v1 and f"--init-from {tmp_path / 'models' / 'v1_all'}" in v1
+    assert "--milestone-every 60 " in v1
+    assert "--cpu-hours 6 " in v2 and "--milestone-every 20 " in v2 and "--init-from" in v2
+    lines = campaign.status()
+    assert lines[1].startswith("v1_all: 2.00 of 8 CPU-hours (incl. 2.00 spent before, in ")
+    assert not campaign.stage_done("v1_all", 8) and campaign.stage_done("v1_all", 2)

@@ -7,9 +7,7 @@
 The stages, budgets, state folder and choice of checkpoint are
 bgmaker.training.campaign; this module parses arguments and prints.
 """
-import os
-
-from bgmaker.training.campaign import STAGES, root, ship, stage_done, status, train_stage
+from bgmaker.training.campaign import STAGES, ship, stage_done, status, train_stage, use_campaign_dirs
 
 ACCEPTS_EXTRA_ARGS = False
 QUIET = False  # Magenta's log lines are the training's progress
@@ -28,13 +26,13 @@ def main(args):
         print("\n".join(status()))
         return 0
     if args.ship:
-        os.environ.update(BGMAKER_DATA_DIR=str(root() / "data"), BGMAKER_RUNS_DIR=str(root() / "runs"))
+        use_campaign_dirs()
         print(f"bgmaker campaign: shipped {ship(args.ship)}")
         return 0
-    for name, hours, parent in STAGES:
+    for name, hours, parent, milestone_minutes in STAGES:
         if stage_done(name, hours):
             continue
-        code = train_stage(name, hours, parent, args.nice)
+        code = train_stage(name, hours, parent, args.nice, milestone_minutes)
         print("\n".join(status()), flush=True)
         if code != 0 or not stage_done(name, hours):
             return code or 1

@@ -8,7 +8,9 @@ machine) and does the next thing that is not done yet:
 1. v1_all (every 4/4 window of GMD, beats and fills) with the runs' recipe
    until it has used V1_CPU_HOURS of CPU;
 2. v2_rock_beat, started from v1_all's best milestone (chosen on v1_all's
-   validation split), until V2_CPU_HOURS.
+   validation split), until V2_CPU_HOURS. Its milestones come every 20
+   CPU-minutes, as the from-scratch recipe runs' do (benchmarks/recipes.py), so
+   the warm start and training from scratch meet at equal CPU at several points.
 
 Each stage keeps milestone weights (bgmaker.training.hooks); `--ship` scores
 the milestones on the validation split (bgmaker.evaluation.evaluate.validate, cached),
@@ -17,7 +19,8 @@ weights-only model in models/<run>/ with its run record and evaluation report,
 ready to commit. State lives in $BGMAKER_STATE_DIR/campaign (default
 ~/.local/state/bgmaker/campaign), outside the checkout; the committed
 models/ are what survives a lost machine (a later campaign warm-starts from
-them when the state is gone: see `resume_source`).
+them when the state is gone, crediting the CPU-hours they had: see
+`resume_source`).
 
 CPU-hours here are process CPU time (all threads): 8 CPU-hours is 4 hours of a
 2-core machine.
@@ -33,8 +36,9 @@ from bgmaker import paths
 
 V1_CPU_HOURS = 8.0
 V2_CPU_HOURS = 6.0
-STAGES = (("v1_all", V1_CPU_HOURS, None), ("v2_rock_beat", V2_CPU_HOURS, "v1_all"))
-MILESTONE_CPU_MINUTES = 60.0
+# (run, CPU-hour budget, the stage it starts from, CPU-minutes between milestones)
+STAGES = (("v1_all", V1_CPU_HOURS, None, 60.0), ("v2_rock_beat", V2_CPU_HOURS, "v1_all", 20.0))
+CREDIT_FILE = "campaign_credit.json"
 
 # The figures a checkpoint is chosen on (validation) and gated on (test): higher is better,
 # except the classifier's accuracy, best at 0.5 (samples indistinguishable from real windows).
@@ -54,16 +58,54 @@ def run_dir(name):
     return root() / "runs" / name
 
 
+def use_campaign_dirs():
+    """Point this process's runs and data folders at the campaign's (for evaluating its milestones)."""
+    os.environ.update(BGMAKER_DATA_DIR=str(root() / "data"), BGMAKER_RUNS_DIR=str(root() / "runs"))
+
+
+def credit(name):
+    """(CPU seconds, model folder) a stage had spent before its state was lost: (0.0, None) if none.
+
+    Written when a stage restarts from its own committed model (resume_source), so
+    the stage's budget counts what that model had already spent.
+    """
+    try:
+        record = json.loads((run_dir(name) / CREDIT_FILE).read_text())
+        return float(record["cpu_s"]), record["model"]
+    except (OSError, ValueError, KeyError):
+        return 0.0, None
+
+
+def spent_s(name):
+    """CPU seconds a stage has spent in all: its run's own plus any credit."""
+    from bgmaker.training.run_state import spent
+    return spent(run_dir(name))[0] + credit(name)[0]
+
+
+def campaign_pid():
+    """The pid of a live background campaign (scripts/campaign.sh writes it), else None."""
+    try:
+        pid = int((paths.state_dir() / "campaign.pid").read_text())
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
 def status():
     """One line per stage: CPU spent of budget, steps, milestones."""
     from bgmaker.training.run_state import read_milestones, read_progress
-    lines = []
-    for name, hours, _ in STAGES:
+    pid = campaign_pid()
+    lines = [f"campaign: running in the background (pid {pid})" if pid else
+             "campaign: not running (scripts/campaign.sh resumes it)"]
+    for name, hours, _, _ in STAGES:
         progress = read_progress(run_dir(name))
         last = progress[-1] if progress else {}
-        lines.append(f"{name}: {last.get('cpu_s', 0) / 3600:.2f} of {hours:g} CPU-hours, step {last.get('step', 0)}, "
-                     f"{last.get('examples', 0):,} examples, {len(read_milestones(run_dir(name)))} milestones "
-                     f"({run_dir(name)})")
+        before, model = credit(name)
+        lines.append(f"{name}: {spent_s(name) / 3600:.2f} of {hours:g} CPU-hours"
+                     + (f" (incl. {before / 3600:.2f} spent before, in {model})" if model else "")
+                     + f", step {last.get('step', 0)}, {last.get('examples', 0):,} examples, "
+                     f"{len(read_milestones(run_dir(name)))} milestones ({run_dir(name)})")
     recipes = paths.state_dir() / "recipes"
     if recipes.is_dir():  # benchmarks/recipes.py: the equal-CPU runs that choose the recipe
         spent_by = {r.name: read_progress(r / "v2_rock_beat") for r in sorted(recipes.iterdir())
@@ -75,35 +117,51 @@ def status():
 
 
 def stage_done(name, hours):
-    from bgmaker.training.run_state import spent
-    return spent(run_dir(name))[0] >= hours * 3600
+    return spent_s(name) >= hours * 3600
 
 
 def resume_source(name, parent):
-    """What a stage starts from when it has no checkpoint: its parent's best milestone, else the parent's
-    shipped model, else (v1_all) its own shipped model, so a campaign on a new machine goes on from what
-    was committed instead of from scratch."""
+    """(checkpoint or model folder, CPU seconds it credits) a stage starts from when it has no checkpoint.
+
+    A model the campaign itself shipped for this stage (models/<name> with a
+    `shipped` record: a lost machine's last milestone), credited with the CPU
+    it had spent; else the parent's best milestone; else the parent's shipped
+    model; else nothing (from scratch). So a campaign on a new machine goes on
+    from what was committed instead of starting the stage again.
+    """
     from bgmaker_configs.runs import get_run
+    own = get_run(name).shipped_dir
+    if (own / "checkpoint").is_file():
+        shipped = json.loads((own / "bgmaker_run.json").read_text()).get("shipped") \
+            if (own / "bgmaker_run.json").is_file() else None
+        if shipped and shipped.get("cpu_hours"):
+            return str(own), shipped["cpu_hours"] * 3600
     if parent:
         best = best_milestone(parent)
         if best:
-            return best["checkpoint"]
+            return best["checkpoint"], 0.0
         shipped = get_run(parent).shipped_dir
-        return str(shipped) if (shipped / "checkpoint").is_file() else None
-    shipped = get_run(name).shipped_dir
-    return str(shipped) if (shipped / "checkpoint").is_file() else None
+        return (str(shipped), 0.0) if (shipped / "checkpoint").is_file() else (None, 0.0)
+    return None, 0.0
 
 
-def train_stage(name, hours, parent, nice):
+def train_stage(name, hours, parent, nice, milestone_minutes=60.0):
+    """Train stage `name` until it has spent `hours` CPU-hours (credit included); return the exit code."""
     from bgmaker.training.train import latest_checkpoint
     from bgmaker.data.convert import converted
     converted(name, root() / "data")
-    command = ["nice", "-n", str(nice), sys.executable, "-m", "bgmaker.cli", "train", "--run", name,
-               "--cpu-hours", str(hours), "--milestone-every", str(MILESTONE_CPU_MINUTES), "--checkpoints_to_keep=2"]
+    extra = []
     if not latest_checkpoint(str(run_dir(name))):
-        source = resume_source(name, parent)
+        source, cpu_s = resume_source(name, parent)
         if source:
-            command += ["--init-from", source]
+            extra = ["--init-from", source]
+        if cpu_s:
+            run_dir(name).mkdir(parents=True, exist_ok=True)
+            (run_dir(name) / CREDIT_FILE).write_text(json.dumps(dict(cpu_s=cpu_s, model=source)) + "\n")
+    budget = max(hours - credit(name)[0] / 3600, 0.01)
+    command = ["nice", "-n", str(nice), sys.executable, "-m", "bgmaker.cli", "train", "--run", name,
+               "--cpu-hours", f"{budget:g}", "--milestone-every", f"{milestone_minutes:g}",
+               "--checkpoints_to_keep=2"] + extra
     print(f"bgmaker campaign: {' '.join(command[3:])}", flush=True)
     log = run_dir(name).parent / f"{name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -163,7 +221,7 @@ def best_milestone(name):
     from bgmaker.training.run_state import read_milestones
     if not read_milestones(run_dir(name)):
         return None
-    os.environ.update(BGMAKER_DATA_DIR=str(root() / "data"), BGMAKER_RUNS_DIR=str(root() / "runs"))
+    use_campaign_dirs()
     return choose(validation_scores(name))
 
 
@@ -187,7 +245,8 @@ def ship(name):
         cpu_hours=round(best["cpu_s"] / 3600, 2), run_cpu_hours=round(progress[-1]["cpu_s"] / 3600, 2),
         chosen_on="validation split, best mean rank of " + ", ".join(CHOICE_FIGURES),
         validation=best["summary"], time=time.strftime("%Y-%m-%dT%H:%M:%S%z")))
-    record.pop("exported_from", None)
+    # The run record's data paths are relative to the run folder it came from: name it (portably).
+    record["exported_from"] = f"$BGMAKER_STATE_DIR/campaign/runs/{name}/milestones/{Path(best['checkpoint']).name}"
     record_path.write_text(json.dumps(record, indent=2, default=float) + "\n")
     evaluate.evaluate(name, prefix, "test", output_dir=out, plots=False)
     check.record(out)  # the small seeded evaluation tests/test_shipped_model.py repeats
