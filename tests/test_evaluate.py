@@ -183,6 +183,15 @@ def test_latest_checkpoint_of_a_folder(tiny_model):
     assert evaluate.default_output_dir(found, "validation") == tiny_model["run_dir"] / "evaluation" / "validation-model.ckpt-2"
 
 
+def test_a_shipped_models_evaluation_goes_to_its_run_folder_not_the_committed_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("BGMAKER_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("BGMAKER_RUNS_DIR", str(tmp_path / "runs"))
+    (tmp_path / "models" / "v2_rock_beat").mkdir(parents=True)
+    shipped = tmp_path / "models" / "v2_rock_beat" / "model.ckpt-9"
+    assert evaluate.default_output_dir(shipped, "test") == (
+        tmp_path / "runs" / "v2_rock_beat" / "evaluation" / "test-shipped-model.ckpt-9")
+
+
 def test_report_says_how_to_repeat_it(report, windows_tfrecord, tiny_model):
     result, _, _ = report
     assert result["command"] == (

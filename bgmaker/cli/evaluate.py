@@ -1,6 +1,6 @@
 """Evaluate a trained run on GMD's unseen performances; compare evaluated runs in one table.
 
-  bgmaker evaluate --run v2_rock_beat                      # latest checkpoint, test split
+  bgmaker evaluate --run v2_rock_beat                      # the run's model (as generate picks it), test split
   bgmaker evaluate --run v2_rock_beat --quick --checkpoint runs/v2_rock_beat/train/model.ckpt-1500
                                                            # validation mode: choose a checkpoint, minutes
   bgmaker evaluate --run v2_rock_beat --checkpoint models/v2_rock_beat --output-dir models/v2_rock_beat \\
@@ -9,7 +9,8 @@
   bgmaker evaluate --check models/v2_rock_beat             # does this install reproduce the shipped figures?
 
 Writes evaluation.json, evaluation.md and plots into
-<run dir>/evaluation/<split>-<checkpoint>/ (or --output-dir). Every figure
+<run dir>/evaluation/<split>-<checkpoint>/ (for a shipped model:
+runs/<run>/evaluation/<split>-shipped-<checkpoint>/; or --output-dir). Every figure
 comes with its floor and ceiling; the same --seed gives the same report.
 --quick is the validation mode (bgmaker.evaluation.evaluate.validate): the validation
 split unless --split says otherwise, a subset of windows, fewer samples, no

@@ -312,9 +312,18 @@ def _is_named_run(run):
 
 
 def default_output_dir(checkpoint, split):
-    """<run dir>/evaluation/<split>-<checkpoint name>, the run dir being the one holding train/."""
+    """<run dir>/evaluation/<split>-<checkpoint name>, the run dir being the one holding train/.
+
+    A shipped model's folder (models/NAME) is committed, so its evaluations go to
+    the run's own folder instead (runs/NAME/evaluation/<split>-shipped-<checkpoint
+    name>), where `--compare NAME` finds them; its committed evaluation.json is
+    written only when asked (--output-dir models/NAME), as `campaign --ship` does.
+    """
+    from bgmaker import paths
     checkpoint = Path(checkpoint)
     run_dir = checkpoint.parent.parent if checkpoint.parent.name == "train" else checkpoint.parent
+    if run_dir.resolve().parent == paths.models_dir().resolve():
+        return paths.runs_dir() / run_dir.name / "evaluation" / f"{split}-shipped-{checkpoint.name}"
     return run_dir / "evaluation" / f"{split}-{checkpoint.name}"
 
 
