@@ -2,11 +2,12 @@
 # Resume the training campaign behind the shipped models, in the background, niced.
 #
 # Usage: scripts/campaign.sh [--foreground] [--status] [--ship RUN]
-#   (no flag)      start or resume the campaign in the background (log: ~/.local/state/bgmaker/campaign.log):
-#                  v1_all for 8 CPU-hours, then v2_rock_beat warm-started from v1_all's best milestone
-#                  for 6 CPU-hours; a running campaign is left alone
+#   (no flag)      start or resume the campaign in the background: v1_all for 8 CPU-hours, then
+#                  v2_rock_beat warm-started from v1_all's best milestone for 6 CPU-hours; a running
+#                  campaign is left alone. Logs: ~/.local/state/bgmaker/campaign.log (the stages),
+#                  ~/.local/state/bgmaker/campaign/runs/<run>.log (each stage's training)
 #   --foreground   the same, in this terminal
-#   --status       CPU-hours spent, steps and milestones of each stage
+#   --status       whether it is running; CPU-hours spent, steps and milestones of each stage
 #   --ship RUN     choose RUN's best milestone on validation, export it to models/RUN with its
 #                  test-split evaluation (then commit models/RUN)
 # State (data, checkpoints, milestones) lives in $BGMAKER_STATE_DIR/campaign, default

@@ -41,7 +41,7 @@ def build_parser(commands=COMMANDS):
     for name, (module_name, help_text) in commands.items():
         module = importlib.import_module(module_name)
         p = sub.add_parser(name, help=help_text, description=(module.__doc__ or help_text).strip(),
-                           parents=[common])
+                           parents=[common], formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(p)
         p.set_defaults(_module=module, _prog=f"bgmaker {name}")
     return parser

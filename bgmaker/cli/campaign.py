@@ -4,8 +4,11 @@
   bgmaker campaign --status    # where it stands
   bgmaker campaign --ship v2_rock_beat   # choose on validation, export to models/, evaluate on test
 
-The stages, budgets, state folder and choice of checkpoint are
-bgmaker.training.campaign; this module parses arguments and prints.
+v1_all trains for 8 CPU-hours (milestones every 60 CPU-minutes), then v2_rock_beat,
+warm-started from v1_all's best milestone, for 6 (milestones every 20). State:
+$BGMAKER_STATE_DIR/campaign (default ~/.local/state/bgmaker/campaign); each stage's
+training log: campaign/runs/<run>.log there. The stages, budgets and choice of
+checkpoint live in bgmaker.training.campaign.
 """
 from bgmaker.training.campaign import STAGES, ship, stage_done, status, train_stage, use_campaign_dirs
 
