@@ -96,8 +96,11 @@ def record_run(run, argv, recipe=None, init_from=None):
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
                                 cwd=os.path.dirname(__file__)).stdout.strip() or None
+        # Uncommitted changes to tracked files: the commit alone does not say what code ran.
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                                    text=True, cwd=os.path.dirname(__file__)).stdout.strip()) if commit else None
     except OSError:
-        commit = None
+        commit = dirty = None
     previous = {}
     if (run.run_dir / "bgmaker_run.json").is_file():
         try:
@@ -106,7 +109,7 @@ def record_run(run, argv, recipe=None, init_from=None):
             previous = {}
     cpu, wall = spent(run.run_dir)
     start = dict(time=time.strftime("%Y-%m-%dT%H:%M:%S%z"), command=[_relative(a, run.run_dir) for a in argv],
-                 git_commit=commit, cpu_s_before=cpu, wall_s_before=wall)
+                 git_commit=commit, git_dirty=dirty, cpu_s_before=cpu, wall_s_before=wall)
     examples = {s: run.examples_path(s, recipe.every_window) for s in ("train", "validation", "test")}
     record = dict(run=run.name, model=run.config, description=run.description, select=run.select,
                   midi_dir=_relative(run.midi_dir, run.run_dir) if run.midi_dir else None,
