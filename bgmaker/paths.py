@@ -48,3 +48,17 @@ def as_typed(path):
     """
     relative = os.path.relpath(path)
     return Path(path).as_posix() if relative.startswith("..") else Path(relative).as_posix()
+
+
+def portable(path):
+    """`path` as a committed report shows it: relative to the checkout when inside it, else under `~` when
+    in the home folder (the state directory's default), else absolute. So a report made on one machine
+    names the same places on another."""
+    path = Path(path).absolute()
+    for base, shown in ((REPO_ROOT, None), (Path.home(), "~")):
+        try:
+            relative = path.relative_to(base)
+        except ValueError:
+            continue
+        return relative.as_posix() if shown is None else f"{shown}/{relative.as_posix()}"
+    return path.as_posix()

@@ -293,3 +293,14 @@ def test_cli_quick_refuses_the_flags_it_sets(capsys):
     assert "--quick sets --samples itself" in capsys.readouterr().err
     assert cli.main(["evaluate", "--run", "v2_rock_beat", "--samples", "1"]) == 2
     assert "--samples must be at least 2" in capsys.readouterr().err
+
+
+def test_report_paths_are_portable(tmp_path, monkeypatch):
+    """Committed reports name the checkout's files relative to it and the state directory under ~."""
+    from bgmaker import paths
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert paths.portable(paths.REPO_ROOT / "models" / "v1_all" / "model.ckpt-9") == "models/v1_all/model.ckpt-9"
+    state = tmp_path / "home" / ".local" / "state" / "bgmaker" / "data" / "v1_all" / "test.tfrecord"
+    assert paths.portable(state) == "~/.local/state/bgmaker/data/v1_all/test.tfrecord"
+    assert paths.portable(tmp_path / "elsewhere") == (tmp_path / "elsewhere").as_posix()
+    assert evaluate.report_dir(dict(output_dir="~/x")) == tmp_path / "home" / "x"

@@ -50,7 +50,7 @@ import numpy as np
 
 from bgmaker import metrics, models
 from bgmaker.generation.generator import DEFAULT_TEMPERATURE
-from bgmaker.paths import REPO_ROOT
+from bgmaker.paths import REPO_ROOT, portable
 
 # Decoding temperature of the "decoded" reconstructions: near-greedy, so the
 # number measures the model rather than sampling noise.
@@ -169,11 +169,11 @@ def evaluate(run, checkpoint=None, split="test", *, examples_path=None, referenc
     log("comparing feature distributions and running the two-sample tests")
     sample_sets = {sample_set_name(t): grids for t, grids in samples.items()}
     report = dict(
-        model=dict(run=run.name, config=run.config, checkpoint=_shown(checkpoint),
+        model=dict(run=run.name, config=run.config, checkpoint=portable(checkpoint),
                    step=models.step_of(checkpoint), hparams=str(config.hparams.values())),
-        data=dict(split=split, examples_path=_shown(examples_path), windows=len(windows),
+        data=dict(split=split, examples_path=portable(examples_path), windows=len(windows),
                   performances=len(set(performances)), skipped=skipped, max_windows=max_windows,
-                  reference_path=_shown(reference_path) if reference_path else None,
+                  reference_path=portable(reference_path) if reference_path else None,
                   reference_windows=len(reference),
                   reference_performances=len({performance(w) for w in reference})),
         settings=dict(n_samples=n_samples, temperatures=temperatures, user_temperature=temperature,
@@ -200,7 +200,7 @@ def evaluate(run, checkpoint=None, split="test", *, examples_path=None, referenc
         interpolation_temperature=interpolation_temperature, batch_size=batch_size, seed=seed,
         lstm_precision=lstm_precision, plots=plots))
     report["seconds"] = round(time.time() - started, 1)
-    report["output_dir"] = _shown(output_dir)
+    report["output_dir"] = portable(output_dir)
 
     from bgmaker.evaluation import report as evaluation_report
     written = evaluation_report.write(
@@ -234,7 +234,7 @@ def validate(run, checkpoint=None, *, split="validation", seed=0, examples_path=
 
 def report_dir(report):
     """The folder an evaluation was written to (its output_dir; shown relative to the checkout when inside it)."""
-    return REPO_ROOT / report["output_dir"]  # an absolute output_dir stays absolute
+    return REPO_ROOT / Path(report["output_dir"]).expanduser()  # an absolute output_dir (or ~/...) stays so
 
 
 def _check_settings(n_samples, n_interpolations, interpolation_steps, max_windows, batch_size, *temperatures):
@@ -262,15 +262,6 @@ def sample_set_name(temperature):
 def _rng(seed, purpose):
     """The random stream of `seed` for one purpose ("windows", "pairs", ...): independent of the others."""
     return np.random.default_rng([seed, zlib.crc32(purpose.encode())])
-
-
-def _shown(path):
-    """A path as the report shows it: relative to the checkout when inside it, so committed reports are portable."""
-    path = Path(path).absolute()
-    try:
-        return str(path.relative_to(REPO_ROOT))
-    except ValueError:
-        return str(path)
 
 
 # --- inputs -------------------------------------------------------------------
@@ -378,12 +369,12 @@ def command_line(run, checkpoint, split, examples_path, reference_path, options)
     """The `bgmaker evaluate` command that repeats this evaluation (options at evaluate()'s defaults left out)."""
     defaults = {k: p.default for k, p in inspect.signature(evaluate).parameters.items()}
     flags = dict(n_samples="samples", n_interpolations="interpolations")
-    words = ["bgmaker evaluate", f"--run {run.name}", f"--checkpoint {_shown(checkpoint)}", f"--split {split}"]
+    words = ["bgmaker evaluate", f"--run {run.name}", f"--checkpoint {portable(checkpoint)}", f"--split {split}"]
     if not _is_named_run(run) or Path(examples_path) != run.examples_path(split):
-        words.append(f"--examples {_shown(examples_path)}")
+        words.append(f"--examples {portable(examples_path)}")
     default_reference = find_reference(run, split)
     if reference_path and reference_path != default_reference:
-        words.append(f"--reference {_shown(reference_path)}")
+        words.append(f"--reference {portable(reference_path)}")
     elif not reference_path and default_reference:
         words.append("--reference none")
     for k, v in options.items():
