@@ -5,13 +5,18 @@ import pytest
 from bgmaker.evaluation import check
 from conftest import REPO, run_cli
 
-SHIPPED = REPO / "models" / "v2_rock_beat"
 
 
-def test_shipped_model_is_weights_only_and_small():
-    files = list(SHIPPED.iterdir())
-    assert (SHIPPED / "hparams.txt").is_file() and (SHIPPED / "bgmaker_run.json").is_file()
-    assert not [f for f in files if f.suffix == ".meta"]
+def shipped_models():
+    return sorted(p for p in (REPO / "models").iterdir() if (p / "bgmaker_run.json").is_file())
+
+
+@pytest.mark.parametrize("model", shipped_models(), ids=lambda p: p.name)
+def test_shipped_model_is_weights_only_and_small(model):
+    files = [f for f in model.rglob("*") if f.is_file()]
+    assert (model / "hparams.txt").is_file() and (model / "bgmaker_run.json").is_file()
+    assert not [f for f in files if f.suffix == ".meta"], "a training checkpoint's graph: export weights only"
+    assert len(list(model.glob("*.data-*"))) == 1, "one checkpoint per shipped model"
     assert sum(f.stat().st_size for f in files) < 40e6
 
 
@@ -27,10 +32,6 @@ def test_readme_main_command_generates_from_the_shipped_model(tmp_path):
             assert (out / f"sample_{i:02d}.{ext}").stat().st_size > 0
         ns = note_seq.midi_file_to_note_sequence(str(out / f"sample_{i:02d}.mid"))
         assert ns.notes and all(n.is_drum for n in ns.notes)
-
-
-def shipped_models():
-    return sorted(p for p in (REPO / "models").iterdir() if (p / "bgmaker_run.json").is_file())
 
 
 def test_every_shipped_model_has_its_reports():

@@ -13,7 +13,6 @@ import shutil
 from pathlib import Path
 
 
-
 def export(config_name, checkpoint, out_dir, run_dir=None):
     """Write a weights-only checkpoint of `checkpoint` into `out_dir`; return its prefix."""
     from bgmaker import models
