@@ -6,7 +6,6 @@ from bgmaker.evaluation import check
 from conftest import REPO, run_cli
 
 
-
 def shipped_models():
     return sorted(p for p in (REPO / "models").iterdir() if (p / "bgmaker_run.json").is_file())
 
