@@ -19,7 +19,7 @@ setup(
     description="Drum-beat generator: Magenta MusicVAE (hierdec-drum_4bar) on the Groove MIDI Dataset",
     long_description=(here / "README.md").read_text() if (here / "README.md").exists() else "",
     long_description_content_type="text/markdown",
-    python_requires=">=3.10",
+    python_requires=">=3.11",
     packages=find_packages(include=["bgmaker", "bgmaker.*", "bgmaker_configs", "bgmaker_configs.*"]),
     install_requires=pins,
     entry_points={

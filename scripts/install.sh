@@ -59,8 +59,8 @@ if [ "$force" = 0 ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] \
 fi
 
 py="${py:-${BGMAKER_PYTHON:-$(command -v python3.11 || command -v python3)}}"
-"$py" - <<'PY' || { echo "install.sh: BGMaker needs Python >= 3.10 (found $("$py" -V 2>&1) at $py)" >&2; exit 1; }
-import sys; sys.exit(sys.version_info < (3, 10))
+"$py" - <<'PY' || { echo "install.sh: BGMaker needs Python >= 3.11 (numpy 2.4, scipy, matplotlib and music21 as pinned) (found $("$py" -V 2>&1) at $py)" >&2; exit 1; }
+import sys; sys.exit(sys.version_info < (3, 11))
 PY
 
 start=$(date +%s)
