@@ -30,9 +30,32 @@ OUT = REPO / "benchmarks"
 
 def stage(name):
     folder = campaign.run_dir(name)
-    os.environ.update(BGMAKER_DATA_DIR=str(campaign.root() / "data"), BGMAKER_RUNS_DIR=str(campaign.root() / "runs"))
+    campaign.use_campaign_dirs()
     scores = campaign.validation_scores(name, log=lambda m: print(m, flush=True)) if folder.is_dir() else []
-    return dict(recipe=name, progress=read_progress(folder), validation=scores)
+    record = folder / "bgmaker_run.json"
+    starts = json.loads(record.read_text()).get("starts", []) if record.is_file() else []
+    return dict(recipe=name, progress=read_progress(folder), validation=scores, starts=starts)
+
+
+def cost_per_step(result):
+    """One row per start of a stage's training: its CPU-hours, steps, CPU seconds a step and thread pools.
+
+    What a step costs under each start's settings (thread pools, load from other work on the machine).
+    """
+    progress, starts = result["progress"], result.get("starts", [])
+    rows = []
+    for i, start in enumerate(starts):
+        end = starts[i + 1]["cpu_s_before"] if i + 1 < len(starts) else float("inf")
+        inside = [p for p in progress if start["cpu_s_before"] <= p["cpu_s"] < end]
+        if len(inside) < 2:
+            continue
+        steps, cpu = inside[-1]["step"] - inside[0]["step"], inside[-1]["cpu_s"] - inside[0]["cpu_s"]
+        pools = start.get("thread_pools")
+        rows.append(dict(started=start["time"][:16], commit=(start.get("git_commit") or "")[:7],
+                         dirty=start.get("git_dirty"), cpu_h=(inside[0]["cpu_s"] / 3600, inside[-1]["cpu_s"] / 3600),
+                         steps=steps, cpu_s_per_step=cpu / steps if steps else None,
+                         pools=f"{pools['intra_op']}:{pools['inter_op']}" if pools else None))
+    return rows
 
 
 def from_scratch():
@@ -64,6 +87,18 @@ def main():
              "|---|---:|---:|---:|" + "---:|" * len(recipes.COLUMNS)]
     for result in results + ([scratch] if scratch else []):
         lines += rows(result)
+    for result in results:
+        table = cost_per_step(result)
+        if table:
+            lines += ["", f"What a step of {result['recipe']} cost, per start of its training (thread pools as "
+                      "recorded by each start; v1_all's first starts predate that record: the three before 1.3 CPU-hours "
+                      "ran TensorFlow's pools, those from 1.3 on the 1:2 pools; the load from other work on the "
+                      "machine varies):", "",
+                      "| started | commit | CPU-h | steps | CPU s / step | thread pools |", "|---|---|---|---:|---:|---|"]
+            for row in table:
+                lines.append(f"| {row['started']} | {row['commit']}{' (uncommitted changes)' if row['dirty'] else ''}"
+                             f" | {row['cpu_h'][0]:.2f}–{row['cpu_h'][1]:.2f} | {row['steps']:,} | "
+                             f"{row['cpu_s_per_step']:.2f} | {row['pools'] or 'not recorded'} |")
     for result in results:
         if result["progress"]:
             last = result["progress"][-1]

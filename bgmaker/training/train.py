@@ -108,8 +108,10 @@ def record_run(run, argv, recipe=None, init_from=None):
         except ValueError:
             previous = {}
     cpu, wall = spent(run.run_dir)
+    pools = thread_pools(int(hparams["batch_size"]))
+    # Per start, as well as for the run: a resumed run may run on other pools than it began with.
     start = dict(time=time.strftime("%Y-%m-%dT%H:%M:%S%z"), command=[_relative(a, run.run_dir) for a in argv],
-                 git_commit=commit, git_dirty=dirty, cpu_s_before=cpu, wall_s_before=wall)
+                 git_commit=commit, git_dirty=dirty, thread_pools=pools, cpu_s_before=cpu, wall_s_before=wall)
     examples = {s: run.examples_path(s, recipe.every_window) for s in ("train", "validation", "test")}
     record = dict(run=run.name, model=run.config, description=run.description, select=run.select,
                   midi_dir=_relative(run.midi_dir, run.run_dir) if run.midi_dir else None,
@@ -118,7 +120,7 @@ def record_run(run, argv, recipe=None, init_from=None):
                   every_window=recipe.every_window, hparams=hparams, command=start["command"],
                   init_from=previous.get("init_from") or (_relative(init_from, run.run_dir) if init_from else None),
                   lstm_cell=resolve_lstm_precision(hparams.get("lstm_precision", "fp32")),
-                  thread_pools=thread_pools(int(hparams["batch_size"])),
+                  thread_pools=pools,
                   converter={k: v for k, v in vars(config.data_converter).items()
                              if isinstance(v, (int, float, str, bool, type(None)))},
                   examples={s: _relative(p, run.run_dir) for s, p in examples.items()},
