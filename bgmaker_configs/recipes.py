@@ -17,10 +17,9 @@ from bgmaker.errors import UnknownNameError
 
 # Larger than any named run's train split (v1_all: 15,641 windows), so the
 # training shuffle reorders the whole split every epoch (bgmaker.compat.honour_shuffle_buffer).
-# A user's MIDI folder with more windows is shuffled within a 16,384-window buffer
-# (~1 GB of NoteSequences held in memory would be the price of more); its windows
-# are written in a seeded random order (bgmaker.data.convert), so a batch still
-# mixes files.
+# A user's MIDI folder with more windows is shuffled within a 16,384-window buffer;
+# its windows are written in a seeded random order (bgmaker.data.convert), so a
+# batch still mixes files.
 FULL_SHUFFLE = 16384
 
 
