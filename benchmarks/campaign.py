@@ -105,7 +105,13 @@ def main():
             lines.append(f"\n{result['recipe']}: {last['cpu_s'] / 3600:.2f} CPU-hours, step {last['step']:,}, "
                          f"{last['examples']:,} examples so far.")
     (OUT / "campaign.md").write_text("\n".join(lines) + "\n")
-    (OUT / "campaign.json").write_text(json.dumps(dict(stages=results, from_scratch=scratch), indent=1,
+    from bgmaker.paths import portable
+
+    def shareable(result):  # checkpoints in the state directory, named as on any machine
+        return result and dict(result, validation=[dict(v, checkpoint=portable(v["checkpoint"]))
+                                                    for v in result["validation"]])
+    (OUT / "campaign.json").write_text(json.dumps(dict(stages=[shareable(r) for r in results],
+                                                       from_scratch=shareable(scratch)), indent=1,
                                                   default=float) + "\n")
     recipes.plot([r for r in results + [scratch] if r and (r["progress"] or r["validation"])],
                  OUT / "campaign.png")
