@@ -212,7 +212,8 @@ def table(rows):
 def write(rows):
     body = table(rows)
     text = ("Every cell: GMD's test split (unseen performances), seeded, `bgmaker.evaluation.evaluate` at its "
-            "defaults; regenerate with `.venv/bin/python benchmarks/models.py` (reports: "
+            "defaults; regenerate with `.venv/bin/python benchmarks/models.py --refresh` (`--retrain` also trains "
+            "the baselines whose checkpoints a machine lacks, 80 CPU-minutes each; reports: "
             + ", ".join(f"`{r['report']}`" for r in rows if "report" in r) + ").\n\n" + body)
     (OUT / "models.md").write_text("# Models on the test split\n\n" + text)
     (OUT / "models.json").write_text(json.dumps(rows, indent=1, default=float) + "\n")
