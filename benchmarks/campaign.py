@@ -34,7 +34,11 @@ def stage(name):
     scores = campaign.validation_scores(name, log=lambda m: print(m, flush=True)) if folder.is_dir() else []
     record = folder / "bgmaker_run.json"
     starts = json.loads(record.read_text()).get("starts", []) if record.is_file() else []
-    return dict(recipe=name, progress=read_progress(folder), validation=scores, starts=starts)
+    before = campaign.credit(name)[0]  # a stage resumed from its committed model counts that model's CPU
+    shift = lambda r: dict(r, cpu_s=r["cpu_s"] + before)  # noqa: E731
+    return dict(recipe=name, progress=[shift(p) for p in read_progress(folder)],
+                validation=[shift(v) for v in scores],
+                starts=[dict(s, cpu_s_before=s["cpu_s_before"] + before) for s in starts])
 
 
 def cost_per_step(result):
@@ -47,13 +51,13 @@ def cost_per_step(result):
     for i, start in enumerate(starts):
         end = starts[i + 1]["cpu_s_before"] if i + 1 < len(starts) else float("inf")
         inside = [p for p in progress if start["cpu_s_before"] <= p["cpu_s"] < end]
-        if len(inside) < 2:
+        if len(inside) < 2 or inside[-1]["step"] == inside[0]["step"]:
             continue
         steps, cpu = inside[-1]["step"] - inside[0]["step"], inside[-1]["cpu_s"] - inside[0]["cpu_s"]
         pools = start.get("thread_pools")
         rows.append(dict(started=start["time"][:16], commit=(start.get("git_commit") or "")[:7],
                          dirty=start.get("git_dirty"), cpu_h=(inside[0]["cpu_s"] / 3600, inside[-1]["cpu_s"] / 3600),
-                         steps=steps, cpu_s_per_step=cpu / steps if steps else None,
+                         steps=steps, cpu_s_per_step=cpu / steps,
                          pools=f"{pools['intra_op']}:{pools['inter_op']}" if pools else None))
     return rows
 
@@ -90,10 +94,10 @@ def main():
     for result in results:
         table = cost_per_step(result)
         if table:
+            history = (" v1_all's first starts predate that record: the three before 1.3 CPU-hours ran "
+                       "TensorFlow's pools, those from 1.3 on the 1:2 pools;" if result["recipe"] == "v1_all" else "")
             lines += ["", f"What a step of {result['recipe']} cost, per start of its training (thread pools as "
-                      "recorded by each start; v1_all's first starts predate that record: the three before 1.3 CPU-hours "
-                      "ran TensorFlow's pools, those from 1.3 on the 1:2 pools; the load from other work on the "
-                      "machine varies):", "",
+                      f"recorded by each start;{history} the load from other work on the machine varies):", "",
                       "| started | commit | CPU-h | steps | CPU s / step | thread pools |", "|---|---|---|---:|---:|---|"]
             for row in table:
                 lines.append(f"| {row['started']} | {row['commit']}{' (uncommitted changes)' if row['dirty'] else ''}"

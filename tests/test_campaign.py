@@ -3,6 +3,9 @@ import json
 import os
 import subprocess
 
+import pytest
+
+from bgmaker.errors import UserError
 from bgmaker.training import campaign
 
 from conftest import REPO, run_cli
@@ -70,3 +73,43 @@ def test_a_lost_machine_resumes_from_the_committed_model_and_counts_its_cpu(tmp_
     lines = campaign.status()
     assert lines[1].startswith("v1_all: 2.00 of 8 CPU-hours (incl. 2.00 spent before, in ")
     assert not campaign.stage_done("v1_all", 8) and campaign.stage_done("v1_all", 2)
+
+
+def test_an_intact_state_starts_v2_from_v1s_best_milestone_and_a_spent_budget_trains_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("BGMAKER_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("BGMAKER_MODELS_DIR", str(tmp_path / "models"))
+    for run, cpu_hours in (("v1_all", 8.0), ("v2_rock_beat", 1.0)):  # both shipped by an earlier campaign
+        (tmp_path / "models" / run).mkdir(parents=True)
+        (tmp_path / "models" / run / "checkpoint").write_text('model_checkpoint_path: "model.ckpt-1"\n')
+        (tmp_path / "models" / run / "bgmaker_run.json").write_text(json.dumps(dict(shipped=dict(cpu_hours=cpu_hours))))
+    milestones = campaign.run_dir("v1_all") / "milestones"
+    milestones.mkdir(parents=True)
+    (milestones / "index.jsonl").write_text(json.dumps(dict(checkpoint="model.ckpt-5000", step=5000, examples=1,
+                                                            cpu_s=28000.0, wall_s=1.0)) + "\n")
+    best = str(milestones / "model.ckpt-5000")
+    monkeypatch.setattr(campaign, "best_milestone", lambda name: dict(checkpoint=best))
+    # v1_all's milestones here are newer than the committed v2_rock_beat: v2 starts from them, with no credit
+    assert campaign.resume_source("v2_rock_beat", "v1_all") == (best, 0.0)
+
+    commands = []
+    monkeypatch.setattr("bgmaker.data.convert.converted", lambda *a, **k: None)
+    monkeypatch.setattr(campaign.subprocess, "run",
+                        lambda command, **k: commands.append(command) or subprocess.CompletedProcess(command, 0))
+    # state lost for v1_all but its committed model had spent all 8 CPU-hours: nothing to train
+    assert campaign.train_stage("v1_all", 8.0, None, 10, 60.0) == 0 and not commands
+    assert campaign.stage_done("v1_all", 8.0)
+
+
+def test_a_second_campaign_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("BGMAKER_STATE_DIR", str(tmp_path))
+    other = subprocess.Popen(["sleep", "30"])
+    try:
+        (tmp_path / "campaign.pid").write_text(f"{other.pid}\n")
+        with pytest.raises(UserError, match=f"already running \\(pid {other.pid}\\)"):
+            campaign.claim()
+        assert campaign.status()[0] == f"campaign: running in the background (pid {other.pid})"
+    finally:
+        other.kill()
+        other.wait()
+    campaign.claim()  # the other one is gone: this process takes over
+    assert (tmp_path / "campaign.pid").read_text().strip() == str(os.getpid())

@@ -10,7 +10,7 @@ $BGMAKER_STATE_DIR/campaign (default ~/.local/state/bgmaker/campaign); each stag
 training log: campaign/runs/<run>.log there. The stages, budgets and choice of
 checkpoint live in bgmaker.training.campaign.
 """
-from bgmaker.training.campaign import STAGES, ship, stage_done, status, train_stage, use_campaign_dirs
+from bgmaker.training.campaign import STAGES, claim, ship, stage_done, status, train_stage, use_campaign_dirs
 
 ACCEPTS_EXTRA_ARGS = False
 QUIET = False  # Magenta's log lines are the training's progress
@@ -32,6 +32,7 @@ def main(args):
         use_campaign_dirs()
         print(f"bgmaker campaign: shipped {ship(args.ship)}")
         return 0
+    claim()
     for name, hours, parent, milestone_minutes in STAGES:
         if stage_done(name, hours):
             continue

@@ -83,13 +83,23 @@ def spent_s(name):
 
 
 def campaign_pid():
-    """The pid of a live background campaign (scripts/campaign.sh writes it), else None."""
+    """The pid of a live campaign (its process writes it, in the background or --foreground), else None."""
     try:
         pid = int((paths.state_dir() / "campaign.pid").read_text())
         os.kill(pid, 0)
         return pid
     except (OSError, ValueError):
         return None
+
+
+def claim():
+    """Record this process as the campaign, unless another live one is: two would train one state at once."""
+    from bgmaker.errors import UserError
+    pid = campaign_pid()
+    if pid and pid != os.getpid():
+        raise UserError(f"a campaign is already running (pid {pid}); progress: scripts/campaign.sh --status")
+    paths.state_dir().mkdir(parents=True, exist_ok=True)
+    (paths.state_dir() / "campaign.pid").write_text(f"{os.getpid()}\n")
 
 
 def status():
@@ -123,15 +133,18 @@ def stage_done(name, hours):
 def resume_source(name, parent):
     """(checkpoint or model folder, CPU seconds it credits) a stage starts from when it has no checkpoint.
 
-    A model the campaign itself shipped for this stage (models/<name> with a
-    `shipped` record: a lost machine's last milestone), credited with the CPU
-    it had spent; else the parent's best milestone; else the parent's shipped
+    The parent's best milestone when the parent has milestones here (the
+    state directory is intact); else a model the campaign itself shipped for
+    this stage (models/<name> with a `shipped` record: a lost machine's last
+    milestone), credited with the CPU it had spent; else the parent's shipped
     model; else nothing (from scratch). So a campaign on a new machine goes on
     from what was committed instead of starting the stage again.
     """
     from bgmaker_configs.runs import get_run
+    from bgmaker.training.run_state import read_milestones
     own = get_run(name).shipped_dir
-    if (own / "checkpoint").is_file():
+    # The parent's milestones here are newer than anything committed: they win over the stage's own model.
+    if (own / "checkpoint").is_file() and not (parent and read_milestones(run_dir(parent))):
         shipped = json.loads((own / "bgmaker_run.json").read_text()).get("shipped") \
             if (own / "bgmaker_run.json").is_file() else None
         if shipped and shipped.get("cpu_hours"):
@@ -158,6 +171,9 @@ def train_stage(name, hours, parent, nice, milestone_minutes=60.0):
         if cpu_s:
             run_dir(name).mkdir(parents=True, exist_ok=True)
             (run_dir(name) / CREDIT_FILE).write_text(json.dumps(dict(cpu_s=cpu_s, model=source)) + "\n")
+            if stage_done(name, hours):  # the committed model had spent the whole budget
+                print(f"bgmaker campaign: {name} had spent its {hours:g} CPU-hours in {source}", flush=True)
+                return 0
     budget = max(hours - credit(name)[0] / 3600, 0.01)
     command = ["nice", "-n", str(nice), sys.executable, "-m", "bgmaker.cli", "train", "--run", name,
                "--cpu-hours", f"{budget:g}", "--milestone-every", f"{milestone_minutes:g}",
@@ -240,9 +256,11 @@ def ship(name):
     progress = read_progress(run_dir(name))
     record_path = out / "bgmaker_run.json"
     record = json.loads(record_path.read_text()) if record_path.is_file() else {}
+    before = credit(name)[0]  # CPU a resumed stage had spent before its run folder began counting
     record.update(shipped=dict(
         checkpoint=Path(prefix).name, step=best["step"], examples=best["examples"],
-        cpu_hours=round(best["cpu_s"] / 3600, 2), run_cpu_hours=round(progress[-1]["cpu_s"] / 3600, 2),
+        cpu_hours=round((best["cpu_s"] + before) / 3600, 2),
+        run_cpu_hours=round((progress[-1]["cpu_s"] + before) / 3600, 2),
         chosen_on="validation split, best mean rank of " + ", ".join(CHOICE_FIGURES),
         validation=best["summary"], time=time.strftime("%Y-%m-%dT%H:%M:%S%z")))
     # The run record's data paths are relative to the run folder it came from: name it (portably).
