@@ -85,7 +85,7 @@ def shipped_rows(refresh):
     for run, label in ((ROCK, "**v2_rock_beat** (shipped)"), (ALL, "**v1_all** (shipped)")):
         model = REPO / "models" / run
         if not (model / "checkpoint").is_file():
-            rows.append(dict(name=label, data=run, missing=f"not shipped yet (`scripts/campaign.sh --ship {run}`)"))
+            rows.append(dict(key=run, name=label, data=run, missing=f"not shipped yet (`scripts/campaign.sh --ship {run}`)"))
             continue
         record = json.loads((model / "bgmaker_run.json").read_text())
         shipped = record.get("shipped", {})
@@ -96,12 +96,12 @@ def shipped_rows(refresh):
         report = json.loads((model / "evaluation.json").read_text())
         if training["step"] is None:
             training["step"] = report["summary"]["step"]
-        rows.append(dict(name=label, data=run, training=training, summary=report["summary"],
+        rows.append(dict(key=run, name=label, data=run, training=training, summary=report["summary"],
                          report=str((model / "evaluation.json").relative_to(REPO))))
         if run == ALL:  # the pre-trained model on the data v2 is judged on
             out = REPORTS / "v1_all-on-rock"
             report = evaluate(run, model, ROCK, out, refresh)
-            rows.append(dict(name="v1_all (shipped), on the rock-beat test split", data=ROCK, training=training,
+            rows.append(dict(key="v1_all-on-rock", name="v1_all (shipped), on the rock-beat test split", data=ROCK, training=training,
                              summary=report["summary"], report=str((out / "evaluation.json").relative_to(REPO))))
     return rows
 
@@ -132,7 +132,7 @@ def baseline_rows(refresh, train=True, retrain=False):
             if done < BUDGET_CPU_MINUTES:
                 busy = training_now(folder)
                 if busy or not train:
-                    rows.append(dict(name=label, data=ROCK, missing=(
+                    rows.append(dict(key=arm, name=label, data=ROCK, missing=(
                         f"training now: {done:.0f} of {BUDGET_CPU_MINUTES:g} CPU-minutes" if busy else
                         f"trained {done:.0f} of {BUDGET_CPU_MINUTES:g} CPU-minutes "
                         f"(`benchmarks/recipes.py train --recipes {arm}`)")))
@@ -149,7 +149,7 @@ def baseline_rows(refresh, train=True, retrain=False):
                 indent=1) + "\n")
         report = json.loads((out / "evaluation.json").read_text())
         chosen = json.loads((out / "chosen.json").read_text())
-        rows.append(dict(name=label, data=ROCK, summary=report["summary"],
+        rows.append(dict(key=arm, name=label, data=ROCK, summary=report["summary"],
                          training=dict(step=chosen["step"], examples=chosen["examples"],
                                        cpu_hours=round(chosen["cpu_s"] / 3600, 2)),
                          report=str((out / "evaluation.json").relative_to(REPO))))
@@ -182,7 +182,7 @@ def table(rows):
         cells = []
         for key, *_ in columns:
             cell = _fmt(s.get(key))
-            if row["name"].startswith("**v2_rock_beat**") and key in GATE and s.get(key) is not None:
+            if row["key"] == ROCK and key in GATE and s.get(key) is not None:
                 cell += " ✓" if GATE[key][1](s[key], s) else " ✗"
             cells.append(cell)
         lines.append(f"| {row['name']} | {row['data']} | {_training(row.get('training'))} | "
@@ -195,8 +195,8 @@ def table(rows):
                      + " | ".join(_fmt(rock.get(c)) if c else "" for _, _, _, c in columns) + " |")
         lines.append("| gate for v2_rock_beat (#11) | | | "
                      + " | ".join(GATE[k][0] if k in GATE else "" for k, *_ in columns) + " |")
-    shipped = next((r["summary"] for r in rows if r["name"].startswith("**v2_rock_beat**") and "summary" in r), None)
-    stock = next((r["summary"] for r in rows if r["name"].startswith("Magenta's stock") and "summary" in r), None)
+    summaries = {r["key"]: r["summary"] for r in rows if "summary" in r}
+    shipped, stock = summaries.get(ROCK), summaries.get("stock")
     if shipped and stock:  # the gate's last line: ahead of stock on each gated figure
         def ahead(key):
             a, b = shipped.get(key), stock.get(key)

@@ -50,7 +50,7 @@ import numpy as np
 
 from bgmaker import metrics, models
 from bgmaker.generation.generator import DEFAULT_TEMPERATURE
-from bgmaker.paths import REPO_ROOT, portable
+from bgmaker.paths import REPO_ROOT, models_dir, portable, runs_dir
 
 # Decoding temperature of the "decoded" reconstructions: near-greedy, so the
 # number measures the model rather than sampling noise.
@@ -310,11 +310,10 @@ def default_output_dir(checkpoint, split):
     name>), where `--compare NAME` finds them; its committed evaluation.json is
     written only when asked (--output-dir models/NAME), as `campaign --ship` does.
     """
-    from bgmaker import paths
     checkpoint = Path(checkpoint)
     run_dir = checkpoint.parent.parent if checkpoint.parent.name == "train" else checkpoint.parent
-    if run_dir.resolve().parent == paths.models_dir().resolve():
-        return paths.runs_dir() / run_dir.name / "evaluation" / f"{split}-shipped-{checkpoint.name}"
+    if run_dir.resolve().parent == models_dir().resolve():
+        return runs_dir() / run_dir.name / "evaluation" / f"{split}-shipped-{checkpoint.name}"
     return run_dir / "evaluation" / f"{split}-{checkpoint.name}"
 
 
