@@ -205,3 +205,24 @@ def test_run_uses_its_shipped_model_and_says_which_and_why(tiny_model, tmp_path,
     assert "model: the shipped model of run v2_rock_beat" in proc.stdout, proc.stdout
     assert np.all(np.isfinite([n.start_time for n in note_seq.midi_file_to_note_sequence(
         str(tmp_path / "out" / "sample_01.mid")).notes]))
+
+
+def test_a_bug_keeps_its_traceback_while_a_user_error_is_one_line(monkeypatch, capsys):
+    """Unknown names are UnknownNameError; a bare KeyError is a bug, not a message to the user."""
+    from bgmaker import cli
+    from bgmaker.cli import convert as convert_cli
+    from bgmaker.errors import UnknownNameError
+
+    def unknown(args):
+        raise UnknownNameError("unknown run 'v9'; known runs: v1_all, v2_rock_beat")
+
+    monkeypatch.setattr(convert_cli, "main", unknown)
+    assert cli.main(["convert", "--run", "v9"]) == 2
+    assert capsys.readouterr().err == "bgmaker convert: error: unknown run 'v9'; known runs: v1_all, v2_rock_beat\n"
+
+    def bug(args):
+        return {}["hparams"]
+
+    monkeypatch.setattr(convert_cli, "main", bug)
+    with pytest.raises(KeyError, match="hparams"):
+        cli.main(["convert", "--run", "v9"])

@@ -81,9 +81,9 @@ def main(argv=None):
     quiet(verbose or not getattr(args._module, "QUIET", True))
     try:
         return args._module.main(args) or 0
-    except (UserError, FileNotFoundError, NotADirectoryError, ValueError, KeyError) as e:
-        message = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f"{args._prog}: error: {message}", file=sys.stderr)
+    except (UserError, FileNotFoundError, NotADirectoryError, ValueError) as e:
+        # Unknown names arrive as UnknownNameError (a UserError); a bare KeyError is a bug and keeps its traceback.
+        print(f"{args._prog}: error: {e}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `bgmaker campaign --status | head -1`: the reader is done; no traceback
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
