@@ -1,6 +1,8 @@
 """bgmaker export: a weights-only model that generates exactly what its checkpoint does."""
 import os
 
+import pytest
+
 from bgmaker.models import export
 from bgmaker.generation.generator import BeatGenerator
 
@@ -27,7 +29,6 @@ def test_export_is_small_and_equivalent(tiny_model, tmp_path):
 
 
 def test_export_writes_under_models_dir_and_never_deletes_other_folders(tiny_model, tmp_path, monkeypatch):
-    import pytest
     precious = tmp_path / "my_stuff"
     precious.mkdir()
     (precious / "notes.txt").write_text("not a model")
@@ -41,3 +42,33 @@ def test_export_writes_under_models_dir_and_never_deletes_other_folders(tiny_mod
     from bgmaker_configs import runs
     monkeypatch.setenv("BGMAKER_MODELS_DIR", str(tmp_path / "shipped"))
     assert runs.RUNS["v2_rock_beat"].shipped_dir == tmp_path / "shipped" / "v2_rock_beat"
+
+
+def test_fp16_export_rounds_the_weights_but_keeps_a_float32_checkpoint(tiny_model, tmp_path):
+    """What the campaign ships: float16 precision (smaller in git), still a checkpoint any Magenta loader reads."""
+    import json
+
+    import numpy as np
+    import tensorflow as tf
+    source = tmp_path / "source_run"  # a run record to carry (the shared tiny run has none)
+    source.mkdir()
+    (source / "bgmaker_run.json").write_text(json.dumps({"run": "tiny"}))
+    prefix = export.export("hierdec-drum_4bar", tiny_model["checkpoint"], tmp_path / "m", run_dir=source,
+                           weights="fp16")
+    rounded, original = tf.train.load_checkpoint(prefix), tf.train.load_checkpoint(str(tiny_model["checkpoint"]))
+    floats = [n for n, d in rounded.get_variable_to_dtype_map().items() if d.name == "float32"]
+    assert floats and any(not np.array_equal(rounded.get_tensor(n), original.get_tensor(n)) for n in floats)
+    for name in floats:
+        value = rounded.get_tensor(name)
+        assert value.dtype == np.float32
+        assert np.array_equal(value, value.astype(np.float16).astype(np.float32)), name
+        assert np.allclose(value, original.get_tensor(name), rtol=1e-3, atol=1e-4), name
+    assert json.loads((tmp_path / "m" / "bgmaker_run.json").read_text())["weights"] == \
+        "float32 rounded to float16 precision"
+    generator = BeatGenerator("hierdec-drum_4bar", tmp_path / "m")
+    try:
+        assert len(generator.sample(2, seed=1)) == 2
+    finally:
+        generator.close()
+    with pytest.raises(ValueError, match="weights='bf16': one of fp32, fp16"):
+        export.export("hierdec-drum_4bar", tiny_model["checkpoint"], tmp_path / "n", weights="bf16")

@@ -4,7 +4,7 @@ The export itself is bgmaker.models.export; this module parses arguments and pri
 """
 from pathlib import Path
 
-from bgmaker.models.export import export
+from bgmaker.models.export import WEIGHTS, export
 
 ACCEPTS_EXTRA_ARGS = False
 
@@ -15,13 +15,18 @@ def add_arguments(parser):
     parser.add_argument("--output", default=None,
                         help="output folder (default: $BGMAKER_MODELS_DIR/<run>, i.e. models/<run>); an existing "
                              "folder is replaced only if it holds an exported model")
+    parser.add_argument("--weights", choices=WEIGHTS, default="fp32",
+                        help="fp16: round every weight to float16 precision, still stored as float32 so any "
+                             "Magenta loader reads it; git packs it ~37%% smaller and nearly every beat stays the same "
+                             "(benchmarks/fp16.md). Default: fp32, exactly as trained")
 
 
 def main(args):
     from bgmaker_configs import get_run
     run = get_run(args.run)
     out = Path(args.output) if args.output else run.shipped_dir  # $BGMAKER_MODELS_DIR/<run>
-    prefix = export(run.name, args.checkpoint or str(run.run_dir / "train"), out, run_dir=run.run_dir)
+    prefix = export(run.name, args.checkpoint or str(run.run_dir / "train"), out, run_dir=run.run_dir,
+                    weights=args.weights)
     size = sum(f.stat().st_size for f in out.iterdir()) / 1e6
-    print(f"exported {prefix} ({size:.1f} MB, weights only)")
+    print(f"exported {prefix} ({size:.1f} MB, weights only, {args.weights})")
     return 0
