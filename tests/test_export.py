@@ -72,3 +72,13 @@ def test_fp16_export_rounds_the_weights_but_keeps_a_float32_checkpoint(tiny_mode
         generator.close()
     with pytest.raises(ValueError, match="weights='bf16': one of fp32, fp16"):
         export.export("hierdec-drum_4bar", tiny_model["checkpoint"], tmp_path / "n", weights="bf16")
+
+
+def test_a_failed_fp16_export_leaves_nothing_behind(tiny_model, tmp_path, monkeypatch):
+    def overflow(session, variables):
+        raise ValueError("weight decoder/kernel holds values beyond float16's range")
+
+    monkeypatch.setattr(export, "round_to_fp16", overflow)
+    with pytest.raises(ValueError, match="beyond float16's range"):
+        export.export("hierdec-drum_4bar", tiny_model["checkpoint"], tmp_path / "m", weights="fp16")
+    assert list(tmp_path.iterdir()) == []

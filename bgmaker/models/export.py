@@ -58,12 +58,17 @@ def export(config_name, checkpoint, out_dir, run_dir=None, weights="fp32"):
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     model = TrainedModel(config, batch_size=1, checkpoint_dir_or_path=checkpoint)
-    with model._sess.graph.as_default():
-        if weights == "fp16":
-            round_to_fp16(model._sess, tf.global_variables())
-        saver = tf.train.Saver(tf.global_variables(), save_relative_paths=True)
-        saver.save(model._sess, str(tmp / "model.ckpt"), global_step=step, write_meta_graph=False)
-    model._sess.close()
+    try:
+        with model._sess.graph.as_default():
+            if weights == "fp16":
+                round_to_fp16(model._sess, tf.global_variables())
+            saver = tf.train.Saver(tf.global_variables(), save_relative_paths=True)
+            saver.save(model._sess, str(tmp / "model.ckpt"), global_step=step, write_meta_graph=False)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # nothing half-written is left beside out_dir
+        raise
+    finally:
+        model._sess.close()
     models.record_hparams(str(tmp), overrides)
     source_run = Path(run_dir) if run_dir else Path(checkpoint).parent.parent
     if (source_run / models.RUN_RECORD).is_file():
