@@ -1,6 +1,11 @@
 """Is rounding a shipped model's weights to float16 precision harmless?
 
-  .venv/bin/python benchmarks/fp16.py [--model models/v1_all] [--samples 128] [--seed 0]
+  git worktree add /tmp/bgmaker-fp32 62cb0bf     # v1_all as it was shipped before rounding (float32)
+  .venv/bin/python benchmarks/fp16.py --model /tmp/bgmaker-fp32/models/v1_all [--samples 128] [--seed 0]
+
+The model must hold float32 weights as trained: every model shipped since
+then is already rounded, and the script refuses one whose bgmaker_run.json
+says so.
 
 Exports the model again with bgmaker.models.export(weights="fp16") into a
 scratch folder and sets the two side by side:
@@ -42,19 +47,15 @@ def packed_mb(model_dir):
     return raw / 1e6, packed / 1e6
 
 
-def hits(beat):
-    """The set of (step, MIDI pitch) a generated 4-bar beat plays (120 qpm, 4 steps per quarter)."""
-    return {(round(n.start_time * 8), n.pitch) for n in beat.notes}
-
-
 def agreement(beats_a, beats_b):
-    """(share of identical beats, mean Jaccard of their hits)."""
-    same, jaccard = 0, 0.0
-    for a, b in zip(beats_a, beats_b):
-        ha, hb = hits(a), hits(b)
-        same += ha == hb
-        jaccard += len(ha & hb) / len(ha | hb) if ha | hb else 1.0
-    return same / len(beats_a), jaccard / len(beats_a)
+    """(share of identical beats, mean Jaccard of their (step, drum) hits), on bgmaker's drum grids."""
+    import numpy as np
+    from bgmaker.data.windows import to_grid
+    a = np.stack([to_grid(ns) for ns in beats_a]).astype(bool)
+    b = np.stack([to_grid(ns) for ns in beats_b]).astype(bool)
+    union = (a | b).sum(axis=(1, 2))
+    jaccard = np.where(union > 0, (a & b).sum(axis=(1, 2)) / np.maximum(union, 1), 1.0)
+    return float((a == b).all(axis=(1, 2)).mean()), float(jaccard.mean())
 
 
 def weight_change(fp32_dir, fp16_dir):
@@ -76,8 +77,9 @@ def weight_change(fp32_dir, fp16_dir):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="models/v1_all", help="a shipped (exported) model folder")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=__doc__.split("\n\n")[1],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, help="an exported model folder with float32 weights")
     parser.add_argument("--samples", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", default=str(OUT / "fp16"), help="writes OUTPUT.md and OUTPUT.json")
@@ -89,7 +91,10 @@ def main():
     from bgmaker.models import export
 
     model = Path(args.model)
-    run = json.loads((model / "bgmaker_run.json").read_text())["run"]
+    record = json.loads((model / "bgmaker_run.json").read_text())
+    if record.get("weights", "float32") != "float32":
+        parser.error(f"{model} is already {record['weights']}: give a float32 model (see --help)")
+    run = record["run"]
     with tempfile.TemporaryDirectory() as scratch:
         rounded = Path(scratch) / model.name
         export.export(run, str(model), rounded, run_dir=model, weights="fp16")
@@ -132,7 +137,9 @@ def render(r, delta):
     lines = [
         "# Shipping weights rounded to float16 precision",
         "",
-        f"Regenerate: `.venv/bin/python benchmarks/fp16.py --model {r['model']}` (seed {r['seed']}). "
+        f"Regenerate: `.venv/bin/python benchmarks/fp16.py --model {r['model']}` (seed {r['seed']}; a float32 "
+        "model: the one measured here is v1_all as shipped at 62cb0bf, `git worktree add /tmp/bgmaker-fp32 "
+        "62cb0bf`). "
         "The rounded model is the same checkpoint format (float32 values with float16 precision), so Magenta, "
         "`music_vae_generate` and the notebook load it unchanged.",
         "",
