@@ -32,6 +32,9 @@ def stage(name):
     folder = campaign.run_dir(name)
     campaign.use_campaign_dirs()
     scores = campaign.validation_scores(name, log=lambda m: print(m, flush=True)) if folder.is_dir() else []
+    # A warm-started stage's curve begins at the weights it started from, scored on its own validation split.
+    start = campaign.start_score(name, log=lambda m: print(m, flush=True)) if folder.is_dir() else None
+    scores = ([start] if start else []) + scores
     record = folder / "bgmaker_run.json"
     starts = json.loads(record.read_text()).get("starts", []) if record.is_file() else []
     before = campaign.credit(name)[0]  # a stage resumed from its committed model counts that model's CPU
@@ -73,7 +76,10 @@ def from_scratch():
 def rows(result):
     out = []
     for v in result["validation"]:
-        cells = [result["recipe"], f"{v['cpu_s'] / 3600:.2f}", f"{v['step']:,}", f"{v['examples']:,}"]
+        run = (f"{result['recipe']} (its start: {Path(v['checkpoint']).parent.parent.name} "
+               f"{Path(v['checkpoint']).name})" if v.get("start") else result["recipe"])
+        cells = [run, f"{v['cpu_s'] / 3600:.2f}", f"{v['step']:,}" if v["step"] is not None else "",
+                 f"{v['examples']:,}" if v["examples"] is not None else ""]
         cells += [recipes._cell(v["summary"].get(key)) for key, *_ in recipes.COLUMNS]
         out.append("| " + " | ".join(cells) + " |")
     return out
@@ -86,7 +92,9 @@ def main():
              "Regenerate: `.venv/bin/python benchmarks/campaign.py`. Each row is a milestone (weights kept every "
              + ", ".join(f"{m:g} CPU-minutes in {name}" for name, _, _, m in campaign.STAGES)
              + "; every 20 in the recipe runs) scored on its run's validation split. v1_all's "
-             "rows are on all-GMD validation windows, the others on rock-beat ones.", "",
+             "rows are on all-GMD validation windows, the others on rock-beat ones. A warm-started stage's first "
+             "row (0 CPU-h) is the weights it started from, scored on its validation split: the point its "
+             "fine-tuning has to beat.", "",
              "| run | CPU-h | step | examples | " + " | ".join(c[1] for c in recipes.COLUMNS) + " |",
              "|---|---:|---:|---:|" + "---:|" * len(recipes.COLUMNS)]
     for result in results + ([scratch] if scratch else []):

@@ -113,3 +113,38 @@ def test_a_second_campaign_is_refused(tmp_path, monkeypatch):
         other.wait()
     campaign.claim()  # the other one is gone: this process takes over
     assert (tmp_path / "campaign.pid").read_text().strip() == str(os.getpid())
+
+
+def test_a_warm_started_stage_must_beat_the_weights_it_started_from(tmp_path, monkeypatch):
+    """v2_rock_beat's starting weights (v1_all's milestone) are scored on v2's validation split, once, as the
+    0-CPU point; --ship refuses a best milestone that loses to them head to head."""
+    monkeypatch.setenv("BGMAKER_STATE_DIR", str(tmp_path))
+    v1 = campaign.run_dir("v1_all") / "milestones"
+    v1.mkdir(parents=True)
+    (v1 / "index.jsonl").write_text(json.dumps(dict(checkpoint="model.ckpt-5000", step=5000, examples=320000,
+                                                    cpu_s=28800.0, wall_s=1.0)) + "\n")
+    v2 = campaign.run_dir("v2_rock_beat")
+    v2.mkdir(parents=True)
+    assert campaign.start_point("v2_rock_beat") is None  # no run record: from scratch, no start to beat
+    (v2 / "bgmaker_run.json").write_text(json.dumps(dict(init_from="../v1_all/milestones/model.ckpt-5000")))
+    assert campaign.start_point("v2_rock_beat") == v1 / "model.ckpt-5000"
+
+    def figures(acc):
+        return dict(accuracy_free_running=acc, sample_overlap=acc, interp_overlap=acc,
+                    classifier_samples_vs_real=0.6)
+    scored = []
+    from bgmaker.evaluation import evaluate
+    monkeypatch.setattr(evaluate, "validate", lambda run, checkpoint, **k: scored.append((run, checkpoint))
+                        or figures(0.5))
+    start = campaign.start_score("v2_rock_beat", log=lambda *_: None)
+    assert scored == [("v2_rock_beat", str(v1 / "model.ckpt-5000"))]  # v1's weights on v2's validation split
+    assert (start["cpu_s"], start["step"], start["examples"], start["start"]) == (0.0, 5000, 320000, True)
+    assert campaign.start_score("v2_rock_beat")["summary"] == start["summary"] and len(scored) == 1  # cached
+
+    worse = dict(checkpoint=str(v2 / "milestones" / "model.ckpt-700"), step=700, examples=44800, cpu_s=3600.0,
+                 summary=figures(0.4))
+    monkeypatch.setattr(campaign, "best_milestone", lambda name: worse)
+    with pytest.raises(UserError, match="model.ckpt-700 has not beaten its starting weights model.ckpt-5000"):
+        campaign.ship("v2_rock_beat")
+    better = dict(worse, summary=figures(0.6))
+    assert campaign.choose([better, start]) is better

@@ -214,6 +214,41 @@ def validation_scores(name, folder=None, seed=0, log=print):
                   key=lambda r: r["cpu_s"])
 
 
+def start_point(name):
+    """The weights stage `name` was warm-started from (its run record's init_from), absolute; None from scratch."""
+    record = run_dir(name) / "bgmaker_run.json"
+    start = json.loads(record.read_text()).get("init_from") if record.is_file() else None
+    return Path(os.path.normpath(run_dir(name) / start)) if start else None
+
+
+def start_score(name, seed=0, log=print):
+    """The stage's starting weights scored on the stage's validation split, as a record at 0 CPU of the stage.
+
+    The "no fine-tuning" point: v2_rock_beat's milestones have to beat the
+    v1_all weights they started from on rock-beat validation windows, or the
+    hours spent on them bought nothing. Cached in <run dir>/start_validation.json.
+    None for a stage trained from scratch.
+    """
+    from bgmaker.evaluation import evaluate
+    from bgmaker.training.run_state import read_milestones
+    start = start_point(name)
+    if start is None:
+        return None
+    cache = run_dir(name) / "start_validation.json"
+    if cache.is_file():
+        record = json.loads(cache.read_text())
+        if record["checkpoint"] == str(start):
+            return record
+    known = {Path(m["checkpoint"]).name: m for m in read_milestones(start.parent.parent)}.get(start.name, {})
+    log(f"validating {name}'s starting weights {start.name} ({start})")
+    summary = evaluate.validate(name, str(start), seed=seed, log=lambda *_: None,
+                                output_dir=run_dir(name) / "validation" / "start")
+    record = dict(checkpoint=str(start), step=known.get("step"), examples=known.get("examples"),
+                  cpu_s=0.0, wall_s=0.0, start=True, summary=summary)
+    cache.write_text(json.dumps(record, default=float) + "\n")
+    return record
+
+
 def choose(scores):
     """The record with the best mean rank over CHOICE_FIGURES (the classifier ranked by |acc - 0.5|)."""
     if not scores:
@@ -251,6 +286,14 @@ def ship(name):
     best = best_milestone(name)
     if not best:
         raise ValueError(f"campaign run {name} has no milestone yet ({run_dir(name)})")
+    start = start_score(name)
+    # Head to head on validation (the choice's figures): a fine-tuned stage that has not beaten the weights it
+    # started from is not shipped as an improvement of them.
+    if start and choose([best, start]) is start:
+        from bgmaker.errors import UserError
+        raise UserError(f"{name}: its best milestone {Path(best['checkpoint']).name} has not beaten its starting "
+                        f"weights {Path(start['checkpoint']).name} on validation ({', '.join(CHOICE_FIGURES)}); "
+                        f"nothing shipped: train on, or keep the parent's model")
     out = get_run(name).shipped_dir
     # Rounded to float16 precision: ~37% less in git history per ship, beats unchanged (benchmarks/fp16.md).
     prefix = export.export(name, best["checkpoint"], out, run_dir=run_dir(name), weights="fp16")
@@ -263,7 +306,9 @@ def ship(name):
         cpu_hours=round((best["cpu_s"] + before) / 3600, 2),
         run_cpu_hours=round((progress[-1]["cpu_s"] + before) / 3600, 2),
         chosen_on="validation split, best mean rank of " + ", ".join(CHOICE_FIGURES),
-        validation=best["summary"], time=time.strftime("%Y-%m-%dT%H:%M:%S%z")))
+        validation=best["summary"], start_validation=start and dict(
+            checkpoint=Path(start["checkpoint"]).name, step=start["step"], summary=start["summary"]),
+        time=time.strftime("%Y-%m-%dT%H:%M:%S%z")))
     # The run record's data paths are relative to the run folder it came from: name it (portably).
     record["exported_from"] = f"$BGMAKER_STATE_DIR/campaign/runs/{name}/milestones/{Path(best['checkpoint']).name}"
     record_path.write_text(json.dumps(record, indent=2, default=float) + "\n")
