@@ -50,6 +50,7 @@ BASELINES = (("stock", "Magenta's stock pipeline (5 slices per performance, its 
              ("flat-windows-b64", "flat cat-drums_4bar, our recipe"))
 BUDGET_CPU_MINUTES = 80.0  # each baseline's training, as in benchmarks/recipes.md
 BEGIN, END = "<!-- models:begin -->", "<!-- models:end -->"
+SHIPPED_REPORT = ("<!-- v2-report:begin -->", "<!-- v2-report:end -->")
 
 # The v2_rock_beat gate of #11, per column key: (text, test(value, summary) -> passed).
 GATE = {
@@ -209,20 +210,45 @@ def table(rows):
     return "\n".join(lines) + "\n"
 
 
-def write(rows):
-    body = table(rows)
-    text = ("Every cell: GMD's test split (unseen performances), seeded, `bgmaker.evaluation.evaluate` at its "
+def table_text(rows):
+    """The models table with its provenance line: benchmarks/models.md's body and the README's block."""
+    return ("Every cell: GMD's test split (unseen performances), seeded, `bgmaker.evaluation.evaluate` at its "
             "defaults; regenerate with `.venv/bin/python benchmarks/models.py --refresh` (`--retrain` also trains "
             "the baselines whose checkpoints a machine lacks, 80 CPU-minutes each; reports: "
-            + ", ".join(f"`{r['report']}`" for r in rows if "report" in r) + ").\n\n" + body)
+            + ", ".join(f"`{r['report']}`" for r in rows if "report" in r) + ").\n\n" + table(rows))
+
+
+def readme_text(readme, rows, shipped_report=None):
+    """The README with its generated blocks replaced: the models table, and the shipped rock-beat model's
+    report "in full" (the summary tables of models/v2_rock_beat/evaluation.md, as committed)."""
+    readme = replace_block(readme, BEGIN, END, table_text(rows))
+    if shipped_report is not None:
+        readme = replace_block(readme, *SHIPPED_REPORT, summary_tables(shipped_report))
+    return readme
+
+
+def write(rows):
+    text = table_text(rows)
     (OUT / "models.md").write_text("# Models on the test split\n\n" + text)
     (OUT / "models.json").write_text(json.dumps(rows, indent=1, default=float) + "\n")
-    readme = REPO / "README.md"
-    current = readme.read_text()
-    if BEGIN in current and END in current:
-        head, rest = current.split(BEGIN, 1)
-        readme.write_text(head + BEGIN + "\n" + text + END + rest.split(END, 1)[1])
+    readme, report = REPO / "README.md", REPO / "models" / ROCK / "evaluation.md"
+    readme.write_text(readme_text(readme.read_text(), rows, report.read_text() if report.is_file() else None))
     print(text)
+
+
+def replace_block(text, begin, end, body):
+    """`text` with what lies between the markers `begin` and `end` replaced by `body` (unchanged without them)."""
+    if begin not in text or end not in text:
+        return text
+    head, rest = text.split(begin, 1)
+    return head + begin + "\n" + body + end + rest.split(end, 1)[1]
+
+
+def summary_tables(report):
+    """The tables of an evaluation.md's Summary section (bgmaker.evaluation.report), without its prose."""
+    section = report.split("## Summary", 1)[1].split("\n## ", 1)[0]
+    return "\n".join(line for line in section.strip().splitlines() if line.startswith("|") or not line) \
+        .strip() + "\n"
 
 
 def main():

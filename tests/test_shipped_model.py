@@ -51,3 +51,21 @@ def test_shipped_model_reproduces_its_recorded_figures(model, gmd_dir, tmp_path)
     # the comparison does flag a model whose figures moved
     moved = {key: None if value is None else value + 2 * check.TOLERANCE for key, value in recorded.items()}
     assert [key for key, _, _ in check.compare(moved, measured)] == [k for k, v in recorded.items() if v is not None]
+
+
+def test_the_readmes_model_tables_are_the_committed_reports():
+    """README's models table and the shipped rock model's report "in full" are what benchmarks/models.py
+    writes from the committed benchmarks/models.json and models/v2_rock_beat/evaluation.md: a ship that
+    forgets to regenerate them fails here."""
+    import importlib.util
+    import json
+    spec = importlib.util.spec_from_file_location("models_table", REPO / "benchmarks" / "models.py")
+    table = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(table)
+    readme = (REPO / "README.md").read_text()
+    rows = json.loads((REPO / "benchmarks" / "models.json").read_text())
+    report = (REPO / "models" / "v2_rock_beat" / "evaluation.md").read_text()
+    assert table.BEGIN in readme and table.SHIPPED_REPORT[0] in readme
+    assert table.readme_text(readme, rows, report) == readme, \
+        "README out of date: .venv/bin/python benchmarks/models.py"
+    assert table.summary_tables(report).splitlines()[0].startswith("| figure | model |")
