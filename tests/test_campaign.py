@@ -69,7 +69,9 @@ def test_a_lost_machine_resumes_from_the_committed_model_and_counts_its_cpu(tmp_
     v1, v2 = (" ".join(c) for c in commands)
     assert "--cpu-hours 6 " in v1 and f"--init-from {tmp_path / 'models' / 'v1_all'}" in v1
     assert "--milestone-every 60 " in v1
-    assert "--cpu-hours 6 " in v2 and "--milestone-every 20 " in v2 and "--init-from" in v2
+    # v2_rock_beat has a plateau rule: its first chunk trains to the rule's minimum
+    assert f"--cpu-hours {campaign.PLATEAU['v2_rock_beat']['minimum']:g} " in v2
+    assert "--milestone-every 20 " in v2 and "--init-from" in v2
     lines = campaign.status()
     assert lines[1].startswith("v1_all: 2.00 of 8 CPU-hours (incl. 2.00 spent before, in ")
     assert not campaign.stage_done("v1_all", 8) and campaign.stage_done("v1_all", 2)
@@ -148,3 +150,49 @@ def test_a_warm_started_stage_must_beat_the_weights_it_started_from(tmp_path, mo
         campaign.ship("v2_rock_beat")
     better = dict(worse, summary=figures(0.6))
     assert campaign.choose([better, start]) is better
+
+
+def test_a_stage_with_a_flat_validation_curve_stops_before_its_budget(tmp_path, monkeypatch):
+    """v2_rock_beat trains in chunks ending on milestones; once past its minimum, it stops when its best
+    milestone on validation is `patience` CPU-hours old, and says so in --status."""
+    monkeypatch.setenv("BGMAKER_STATE_DIR", str(tmp_path))
+    folder = campaign.run_dir("v2_rock_beat")
+    (folder / "milestones").mkdir(parents=True)
+    rule = campaign.PLATEAU["v2_rock_beat"]
+
+    def spend(hours):
+        (folder / "progress.jsonl").write_text(json.dumps(dict(step=int(hours * 700), examples=1, cpu_s=hours * 3600,
+                                                               wall_s=1.0, loss=1.0)) + "\n")
+        (folder / "milestones" / "index.jsonl").write_text("".join(
+            json.dumps(dict(checkpoint=f"model.ckpt-{i}", step=i, examples=i, cpu_s=i * 1200.0, wall_s=1.0)) + "\n"
+            for i in range(1, int(hours * 3 + 1e-9) + 1)))
+
+    commands = []
+    monkeypatch.setattr("bgmaker.data.convert.converted", lambda *a, **k: None)
+    monkeypatch.setattr("bgmaker.training.train.latest_checkpoint", lambda *a: "model.ckpt-1")
+    monkeypatch.setattr(campaign.subprocess, "run",
+                        lambda command, **k: commands.append(command) or subprocess.CompletedProcess(command, 0))
+    spend(1.0)
+    campaign.train_stage("v2_rock_beat", 6.0, "v1_all", 10, 20.0)
+    assert commands[-1][commands[-1].index("--cpu-hours") + 1] == f"{rule['minimum']:g}"  # first to the minimum
+    assert campaign.check_plateau("v2_rock_beat") is None  # before the minimum: nothing scored
+    spend(rule["minimum"])
+    campaign.train_stage("v2_rock_beat", 6.0, "v1_all", 10, 20.0)
+    chunk = float(commands[-1][commands[-1].index("--cpu-hours") + 1])
+    assert chunk == pytest.approx(rule["minimum"] + campaign.CHECK_EVERY / 3, abs=1e-4)  # then 2 milestones at a time
+
+    best_at = 4  # milestone 4 (1.33 CPU-hours) scores best; later ones score worse
+    monkeypatch.setattr(campaign, "start_score", lambda name, **k: None)
+    monkeypatch.setattr(campaign, "validation_scores", lambda name, **k: [
+        dict(checkpoint=f"model.ckpt-{i}", cpu_s=i * 1200.0, summary=dict(
+            accuracy_free_running=1.0 - abs(i - best_at) / 100, sample_overlap=0.7, interp_overlap=0.7,
+            classifier_samples_vs_real=0.6))
+        for i in range(1, int(campaign.spent_s("v2_rock_beat") / 1200 + 1e-9) + 1)])
+    spend(3.0)  # newest milestone 3.0 CPU-hours, best 1.33: 1.67 old, under the patience
+    assert campaign.check_plateau("v2_rock_beat", log=lambda *_: None) is None
+    assert not campaign.stage_done("v2_rock_beat", 6.0)
+    spend(3.0 + 2 / 3)
+    record = campaign.check_plateau("v2_rock_beat", log=lambda *_: None)
+    assert record["best"] == "model.ckpt-4" and record["best_cpu_hours"] == 1.33
+    assert campaign.stage_done("v2_rock_beat", 6.0)
+    assert "stopped, its validation curve flat: best milestone model.ckpt-4" in campaign.status()[2]

@@ -5,12 +5,14 @@
   bgmaker campaign --ship v2_rock_beat   # choose on validation, export to models/, evaluate on test
 
 v1_all trains for 8 CPU-hours (milestones every 60 CPU-minutes), then v2_rock_beat,
-warm-started from v1_all's best milestone, for 6 (milestones every 20). State:
+warm-started from v1_all's best milestone, for 6 (milestones every 20), or less when
+its validation curve flattens (after 3, once its best milestone is 2 CPU-hours old). State:
 $BGMAKER_STATE_DIR/campaign (default ~/.local/state/bgmaker/campaign); each stage's
 training log: campaign/runs/<run>.log there. The stages, budgets and choice of
 checkpoint live in bgmaker.training.campaign.
 """
-from bgmaker.training.campaign import STAGES, claim, ship, stage_done, status, train_stage, use_campaign_dirs
+from bgmaker.training.campaign import (STAGES, check_plateau, claim, run_dir, ship, spent_s, stage_done, status,
+                                       train_stage, use_campaign_dirs)
 
 ACCEPTS_EXTRA_ARGS = False
 QUIET = False  # Magenta's log lines are the training's progress
@@ -34,11 +36,15 @@ def main(args):
         return 0
     claim()
     for name, hours, parent, milestone_minutes in STAGES:
-        if stage_done(name, hours):
-            continue
-        code = train_stage(name, hours, parent, args.nice, milestone_minutes)
-        print("\n".join(status()), flush=True)
-        if code != 0 or not stage_done(name, hours):
-            return code or 1
+        while not stage_done(name, hours):
+            before = spent_s(name)
+            code = train_stage(name, hours, parent, args.nice, milestone_minutes)
+            print("\n".join(status()), flush=True)
+            if code != 0:
+                return code
+            if spent_s(name) <= before:  # a chunk that trained nothing would loop for ever
+                print(f"bgmaker campaign: {name} did not train (log: {run_dir(name).parent / (name + '.log')})")
+                return 1
+            check_plateau(name, log=lambda m: print(m, flush=True))
     print("bgmaker campaign: every stage has spent its budget; ship with --ship v1_all / --ship v2_rock_beat")
     return 0

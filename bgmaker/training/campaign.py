@@ -39,6 +39,14 @@ V2_CPU_HOURS = 6.0
 # (run, CPU-hour budget, the stage it starts from, CPU-minutes between milestones)
 STAGES = (("v1_all", V1_CPU_HOURS, None, 60.0), ("v2_rock_beat", V2_CPU_HOURS, "v1_all", 20.0))
 CREDIT_FILE = "campaign_credit.json"
+# When a stage's validation curve has flattened, it stops before its budget: once it has spent at least
+# `minimum` CPU-hours (#11's budget) and its best milestone on validation (`choose`, the starting weights
+# included) is `patience` CPU-hours older than its newest one. A stage with such a rule trains in chunks of
+# CHECK_EVERY milestones and is scored between them (never beside its training). v1_all has none: its curve
+# still rose at its 8 CPU-hours (benchmarks/campaign.md).
+PLATEAU = {"v2_rock_beat": dict(minimum=3.0, patience=2.0)}
+CHECK_EVERY = 2
+PLATEAU_FILE = "plateau.json"
 
 # The figures a checkpoint is chosen on (validation) and gated on (test): higher is better,
 # except the classifier's accuracy, best at 0.5 (samples indistinguishable from real windows).
@@ -115,7 +123,9 @@ def status():
         lines.append(f"{name}: {spent_s(name) / 3600:.2f} of {hours:g} CPU-hours"
                      + (f" (incl. {before / 3600:.2f} spent before, in {model})" if model else "")
                      + f", step {last.get('step', 0)}, {last.get('examples', 0):,} examples, "
-                     f"{len(read_milestones(run_dir(name)))} milestones ({run_dir(name)})")
+                     f"{len(read_milestones(run_dir(name)))} milestones ({run_dir(name)})"
+                     + (f"; stopped, its validation curve flat: best milestone {flat['best']} at "
+                        f"{flat['best_cpu_hours']:g} CPU-hours" if (flat := plateau(name)) else ""))
     recipes = paths.state_dir() / "recipes"
     if recipes.is_dir():  # benchmarks/recipes.py: the equal-CPU runs that choose the recipe
         spent_by = {r.name: read_progress(r / "v2_rock_beat") for r in sorted(recipes.iterdir())
@@ -127,7 +137,47 @@ def status():
 
 
 def stage_done(name, hours):
-    return spent_s(name) >= hours * 3600
+    """True once the stage has spent its budget, or stopped on a flat validation curve (check_plateau)."""
+    return spent_s(name) >= hours * 3600 or (run_dir(name) / PLATEAU_FILE).is_file()
+
+
+def plateau(name):
+    """The record check_plateau wrote when stage `name` stopped on a flat curve, else None."""
+    try:
+        return json.loads((run_dir(name) / PLATEAU_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def check_plateau(name, log=print):
+    """Score the stage's new milestones on validation; if its PLATEAU rule holds, record it and return the record.
+
+    The record (plateau.json in the run folder, which makes stage_done true)
+    names the best milestone and the newest, with their CPU-hours, and the rule.
+    """
+    from bgmaker.training.run_state import read_milestones
+    rule = PLATEAU.get(name)
+    if not rule or not read_milestones(run_dir(name)) or spent_s(name) < rule["minimum"] * 3600:
+        return None
+    use_campaign_dirs()
+    scores = validation_scores(name, log=log)
+    start = start_score(name, log=log)
+    best = choose(scores + ([start] if start else []))
+    before = credit(name)[0]
+    best_h, newest_h = (best["cpu_s"] + before) / 3600, (scores[-1]["cpu_s"] + before) / 3600
+    if newest_h - best_h < rule["patience"]:
+        log(f"bgmaker campaign: {name}'s best milestone on validation is {Path(best['checkpoint']).name} "
+            f"at {best_h:.2f} CPU-hours; it stops when that is {rule['patience']:g} CPU-hours old")
+        return None
+    record = dict(best=Path(best["checkpoint"]).name, best_cpu_hours=round(best_h, 2),
+                  newest=Path(scores[-1]["checkpoint"]).name, newest_cpu_hours=round(newest_h, 2),
+                  spent_cpu_hours=round(spent_s(name) / 3600, 2), rule=rule,
+                  time=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    (run_dir(name) / PLATEAU_FILE).write_text(json.dumps(record, indent=1) + "\n")
+    log(f"bgmaker campaign: {name} stops at {record['spent_cpu_hours']:.2f} CPU-hours: its validation curve is "
+        f"flat (best milestone {record['best']} at {best_h:.2f} CPU-hours, none better in the "
+        f"{newest_h - best_h:.2f} since)")
+    return record
 
 
 def resume_source(name, parent):
@@ -174,9 +224,16 @@ def train_stage(name, hours, parent, nice, milestone_minutes=60.0):
             if stage_done(name, hours):  # the committed model had spent the whole budget
                 print(f"bgmaker campaign: {name} had spent its {hours:g} CPU-hours in {source}", flush=True)
                 return 0
-    budget = max(hours - credit(name)[0] / 3600, 0.01)
+    budget = max(hours - credit(name)[0] / 3600, 0.01)  # the run's own CPU-hours (a credit is not the run's)
+    if name in PLATEAU:  # in chunks ending on a milestone, scored between them (check_plateau)
+        from bgmaker.training.run_state import spent
+        every = milestone_minutes / 60
+        own = spent(run_dir(name))[0] / 3600
+        minimum = PLATEAU[name]["minimum"] - credit(name)[0] / 3600
+        chunk_end = max(minimum, (int(own / every + 1e-9) + CHECK_EVERY) * every)
+        budget = min(budget, chunk_end)
     command = ["nice", "-n", str(nice), sys.executable, "-m", "bgmaker.cli", "train", "--run", name,
-               "--cpu-hours", f"{budget:g}", "--milestone-every", f"{milestone_minutes:g}",
+               "--cpu-hours", f"{budget:.6g}", "--milestone-every", f"{milestone_minutes:g}",
                "--checkpoints_to_keep=2"] + extra
     print(f"bgmaker campaign: {' '.join(command[3:])}", flush=True)
     log = run_dir(name).parent / f"{name}.log"
@@ -262,8 +319,8 @@ def choose(scores):
 
     ranks = {id(r): 0.0 for r in scores}
     for key in CHOICE_FIGURES:
-        for rank, record in enumerate(sorted(scores, key=lambda r: value(r, key), reverse=True)):
-            ranks[id(record)] += rank
+        for record in scores:  # a record's rank: how many score strictly better (ties share a rank)
+            ranks[id(record)] += sum(value(other, key) > value(record, key) for other in scores)
     return min(scores, key=lambda r: (ranks[id(r)], -r["cpu_s"]))
 
 
