@@ -181,6 +181,14 @@ def test_a_stage_with_a_flat_validation_curve_stops_before_its_budget(tmp_path, 
     chunk = float(commands[-1][commands[-1].index("--cpu-hours") + 1])
     assert chunk == pytest.approx(rule["minimum"] + campaign.CHECK_EVERY / 3, abs=1e-4)  # then 2 milestones at a time
 
+    # a stage resumed with credit (CPU spent before a lost machine) still ends its chunks on its own milestones
+    (folder / campaign.CREDIT_FILE).write_text(json.dumps(dict(cpu_s=1.34 * 3600, model="models/v2_rock_beat")))
+    spend(0.33)
+    campaign.train_stage("v2_rock_beat", 6.0, "v1_all", 10, 20.0)
+    assert float(commands[-1][commands[-1].index("--cpu-hours") + 1]) == pytest.approx(5 / 3, abs=1e-5)
+    assert float(commands[-1][commands[-1].index("--cpu-hours") + 1]) * 3 >= 5  # never just short of a milestone
+    (folder / campaign.CREDIT_FILE).unlink()
+
     best_at = 4  # milestone 4 (1.33 CPU-hours) scores best; later ones score worse
     monkeypatch.setattr(campaign, "start_score", lambda name, **k: None)
     monkeypatch.setattr(campaign, "validation_scores", lambda name, **k: [
@@ -191,7 +199,11 @@ def test_a_stage_with_a_flat_validation_curve_stops_before_its_budget(tmp_path, 
     spend(3.0)  # newest milestone 3.0 CPU-hours, best 1.33: 1.67 old, under the patience
     assert campaign.check_plateau("v2_rock_beat", log=lambda *_: None) is None
     assert not campaign.stage_done("v2_rock_beat", 6.0)
-    spend(3.0 + 2 / 3)
+    spend(3.0 + 2 / 3)  # 2 CPU-hours after the best, to the milestone (milestones land a step past their boundary)
+    monkeypatch.setattr(campaign, "validation_scores", lambda name, **k: [
+        dict(checkpoint=f"model.ckpt-{i}", cpu_s=i * 1200.0 + (5.0 if i == best_at else 0.0), summary=dict(
+            accuracy_free_running=1.0 - abs(i - best_at) / 100, sample_overlap=0.7, interp_overlap=0.7,
+            classifier_samples_vs_real=0.6)) for i in range(1, 12)])
     record = campaign.check_plateau("v2_rock_beat", log=lambda *_: None)
     assert record["best"] == "model.ckpt-4" and record["best_cpu_hours"] == 1.33
     assert campaign.stage_done("v2_rock_beat", 6.0)

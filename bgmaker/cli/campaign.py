@@ -11,8 +11,11 @@ $BGMAKER_STATE_DIR/campaign (default ~/.local/state/bgmaker/campaign); each stag
 training log: campaign/runs/<run>.log there. The stages, budgets and choice of
 checkpoint live in bgmaker.training.campaign.
 """
-from bgmaker.training.campaign import (STAGES, check_plateau, claim, run_dir, ship, spent_s, stage_done, status,
-                                       train_stage, use_campaign_dirs)
+import os
+
+from bgmaker.training.campaign import (STAGES, check_plateau, claim, run_dir, ship, stage_done, status, train_stage,
+                                       use_campaign_dirs)
+from bgmaker.training.run_state import read_milestones
 
 ACCEPTS_EXTRA_ARGS = False
 QUIET = False  # Magenta's log lines are the training's progress
@@ -23,7 +26,7 @@ def add_arguments(parser):
     parser.add_argument("--ship", default=None, metavar="RUN",
                         help="score RUN's milestones on validation, export the best to models/RUN with its "
                              "test-split evaluation, and exit")
-    parser.add_argument("--nice", type=int, default=10, help="niceness of the training process (default 10)")
+    parser.add_argument("--nice", type=int, default=10, help="niceness of the campaign and its training (default 10)")
 
 
 def main(args):
@@ -35,16 +38,18 @@ def main(args):
         print(f"bgmaker campaign: shipped {ship(args.ship)}")
         return 0
     claim()
+    os.nice(args.nice)  # scoring milestones between chunks runs in this process: as low as the training
     for name, hours, parent, milestone_minutes in STAGES:
-        while not stage_done(name, hours):
-            before = spent_s(name)
-            code = train_stage(name, hours, parent, args.nice, milestone_minutes)
+        # scored first too: a campaign stopped between a chunk and its check checks before training more
+        while not stage_done(name, hours) and not check_plateau(name, log=lambda m: print(m, flush=True)):
+            before = read_milestones(run_dir(name))
+            code = train_stage(name, hours, parent, 0, milestone_minutes)
             print("\n".join(status()), flush=True)
             if code != 0:
                 return code
-            if spent_s(name) <= before:  # a chunk that trained nothing would loop for ever
-                print(f"bgmaker campaign: {name} did not train (log: {run_dir(name).parent / (name + '.log')})")
+            if read_milestones(run_dir(name)) == before and not stage_done(name, hours):
+                # a chunk ends on a milestone: none new means it trained nothing, and would loop for ever
+                print(f"bgmaker campaign: {name} made no new milestone (log: {run_dir(name).parent / (name + '.log')})")
                 return 1
-            check_plateau(name, log=lambda m: print(m, flush=True))
     print("bgmaker campaign: every stage has spent its budget; ship with --ship v1_all / --ship v2_rock_beat")
     return 0

@@ -26,6 +26,7 @@ CPU-hours here are process CPU time (all threads): 8 CPU-hours is 4 hours of a
 2-core machine.
 """
 import json
+import math
 import os
 import subprocess
 import sys
@@ -165,7 +166,9 @@ def check_plateau(name, log=print):
     best = choose(scores + ([start] if start else []))
     before = credit(name)[0]
     best_h, newest_h = (best["cpu_s"] + before) / 3600, (scores[-1]["cpu_s"] + before) / 3600
-    if newest_h - best_h < rule["patience"]:
+    # Milestones land a step after their CPU boundary, so count in milestone intervals, not raw seconds.
+    every = dict((n, m) for n, _, _, m in STAGES).get(name, 60.0) / 60
+    if round((newest_h - best_h) / every) * every < rule["patience"] - 1e-9:
         log(f"bgmaker campaign: {name}'s best milestone on validation is {Path(best['checkpoint']).name} "
             f"at {best_h:.2f} CPU-hours; it stops when that is {rule['patience']:g} CPU-hours old")
         return None
@@ -229,11 +232,11 @@ def train_stage(name, hours, parent, nice, milestone_minutes=60.0):
         from bgmaker.training.run_state import spent
         every = milestone_minutes / 60
         own = spent(run_dir(name))[0] / 3600
-        minimum = PLATEAU[name]["minimum"] - credit(name)[0] / 3600
-        chunk_end = max(minimum, (int(own / every + 1e-9) + CHECK_EVERY) * every)
+        minimum = math.ceil((PLATEAU[name]["minimum"] - credit(name)[0] / 3600) / every - 1e-9) * every
+        chunk_end = max(minimum, (int(own / every + 1e-9) + CHECK_EVERY) * every)  # on the run's milestone grid
         budget = min(budget, chunk_end)
     command = ["nice", "-n", str(nice), sys.executable, "-m", "bgmaker.cli", "train", "--run", name,
-               "--cpu-hours", f"{budget:.6g}", "--milestone-every", f"{milestone_minutes:g}",
+               "--cpu-hours", f"{math.ceil(budget * 1e6) / 1e6:g}", "--milestone-every", f"{milestone_minutes:g}",
                "--checkpoints_to_keep=2"] + extra
     print(f"bgmaker campaign: {' '.join(command[3:])}", flush=True)
     log = run_dir(name).parent / f"{name}.log"
