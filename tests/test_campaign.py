@@ -7,6 +7,7 @@ import pytest
 
 from bgmaker.errors import UserError
 from bgmaker.training import campaign
+from bgmaker.training.run_state import read_milestones
 
 from conftest import REPO, run_cli
 
@@ -208,3 +209,45 @@ def test_a_stage_with_a_flat_validation_curve_stops_before_its_budget(tmp_path, 
     assert record["best"] == "model.ckpt-4" and record["best_cpu_hours"] == 1.33
     assert campaign.stage_done("v2_rock_beat", 6.0)
     assert "stopped, its validation curve flat: best milestone model.ckpt-4" in campaign.status()[2]
+
+
+def test_the_campaign_loop_trains_chunks_until_the_plateau_and_stops_on_a_chunk_that_trains_nothing(
+        tmp_path, monkeypatch):
+    """bgmaker campaign's loop (no training: each chunk adds its milestones): v1_all is done, v2_rock_beat
+    trains chunk after chunk, is checked before each, stops on its plateau; a chunk with no new milestone ends it."""
+    import argparse
+    from bgmaker.cli import campaign as cli
+    monkeypatch.setenv("BGMAKER_STATE_DIR", str(tmp_path))
+    monkeypatch.setattr(cli.os, "nice", lambda n: None)
+    monkeypatch.setattr(cli, "stage_done",
+                        lambda name, hours: name == "v1_all" or (campaign.run_dir(name) / campaign.PLATEAU_FILE).exists())
+    folder = campaign.run_dir("v2_rock_beat")
+    (folder / "milestones").mkdir(parents=True)
+    chunks = []
+
+    def train_stage(name, hours, parent, nice, minutes):  # two milestones a chunk, 20 CPU-minutes apart
+        chunks.append(name)
+        with open(folder / "milestones" / "index.jsonl", "a") as f:
+            for _ in range(2 if len(chunks) < 99 else 0):
+                i = len(read_milestones(folder)) + 1
+                f.write(json.dumps(dict(checkpoint=f"model.ckpt-{i}", step=i, examples=i, cpu_s=i * 1200.0,
+                                        wall_s=1.0)) + "\n")
+        return 0
+    monkeypatch.setattr(cli, "train_stage", train_stage)
+    checks, flat_at = [], [8]
+
+    def check_plateau(name, log):  # flat once 8 milestones exist
+        checks.append(len(read_milestones(campaign.run_dir(name))))
+        if name == "v2_rock_beat" and checks[-1] >= flat_at[0]:
+            (folder / campaign.PLATEAU_FILE).write_text("{}")
+            return {}
+        return None
+    monkeypatch.setattr(cli, "check_plateau", check_plateau)
+    monkeypatch.setattr(cli, "status", lambda: [])
+    args = argparse.Namespace(status=False, ship=None, nice=10)
+    assert cli.main(args) == 0
+    assert (chunks, checks) == (["v2_rock_beat"] * 4, [0, 2, 4, 6, 8])
+
+    (folder / campaign.PLATEAU_FILE).unlink()
+    chunks[:], flat_at[0] = ["x"] * 98, 99  # not flat yet, and the next chunk adds no milestone
+    assert cli.main(args) == 1

@@ -40,8 +40,10 @@ def main(args):
     claim()
     os.nice(args.nice)  # scoring milestones between chunks runs in this process: as low as the training
     for name, hours, parent, milestone_minutes in STAGES:
-        # scored first too: a campaign stopped between a chunk and its check checks before training more
-        while not stage_done(name, hours) and not check_plateau(name, log=lambda m: print(m, flush=True)):
+        while not stage_done(name, hours):
+            # checked before each chunk: a campaign stopped between a chunk and its check loses nothing
+            if check_plateau(name, log=lambda m: print(m, flush=True)) is not None:
+                break
             before = read_milestones(run_dir(name))
             code = train_stage(name, hours, parent, 0, milestone_minutes)
             print("\n".join(status()), flush=True)
