@@ -9,7 +9,9 @@ temperatures make beats plainer (fewer drums, more bar-to-bar repetition, more
 kicks on one); higher ones busier. The default
 (bgmaker.generation.generator.DEFAULT_TEMPERATURE) is changed by hand after
 reading the table, and only on a clear lead: the quick mode's 128 samples and
-8 interpolations make differences of a few hundredths noise.
+8 interpolations make differences of a few hundredths noise. The table ends
+with the temperature that ranks best on the figures a checkpoint is chosen on
+(bgmaker.training.campaign.choose), as a reading aid.
 """
 import argparse
 import json
@@ -38,11 +40,17 @@ def main():
     parser.add_argument("--model", default="models/v2_rock_beat")
     parser.add_argument("--temperatures", default="0.2,0.35,0.5,0.7")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--run", default=None,
+                        help="the run whose validation split scores the model (default: the model folder's run); "
+                             "needed when --model is a checkpoint, e.g. a campaign milestone")
     args = parser.parse_args()
     os.environ.setdefault("BGMAKER_DATA_DIR", str(paths.state_dir() / "data"))
     from bgmaker.evaluation import evaluate
     model = Path(args.model)
-    run = json.loads((model / "bgmaker_run.json").read_text())["run"]
+    record = model / "bgmaker_run.json"
+    run = args.run or (json.loads(record.read_text())["run"] if record.is_file() else None)
+    if run is None:
+        parser.error(f"{model} is no model folder (no bgmaker_run.json): give its run with --run")
     rows = []
     for t in (float(x) for x in args.temperatures.split(",")):
         print(f"temperature {t}", flush=True)
@@ -53,8 +61,8 @@ def main():
                                                      default=float) + "\n")
     cell = lambda v: f"{v:.3f}" if isinstance(v, (int, float)) else "–"  # noqa: E731
     lines = [f"# Sampling temperature of {model} (validation split, quick mode, seed {args.seed})", "",
-             f"Regenerate: `.venv/bin/python benchmarks/temperature.py --model {model} --temperatures "
-             f"{args.temperatures}`. Samples and interpolations decoded at the temperature; "
+             f"Regenerate: `.venv/bin/python benchmarks/temperature.py --model {model} "
+             + (f"--run {args.run} " if args.run else "") + f"--temperatures {args.temperatures}`. Samples and interpolations decoded at the temperature; "
              "the last row is real drumming (train windows vs validation; validation windows; for "
              "interpolation, the crossfade).", "",
              "| temperature | " + " | ".join(title for _, title in FIGURES) + " |",
@@ -63,6 +71,13 @@ def main():
         lines.append(f"| {row['temperature']:g} | " + " | ".join(cell(row["summary"].get(k)) for k, _ in FIGURES) + " |")
     ref = {figure: rows[0]["summary"].get(key) for key, figure in REFERENCE}
     lines.append("| real drumming / crossfade | " + " | ".join(cell(ref.get(k)) for k, _ in FIGURES) + " |")
+    from bgmaker.generation.generator import DEFAULT_TEMPERATURE
+    from bgmaker.training.campaign import CHOICE_FIGURES, choose
+    best = choose([dict(row, cpu_s=0.0) for row in rows])  # ties: the lower temperature
+    lines += ["", f"Best mean rank over the figures a checkpoint is chosen on ({', '.join(CHOICE_FIGURES)}; the "
+              f"classifier by its distance from 0.5; accuracy does not depend on the sampling temperature): "
+              f"**{best['temperature']:g}**. `bgmaker generate`'s default "
+              f"(bgmaker.generation.generator.DEFAULT_TEMPERATURE): {DEFAULT_TEMPERATURE:g}."]
     (OUT / "temperature.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
