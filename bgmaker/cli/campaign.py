@@ -18,7 +18,7 @@ from bgmaker.training.campaign import (STAGES, check_plateau, claim, run_dir, sh
 from bgmaker.training.run_state import read_milestones
 
 ACCEPTS_EXTRA_ARGS = False
-QUIET = False  # Magenta's log lines are the training's progress
+QUIET = True  # training logs to campaign/runs/<run>.log (its own command); this process only prints its steps
 
 
 def add_arguments(parser):
