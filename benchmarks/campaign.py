@@ -85,6 +85,30 @@ def rows(result):
     return out
 
 
+WARM_START = ("<!-- warm-start:begin -->", "<!-- warm-start:end -->")
+WARM_COLUMNS = [c for c in recipes.COLUMNS if c[0] != "onset_f1_free_running"]
+
+
+def warm_start_table(warm, scratch):
+    """README's table: v2_rock_beat warm-started against the same recipe from scratch, at equal v2 CPU.
+
+    warm, scratch: the stages' results (their `validation` records, as in campaign.json). A row per warm
+    milestone (its start at 0 CPU-hours first); a from-scratch milestone within 0.05 CPU-hours sits beside it.
+    """
+    lines = ["| v2 CPU-hours | " + " | ".join(c[1] for c in WARM_COLUMNS) + " |",
+             "|---:|" + "---:|" * len(WARM_COLUMNS)]
+    others = (scratch or {}).get("validation", [])
+    for v in warm["validation"]:
+        near = [o for o in others if abs(o["cpu_s"] - v["cpu_s"]) < 180]
+        cells = []
+        for key, *_ in WARM_COLUMNS:
+            cell = recipes._cell(v["summary"].get(key))
+            cells.append(f"{cell} vs {recipes._cell(near[0]['summary'].get(key))}" if near else cell)
+        label = f"{v['cpu_s'] / 3600:.2f}" + (" (its start, v1_all)" if v.get("start") else "")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main():
     results = [stage("v1_all"), stage("v2_rock_beat")]
     scratch = from_scratch()
@@ -127,6 +151,9 @@ def main():
                                                   default=float) + "\n")
     recipes.plot([r for r in results + [scratch] if r and (r["progress"] or r["validation"])],
                  OUT / "campaign.png")
+    import models  # benchmarks/models.py: the README's generated blocks
+    readme = REPO / "README.md"
+    readme.write_text(models.replace_block(readme.read_text(), *WARM_START, warm_start_table(results[1], scratch)))
     print("\n".join(lines))
     return 0
 

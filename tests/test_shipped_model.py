@@ -54,9 +54,10 @@ def test_shipped_model_reproduces_its_recorded_figures(model, gmd_dir, tmp_path)
 
 
 def test_the_readmes_model_tables_are_the_committed_reports():
-    """README's models table and the shipped rock model's report "in full" are what benchmarks/models.py
-    writes from the committed benchmarks/models.json and models/v2_rock_beat/evaluation.md: a ship that
-    forgets to regenerate them fails here."""
+    """README's generated blocks are what the benchmarks write from their committed records: the models
+    table and the shipped rock model's report "in full" (benchmarks/models.py, from benchmarks/models.json
+    and models/v2_rock_beat/evaluation.md) and the warm-start table (benchmarks/campaign.py, from
+    benchmarks/campaign.json). A ship that forgets to regenerate them fails here."""
     import importlib.util
     import json
     spec = importlib.util.spec_from_file_location("models_table", REPO / "benchmarks" / "models.py")
@@ -69,3 +70,11 @@ def test_the_readmes_model_tables_are_the_committed_reports():
     assert table.readme_text(readme, rows, report) == readme, \
         "README out of date: .venv/bin/python benchmarks/models.py"
     assert table.summary_tables(report).splitlines()[0].startswith("| figure | model |")
+    # and the warm-start table is what benchmarks/campaign.py writes from the committed benchmarks/campaign.json
+    spec = importlib.util.spec_from_file_location("campaign_curves", REPO / "benchmarks" / "campaign.py")
+    curves = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(curves)
+    recorded = json.loads((REPO / "benchmarks" / "campaign.json").read_text())
+    block = curves.warm_start_table(recorded["stages"][1], recorded["from_scratch"])
+    assert table.replace_block(readme, *curves.WARM_START, block) == readme, \
+        "README out of date: .venv/bin/python benchmarks/campaign.py"
