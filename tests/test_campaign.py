@@ -189,6 +189,9 @@ def test_a_stage_with_a_flat_validation_curve_stops_before_its_budget(tmp_path, 
     assert float(commands[-1][commands[-1].index("--cpu-hours") + 1]) == pytest.approx(5 / 3, abs=1e-5)
     assert float(commands[-1][commands[-1].index("--cpu-hours") + 1]) * 3 >= 5  # never just short of a milestone
     (folder / campaign.CREDIT_FILE).unlink()
+    spend(11 / 3)
+    campaign.train_stage("v2_rock_beat", 6.0, "v1_all", 10, 20.0)  # to milestone 13 at 13/3 CPU-hours, not 12 ms short
+    assert float(commands[-1][commands[-1].index("--cpu-hours") + 1]) >= 13 / 3
 
     best_at = 4  # milestone 4 (1.33 CPU-hours) scores best; later ones score worse
     monkeypatch.setattr(campaign, "start_score", lambda name, **k: None)

@@ -236,7 +236,7 @@ def train_stage(name, hours, parent, nice, milestone_minutes=60.0):
         chunk_end = max(minimum, (int(own / every + 1e-9) + CHECK_EVERY) * every)  # on the run's milestone grid
         budget = min(budget, chunk_end)
     command = ["nice", "-n", str(nice), sys.executable, "-m", "bgmaker.cli", "train", "--run", name,
-               "--cpu-hours", f"{math.ceil(budget * 1e6) / 1e6:g}", "--milestone-every", f"{milestone_minutes:g}",
+               "--cpu-hours", f"{math.ceil(budget * 1e6) / 1e6:.6f}".rstrip("0").rstrip("."), "--milestone-every", f"{milestone_minutes:g}",
                "--checkpoints_to_keep=2"] + extra
     print(f"bgmaker campaign: {' '.join(command[3:])}", flush=True)
     log = run_dir(name).parent / f"{name}.log"
