@@ -53,5 +53,6 @@ def main(args):
                 # a chunk ends on a milestone: none new means it trained nothing, and would loop for ever
                 print(f"bgmaker campaign: {name} made no new milestone (log: {run_dir(name).parent / (name + '.log')})")
                 return 1
-    print("bgmaker campaign: every stage has spent its budget; ship with --ship v1_all / --ship v2_rock_beat")
+    print("bgmaker campaign: every stage is done (its budget spent, or its validation curve flat: --status); "
+          "ship with --ship v1_all / --ship v2_rock_beat")
     return 0
