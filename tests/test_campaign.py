@@ -254,3 +254,21 @@ def test_the_campaign_loop_trains_chunks_until_the_plateau_and_stops_on_a_chunk_
     (folder / campaign.PLATEAU_FILE).unlink()
     chunks[:], flat_at[0] = ["x"] * 98, 99  # not flat yet, and the next chunk adds no milestone
     assert cli.main(args) == 1
+
+
+def test_a_stage_that_stopped_on_its_plateau_stays_stopped_on_a_new_machine(tmp_path, monkeypatch):
+    """The shipped record carries the plateau; a lost state resumes into a stopped stage, training nothing."""
+    monkeypatch.setenv("BGMAKER_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("BGMAKER_MODELS_DIR", str(tmp_path / "models"))
+    flat = dict(best="model.ckpt-1638", best_cpu_hours=2.33, spent_cpu_hours=4.33)
+    for run, shipped in (("v1_all", dict(cpu_hours=8.0)), ("v2_rock_beat", dict(cpu_hours=2.33, plateau=flat))):
+        (tmp_path / "models" / run).mkdir(parents=True)
+        (tmp_path / "models" / run / "checkpoint").write_text('model_checkpoint_path: "model.ckpt-1"\n')
+        (tmp_path / "models" / run / "bgmaker_run.json").write_text(json.dumps(dict(shipped=shipped)))
+    commands = []
+    monkeypatch.setattr("bgmaker.data.convert.converted", lambda *a, **k: None)
+    monkeypatch.setattr(campaign.subprocess, "run",
+                        lambda command, **k: commands.append(command) or subprocess.CompletedProcess(command, 0))
+    assert campaign.train_stage("v2_rock_beat", 6.0, "v1_all", 10, 20.0) == 0 and not commands
+    assert campaign.stage_done("v2_rock_beat", 6.0)
+    assert campaign.plateau("v2_rock_beat")["best"] == "model.ckpt-1638"

@@ -211,6 +211,14 @@ def resume_source(name, parent):
     return None, 0.0
 
 
+def _shipped_plateau(model):
+    """The plateau record a model shipped by the campaign carries (ship copies it), else None."""
+    try:
+        return json.loads((Path(model) / "bgmaker_run.json").read_text())["shipped"].get("plateau")
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def train_stage(name, hours, parent, nice, milestone_minutes=60.0):
     """Train stage `name` until it has spent `hours` CPU-hours (credit included); return the exit code."""
     from bgmaker.training.train import latest_checkpoint
@@ -224,6 +232,11 @@ def train_stage(name, hours, parent, nice, milestone_minutes=60.0):
         if cpu_s:
             run_dir(name).mkdir(parents=True, exist_ok=True)
             (run_dir(name) / CREDIT_FILE).write_text(json.dumps(dict(cpu_s=cpu_s, model=source)) + "\n")
+            flat = _shipped_plateau(source)
+            if flat:  # the committed model's stage had stopped on a flat curve: it stays stopped on a new machine
+                (run_dir(name) / PLATEAU_FILE).write_text(json.dumps(dict(flat, from_model=source), indent=1) + "\n")
+                print(f"bgmaker campaign: {name} had stopped on a flat validation curve ({source})", flush=True)
+                return 0
             if stage_done(name, hours):  # the committed model had spent the whole budget
                 print(f"bgmaker campaign: {name} had spent its {hours:g} CPU-hours in {source}", flush=True)
                 return 0
@@ -366,7 +379,7 @@ def ship(name):
         cpu_hours=round((best["cpu_s"] + before) / 3600, 2),
         run_cpu_hours=round((progress[-1]["cpu_s"] + before) / 3600, 2),
         chosen_on="validation split, best mean rank of " + ", ".join(CHOICE_FIGURES),
-        validation=best["summary"], start_validation=start and dict(
+        validation=best["summary"], plateau=plateau(name), start_validation=start and dict(
             checkpoint=Path(start["checkpoint"]).name, step=start["step"], summary=start["summary"]),
         time=time.strftime("%Y-%m-%dT%H:%M:%S%z")))
     # The run record's data paths are relative to the run folder it came from: name it (portably).
