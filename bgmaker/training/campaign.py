@@ -8,7 +8,8 @@ machine) and does the next thing that is not done yet:
 1. v1_all (every 4/4 window of GMD, beats and fills) with the runs' recipe
    until it has used V1_CPU_HOURS of CPU;
 2. v2_rock_beat, started from v1_all's best milestone (chosen on v1_all's
-   validation split), until V2_CPU_HOURS. Its milestones come every 20
+   validation split), until V2_CPU_HOURS, or earlier once its validation curve
+   is flat (PLATEAU, check_plateau). Its milestones come every 20
    CPU-minutes, as the from-scratch recipe runs' do (benchmarks/recipes.py), so
    the warm start and training from scratch meet at equal CPU at several points.
 
@@ -248,8 +249,9 @@ def train_stage(name, hours, parent, nice, milestone_minutes=60.0):
         minimum = math.ceil((PLATEAU[name]["minimum"] - credit(name)[0] / 3600) / every - 1e-9) * every
         chunk_end = max(minimum, (int(own / every + 1e-9) + CHECK_EVERY) * every)  # on the run's milestone grid
         budget = min(budget, chunk_end)
+    hours_arg = f"{math.ceil(budget * 1e6) / 1e6:.6f}".rstrip("0").rstrip(".")  # rounded up: never short of a milestone
     command = ["nice", "-n", str(nice), sys.executable, "-m", "bgmaker.cli", "train", "--run", name,
-               "--cpu-hours", f"{math.ceil(budget * 1e6) / 1e6:.6f}".rstrip("0").rstrip("."), "--milestone-every", f"{milestone_minutes:g}",
+               "--cpu-hours", hours_arg, "--milestone-every", f"{milestone_minutes:g}",
                "--checkpoints_to_keep=2"] + extra
     print(f"bgmaker campaign: {' '.join(command[3:])}", flush=True)
     log = run_dir(name).parent / f"{name}.log"
