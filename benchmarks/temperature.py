@@ -62,7 +62,8 @@ def main():
     cell = lambda v: f"{v:.3f}" if isinstance(v, (int, float)) else "–"  # noqa: E731
     lines = [f"# Sampling temperature of {model} (validation split, quick mode, seed {args.seed})", "",
              f"Regenerate: `.venv/bin/python benchmarks/temperature.py --model {model} "
-             + (f"--run {args.run} " if args.run else "") + f"--temperatures {args.temperatures}`. Samples and interpolations decoded at the temperature; "
+             + (f"--run {args.run} " if args.run else "") + f"--temperatures {args.temperatures}`. "
+             "Samples and interpolations decoded at the temperature; "
              "the last row is real drumming (train windows vs validation; validation windows; for "
              "interpolation, the crossfade).", "",
              "| temperature | " + " | ".join(title for _, title in FIGURES) + " |",

@@ -60,9 +60,13 @@ def test_the_readmes_model_tables_are_the_committed_reports():
     benchmarks/campaign.json). A ship that forgets to regenerate them fails here."""
     import importlib.util
     import json
-    spec = importlib.util.spec_from_file_location("models_table", REPO / "benchmarks" / "models.py")
-    table = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(table)
+
+    def benchmark(name):  # a script of benchmarks/, loaded as a module (they are no package)
+        spec = importlib.util.spec_from_file_location(f"benchmark_{name}", REPO / "benchmarks" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    table = benchmark("models")
     readme = (REPO / "README.md").read_text()
     rows = json.loads((REPO / "benchmarks" / "models.json").read_text())
     report = (REPO / "models" / "v2_rock_beat" / "evaluation.md").read_text()
@@ -71,9 +75,7 @@ def test_the_readmes_model_tables_are_the_committed_reports():
         "README out of date: .venv/bin/python benchmarks/models.py"
     assert table.summary_tables(report).splitlines()[0].startswith("| figure | model |")
     # and the warm-start table is what benchmarks/campaign.py writes from the committed benchmarks/campaign.json
-    spec = importlib.util.spec_from_file_location("campaign_curves", REPO / "benchmarks" / "campaign.py")
-    curves = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(curves)
+    curves = benchmark("campaign")
     recorded = json.loads((REPO / "benchmarks" / "campaign.json").read_text())
     block = curves.warm_start_table(recorded["stages"][1], recorded["from_scratch"])
     assert table.replace_block(readme, *curves.WARM_START, block) == readme, \
