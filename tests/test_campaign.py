@@ -59,6 +59,8 @@ def test_a_lost_machine_resumes_from_the_committed_model_and_counts_its_cpu(tmp_
         (tmp_path / "models" / run / "checkpoint").write_text('model_checkpoint_path: "model.ckpt-1"\n')
         (tmp_path / "models" / run / "bgmaker_run.json").write_text(json.dumps(record))
     assert campaign.resume_source("v1_all", None) == (str(tmp_path / "models" / "v1_all"), 7200.0)
+    assert campaign.status()[1].endswith("had spent 2.00 of 8 CPU-hours; a resume goes on from it")
+    assert campaign.status()[2].startswith("v2_rock_beat: 0.00 of 6 CPU-hours")  # an older model: no credit
     assert campaign.resume_source("v2_rock_beat", "v1_all") == (str(tmp_path / "models" / "v1_all"), 0.0)
 
     commands = []
@@ -265,6 +267,12 @@ def test_a_stage_that_stopped_on_its_plateau_stays_stopped_on_a_new_machine(tmp_
         (tmp_path / "models" / run).mkdir(parents=True)
         (tmp_path / "models" / run / "checkpoint").write_text('model_checkpoint_path: "model.ckpt-1"\n')
         (tmp_path / "models" / run / "bgmaker_run.json").write_text(json.dumps(dict(shipped=shipped)))
+    # before anything runs, --status says what the committed models hold: neither stage has anything to train
+    lines = campaign.status()
+    assert lines[1].startswith("v1_all: no state on this machine; its committed model ") \
+        and lines[1].endswith("had spent 8.00 of 8 CPU-hours: its budget is spent (nothing to train)")
+    assert "had spent 2.33 of 6 CPU-hours; stopped at 4.33, its validation curve flat: best milestone " \
+           "model.ckpt-1638 at 2.33 CPU-hours (nothing to train)" in lines[2]
     commands = []
     monkeypatch.setattr("bgmaker.data.convert.converted", lambda *a, **k: None)
     monkeypatch.setattr(campaign.subprocess, "run",

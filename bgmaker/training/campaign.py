@@ -118,10 +118,22 @@ def status():
     pid = campaign_pid()
     lines = [f"campaign: running in the background (pid {pid})" if pid else
              "campaign: not running (scripts/campaign.sh resumes it)"]
-    for name, hours, _, _ in STAGES:
+    for name, hours, parent, _ in STAGES:
         progress = read_progress(run_dir(name))
         last = progress[-1] if progress else {}
         before, model = credit(name)
+        if not progress and not model and (committed := committed_model(name, parent))[0]:
+            # no state on this machine: say what a resume would find in the committed model (train_stage)
+            source, cpu_s = committed
+            flat = _shipped_plateau(source)
+            lines.append(f"{name}: no state on this machine; its committed model {paths.portable(source)} had spent "
+                         f"{cpu_s / 3600:.2f} of {hours:g} CPU-hours"
+                         + (f"; stopped at {flat.get('spent_cpu_hours', cpu_s / 3600):.2f}, its validation curve "
+                            f"flat: best milestone {flat['best']} at {flat['best_cpu_hours']:g} CPU-hours "
+                            "(nothing to train)" if flat else
+                            ": its budget is spent (nothing to train)" if cpu_s >= hours * 3600 else
+                            "; a resume goes on from it"))
+            continue
         lines.append(f"{name}: {spent_s(name) / 3600:.2f} of {hours:g} CPU-hours"
                      + (f" (incl. {before / 3600:.2f} spent before, in {model})" if model else "")
                      + f", step {last.get('step', 0)}, {last.get('examples', 0):,} examples, "
@@ -184,6 +196,27 @@ def check_plateau(name, log=print):
     return record
 
 
+def committed_model(name, parent):
+    """(models/<name>, CPU seconds it had spent) when a lost state resumes stage `name` from its own
+    committed model, else (None, 0.0); cheap (no scoring), so --status can say it before anything trains.
+
+    Only a model the campaign itself shipped (its `shipped` record) counts, and only while the parent
+    has no milestones here: those are newer than anything committed and win (resume_source).
+    """
+    from bgmaker_configs.runs import get_run
+    from bgmaker.training.run_state import read_milestones
+    own = get_run(name).shipped_dir
+    if not (own / "checkpoint").is_file() or (parent and read_milestones(run_dir(parent))):
+        return None, 0.0
+    try:
+        shipped = json.loads((own / "bgmaker_run.json").read_text()).get("shipped")
+    except (OSError, ValueError):
+        shipped = None
+    if shipped and shipped.get("cpu_hours"):
+        return str(own), shipped["cpu_hours"] * 3600
+    return None, 0.0
+
+
 def resume_source(name, parent):
     """(checkpoint or model folder, CPU seconds it credits) a stage starts from when it has no checkpoint.
 
@@ -195,14 +228,9 @@ def resume_source(name, parent):
     from what was committed instead of starting the stage again.
     """
     from bgmaker_configs.runs import get_run
-    from bgmaker.training.run_state import read_milestones
-    own = get_run(name).shipped_dir
-    # The parent's milestones here are newer than anything committed: they win over the stage's own model.
-    if (own / "checkpoint").is_file() and not (parent and read_milestones(run_dir(parent))):
-        shipped = json.loads((own / "bgmaker_run.json").read_text()).get("shipped") \
-            if (own / "bgmaker_run.json").is_file() else None
-        if shipped and shipped.get("cpu_hours"):
-            return str(own), shipped["cpu_hours"] * 3600
+    own, cpu_s = committed_model(name, parent)
+    if own:
+        return own, cpu_s
     if parent:
         best = best_milestone(parent)
         if best:
