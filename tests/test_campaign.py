@@ -146,10 +146,14 @@ def test_a_warm_started_stage_must_beat_the_weights_it_started_from(tmp_path, mo
     assert (start["cpu_s"], start["step"], start["examples"], start["start"]) == (0.0, 5000, 320000, True)
     assert campaign.start_score("v2_rock_beat")["summary"] == start["summary"] and len(scored) == 1  # cached
 
+    (v2 / "milestones").mkdir()
+    (v2 / "milestones" / "index.jsonl").write_text(json.dumps(dict(checkpoint="model.ckpt-700", step=700,
+                                                                   examples=44800, cpu_s=3600.0, wall_s=1.0)) + "\n")
     worse = dict(checkpoint=str(v2 / "milestones" / "model.ckpt-700"), step=700, examples=44800, cpu_s=3600.0,
                  summary=figures(0.4))
-    monkeypatch.setattr(campaign, "best_milestone", lambda name: worse)
-    with pytest.raises(UserError, match="model.ckpt-700 has not beaten its starting weights model.ckpt-5000"):
+    monkeypatch.setattr(campaign, "validation_scores", lambda name, **k: [worse])
+    assert campaign.stage_choice("v2_rock_beat")[:2] == (start, start)
+    with pytest.raises(UserError, match="none of its milestones has beaten its starting weights model.ckpt-5000"):
         campaign.ship("v2_rock_beat")
     better = dict(worse, summary=figures(0.6))
     assert campaign.choose([better, start]) is better
@@ -205,11 +209,16 @@ def test_a_stage_with_a_flat_validation_curve_stops_before_its_budget(tmp_path, 
     spend(3.0)  # newest milestone 3.0 CPU-hours, best 1.33: 1.67 old, under the patience
     assert campaign.check_plateau("v2_rock_beat", log=lambda *_: None) is None
     assert not campaign.stage_done("v2_rock_beat", 6.0)
-    spend(3.0 + 2 / 3)  # 2 CPU-hours after the best, to the milestone (milestones land a step past their boundary)
-    monkeypatch.setattr(campaign, "validation_scores", lambda name, **k: [
+    # milestones land a step past their boundary: the best one 5 CPU-seconds late, the newest on time
+    late_best = lambda newest: lambda name, **k: [  # noqa: E731
         dict(checkpoint=f"model.ckpt-{i}", cpu_s=i * 1200.0 + (5.0 if i == best_at else 0.0), summary=dict(
             accuracy_free_running=1.0 - abs(i - best_at) / 100, sample_overlap=0.7, interp_overlap=0.7,
-            classifier_samples_vs_real=0.6)) for i in range(1, 12)])
+            classifier_samples_vs_real=0.6)) for i in range(1, newest + 1)]
+    spend(3.0)
+    monkeypatch.setattr(campaign, "validation_scores", late_best(9))  # 5 intervals (1.67 h) after the best
+    assert campaign.check_plateau("v2_rock_beat", log=lambda *_: None) is None
+    spend(10 / 3)
+    monkeypatch.setattr(campaign, "validation_scores", late_best(10))  # exactly 6 intervals: 2 CPU-hours, 5 s short
     record = campaign.check_plateau("v2_rock_beat", log=lambda *_: None)
     assert record["best"] == "model.ckpt-4" and record["best_cpu_hours"] == 1.33
     assert campaign.stage_done("v2_rock_beat", 6.0)

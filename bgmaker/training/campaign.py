@@ -74,10 +74,11 @@ def use_campaign_dirs():
 
 
 def credit(name):
-    """(CPU seconds, model folder) a stage had spent before its state was lost: (0.0, None) if none.
+    """(CPU seconds, model folder) credited to a stage that restarted from its own committed model: (0.0, None) if none.
 
-    Written when a stage restarts from its own committed model (resume_source), so
-    the stage's budget counts what that model had already spent.
+    train_stage writes it when a stage with no checkpoint here goes on from the
+    model resume_source names; the seconds are what that model (the shipped
+    milestone) had spent, so the stage's budget counts them.
     """
     try:
         record = json.loads((run_dir(name) / CREDIT_FILE).read_text())
@@ -118,14 +119,19 @@ def status():
     pid = campaign_pid()
     lines = [f"campaign: running in the background (pid {pid})" if pid else
              "campaign: not running (scripts/campaign.sh resumes it)"]
+    done = {}  # stage -> nothing left to train (here, or in its committed model)
     for name, hours, parent, _ in STAGES:
         progress = read_progress(run_dir(name))
         last = progress[-1] if progress else {}
         before, model = credit(name)
-        if not progress and not model and (committed := committed_model(name, parent))[0]:
-            # no state on this machine: say what a resume would find in the committed model (train_stage)
+        done[name] = stage_done(name, hours)
+        # No state on this machine: say what a resume would find in the committed model (train_stage). Only
+        # once the parent has nothing to train: a parent that trains on makes milestones the child restarts from.
+        if (not progress and not model and (parent is None or done.get(parent))
+                and (committed := committed_model(name, parent))[0]):
             source, cpu_s = committed
             flat = _shipped_plateau(source)
+            done[name] = bool(flat) or cpu_s >= hours * 3600
             lines.append(f"{name}: no state on this machine; its committed model {paths.portable(source)} had spent "
                          f"{cpu_s / 3600:.2f} of {hours:g} CPU-hours"
                          + (f"; stopped at {flat.get('spent_cpu_hours', cpu_s / 3600):.2f}, its validation curve "
@@ -173,10 +179,7 @@ def check_plateau(name, log=print):
     rule = PLATEAU.get(name)
     if not rule or not read_milestones(run_dir(name)) or spent_s(name) < rule["minimum"] * 3600:
         return None
-    use_campaign_dirs()
-    scores = validation_scores(name, log=log)
-    start = start_score(name, log=log)
-    best = choose(scores + ([start] if start else []))
+    best, _, scores = stage_choice(name, log=log)
     before = credit(name)[0]
     best_h, newest_h = (best["cpu_s"] + before) / 3600, (scores[-1]["cpu_s"] + before) / 3600
     # Milestones land a step after their CPU boundary, so count in milestone intervals, not raw seconds.
@@ -222,8 +225,8 @@ def resume_source(name, parent):
 
     The parent's best milestone when the parent has milestones here (the
     state directory is intact); else a model the campaign itself shipped for
-    this stage (models/<name> with a `shipped` record: a lost machine's last
-    milestone), credited with the CPU it had spent; else the parent's shipped
+    this stage (models/<name> with a `shipped` record: its best milestone on
+    validation when it was shipped), credited with the CPU it had spent; else the parent's shipped
     model; else nothing (from scratch). So a campaign on a new machine goes on
     from what was committed instead of starting the stage again.
     """
@@ -252,7 +255,6 @@ def train_stage(name, hours, parent, nice, milestone_minutes=60.0):
     """Train stage `name` until it has spent `hours` CPU-hours (credit included); return the exit code."""
     from bgmaker.training.train import latest_checkpoint
     from bgmaker.data.convert import converted
-    converted(name, root() / "data")
     extra = []
     if not latest_checkpoint(str(run_dir(name))):
         source, cpu_s = resume_source(name, parent)
@@ -269,6 +271,7 @@ def train_stage(name, hours, parent, nice, milestone_minutes=60.0):
             if stage_done(name, hours):  # the committed model had spent the whole budget
                 print(f"bgmaker campaign: {name} had spent its {hours:g} CPU-hours in {source}", flush=True)
                 return 0
+    converted(name, root() / "data")  # only now: a stage with nothing to train needs no data
     budget = max(hours - credit(name)[0] / 3600, 0.01)  # the run's own CPU-hours (a credit is not the run's)
     if name in PLATEAU:  # in chunks ending on a milestone, scored between them (check_plateau)
         from bgmaker.training.run_state import spent
@@ -370,8 +373,24 @@ def choose(scores):
     return min(scores, key=lambda r: (ranks[id(r)], -r["cpu_s"]))
 
 
+def stage_choice(name, log=print):
+    """(best, start, scores): stage `name`'s milestones scored on validation (validation_scores), the weights
+    it started from (start_score, None from scratch), and the one `choose` picks among all of them.
+
+    One choice for both the plateau rule and --ship: a mean rank depends on the set it ranks, so the two
+    rank the same set, and a best that is the start means the stage's hours bought nothing.
+    """
+    use_campaign_dirs()
+    scores = validation_scores(name, log=log)
+    start = start_score(name, log=log)
+    return choose(scores + ([start] if start else [])), start, scores
+
+
 def best_milestone(name):
-    """The stage's best milestone on validation, if it has any milestone (scored here when not yet)."""
+    """The stage's best milestone on validation, if it has any milestone (scored here when not yet).
+
+    For a parent stage trained from scratch (v1_all), where it equals stage_choice's best.
+    """
     from bgmaker.training.run_state import read_milestones
     if not read_milestones(run_dir(name)):
         return None
@@ -384,18 +403,17 @@ def ship(name):
     and its check.json (bgmaker.evaluation.check)."""
     from bgmaker.evaluation import check, evaluate
     from bgmaker.models import export
-    from bgmaker.training.run_state import read_progress
+    from bgmaker.training.run_state import read_milestones, read_progress
     from bgmaker_configs.runs import get_run
-    best = best_milestone(name)
-    if not best:
+    if not read_milestones(run_dir(name)):
         raise ValueError(f"campaign run {name} has no milestone yet ({run_dir(name)})")
-    start = start_score(name)
-    # Head to head on validation (the choice's figures): a fine-tuned stage that has not beaten the weights it
-    # started from is not shipped as an improvement of them.
-    if start and choose([best, start]) is start:
+    best, start, _ = stage_choice(name)
+    # Ranked with the weights it started from (the choice's figures): a fine-tuned stage none of whose
+    # milestones beats them is not shipped as an improvement of them.
+    if best is start:
         from bgmaker.errors import UserError
-        raise UserError(f"{name}: its best milestone {Path(best['checkpoint']).name} has not beaten its starting "
-                        f"weights {Path(start['checkpoint']).name} on validation ({', '.join(CHOICE_FIGURES)}); "
+        raise UserError(f"{name}: none of its milestones has beaten its starting weights "
+                        f"{Path(start['checkpoint']).name} on validation ({', '.join(CHOICE_FIGURES)}); "
                         f"nothing shipped: train on, or keep the parent's model")
     out = get_run(name).shipped_dir
     # Rounded to float16 precision: ~37% less in git history per ship, beats unchanged (benchmarks/fp16.md).
