@@ -73,11 +73,21 @@ def from_scratch():
     return result
 
 
+def start_name(checkpoint):
+    """(what, checkpoint) a warm start began from: a campaign milestone by its run's name, a model
+    folder (a stage resumed from its committed model) by its path as committed reports name it."""
+    from bgmaker.paths import portable
+    path = Path(checkpoint)
+    if path.parent.name == "milestones":
+        return path.parent.parent.name, path.name
+    return portable(path), None
+
+
 def rows(result):
     out = []
     for v in result["validation"]:
-        run = (f"{result['recipe']} (its start: {Path(v['checkpoint']).parent.parent.name} "
-               f"{Path(v['checkpoint']).name})" if v.get("start") else result["recipe"])
+        run = (f"{result['recipe']} (its start: " + " ".join(filter(None, start_name(v["checkpoint"]))) + ")"
+               if v.get("start") else result["recipe"])
         cells = [run, f"{v['cpu_s'] / 3600:.2f}", f"{v['step']:,}" if v["step"] is not None else "",
                  f"{v['examples']:,}" if v["examples"] is not None else ""]
         cells += [recipes._cell(v["summary"].get(key)) for key, *_ in recipes.COLUMNS]
@@ -104,7 +114,7 @@ def warm_start_table(warm, scratch):
         for key, *_ in WARM_COLUMNS:
             cell = recipes._cell(v["summary"].get(key))
             cells.append(f"{cell} vs {recipes._cell(near[0]['summary'].get(key))}" if near else cell)
-        label = f"{v['cpu_s'] / 3600:.2f}" + (" (its start, v1_all)" if v.get("start") else "")
+        label = f"{v['cpu_s'] / 3600:.2f}" + (f" (its start, {start_name(v['checkpoint'])[0]})" if v.get("start") else "")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -112,6 +122,11 @@ def warm_start_table(warm, scratch):
 def main():
     results = [stage("v1_all"), stage("v2_rock_beat")]
     scratch = from_scratch()
+    if not any(r["progress"] or r["validation"] for r in results):
+        # A machine where the campaign never trained: keep the committed curves instead of blanking them.
+        print(f"benchmarks/campaign.py: no campaign state in {campaign.root()} (the campaign trained elsewhere); "
+              f"benchmarks/campaign.md, .json, .png and README's warm-start table stay as committed", file=sys.stderr)
+        return 1
     lines = ["# The campaign's learning curves (validation split, quick mode, seed 0)", "",
              "Regenerate: `.venv/bin/python benchmarks/campaign.py`. Each row is a milestone (weights kept every "
              + ", ".join(f"{m:g} CPU-minutes in {name}" for name, _, _, m in campaign.STAGES)

@@ -74,7 +74,8 @@ def main():
     lines.append("| real drumming / crossfade | " + " | ".join(cell(ref.get(k)) for k, _ in FIGURES) + " |")
     from bgmaker.generation.generator import DEFAULT_TEMPERATURE
     from bgmaker.training.campaign import CHOICE_FIGURES, choose
-    best = choose([dict(row, cpu_s=0.0) for row in rows])  # ties: the lower temperature
+    # ties: the lower temperature (choose keeps the first of equal records)
+    best = choose(sorted((dict(row, cpu_s=0.0) for row in rows), key=lambda row: row["temperature"]))
     lines += ["", f"Best mean rank over the figures a checkpoint is chosen on ({', '.join(CHOICE_FIGURES)}; the "
               f"classifier by its distance from 0.5; accuracy does not depend on the sampling temperature): "
               f"**{best['temperature']:g}**. `bgmaker generate`'s default "

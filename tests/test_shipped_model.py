@@ -78,5 +78,6 @@ def test_the_readmes_model_tables_are_the_committed_reports():
     curves = benchmark("campaign")
     recorded = json.loads((REPO / "benchmarks" / "campaign.json").read_text())
     block = curves.warm_start_table(recorded["stages"][1], recorded["from_scratch"])
+    assert all(marker in readme for marker in curves.WARM_START + table.SHIPPED_REPORT), "a README block lost its markers"
     assert table.replace_block(readme, *curves.WARM_START, block) == readme, \
         "README out of date: .venv/bin/python benchmarks/campaign.py"
