@@ -19,6 +19,10 @@ STEPS_PER_BAR = 16  # sixteenths in a 4/4 bar
 BARS = 4
 STEPS = STEPS_PER_BAR * BARS  # 64: one model example
 
+# The velocity of every hit the drum models decode (Magenta's data.OUTPUT_VELOCITY): a beat's loudness
+# before humanization (bgmaker.humanize).
+DECODED_VELOCITY = 80
+
 DEFAULT_BPM = 120.0  # tempo of generated beats and of MIDI without a tempo (MIDI's own default)
 
 

@@ -10,8 +10,17 @@ needs the configs in Magenta's `configs.CONFIG_MAP`; that is the explicit
 from bgmaker_configs.recipes import RECIPES, Recipe, get_recipe
 from bgmaker_configs.runs import RUNS, Run, UnknownRunError, get_run, user_run
 
-# the model configs BGMaker defines (bgmaker_configs.models.MODELS), named here without importing Magenta
+# the model configs BGMaker defines (bgmaker_configs.models.MODELS), named here without importing Magenta:
+# name -> (bars per stored window, expressive windows?) (bgmaker.data.windows.extract_windows)
+MODEL_WINDOWS = {
+    "hierdec-drum_4bar": (4, False),
+    "cat-drums_4bar": (4, False),
+    "groovae-humanize_2bar": (2, True),   # velocities and timing (bgmaker.humanize)
+    "groovae-humanize_4bar": (4, True),
+}
+# the drum-pattern models (what generate, evaluate and the page load); the rest humanize
 MODEL_NAMES = ("hierdec-drum_4bar", "cat-drums_4bar")
+HUMANIZE_MODEL_NAMES = ("groovae-humanize_2bar", "groovae-humanize_4bar")
 
 
 def register():
@@ -26,5 +35,5 @@ def register():
     return CONFIG_MAP
 
 
-__all__ = ["MODEL_NAMES", "RECIPES", "RUNS", "Recipe", "Run", "UnknownRunError", "get_recipe", "get_run",
+__all__ = ["HUMANIZE_MODEL_NAMES", "MODEL_NAMES", "MODEL_WINDOWS", "RECIPES", "RUNS", "Recipe", "Run", "UnknownRunError", "get_recipe", "get_run",
            "register", "user_run"]

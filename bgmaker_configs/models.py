@@ -1,9 +1,15 @@
-"""BGMaker's 4-bar drum models, registered into Magenta's `configs.CONFIG_MAP`.
+"""BGMaker's models, registered into Magenta's `configs.CONFIG_MAP`.
 
-Both use the hparams of Magenta's `cat-drums_2bar_small` stretched to 4 bars
-(max_seq_len 64) with z_size 512, and Magenta's DrumsConverter on the 9
-reduced drum classes. `cat-drums_4bar` is the flat baseline with the same
-data and hparams, so the hierarchical decoder can be compared with it.
+The 4-bar drum models use the hparams of Magenta's `cat-drums_2bar_small`
+stretched to 4 bars (max_seq_len 64) with z_size 512, and Magenta's
+DrumsConverter on the 9 reduced drum classes. `cat-drums_4bar` is the flat
+baseline with the same data and hparams, so the hierarchical decoder can be
+compared with it.
+
+The humanize models (`groovae-humanize_2bar`, `groovae-humanize_4bar`) are
+Magenta's `groovae_2bar_humanize` (Gillick et al. 2019: BidirectionalLstmEncoder
++ GrooveLstmDecoder, GrooveConverter(humanize=True), its hparams) on BGMaker's
+9 drum classes and expressive windows of 2 or 4 bars (bgmaker.data.windows).
 """
 from bgmaker import compat
 
@@ -20,6 +26,7 @@ from magenta.models.music_vae import base_model, configs, data, lstm_models  # n
 NONFINITE_LOSS_MESSAGE = "BGMaker: training loss is NaN or Inf"
 
 from bgmaker.drums import BARS, STEPS, STEPS_PER_BAR, STEPS_PER_QUARTER  # noqa: E402,F401  (the one grid definition)
+from bgmaker_configs import MODEL_WINDOWS as WINDOWS  # noqa: E402
 
 class _StopOnNonFiniteLoss:
     """Wraps the optimizer MusicVAE.train returns so every gradient waits on a finite loss.
@@ -109,9 +116,90 @@ def windows_converter():
                            pad_to_total_time=True, presplit_on_time_changes=False)
 
 
-def hparams():
+def hparams(values=None):
     """A fresh HParams object (music_vae_train mutates the config's in place)."""
-    return merge_hparams(lstm_models.get_default_hparams(), contrib_training.HParams(**HPARAMS))
+    return merge_hparams(lstm_models.get_default_hparams(), contrib_training.HParams(**(values or HPARAMS)))
+
+
+class GrooveWindowConverter(data.GrooveConverter):
+    """Magenta's GrooveConverter for one stored expressive window (bgmaker.data.windows, expressive=True).
+
+    Why a wrapper: a window keeps each hit's played time relative to its
+    first grid line, so a hit played early on the first step has a negative
+    time, which Magenta's quantizer rejects (the window would vanish from
+    training). Shifting the window one step later, converting with Magenta's
+    code, and dropping that lead step gives Magenta's own tensors for exactly
+    the window's steps. A window whose last bar is silent is padded to the
+    full length (Magenta stops at the last hit's bar). Notes on pitches outside
+    the 9 classes are left out (Magenta raises KeyError on them).
+    """
+
+    def __init__(self, steps, **kwargs):
+        super().__init__(split_bars=None, max_tensors_per_notesequence=None, **kwargs)
+        self._window_steps = steps
+
+    def to_tensors(self, item):
+        import copy
+
+        import numpy as np
+        qpm = item.tempos[0].qpm if item.tempos else 120.0
+        step = 60.0 / qpm / self._steps_per_quarter
+        shifted = copy.deepcopy(item)
+        del shifted.notes[:]
+        for note in item.notes:
+            if note.pitch in self.pitch_class_map:
+                moved = shifted.notes.add()
+                moved.CopyFrom(note)
+                moved.start_time += step
+                moved.end_time += step
+        shifted.total_time = item.total_time + step
+        tensors = super().to_tensors(shifted)
+        if not tensors.inputs:
+            return tensors
+
+        def window(array):
+            out = np.zeros((self._window_steps, array.shape[1]), array.dtype)
+            kept = array[1:1 + self._window_steps]
+            out[:len(kept)] = kept
+            return out
+
+        return data.ConverterTensors(inputs=[window(tensors.inputs[0])], outputs=[window(tensors.outputs[0])],
+                                     lengths=[self._window_steps])
+
+
+def groove_converter(bars):
+    """GrooveConverter(humanize=True) on one expressive window of `bars` bars, BGMaker's 9 classes in and out."""
+    return GrooveWindowConverter(
+        steps=bars * STEPS_PER_BAR, steps_per_quarter=STEPS_PER_QUARTER,
+        quarters_per_bar=STEPS_PER_BAR // STEPS_PER_QUARTER, humanize=True,
+        pitch_classes=data.REDUCED_DRUM_PITCH_CLASSES, inference_pitch_classes=data.REDUCED_DRUM_PITCH_CLASSES)
+
+
+# Magenta's groovae_2bar_humanize hparams (configs.py), with BGMaker's non-model hparams.
+GROOVE_HPARAMS = dict(
+    batch_size=512,
+    z_size=256,
+    enc_rnn_size=[512],
+    dec_rnn_size=[256, 256],
+    max_beta=0.2,
+    free_bits=48,
+    dropout_keep_prob=0.3,
+    lstm_precision="auto",
+    shuffle_buffer=0,
+)
+
+
+def groovae_humanize(bars, decoder=None):
+    """The humanize model on `bars`-bar windows; `decoder`: another GrooveLstmDecoder (inference, e.g.
+    bgmaker.humanize.groovae's hit-forced one), default Magenta's."""
+    return configs.Config(
+        model=MusicVAE(lstm_models.BidirectionalLstmEncoder(), decoder or lstm_models.GrooveLstmDecoder()),
+        hparams=hparams(dict(GROOVE_HPARAMS, max_seq_len=bars * STEPS_PER_BAR)),
+        note_sequence_augmenter=None,
+        data_converter=groove_converter(bars),
+        train_examples_path=None,
+        eval_examples_path=None,
+    )
 
 
 def hierdec_drum_4bar():
@@ -145,7 +233,15 @@ def cat_drums_4bar():
 MODELS = {
     "hierdec-drum_4bar": hierdec_drum_4bar,
     "cat-drums_4bar": cat_drums_4bar,
+    "groovae-humanize_2bar": lambda: groovae_humanize(2),
+    "groovae-humanize_4bar": lambda: groovae_humanize(4),
 }
+
+
+def window_converter(name):
+    """The converter that turns one stored window of model `name`'s runs into exactly one example."""
+    bars, expressive = WINDOWS[name]
+    return groove_converter(bars) if expressive else windows_converter()
 
 
 def register():

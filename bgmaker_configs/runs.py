@@ -31,6 +31,17 @@ class Run:
     midi_dir: str = None        # a user's own MIDI folder (user_run) instead of a GMD selection
 
     @property
+    def window(self):
+        """(bars, expressive) of the windows this run's model reads (bgmaker_configs.MODEL_WINDOWS)."""
+        from bgmaker_configs import MODEL_WINDOWS
+        return MODEL_WINDOWS[self.config]
+
+    @property
+    def humanizes(self):
+        """True for a humanize (GrooVAE) run: its model plays given hits; it does not write beats."""
+        return self.window[1]
+
+    @property
     def every_window(self):
         """True: train on every 4-bar window (bgmaker.data.windows); False: whole files, Magenta's 5 slices."""
         return get_recipe(self.recipe).every_window
@@ -60,7 +71,10 @@ class Run:
         for overrides in (recipe.hparams, self.hparams):
             if overrides:
                 hparams.override_from_dict(dict(overrides))
-        converter = models.windows_converter() if recipe.every_window else models.drums_converter()
+        if not recipe.every_window and self.humanizes:
+            raise ValueError(f"run {self.name}: a humanize model trains on expressive windows only "
+                             f"(recipe {recipe.name} reads whole files)")
+        converter = models.window_converter(self.config) if recipe.every_window else models.drums_converter()
         return configs.update_config(base, dict(
             hparams=hparams, data_converter=converter,
             train_examples_path=str(self.examples_path("train", recipe.every_window)),
@@ -79,6 +93,12 @@ RUNS = {
         config="hierdec-drum_4bar",
         select=dict(style="rock", beat_type="beat", time_signature="4-4"),
         description="primary style rock, beats only, 4/4",
+    ),
+    "humanize": Run(
+        name="humanize",
+        config="groovae-humanize_2bar",
+        select=dict(time_signature="4-4"),
+        description="the humanizer: every 2-bar window of GMD in 4/4 with its velocities and timing",
     ),
 }
 

@@ -12,6 +12,11 @@ from bgmaker.training.run_state import read_milestones
 from conftest import REPO, run_cli
 
 
+
+def _line(lines, stage):
+    """The status line of one stage (their order is the campaign's, humanize first)."""
+    return next(line for line in lines if line.startswith(f"{stage}: "))
+
 def test_status_reads_the_runs_accounts(tmp_path, monkeypatch):
     monkeypatch.setenv("BGMAKER_STATE_DIR", str(tmp_path))
     folder = tmp_path / "campaign" / "runs" / "v1_all"
@@ -23,8 +28,8 @@ def test_status_reads_the_runs_accounts(tmp_path, monkeypatch):
         json.dumps(dict(checkpoint="model.ckpt-90", step=90, examples=5760, cpu_s=1700.0, wall_s=900.0)) + "\n")
     lines = campaign.status()
     assert lines[0].startswith("campaign: not running")
-    assert lines[1].startswith("v1_all: 0.50 of 8 CPU-hours, step 100, 6,400 examples, 1 milestones")
-    assert lines[2].startswith("v2_rock_beat: 0.00 of 6 CPU-hours, step 0")
+    assert _line(lines, "v1_all").startswith("v1_all: 0.50 of 8 CPU-hours, step 100, 6,400 examples, 1 milestones")
+    assert _line(lines, "v2_rock_beat").startswith("v2_rock_beat: 0.00 of 6 CPU-hours, step 0")
     assert not campaign.stage_done("v1_all", 16) and campaign.stage_done("v1_all", 0.5)
     proc = run_cli(str(REPO / "scripts" / "campaign.sh"), "--status", env={"BGMAKER_STATE_DIR": str(tmp_path)})
     assert "v1_all: 0.50 of 8 CPU-hours" in proc.stdout
@@ -59,8 +64,8 @@ def test_a_lost_machine_resumes_from_the_committed_model_and_counts_its_cpu(tmp_
         (tmp_path / "models" / run / "checkpoint").write_text('model_checkpoint_path: "model.ckpt-1"\n')
         (tmp_path / "models" / run / "bgmaker_run.json").write_text(json.dumps(record))
     assert campaign.resume_source("v1_all", None) == (str(tmp_path / "models" / "v1_all"), 7200.0)
-    assert campaign.status()[1].endswith("had spent 2.00 of 8 CPU-hours; a resume goes on from it")
-    assert campaign.status()[2].startswith("v2_rock_beat: 0.00 of 6 CPU-hours")  # an older model: no credit
+    assert _line(campaign.status(), "v1_all").endswith("had spent 2.00 of 8 CPU-hours; a resume goes on from it")
+    assert _line(campaign.status(), "v2_rock_beat").startswith("v2_rock_beat: 0.00 of 6 CPU-hours")  # an older model: no credit
     assert campaign.resume_source("v2_rock_beat", "v1_all") == (str(tmp_path / "models" / "v1_all"), 0.0)
 
     commands = []
@@ -68,7 +73,8 @@ def test_a_lost_machine_resumes_from_the_committed_model_and_counts_its_cpu(tmp_
     monkeypatch.setattr(campaign.subprocess, "run",
                         lambda command, **k: commands.append(command) or subprocess.CompletedProcess(command, 0))
     for name, hours, parent, minutes in campaign.STAGES:
-        campaign.train_stage(name, hours, parent, 10, minutes)
+        if name != "humanize":  # from scratch: no committed model to resume (tested below)
+            campaign.train_stage(name, hours, parent, 10, minutes)
     v1, v2 = (" ".join(c) for c in commands)
     assert "--cpu-hours 6 " in v1 and f"--init-from {tmp_path / 'models' / 'v1_all'}" in v1
     assert "--milestone-every 60 " in v1
@@ -76,7 +82,7 @@ def test_a_lost_machine_resumes_from_the_committed_model_and_counts_its_cpu(tmp_
     assert f"--cpu-hours {campaign.PLATEAU['v2_rock_beat']['minimum']:g} " in v2
     assert "--milestone-every 20 " in v2 and "--init-from" in v2
     lines = campaign.status()
-    assert lines[1].startswith("v1_all: 2.00 of 8 CPU-hours (incl. 2.00 spent before, in ")
+    assert _line(lines, "v1_all").startswith("v1_all: 2.00 of 8 CPU-hours (incl. 2.00 spent before, in ")
     assert not campaign.stage_done("v1_all", 8) and campaign.stage_done("v1_all", 2)
 
 
@@ -222,19 +228,19 @@ def test_a_stage_with_a_flat_validation_curve_stops_before_its_budget(tmp_path, 
     record = campaign.check_plateau("v2_rock_beat", log=lambda *_: None)
     assert record["best"] == "model.ckpt-4" and record["best_cpu_hours"] == 1.33
     assert campaign.stage_done("v2_rock_beat", 6.0)
-    assert "stopped, its validation curve flat: best milestone model.ckpt-4" in campaign.status()[2]
+    assert "stopped, its validation curve flat: best milestone model.ckpt-4" in _line(campaign.status(), "v2_rock_beat")
 
 
 def test_the_campaign_loop_trains_chunks_until_the_plateau_and_stops_on_a_chunk_that_trains_nothing(
         tmp_path, monkeypatch):
-    """bgmaker campaign's loop (no training: each chunk adds its milestones): v1_all is done, v2_rock_beat
+    """bgmaker campaign's loop (no training: each chunk adds its milestones): humanize and v1_all are done, v2_rock_beat
     trains chunk after chunk, is checked before each, stops on its plateau; a chunk with no new milestone ends it."""
     import argparse
     from bgmaker.cli import campaign as cli
     monkeypatch.setenv("BGMAKER_STATE_DIR", str(tmp_path))
     monkeypatch.setattr(cli.os, "nice", lambda n: None)
     monkeypatch.setattr(cli, "stage_done",
-                        lambda name, hours: name == "v1_all" or (campaign.run_dir(name) / campaign.PLATEAU_FILE).exists())
+                        lambda name, hours: name in ("humanize", "v1_all") or (campaign.run_dir(name) / campaign.PLATEAU_FILE).exists())
     folder = campaign.run_dir("v2_rock_beat")
     (folder / "milestones").mkdir(parents=True)
     chunks = []
@@ -278,10 +284,10 @@ def test_a_stage_that_stopped_on_its_plateau_stays_stopped_on_a_new_machine(tmp_
         (tmp_path / "models" / run / "bgmaker_run.json").write_text(json.dumps(dict(shipped=shipped)))
     # before anything runs, --status says what the committed models hold: neither stage has anything to train
     lines = campaign.status()
-    assert lines[1].startswith("v1_all: no state on this machine; its committed model ") \
-        and lines[1].endswith("had spent 8.00 of 8 CPU-hours: its budget is spent (nothing to train)")
+    assert _line(lines, "v1_all").startswith("v1_all: no state on this machine; its committed model ") \
+        and _line(lines, "v1_all").endswith("had spent 8.00 of 8 CPU-hours: its budget is spent (nothing to train)")
     assert "had spent 2.33 of 6 CPU-hours; stopped at 4.33, its validation curve flat: best milestone " \
-           "model.ckpt-1638 at 2.33 CPU-hours (nothing to train)" in lines[2]
+           "model.ckpt-1638 at 2.33 CPU-hours (nothing to train)" in _line(lines, "v2_rock_beat")
     commands = []
     monkeypatch.setattr("bgmaker.data.convert.converted", lambda *a, **k: None)
     monkeypatch.setattr(campaign.subprocess, "run",

@@ -85,7 +85,7 @@ def test_run_configs_registered():
 
 
 def test_unknown_run_names_the_known_ones():
-    with pytest.raises(bgmaker_configs.UnknownRunError, match="known runs: v1_all, v2_rock_beat"):
+    with pytest.raises(bgmaker_configs.UnknownRunError, match="known runs: humanize, v1_all, v2_rock_beat"):
         bgmaker_configs.get_run("v3_jazz")
 
 

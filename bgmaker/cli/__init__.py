@@ -22,10 +22,11 @@ COMMANDS = {
     "convert": ("bgmaker.cli.convert", "convert GMD MIDI into NoteSequence TFRecords for a run"),
     "train": ("bgmaker.cli.train", "train a named run with Magenta's music_vae_train"),
     "generate": ("bgmaker.cli.generate", "sample, interpolate, reconstruct and vary drum beats"),
+    "humanize": ("bgmaker.cli.humanize", "play any drum MIDI like a drummer: velocities and timing, same hits"),
     "evaluate": ("bgmaker.cli.evaluate", "evaluate a trained run on GMD's held-out split"),
     "export": ("bgmaker.cli.export", "save a run's checkpoint as a small weights-only model (models/<run>)"),
     "experiments": ("bgmaker.cli.experiments", "regenerate the naive piano-roll autoencoder experiments table"),
-    "campaign": ("bgmaker.cli.campaign", "resume the long training behind the shipped models (v1_all -> v2_rock_beat)"),
+    "campaign": ("bgmaker.cli.campaign", "resume the long training behind the shipped models (humanize, v1_all, v2_rock_beat)"),
     "serve": ("bgmaker.cli.serve", "the web beat machine: a page to generate, edit, hear, interpolate and export beats"),
 }
 

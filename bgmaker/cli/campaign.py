@@ -1,10 +1,11 @@
-"""Resume the long training behind the shipped models: v1_all, then v2_rock_beat warm-started from it.
+"""Resume the long training behind the shipped models: humanize, v1_all, then v2_rock_beat warm-started from v1_all.
 
   bgmaker campaign             # train the next unfinished stage (scripts/campaign.sh runs it in the background)
   bgmaker campaign --status    # where it stands
   bgmaker campaign --ship v2_rock_beat   # choose on validation, export to models/, evaluate on test
 
-v1_all trains for 8 CPU-hours (milestones every 60 CPU-minutes), then v2_rock_beat,
+humanize (the GrooVAE humanizer) trains for 6 CPU-hours (milestones every 30 CPU-minutes), then
+v1_all for 8 CPU-hours (milestones every 60 CPU-minutes), then v2_rock_beat,
 warm-started from v1_all's best milestone, for 6 (milestones every 20), or less when
 its validation curve flattens (after 3, once its best milestone is 2 CPU-hours old). State:
 $BGMAKER_STATE_DIR/campaign (default ~/.local/state/bgmaker/campaign); each stage's
@@ -54,5 +55,5 @@ def main(args):
                 print(f"bgmaker campaign: {name} made no new milestone (log: {run_dir(name).parent / (name + '.log')})")
                 return 1
     print("bgmaker campaign: every stage is done (its budget spent, or its validation curve flat: --status); "
-          "ship with --ship v1_all / --ship v2_rock_beat")
+          "ship with --ship humanize / --ship v1_all / --ship v2_rock_beat")
     return 0

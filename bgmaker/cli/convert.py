@@ -29,6 +29,9 @@ def add_arguments(parser):
         parser.add_argument(f"--{field.replace('_', '-')}", dest=field, action="append", default=None,
                             help=f"select by {field} (repeatable; replaces the run's own {field})")
     parser.add_argument("--bpm", default=None, help="select a bpm range, e.g. 90-130")
+    parser.add_argument("--config", default=None, metavar="MODEL",
+                        help="write the windows another of BGMaker's models reads (e.g. groovae-humanize_4bar "
+                             "for run humanize: 4-bar expressive windows); default: the run's own model")
     parser.add_argument("--whole-files", action="store_true",
                         help="store whole performances (Magenta's 5 random slices) instead of every window")
 
@@ -53,6 +56,9 @@ def main(args):
     from bgmaker_configs.runs import RUNS, get_run
     if args.run:
         runs = [get_run(name) for name in args.run]
+        if args.config:
+            from bgmaker.training.train import resolve_run
+            runs = [resolve_run(run.name, config=args.config) for run in runs]
         if len(runs) > 1 and args.output_dir:
             raise ValueError("--output-dir needs exactly one --run")
     elif custom or args.output_dir:

@@ -92,6 +92,10 @@ def main(args):
             raise UserError(f"--quick sets --{changed[0].replace('_', '-')} itself; leave it out, "
                             "or leave out --quick")
     split = args.split or ("validation" if args.quick else "test")
+    if args.run and not args.compare:
+        import bgmaker_configs
+        if args.run in bgmaker_configs.RUNS and bgmaker_configs.get_run(args.run).humanizes:
+            return evaluate_humanizer(args, split)
 
     from bgmaker.evaluation import evaluate  # numpy/matplotlib only; TensorFlow loads when a model is evaluated
 
@@ -123,6 +127,22 @@ def main(args):
             (out_dir / "comparison.md").write_text(table)
             print(f"wrote {out_dir / 'comparison.md'}")
     return 0
+
+
+def evaluate_humanizer(args, split):
+    """--run humanize: the GrooVAE, the template and the floor on the split (bgmaker.humanize.evaluate)."""
+    from bgmaker import humanize, models, paths
+    from bgmaker.humanize import evaluate
+    choice = models.locate(args.run, args.checkpoint)
+    print(f"model: {choice.why}", flush=True)
+    out = Path(args.output_dir) if args.output_dir else Path(choice.checkpoint).parent / "evaluation" / split
+    if Path(choice.checkpoint).parent.resolve() == humanize.shipped_dir().resolve() and not args.output_dir:
+        out = paths.runs_dir() / args.run / "evaluation" / f"{split}-shipped"
+    report = evaluate.evaluate(choice.checkpoint, humanize.load("template"), split, seed=args.seed, output_dir=out,
+                               log=lambda m: print(m, flush=True))
+    print((out / "evaluation.md").read_text())
+    print(f"wrote {out / 'evaluation.json'} and evaluation.md")
+    return 0 if report else 1
 
 
 def check(model_dir, record):

@@ -5,6 +5,7 @@
   bgmaker generate reconstruct beat.mid --config hierdec-drum_4bar --checkpoint runs/x
   bgmaker generate variations beat.mid --run v2_rock_beat --num 4 --noise 0.3
   bgmaker generate render beat.mid                                 # WAV + PNG of a MIDI file, no model
+  bgmaker generate sample --num 8 --humanize                       # played like a drummer (bgmaker.humanize)
 
 Every output is a .mid (at --bpm, on --drum-map), a .wav (fluidsynth with a GM
 soundfont when installed, else the built-in synth; --renderer) and a .png drum
@@ -15,7 +16,8 @@ is written too (input_<name>.*), to compare. Without --seed a random seed is
 chosen and printed; the same seed repeats the same beats, whatever --batch-size.
 reconstruct, variations and render take many files: each bad one is named with
 its reason, the good ones are still written, and the exit status is 1 if any
-failed. Magenta's stock generator stays available as `music_vae_generate`
+failed. --humanize plays the beats with a drummer's velocities and timing
+(bgmaker.humanize; the hits stay the model's), --amount scales it. Magenta's stock generator stays available as `music_vae_generate`
 (see scripts/generate.sh).
 
 The jobs themselves are bgmaker.generation.jobs (the notebook and the web page
@@ -67,6 +69,7 @@ def add_arguments(parser):
                            help="std of the noise added to the beat's code, in prior units (default 0.3)")
         if mode != "render":
             _model_arguments(p)
+        humanize_arguments(p, seed=mode == "render")
         if mode in ("interpolate", "reconstruct", "variations"):
             p.add_argument("--start-bar", type=int, default=None,
                            help="use the input's 4-bar window starting at this bar (0-based); "
@@ -91,6 +94,53 @@ def _model_arguments(p):
     g.add_argument("--seed", type=int, default=None, help="random seed (default: a fresh one, printed)")
     g.add_argument("--batch-size", type=int, default=None,
                    help="beats per TensorFlow run; changes speed, never the beats (default: all, up to 64)")
+
+
+def humanize_arguments(p, seed=False):
+    """--humanize, --amount, --style (and --seed where the command has none): for generate and bgmaker humanize."""
+    from bgmaker.humanize import CHOICES, DEFAULT, MAX_AMOUNT
+    g = p.add_argument_group("humanize (velocities and timing like GMD's drummers)")
+    g.add_argument("--humanize", nargs="?", const="auto", default=None, metavar="HUMANIZER",
+                   help=f"play the beats like a drummer: {', '.join(CHOICES)} (default with no value: "
+                        f"{DEFAULT}), or a humanize model folder. Without it, every hit is on the grid at one velocity")
+    g.add_argument("--amount", type=float, default=1.0,
+                   help=f"how much of the humanizer's playing: 0 = on the grid, 1 = as played (default), up to "
+                        f"{MAX_AMOUNT:g} = exaggerated")
+    g.add_argument("--style", default=None,
+                   help="GMD style whose feel the template draws from (rock, funk, jazz, ...; default: all styles)")
+    if seed:
+        g.add_argument("--seed", type=int, default=None, help="random seed of the template's draws (default 0)")
+
+
+def apply_humanize(args, job, seed):
+    """Humanize `job` as the arguments say; print what was done (or how to get it)."""
+    from bgmaker import humanize
+    from bgmaker.generation import jobs
+    if not args.humanize:
+        return job
+    humanizer = humanize.load(args.humanize)
+    check_humanize_args(args, humanizer)
+    t = time.perf_counter()
+    jobs.humanize(job, humanizer, args.amount, seed, args.style)
+    print(f"humanized {len(job.beats)} beat(s) with {humanizer.name} (amount {args.amount:g}"
+          + (f", style {args.style}" if args.style else "") + f") in {time.perf_counter() - t:.2f} s", flush=True)
+    return job
+
+
+def check_humanize_args(args, humanizer=None):
+    """One-line errors for the humanize arguments: their values before anything loads, --style against the humanizer."""
+    from bgmaker.humanize import MAX_AMOUNT
+    if not getattr(args, "humanize", True) and (args.amount != 1.0 or args.style):
+        raise UserError("--amount and --style are for --humanize")
+    if not 0 <= args.amount <= MAX_AMOUNT:
+        raise UserError(f"--amount must be between 0 and {MAX_AMOUNT:g}, got {args.amount:g}")
+    styles = getattr(humanizer, "styles", None)
+    if args.style and humanizer is not None:
+        if styles is None:
+            raise UserError(f"--style is for the template humanizer; {humanizer.name} plays every style alike")
+        if args.style not in styles:
+            from bgmaker.errors import UnknownNameError
+            raise UnknownNameError(f"unknown style '{args.style}'; the template knows: {', '.join(styles)}")
 
 
 def _output_arguments(p, mode):
@@ -122,6 +172,7 @@ def main(args):
         bpm = args.bpm or jobs.tempo_of(job)
         if job.beats and bpm is None:
             raise UserError("the files have different tempos; choose one with --bpm")
+        apply_humanize(args, job, args.seed or 0)
         return _finish(args, job, out, bpm, t0)
 
     from bgmaker.generation.generator import random_seed
@@ -153,6 +204,10 @@ def main(args):
     job.failures = failures + job.failures
     print(f"{args.mode}: {len(job.beats)} beat(s) of 4 bars in {time.perf_counter() - t1:.2f} s "
           f"(seed {seed}, temperature {args.temperature:g})", flush=True)
+    apply_humanize(args, job, seed)
+    if not args.humanize:
+        print("humanize: off, every hit on the grid at one velocity (--humanize plays them like a drummer)",
+              flush=True)
     return _finish(args, job, out, args.bpm, t0)
 
 
@@ -178,7 +233,7 @@ def _finish(args, job, out, bpm, t0):
         names = [b.name for b in job.beats]
         span = names[0] if len(names) == 1 else f"{names[0]} ... {names[-1]}"
         kinds = ", ".join([".mid"] + [".wav"] * (not args.no_audio) + [".png"] * (not args.no_png))
-        print(f"  {len(names)} {'file' if job.mode == 'render' else 'beat'}(s): {out}/{span} ({kinds} each)",
+        print(f"  {len(names)} {'file' if job.mode in ('render', 'humanize') else 'beat'}(s): {out}/{span} ({kinds} each)",
               flush=True)
         if job.mode == "sample" and job.path:
             a, b = (names[i] for i in job.journey_ends)
@@ -208,6 +263,7 @@ def _check(args):
             raise UserError(f"--{name} must be at least {least}")
     if getattr(args, "journey_steps", 0) not in (0,) and args.journey_steps < 2:
         raise UserError("--journey-steps must be 0 (none) or at least 2")
+    check_humanize_args(args)
     if args.mode != "render":
         if not math.isfinite(args.temperature) or args.temperature <= 0:
             raise UserError(f"--temperature must be a positive number, got {args.temperature:g}")
@@ -222,7 +278,9 @@ def _check(args):
             raise UserError(f"{ckpt}: no such checkpoint, model folder, train/ dir or run dir")
         if args.run:
             import bgmaker_configs
-            bgmaker_configs.get_run(args.run)  # UnknownRunError listing the runs, before anything loads
+            if bgmaker_configs.get_run(args.run).humanizes:  # UnknownRunError listing the runs, before anything loads
+                raise UserError(f"--run {args.run} is the humanizer, not a drum model: use --humanize with a drum "
+                                f"model's --run (default {DEFAULT_RUN})")
     if args.mode == "interpolate":
         for path in (args.start, args.end):
             if Path(path).is_dir():

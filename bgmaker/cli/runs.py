@@ -8,7 +8,7 @@ def add_arguments(parser):
 def main(args):
     from bgmaker_configs.runs import RUNS
     for run in RUNS.values():
-        print(f"{run.name:14s} {run.config:18s} {run.description}")
+        print(f"{run.name:14s} {run.config:22s} {run.description}")
         print(f"{'':14s} select={run.select} hparams={run.hparams or '{}'}")
         print(f"{'':14s} data={run.examples_path('train').parent} run_dir={run.run_dir}")
     return 0

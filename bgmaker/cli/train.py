@@ -31,8 +31,9 @@ def add_arguments(parser):
                         help="training recipe (bgmaker_configs.recipes; default: the run's own)")
     parser.add_argument("--config", default=None, metavar="MODEL",
                         help="train the run's data with another of BGMaker's models (hierdec-drum_4bar, or the "
-                             "flat baseline cat-drums_4bar); default: the run's own. Use a separate "
-                             "BGMAKER_RUNS_DIR: a run keeps the model it started with")
+                             "flat baseline cat-drums_4bar; for run humanize: groovae-humanize_2bar or _4bar); "
+                             "default: the run's own. Use a separate BGMAKER_RUNS_DIR: a run keeps the model it "
+                             "started with (and a separate BGMAKER_DATA_DIR when its window length differs)")
     parser.add_argument("--midi", default=None, metavar="DIR",
                         help="train on your own MIDI folder (windowed like GMD) as run --run NAME; "
                              "with --init-from a shipped model, this fine-tunes it on your grooves")

@@ -55,11 +55,14 @@ def _midi_error(path):
 SHUFFLE_SEED = 20190611
 
 
-def convert_performances(items, root, out_dir, every_window=True, log=print, shuffle_seed=SHUFFLE_SEED):
+def convert_performances(items, root, out_dir, every_window=True, log=print, shuffle_seed=SHUFFLE_SEED,
+                         window=(4, False)):
     """Write one TFRecord per split; return the report dict.
 
     items: (split, path, minutes_or_None) tuples. Bad files are skipped with a
     reason and counted; the TFRecords are renamed into place only when done.
+    window: (bars, expressive) of the stored windows (the run's model's:
+    bgmaker_configs.MODEL_WINDOWS); expressive windows keep the played timing.
     Every-window records are written in an order shuffled by
     `shuffle_seed` (None: performance order); whole files keep file order,
     as Magenta's own converter writes them.
@@ -80,7 +83,9 @@ def convert_performances(items, root, out_dir, every_window=True, log=print, shu
         by_split[split].append((Path(path), minutes))
 
     shuffled = every_window and shuffle_seed is not None
+    bars, expressive = window
     report = dict(every_window=every_window, source=str(root), splits={}, skipped=[],
+                  window_bars=bars, expressive=expressive,
                   order=f"shuffled (seed {shuffle_seed})" if shuffled else "performance order",
                   shuffle_seed=shuffle_seed if shuffled else None)
     start = time.time()
@@ -109,11 +114,11 @@ def convert_performances(items, root, out_dir, every_window=True, log=print, shu
                     found = []
                     if ns is not None:
                         try:
-                            found = windows.extract_windows(ns)
+                            found = windows.extract_windows(ns, bars=bars, expressive=expressive)
                         except windows.UnusableSequenceError as e:
                             reason = str(e)
                     if reason is None and not found:
-                        reason = "no 4-bar window with drum hits"
+                        reason = f"no {bars}-bar window with drum hits"
                     if reason is not None:
                         report["skipped"].append(dict(file=rel, split=split, reason=reason))
                         stats["skipped"] += 1
@@ -170,7 +175,7 @@ def _split_key(split):
 
 
 def _reason_kind(reason):
-    return "shorter than 4 bars" if "shorter than" in reason else reason.split(" (")[0]
+    return reason[reason.index("shorter than"):] if "shorter than" in reason else reason.split(" (")[0]
 
 
 def _write_report(report, out_dir):
@@ -179,7 +184,10 @@ def _write_report(report, out_dir):
     os.replace(tmp, out_dir / "report.json")
     lines = [f"# Data report: {report.get('name', out_dir.name)}", "",
              f"Source: `{report['source']}`" + (f"; selection: `{report['selection']}`" if report.get("selection") else ""),
-             f"Examples: {'every distinct 4-bar window, 1-bar hop' if report['every_window'] else 'whole files (Magenta 5-slice converter)'}",
+             "Examples: " + (("every {}-bar window with its played velocities and timing, 1-bar hop"
+                              if report.get("expressive") else "every distinct {}-bar window, 1-bar hop")
+                             .format(report.get("window_bars", 4)) if report['every_window']
+                             else 'whole files (Magenta 5-slice converter)'),
              f"Order: {report.get('order', 'performance order')}",
              "", "| split | files | minutes | examples | stock converter | skipped |", "|---|---|---|---|---|---|"]
     for split, s in report["splits"].items():
@@ -303,7 +311,8 @@ def convert_run(run=None, source=None, out_dir=None, select=None, every_window=N
                 raise ValueError(f"{root} has no info.csv, so it cannot be selected by {sorted(select)}")
             items = own_midi_splits(root)
         log(f"{name}: converting {len(items)} files from {root} -> {out_dir}")
-        report = convert_performances(items, root, out_dir, every_window=every_window, log=log)
+        report = convert_performances(items, root, out_dir, every_window=every_window, log=log,
+                                      window=run.window if run else (4, False))
         report.update(name=name, selection=select, out_dir=str(out_dir))
         _write_report(report, Path(out_dir))
         return report

@@ -11,6 +11,13 @@ A window is stored as a NoteSequence already snapped to the 16th-note grid
 (4 bars, exact total_time, original pitches and velocities), so Magenta's
 converter turns each stored window into exactly one training example (the
 run configs use `pad_to_total_time=True`, see bgmaker_configs.models).
+
+An *expressive* window (`expressive=True`, the humanize model's data) keeps
+what the drummer played instead: each hit's own time relative to the window's
+first grid line (a hit played early on the first step is slightly negative),
+its velocity and its duration. Every such window is kept, also when its grid
+repeats an earlier one: the same pattern played again is another performance
+of it, which is what a humanizer learns from.
 """
 from dataclasses import dataclass
 
@@ -65,9 +72,11 @@ def to_grid(ns, steps=STEPS):
     return grid
 
 
-def extract_windows(ns, bars=BARS, hop_bars=1):
+def extract_windows(ns, bars=BARS, hop_bars=1, expressive=False):
     """All distinct, non-silent `bars`-bar windows of `ns` with a `hop_bars` hop.
 
+    expressive: keep each hit's played time and every window, repeats included
+    (see the module docstring); else hits snapped to the grid, repeats dropped.
     Raises UnusableSequenceError when `ns` has no drums, is not in 4/4, changes
     tempo, or is shorter than `bars` bars. Returns [] when every window is
     silent or a duplicate (cannot happen for a non-empty performance).
@@ -90,14 +99,22 @@ def extract_windows(ns, bars=BARS, hop_bars=1):
         window = note_seq.NoteSequence(ticks_per_quarter=q.ticks_per_quarter or 220)
         window.tempos.add(qpm=qpm)
         window.time_signatures.add(numerator=4, denominator=4)
+        origin = first * step_seconds
         for n in notes:
             step = n.quantized_start_step - first
+            if expressive:
+                start = n.start_time - origin
+                end = start + max(n.end_time - n.start_time, 1e-3)
+            else:
+                start, end = step * step_seconds, (step + 1) * step_seconds
             window.notes.add(pitch=n.pitch, velocity=n.velocity, is_drum=True, instrument=9,
-                             start_time=step * step_seconds, end_time=(step + 1) * step_seconds)
+                             start_time=start, end_time=end)
         window.total_time = length * step_seconds
-        grid = to_grid(window, length)
+        grid = np.zeros((length, len(PITCH_CLASSES)), dtype=bool)
+        for n in notes:
+            grid[n.quantized_start_step - first, PITCH_TO_CLASS[n.pitch]] = True
         key = grid.tobytes()
-        if key in seen:
+        if key in seen and not expressive:
             continue
         seen.add(key)
         window.id = f"{ns.id or ns.filename}#bar{start_bar}"

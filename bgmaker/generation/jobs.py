@@ -44,6 +44,7 @@ class Job:
     temperature: float = None
     failures: list = field(default_factory=list)  # [(input, reason)]
     journey_ends: tuple = None                     # sample: (most, least) cymbal-heavy indices
+    humanized: dict = None                         # how the beats were humanized (jobs.humanize), else None
 
 
 def read_inputs(inputs, start_bar=None):
@@ -180,6 +181,55 @@ def render_files(paths):
         titles = [f"{Path(path).name}  bars {b}-{b + 3}" for b in first_bars]
         job.beats.append(Beat(Path(path).stem, ns, panels=panels, panel_titles=titles, first_bars=first_bars))
     return job
+
+
+def humanize(job, humanizer, amount=1.0, seed=0, style=None):
+    """Play the job's beats (and its path, step by step) with `humanizer` (bgmaker.humanize); inputs stay as read.
+
+    Hits stay hits: only velocities and timing change. A path is re-assembled
+    from its humanized steps, so its ends sound as the beats they equal.
+    """
+    from bgmaker import humanize as humanizing
+    from bgmaker.render.midi import concatenate
+    for beat in job.beats:
+        beat.sequence = humanizing.humanize([beat.sequence], humanizer, amount, seed, style)[0]
+        if beat.panels:  # a long rendered file: played whole, its pictures cut again
+            beat.panels = _panels_of(beat.sequence, len(beat.panels))
+        beat.title = f"{beat.title}  humanized ({humanizer.name}" + (f", {amount:g}" if amount != 1 else "") + ")"
+    if job.path:
+        job.path.panels = humanizing.humanize(job.path.panels, humanizer, amount, seed, style)
+        job.path.sequence = concatenate(job.path.panels)
+    job.humanized = dict(humanizer=humanizer.name, amount=amount, style=style)
+    return job
+
+
+def humanize_files(paths, humanizer, amount=1.0, seed=0, style=None):
+    """Existing drum MIDI files played by `humanizer` (render_files, then humanize), named <stem>_humanized.
+
+    A file that cannot be humanized (not 4/4, tempo changes, no drums) goes to
+    `failures` with its reason; the others are still played.
+    """
+    job = render_files(paths)
+    job.mode = "humanize"
+    kept = []
+    for beat in job.beats:
+        one = Job("humanize", beats=[beat])
+        try:
+            humanize(one, humanizer, amount, seed, style)
+        except UnusableMidiError as e:
+            job.failures.append((beat.sequence.filename, _reason(e, beat.sequence.filename).replace("cannot humanize: ", "")))
+            continue
+        beat.name = f"{beat.name}_humanized"
+        kept.append(beat)
+    job.beats = kept
+    job.humanized = dict(humanizer=humanizer.name, amount=amount, style=style)
+    return job
+
+
+def _panels_of(ns, count):
+    from bgmaker.render.midi import bar_seconds, excerpt
+    span = 4 * bar_seconds(ns)
+    return [excerpt(ns, i * span, span) for i in range(count)]
 
 
 def tempo_of(job):

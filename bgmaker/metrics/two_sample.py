@@ -95,10 +95,12 @@ def fit_logistic(x, y, weights, l2=L2, iterations=100):
     return theta[:-1], theta[-1]
 
 
-def classifier_two_sample_test(a, b, groups_a, groups_b, rng, folds=FOLDS, l2=L2):
+def classifier_two_sample_test(a, b, groups_a, groups_b, rng, folds=FOLDS, l2=L2, features=False):
     """Held-out accuracy of fit_logistic telling grid set `a` from grid set `b`.
 
-    a, b: grid stacks [n, 64, 9]; groups_a, groups_b: a group name per grid
+    a, b: grid stacks [n, 64, 9] (their `grid_statistics` are the features),
+    or with `features=True` feature rows [n, k] already (e.g. the playing of
+    humanized windows, bgmaker.metrics.groove); groups_a, groups_b: a group name per grid
     (its performance; give model samples distinct names). Folds come from
     grouped_folds (k = min(folds, groups in the smaller set)). In each fold
     the classifier is fitted on the other folds, features standardised with
@@ -113,7 +115,7 @@ def classifier_two_sample_test(a, b, groups_a, groups_b, rng, folds=FOLDS, l2=L2
     with the per-fold accuracies and k. A set with fewer than 2 groups gives
     accuracy None: there is nothing to hold out.
     """
-    a, b = np.asarray(a, bool), np.asarray(b, bool)
+    a, b = (np.asarray(a, float), np.asarray(b, float)) if features else (np.asarray(a, bool), np.asarray(b, bool))
     if len(a) != len(groups_a) or len(b) != len(groups_b):
         raise ValueError("every grid needs exactly one group")
     n_groups = min(len(set(groups_a)), len(set(groups_b)))
@@ -122,7 +124,7 @@ def classifier_two_sample_test(a, b, groups_a, groups_b, rng, folds=FOLDS, l2=L2
     if k < 2:
         return dict(out, accuracy=None, folds=0, fold_accuracies=[],
                     note="fewer than 2 groups in a set: no held-out fold")
-    x = np.concatenate([grid_statistics(a), grid_statistics(b)])
+    x = np.concatenate([a, b]) if features else np.concatenate([grid_statistics(a), grid_statistics(b)])
     y = np.r_[np.ones(len(a)), np.zeros(len(b))]
     fold = grouped_folds(y, list(groups_a) + list(groups_b), k, rng)
     predicted = np.zeros(len(y))

@@ -252,7 +252,7 @@ def config_for(config, checkpoint, hparams=None, run=None):
 def drum_config_names():
     """The names `--config` accepts: BGMaker's drum model configs and named runs (no TensorFlow)."""
     import bgmaker_configs
-    return tuple(bgmaker_configs.MODEL_NAMES) + tuple(bgmaker_configs.RUNS)
+    return tuple(bgmaker_configs.MODEL_NAMES) + tuple(n for n, r in bgmaker_configs.RUNS.items() if not r.humanizes)
 
 
 def checkpoint_shape(checkpoint):

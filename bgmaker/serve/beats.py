@@ -8,9 +8,9 @@ import numpy as np
 import note_seq
 
 from bgmaker.data.windows import to_grid
-from bgmaker.drums import DEFAULT_BPM, DRUM_NAMES, GM_PITCHES, STEPS, STEPS_PER_QUARTER
+from bgmaker.drums import DECODED_VELOCITY, DEFAULT_BPM, DRUM_NAMES, GM_PITCHES, STEPS, STEPS_PER_QUARTER
 
-VELOCITY = 80  # Magenta's DrumsConverter writes every hit at this velocity (data.OUTPUT_VELOCITY)
+VELOCITY = DECODED_VELOCITY  # Magenta's DrumsConverter writes every hit at this velocity
 
 
 class BadBeat(ValueError):

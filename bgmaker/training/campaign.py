@@ -5,6 +5,10 @@ of every working session and left running niced in the background: it picks
 up wherever the campaign stopped (a killed process, a new session on the same
 machine) and does the next thing that is not done yet:
 
+0. humanize (the GrooVAE that plays beats with GMD's velocities and timing,
+   bgmaker.humanize) until HUMANIZE_CPU_HOURS, milestones every 30
+   CPU-minutes, chosen on validation by the humanize figures
+   (HUMANIZE_CHOICE_FIGURES: bgmaker.humanize.evaluate);
 1. v1_all (every 4/4 window of GMD, beats and fills) with the runs' recipe
    until it has used V1_CPU_HOURS of CPU;
 2. v2_rock_beat, started from v1_all's best milestone (chosen on v1_all's
@@ -36,10 +40,12 @@ from pathlib import Path
 
 from bgmaker import paths
 
+HUMANIZE_CPU_HOURS = 6.0
 V1_CPU_HOURS = 8.0
 V2_CPU_HOURS = 6.0
 # (run, CPU-hour budget, the stage it starts from, CPU-minutes between milestones)
-STAGES = (("v1_all", V1_CPU_HOURS, None, 60.0), ("v2_rock_beat", V2_CPU_HOURS, "v1_all", 20.0))
+STAGES = (("humanize", HUMANIZE_CPU_HOURS, None, 30.0),
+          ("v1_all", V1_CPU_HOURS, None, 60.0), ("v2_rock_beat", V2_CPU_HOURS, "v1_all", 20.0))
 CREDIT_FILE = "campaign_credit.json"
 # When a stage's validation curve has flattened, it stops before its budget: once it has spent at least
 # `minimum` CPU-hours (#11's budget) and its best milestone on validation (`choose`, the starting weights
@@ -49,10 +55,21 @@ CREDIT_FILE = "campaign_credit.json"
 PLATEAU = {"v2_rock_beat": dict(minimum=3.0, patience=2.0)}
 CHECK_EVERY = 2
 PLATEAU_FILE = "plateau.json"
+TEMPLATE_FILE = "template.npz"  # the humanize model's no-network baseline, shipped beside it
 
 # The figures a checkpoint is chosen on (validation) and gated on (test): higher is better,
 # except the classifier's accuracy, best at 0.5 (samples indistinguishable from real windows).
 CHOICE_FIGURES = ("accuracy_free_running", "sample_overlap", "interp_overlap", "classifier_samples_vs_real")
+# A humanize model's (bgmaker.humanize.evaluate): errors lower is better, correlations higher, classifier nearest 0.5.
+HUMANIZE_CHOICE_FIGURES = ("velocity_mae", "timing_mae_ms", "velocity_r", "timing_r", "classifier")
+LOWER_IS_BETTER = ("velocity_mae", "timing_mae_ms")
+NEAREST_HALF = ("classifier_samples_vs_real", "classifier")
+
+
+def choice_figures(name):
+    """The figures stage `name`'s checkpoints are chosen on."""
+    from bgmaker_configs.runs import get_run
+    return HUMANIZE_CHOICE_FIGURES if get_run(name).humanizes else CHOICE_FIGURES
 
 
 def root():
@@ -298,8 +315,8 @@ def validation_scores(name, folder=None, seed=0, log=print):
     <folder>/validation.jsonl, so a stopped scoring resumes. Records: the
     milestone's step, examples, cpu_s, wall_s, checkpoint (absolute) and summary.
     """
-    from bgmaker.evaluation import evaluate
     from bgmaker.training.run_state import read_milestones
+    from bgmaker_configs.runs import get_run
     folder = Path(folder or run_dir(name))
     cache = folder / "validation.jsonl"
     scored = {}
@@ -311,8 +328,13 @@ def validation_scores(name, folder=None, seed=0, log=print):
         key = Path(milestone["checkpoint"]).name
         if key not in scored:
             log(f"validating {name} {key} ({milestone['cpu_s'] / 60:.0f} CPU-minutes)")
-            summary = evaluate.validate(name, milestone["checkpoint"], seed=seed, log=lambda *_: None,
-                                        output_dir=folder / "validation" / key)
+            if get_run(name).humanizes:
+                from bgmaker.humanize.evaluate import score_checkpoint
+                summary = score_checkpoint(milestone["checkpoint"], "validation", seed=seed)
+            else:
+                from bgmaker.evaluation import evaluate
+                summary = evaluate.validate(name, milestone["checkpoint"], seed=seed, log=lambda *_: None,
+                                            output_dir=folder / "validation" / key)
             scored[key] = dict(milestone, checkpoint=key, summary=summary)
             with open(cache, "a") as f:
                 f.write(json.dumps(scored[key], default=float) + "\n")
@@ -355,19 +377,19 @@ def start_score(name, seed=0, log=print):
     return record
 
 
-def choose(scores):
-    """The record with the best mean rank over CHOICE_FIGURES (the classifier ranked by |acc - 0.5|)."""
+def choose(scores, figures=CHOICE_FIGURES):
+    """The record with the best mean rank over `figures` (classifiers ranked by |acc - 0.5|, errors by -error)."""
     if not scores:
         return None
 
     def value(record, key):
         v = record["summary"].get(key)
-        if v is None:
+        if v is None or v != v:  # missing or NaN ranks last
             return float("-inf")
-        return -abs(v - 0.5) if key == "classifier_samples_vs_real" else v
+        return -abs(v - 0.5) if key in NEAREST_HALF else -v if key in LOWER_IS_BETTER else v
 
     ranks = {id(r): 0.0 for r in scores}
-    for key in CHOICE_FIGURES:
+    for key in figures:
         for record in scores:  # a record's rank: how many score strictly better (ties share a rank)
             ranks[id(record)] += sum(value(other, key) > value(record, key) for other in scores)
     return min(scores, key=lambda r: (ranks[id(r)], -r["cpu_s"]))
@@ -383,7 +405,7 @@ def stage_choice(name, log=print):
     use_campaign_dirs()
     scores = validation_scores(name, log=log)
     start = start_score(name, log=log)
-    return choose(scores + ([start] if start else [])), start, scores
+    return choose(scores + ([start] if start else []), choice_figures(name)), start, scores
 
 
 def best_milestone(name):
@@ -395,7 +417,7 @@ def best_milestone(name):
     if not read_milestones(run_dir(name)):
         return None
     use_campaign_dirs()
-    return choose(validation_scores(name))
+    return choose(validation_scores(name), choice_figures(name))
 
 
 def ship(name):
@@ -433,6 +455,12 @@ def ship(name):
     # The run record's data paths are relative to the run folder it came from: name it (portably).
     record["exported_from"] = f"$BGMAKER_STATE_DIR/campaign/runs/{name}/milestones/{Path(best['checkpoint']).name}"
     record_path.write_text(json.dumps(record, indent=2, default=float) + "\n")
+    if get_run(name).humanizes:  # the humanizer ships with the template it must beat, and both are reported
+        from bgmaker.humanize import evaluate as humanize_evaluation
+        from bgmaker.humanize.template import fit_gmd_template
+        template = fit_gmd_template(out / TEMPLATE_FILE)
+        humanize_evaluation.evaluate(prefix, template, "test", output_dir=out)
+        return prefix
     evaluate.evaluate(name, prefix, "test", output_dir=out, plots=False)
     check.record(out)  # the small seeded evaluation tests/test_shipped_model.py repeats
     return prefix

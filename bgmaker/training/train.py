@@ -251,10 +251,11 @@ def resolve_run(name, midi=None, config=None):
     """
     import dataclasses
 
-    from bgmaker_configs import MODEL_NAMES, get_run
+    from bgmaker_configs import HUMANIZE_MODEL_NAMES, MODEL_NAMES, get_run
     from bgmaker_configs.runs import UnknownRunError, user_run
-    if config is not None and config not in MODEL_NAMES:
-        raise UnknownNameError(f"--config {config}: not one of BGMaker's models ({', '.join(MODEL_NAMES)})")
+    known = MODEL_NAMES + HUMANIZE_MODEL_NAMES
+    if config is not None and config not in known:
+        raise UnknownNameError(f"--config {config}: not one of BGMaker's models ({', '.join(known)})")
     if midi:
         run = user_run(name, os.path.abspath(midi))
     else:
@@ -263,6 +264,10 @@ def resolve_run(name, midi=None, config=None):
         except UnknownRunError:
             run = user_run(name)  # your own MIDI run, started before with --midi
     if config:
+        if (config in HUMANIZE_MODEL_NAMES) != run.humanizes:
+            raise UnknownNameError(f"--config {config}: run {run.name} trains "
+                                   + ("a humanize model" if run.humanizes else "a drum model")
+                                   + f"; choose one of {', '.join(HUMANIZE_MODEL_NAMES if run.humanizes else MODEL_NAMES)}")
         run = dataclasses.replace(run, config=config)
     record = run.run_dir / "bgmaker_run.json"
     if record.is_file():
