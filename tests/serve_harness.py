@@ -20,7 +20,11 @@ def serve_tiny(tiny_model):
             from bgmaker.generation.generator import BeatGenerator
             from bgmaker.serve import app as web, server as serving
             generator = BeatGenerator.load(checkpoint=tiny_model["checkpoint"])
-            app = web.create_app(generator, "tiny test model")
+            from pathlib import Path
+
+            from bgmaker.humanize.template import TemplateHumanizer  # the shipped template (the models dir is a test's)
+            humanizer = TemplateHumanizer.load(Path(__file__).resolve().parents[1] / "models" / "humanize" / "template.npz")
+            app = web.create_app(generator, "tiny test model", humanizer=humanizer)
             app.state.machine.warm_up()
             sock = serving.listen("127.0.0.1", 0)
             server = serving.make_server(app)

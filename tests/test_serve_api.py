@@ -5,6 +5,7 @@ the command itself is started once as a subprocess, as a user starts it.
 """
 import json
 import os
+from pathlib import Path
 import re
 import signal
 import subprocess
@@ -111,6 +112,32 @@ def test_export_midi_is_the_grid(url, tmp_path):
     from bgmaker.render.audio import read_wav
     audio, rate = read_wav(tmp_path / "both.wav")
     assert len(audio) == pytest.approx(16.0 * rate, abs=2)  # 8 bars at 120 bpm
+
+
+def test_humanize_plays_the_grid_hits_as_the_cli_does(url):
+    from bgmaker import humanize
+    from bgmaker.humanize.template import TemplateHumanizer
+    from bgmaker.serve import beats as grids
+    assert api(url, "/api/info")[1]["humanizer"] == "template"
+    beat = a_beat(2)
+    status, played = api(url, "/api/humanize", dict(beat=beat, amount=1.0, seed=4))
+    assert status == 200, played
+    velocity, offset = np.array(played["velocity"]), np.array(played["offset"])
+    assert np.array_equal(velocity > 0, grid_of(beat)) and (np.abs(offset) <= 0.5).all()
+    assert api(url, "/api/humanize", dict(beat=beat, amount=1.0, seed=4))[1]["velocity"] == played["velocity"]
+    # the same playing as the library's (the CLI's) humanize of that grid
+    template = TemplateHumanizer.load(Path(__file__).resolve().parents[1] / "models" / "humanize" / "template.npz")
+    ns = humanize.humanize([grids.to_sequence(grid_of(beat))], template, 1.0, 4)[0]
+    assert sorted(n.velocity for n in ns.notes) == sorted(velocity[velocity > 0].tolist())
+    status, flat = api(url, "/api/humanize", dict(beat=beat, amount=0, seed=4))
+    assert not np.array(flat["offset"]).any()  # amount 0: on the grid
+    status, answer = api(url, "/api/humanize", dict(beat=beat, amount=3))
+    assert status == 400 and "amount must be between 0.0 and 2.0" in answer["error"]
+    status, headers, body = request(url, "POST", "/api/export", dict(beats=[beat], bpm=120, format="midi",
+                                                                     humanize=dict(amount=1.0, seed=4)))
+    exported = note_seq.midi_to_note_sequence(body)
+    assert status == 200 and (to_grid(exported) == grid_of(beat)).all()
+    assert sorted(n.velocity for n in exported.notes) == sorted(velocity[velocity > 0].tolist())
 
 
 def test_upload_midi_gives_its_windows_like_the_cli(url, tmp_path):

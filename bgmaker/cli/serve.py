@@ -32,6 +32,9 @@ def add_arguments(parser):
     g.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default %(default)s: this machine only)")
     g.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default %(default)s; 0 picks a free one)")
+    g.add_argument("--humanize", default="auto", metavar="HUMANIZER",
+                   help="what the page's Humanize switch plays with: auto (default: bgmaker.humanize's choice), "
+                        "groovae, template, a humanize model folder, or none (no switch)")
     g.add_argument("--renderer", choices=("auto", "fluidsynth", "builtin"), default="auto",
                    help="how WAV exports and the page's drum sounds are rendered (default: fluidsynth when "
                         "installed, else the built-in synth)")
@@ -53,9 +56,19 @@ def main(args):
     run = args.run or (None if args.checkpoint else DEFAULT_RUN)
     generator = BeatGenerator.load(run=run, checkpoint=args.checkpoint, config=args.config, hparams=args.hparams)
     print(f"model: {generator.choice.why}", flush=True)
+    humanizer = None
+    if args.humanize != "none":
+        from bgmaker import humanize
+        try:
+            humanizer = humanize.load(args.humanize)
+            print(f"humanize: {humanizer.name}", flush=True)
+        except FileNotFoundError as e:
+            if args.humanize != "auto":
+                raise
+            print(f"humanize: none ({e})", flush=True)
     loopback = server.is_loopback(args.host)
-    app = create_app(generator, f"model: {generator.choice.why}",
-                     renderer=args.renderer, allowed_hosts=server.LOOPBACK_NAMES if loopback else ["*"])
+    app = create_app(generator, f"model: {generator.choice.why}", renderer=args.renderer,
+                     allowed_hosts=server.LOOPBACK_NAMES if loopback else ["*"], humanizer=humanizer)
     app.state.machine.warm_up()
     print(f"loaded and warmed up in {time.perf_counter() - t0:.1f} s", flush=True)
     if not loopback:

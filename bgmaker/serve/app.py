@@ -13,7 +13,11 @@ order of bgmaker.drums.DRUM_NAMES, kick first):
     POST /api/variations   {beat, count, noise, temperature, seed?}        -> {beats, seed, ...}
     POST /api/reconstruct  {beat, temperature, seed?}                      -> {beats: [one], seed, ...}
     POST /api/interpolate  {a, b, steps, temperature, seed?}               -> {beats: steps of them, ...}
-    POST /api/export       {beats, bpm, format: "midi"|"wav", name?}       -> the file (beats back to back)
+    POST /api/export       {beats, bpm, format: "midi"|"wav", name?, humanize?: {amount, seed}}
+                                                                           -> the file (beats back to back)
+    POST /api/humanize     {beat, amount, seed}                            -> {velocity, offset: 64 x 9 each}
+        how the humanizer plays the beat's hits (bgmaker.humanize): MIDI velocity, and the offset from
+        the grid in 16th steps (+ = late; the page scales it to its tempo); 0 where there is no hit
     POST /api/midi         the MIDI file's bytes (Content-Type application/octet-stream or audio/midi)
                                                                            -> {beats: its 4-bar windows, ...}
 A bad request gets a 4xx and {"error": "<one line>"}; nothing a request sends stops the server.
@@ -52,6 +56,7 @@ LIMITS = {
     "steps": (2, 16, 8),
     "bpm": (40, 300, DEFAULT_BPM),
     "seed": (0, 2**31 - 1, None),
+    "amount": (0.0, 2.0, 1.0),  # humanize: 0 = the grid, 1 = as played (bgmaker.humanize.MAX_AMOUNT)
 }
 MAX_EXPORT_BEATS = 32
 MAX_JSON_BYTES = 256 * 1024
@@ -128,8 +133,9 @@ def beat(data, name):
 class BeatMachine:
     """The loaded model behind the page: model jobs one at a time, kit samples rendered once."""
 
-    def __init__(self, generator, model_label, renderer="auto"):
+    def __init__(self, generator, model_label, renderer="auto", humanizer=None):
         self.generator = generator
+        self.humanizer = humanizer  # bgmaker.humanize's, or None: the page then has no Humanize switch
         self.model_label = model_label
         self.renderer = renderer
         self._model_lock = threading.Lock()
@@ -191,8 +197,8 @@ class HostCheck:
         await self.app(scope, receive, send)
 
 
-def create_app(generator, model_label="", renderer="auto", allowed_hosts=LOOPBACK_NAMES):
-    """The Starlette app over a loaded BeatGenerator.
+def create_app(generator, model_label="", renderer="auto", allowed_hosts=LOOPBACK_NAMES, humanizer=None):
+    """The Starlette app over a loaded BeatGenerator (and a humanizer, bgmaker.humanize.load, or None).
 
     allowed_hosts: Host headers answered (the loopback names by default, so a web page
     cannot reach this server by pointing its own domain name at 127.0.0.1); ["*"] for any.
@@ -201,7 +207,17 @@ def create_app(generator, model_label="", renderer="auto", allowed_hosts=LOOPBAC
     from bgmaker.generation import jobs
     from bgmaker.generation.generator import random_seed
 
-    machine = BeatMachine(generator, model_label, renderer)
+    machine = BeatMachine(generator, model_label, renderer, humanizer)
+
+    def humanized(sequences, settings):
+        """`sequences` played by the humanizer as `settings` ({amount, seed}) say: the CLI's --humanize."""
+        from bgmaker import humanize
+        if machine.humanizer is None:
+            raise bad("this server has no humanizer (bgmaker serve loads models/humanize when it is there)", 409)
+        if not isinstance(settings, dict):
+            raise bad(f"humanize must be an object {{amount, seed}}, got {json.dumps(settings)}")
+        amount, seed = number(settings, "amount"), number(settings, "seed", int) or 0
+        return [humanize.humanize([ns], machine.humanizer, amount, seed)[0] for ns in sequences]
 
     async def run_model(data, what, call):
         """Run call(temperature=, seed=) -> NoteSequences in a worker thread, one model call at a time;
@@ -265,6 +281,9 @@ def create_app(generator, model_label="", renderer="auto", allowed_hosts=LOOPBAC
             except grids.BadBeat as e:
                 raise bad(str(e)) from None
         name = "".join(c for c in str(data.get("name", "beat")) if c.isascii() and (c.isalnum() or c in "-_"))[:60] or "beat"
+        if data.get("humanize") is not None:
+            settings = data["humanize"]
+            sequences = await asyncio.to_thread(machine.run_job, lambda: humanized(sequences, settings))
         ns = sequences[0] if len(sequences) == 1 else concatenate(sequences)
         body = await asyncio.to_thread(_export_bytes, ns, fmt, bpm, renderer)
         ext, kind = ("mid", "audio/midi") if fmt == "midi" else ("wav", "audio/wav")
@@ -279,6 +298,19 @@ def create_app(generator, model_label="", renderer="auto", allowed_hosts=LOOPBAC
         return JSONResponse(dict(name=name, beats=[grids.to_json(w.sequence) for w in windows],
                                  start_bars=[w.start_bar for w in windows]))
 
+    async def humanize_beat(request):
+        import numpy as np
+
+        from bgmaker.data import groove
+        data = await read_json(request)
+        source = beat(data, "beat")
+        start = time.perf_counter()
+        (played,) = await asyncio.to_thread(machine.run_job, lambda: humanized([source], data))
+        g = groove.groove_of(played, STEPS)
+        return JSONResponse(dict(velocity=np.round(g.velocity).astype(int).tolist(),
+                                 offset=np.round(g.offset, 4).tolist(), humanizer=machine.humanizer.name,
+                                 ms=round(1000 * (time.perf_counter() - start), 1)))
+
     async def kit(request):
         drum = request.path_params["drum"]
         if not 0 <= drum < len(DRUM_NAMES):
@@ -289,7 +321,8 @@ def create_app(generator, model_label="", renderer="auto", allowed_hosts=LOOPBAC
     async def info(request):
         return JSONResponse(dict(model=model_label, drums=list(DRUM_NAMES), rows=list(ROW_ORDER), steps=STEPS,
                                  limits={k: dict(min=lo, max=hi, default=d) for k, (lo, hi, d) in LIMITS.items()},
-                                 max_export_beats=MAX_EXPORT_BEATS, max_midi_bytes=MAX_MIDI_BYTES))
+                                 max_export_beats=MAX_EXPORT_BEATS, max_midi_bytes=MAX_MIDI_BYTES,
+                                 humanizer=machine.humanizer.name if machine.humanizer else None))
 
     async def index(request):
         return FileResponse(STATIC / "index.html")
@@ -313,6 +346,7 @@ def create_app(generator, model_label="", renderer="auto", allowed_hosts=LOOPBAC
         post("/api/reconstruct", reconstruct),
         post("/api/interpolate", interpolate),
         post("/api/export", export),
+        post("/api/humanize", humanize_beat),
         post("/api/midi", upload_midi),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]

@@ -270,7 +270,9 @@ function showInterpStep(index) {
 function exportBeats(beats, name, format) {
   return withBusy(`Writing ${format.toUpperCase()}…`, async () => {
     if (!beats.length) throw new Error("nothing to export yet");
-    const response = await post("/api/export", { beats: beats.map((b) => b.grid), bpm: numberOf("bpm"), format, name });
+    const request = { beats: beats.map((b) => b.grid), bpm: numberOf("bpm"), format, name };
+    if (humanizing()) request.humanize = humanizeSettings(beats[0]);
+    const response = await post("/api/export", request);
     const blob = await response.blob();
     const match = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
     const link = document.createElement("a");
@@ -301,6 +303,35 @@ function loadMidi(file) {
   });
 }
 
+// -- humanize: the server's humanizer plays each beat's hits (velocity, offset from the grid) -----------
+
+const playing = new Map();  // "<amount>|<seed>|<grid>" -> {velocity, offset} (or "pending")
+
+function humanizing() {
+  return Boolean(state.info && state.info.humanizer && $("humanize").checked);
+}
+
+function humanizeSettings(beat) {
+  return { amount: Number($("amount").value), seed: beat && beat.seed != null ? beat.seed : 0 };
+}
+
+function playingOf(beat) {
+  // How the humanizer plays `beat` now, or null (grid and one velocity) while it is being asked.
+  if (!humanizing() || !beat) return null;
+  const settings = humanizeSettings(beat);
+  const key = `${settings.amount}|${settings.seed}|${JSON.stringify(beat.grid)}`;
+  const known = playing.get(key);
+  if (known && known !== "pending") return known;
+  if (!known && beat.grid.some((step) => step.some((hit) => hit))) {
+    playing.set(key, "pending");
+    post("/api/humanize", { beat: beat.grid, ...settings })
+      .then((r) => r.json())
+      .then((answer) => { playing.set(key, answer); if (playing.size > 256) playing.delete(playing.keys().next().value); })
+      .catch((e) => { playing.delete(key); say(`humanize: ${e.message || e}`, "error"); });
+  }
+  return null;
+}
+
 // -- sound: the renderer's own drum hits, scheduled ahead with Web Audio -----------------------
 
 const player = { ctx: null, buffers: null, timer: null, beats: null, step: 0, nextTime: 0, queue: [], interp: false };
@@ -328,14 +359,17 @@ function schedule() {
     const index = Math.floor(player.step / STEPS), step = player.step % STEPS;
     const beat = player.interp ? player.beats[index] : state.view;  // a single beat follows the grid
     if (beat) {
+      const played = playingOf(beat);
+      const stepSeconds = 60 / tempo() / 4;
       beat.grid[step].forEach((hit, drum) => {
         if (!hit) return;
         const source = ctx.createBufferSource();
         const gain = ctx.createGain();
-        gain.gain.value = 80 / 127;  // the model's velocity, as in the WAV export
+        // the model's velocity, as in the WAV export, or the humanizer's velocity and timing
+        gain.gain.value = (played ? played.velocity[step][drum] : 80) / 127;
         source.buffer = player.buffers[drum];
         source.connect(gain).connect(ctx.destination);
-        source.start(player.nextTime);
+        source.start(Math.max(ctx.currentTime, player.nextTime + (played ? played.offset[step][drum] * stepSeconds : 0)));
       });
     }
     player.queue.push({ time: player.nextTime, index, step });
@@ -408,6 +442,7 @@ function wire() {
   $("bpm").addEventListener("input", () => { $("bpm-slider").value = $("bpm").value; });
   $("bpm-slider").addEventListener("input", () => { $("bpm").value = $("bpm-slider").value; });
   $("noise").addEventListener("input", () => { $("noise-value").textContent = Number($("noise").value).toFixed(2); });
+  $("amount").addEventListener("input", () => { $("amount-value").textContent = Number($("amount").value).toFixed(1); });
   $("clear").addEventListener("click", () => {
     if (!state.view) return;
     state.view.grid = emptyGrid();
@@ -460,6 +495,10 @@ async function start() {
   $("bpm-slider").min = info.limits.bpm.min;
   $("bpm-slider").max = info.limits.bpm.max;
   $("bpm").value = $("bpm-slider").value = info.limits.bpm.default;
+  if (info.humanizer) {
+    $("humanize-controls").hidden = false;
+    $("humanize-controls").title += ` (${info.humanizer})`;
+  }
   buildGrid();
   wire();
   document.body.dataset.ready = "1";
