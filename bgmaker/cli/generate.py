@@ -94,6 +94,11 @@ def _model_arguments(p):
     g.add_argument("--seed", type=int, default=None, help="random seed (default: a fresh one, printed)")
     g.add_argument("--batch-size", type=int, default=None,
                    help="beats per TensorFlow run; changes speed, never the beats (default: all, up to 64)")
+    from bgmaker.generation.refine import DEFAULT_STEPS
+    g.add_argument("--refine-steps", type=int, default=None, metavar="N",
+                   help="refine each input beat's latent code against the decoder for N steps before decoding, so "
+                        f"the model plays your beat back faithfully (default {DEFAULT_STEPS}; 0: the encoder's "
+                        "mean, as Magenta does). Reconstruct, variations and interpolate")
 
 
 def humanize_arguments(p, seed=False):
@@ -269,6 +274,8 @@ def _check(args):
             raise UserError(f"--temperature must be a positive number, got {args.temperature:g}")
         if args.batch_size is not None and args.batch_size < 1:
             raise UserError("--batch-size must be at least 1")
+        if args.refine_steps is not None and args.refine_steps < 0:
+            raise UserError(f"--refine-steps must be 0 or more, got {args.refine_steps}")
         if not args.run and not args.checkpoint:
             args.run = DEFAULT_RUN
         if args.run and args.config:
@@ -300,4 +307,4 @@ def _load(args):
              "reconstruct": len(getattr(args, "inputs", [])),
              "variations": getattr(args, "num", 0)}[args.mode]
     return BeatGenerator.load(run=args.run, checkpoint=args.checkpoint, config=args.config, hparams=args.hparams,
-                              batch_size=args.batch_size or max(1, min(64, count)))
+                              batch_size=args.batch_size or max(1, min(64, count)), refine_steps=args.refine_steps)

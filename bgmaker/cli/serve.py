@@ -28,6 +28,9 @@ def add_arguments(parser):
                         "(default: the one its bgmaker_run.json records)")
     g.add_argument("--hparams", default=None,
                    help="hparam overrides the checkpoint was trained with (default: the recorded hparams.txt)")
+    g.add_argument("--refine-steps", type=int, default=None, metavar="N",
+                   help="refinement steps of a beat's latent code before Reconstruct, Variations and Interpolate "
+                        "(default: bgmaker.generation.refine's; 0: the encoder's mean)")
     g = parser.add_argument_group("server")
     g.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default %(default)s: this machine only)")
@@ -54,7 +57,8 @@ def main(args):
     from bgmaker.serve.app import create_app
     t0 = time.perf_counter()
     run = args.run or (None if args.checkpoint else DEFAULT_RUN)
-    generator = BeatGenerator.load(run=run, checkpoint=args.checkpoint, config=args.config, hparams=args.hparams)
+    generator = BeatGenerator.load(run=run, checkpoint=args.checkpoint, config=args.config, hparams=args.hparams,
+                                   refine_steps=args.refine_steps)
     print(f"model: {generator.choice.why}", flush=True)
     humanizer = None
     if args.humanize != "none":

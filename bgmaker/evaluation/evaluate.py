@@ -419,7 +419,9 @@ def decode_with_generator(config, checkpoint, windows, n_samples, temperatures, 
     generator = BeatGenerator(config, checkpoint, batch_size=batch_size)
     try:
         out = dict(samples={t: grids(generator.sample(n_samples, t, seed)) for t in temperatures})
-        mu = generator.encode([w.sequence for w in windows])
+        # The posterior means, as the committed reports measured them; the refined codes that generate uses by
+        # default (bgmaker.generation.refine) are scored beside them by benchmarks/refine.py.
+        mu = generator.encode([w.sequence for w in windows], refine_steps=0)
         out["reconstructions"] = grids(generator.decode(mu, RECONSTRUCTION_TEMPERATURE, seed))
         out["pairs"] = choose_pairs(windows, n_pairs, _rng(seed, "pairs"))
         if not out["pairs"]:

@@ -12,6 +12,13 @@ is seeded too (bgmaker.generation.seeded_sampling), so a beat is a pure function
 process, `sample(4, seed=s)` is the first half of `sample(8, seed=s)`, and an
 interpolation's endpoints are exactly `reconstruct(a)` and `reconstruct(b)`.
 
+An input beat's latent code is refined against the decoder before it is
+decoded (bgmaker.generation.refine: from the encoder's mean, `refine_steps`
+Adam steps on the teacher-forced loss plus a small prior term), so
+`reconstruct`, `variations` and `interpolate` play the user's beat back
+faithfully; `refine_steps=0` gives the encoder's mean, as Magenta does.
+Refinement is deterministic, so all of the above still holds.
+
 Input beats (MIDI paths or NoteSequences) are cut into 4-bar windows by
 bgmaker.data.windows, the same windows training uses (bar-aligned, 1-bar hop,
 silent windows dropped); the first window is used, or the one starting at
@@ -101,7 +108,8 @@ class BeatGenerator:
     Not thread-safe: each decode sets the sampling keys, then runs the graph.
     """
 
-    def __init__(self, config, checkpoint, hparams=None, batch_size=DEFAULT_BATCH_SIZE, run=None):
+    def __init__(self, config, checkpoint, hparams=None, batch_size=DEFAULT_BATCH_SIZE, run=None,
+                 refine_steps=None, refine_learning_rate=None, refine_prior_weight=None):
         from bgmaker import models
         from bgmaker.errors import ModelMismatchError
         from bgmaker.generation import seeded_sampling
@@ -130,14 +138,23 @@ class BeatGenerator:
         # (same tensors as every BGMaker config's; see bgmaker_configs.models).
         self._window_converter = windows_converter()
         self._window_converter.set_mode("infer")
+        from bgmaker.generation import refine
+        self.refine_steps = refine.DEFAULT_STEPS if refine_steps is None else int(refine_steps)
+        self.refine_learning_rate = refine_learning_rate or refine.DEFAULT_LEARNING_RATE
+        self.refine_prior_weight = refine.DEFAULT_PRIOR_WEIGHT if refine_prior_weight is None else refine_prior_weight
+        if self.refine_steps < 0:
+            raise ValueError(f"refine steps must be 0 or more, got {self.refine_steps}")
+        self._refiner = None
+        self.last_refinement = None  # the refinement history of the last encode (refine.Refiner.refine)
 
     @classmethod
-    def load(cls, run=None, checkpoint=None, config=None, hparams=None, batch_size=DEFAULT_BATCH_SIZE):
+    def load(cls, run=None, checkpoint=None, config=None, hparams=None, batch_size=DEFAULT_BATCH_SIZE,
+             refine_steps=None):
         """The generator for a run and/or a checkpoint (bgmaker.models.locate says which, and why)."""
         from bgmaker import models
         choice = models.locate(run, checkpoint, config)
         generator = cls(config or choice.config, choice.checkpoint, hparams, batch_size,
-                        run=choice.run if config is None else None)
+                        run=choice.run if config is None else None, refine_steps=refine_steps)
         generator.choice = choice
         return generator
 
@@ -153,21 +170,48 @@ class BeatGenerator:
                                     f"{len(tensors.inputs)} examples of the window at bar {w.start_bar}")
         return w.sequence, tensors, item_key("window", np.asarray(tensors.inputs[0]).tobytes())
 
-    def encode_with_keys(self, beats, start_bar=None):
-        """(latent means [n, z_size], sampling keys [n]) of the beats' 4-bar windows."""
-        inputs, lengths, controls, keys = [], [], [], []
+    def encode_with_keys(self, beats, start_bar=None, refine_steps=None):
+        """(latent codes [n, z_size], sampling keys [n]) of the beats' 4-bar windows.
+
+        The codes are the encoder's means refined against the decoder
+        (`refine_steps`, default the generator's; 0: the means themselves).
+        """
+        inputs, lengths, controls, keys, targets = [], [], [], [], []
         for beat in beats:
             _, t, key = self.window(beat, start_bar)
             inputs.append(t.inputs[0])
             lengths.append(t.lengths[0])
             controls.append(t.controls[0])
+            targets.append(t.outputs[0])
             keys.append(key)
         _, mu, _ = self._model.encode_tensors(inputs, lengths, controls)
+        steps = self.refine_steps if refine_steps is None else refine_steps
+        if steps:
+            mu, self.last_refinement = self.refiner().refine(
+                np.asarray(targets), mu, steps, self.refine_learning_rate, self.refine_prior_weight)
         return mu, keys
 
-    def encode(self, beats, start_bar=None):
-        """Latent means [n, z_size] of the beats' 4-bar windows (MIDI paths or NoteSequences)."""
-        return self.encode_with_keys(beats, start_bar)[0]
+    def refiner(self):
+        """The refinement graph on this checkpoint (bgmaker.generation.refine), built on first use.
+
+        Its LSTMs run in fp32 whatever lstm_precision says: on these CPUs fp32 is
+        the faster at refinement's small batches (benchmarks/bench_refine.py), and
+        a refined code then moves by ~1e-5 between batch sizes, where bf16's moves
+        by ~1e-2.
+        """
+        if self._refiner is None:
+            import copy
+
+            from bgmaker.generation.refine import Refiner
+            config = copy.deepcopy(self.config)
+            config.hparams.lstm_precision = "fp32"
+            self._refiner = Refiner(config, self.checkpoint, self.batch_size)
+        return self._refiner
+
+    def encode(self, beats, start_bar=None, refine_steps=None):
+        """Latent codes [n, z_size] of the beats' 4-bar windows (MIDI paths or NoteSequences), refined as
+        encode_with_keys says."""
+        return self.encode_with_keys(beats, start_bar, refine_steps)[0]
 
     def decode(self, z, temperature=DEFAULT_TEMPERATURE, seed=None, keys=None):
         """4-bar beats (NoteSequences at 120 qpm) for latent vectors z [n, z_size].
@@ -256,3 +300,5 @@ class BeatGenerator:
 
     def close(self):
         self._session.close()
+        if self._refiner is not None:
+            self._refiner.close()
