@@ -28,13 +28,12 @@ from pathlib import Path
 import numpy as np
 
 from bgmaker.drums import BARS, STEPS
+from bgmaker.humanize.report import SUMMARY  # noqa: F401  (the summary figures, in the report's order)
 
 # Styles reported on their own when they have at least this many windows in the split.
 MIN_STYLE_WINDOWS = 20
 # Values per set fed to the KDE overlaps (a seeded subset beyond this; the KDE costs n x grid points).
 OVERLAP_VALUES = 20000
-SUMMARY = ("velocity_mae", "velocity_r", "timing_mae_ms", "timing_r", "velocity_overlap", "timing_overlap",
-           "classifier")
 LOWER_IS_BETTER = ("velocity_mae", "timing_mae_ms")
 
 

@@ -22,6 +22,7 @@ import numpy as np
 from bgmaker.data.groove import N_CLASSES, windows_of
 
 _COLLECTION = "bgmaker_forced_hits"
+HIT_FLOOR = 0.005  # the smallest p(hit) a forced hit's velocity and offset are divided by (benchmarks/humanize_hit_floor.md)
 
 
 def _decoder_class():
@@ -51,8 +52,17 @@ def _decoder_class():
             step = tf.minimum(step, tf.shape(hits_var)[1] - 1)
             given = hits_var.read_value()[:tf.shape(rnn_output)[0], step]
             own = tf.cast(logits > 0, tf.float32)
+            velocities, offsets = tf.nn.sigmoid(velocities), tf.nn.tanh(offsets)
+            # Given a hit: the decoder's velocity and offset outputs were trained with 0 where there is no hit,
+            # so they estimate p(hit) x the value given a hit; the hit is certain here, so divide by p(hit)
+            # (floored: HIT_FLOOR). Where there is no hit, 0, as in the inputs the decoder was trained on.
+            p_hit = tf.maximum(tf.nn.sigmoid(logits), HIT_FLOOR)
+            forced_velocities = given * tf.minimum(velocities / p_hit, 1.0)
+            forced_offsets = given * tf.clip_by_value(offsets / p_hit, -1.0, 1.0)
             hits = force_var * given + (1 - force_var) * own
-            return tf.concat([hits, tf.nn.sigmoid(velocities), tf.nn.tanh(offsets)], axis=1)
+            velocities = force_var * forced_velocities + (1 - force_var) * velocities
+            offsets = force_var * forced_offsets + (1 - force_var) * offsets
+            return tf.concat([hits, velocities, offsets], axis=1)
 
     return HitForcedGrooveDecoder
 

@@ -5,6 +5,9 @@ import os
 
 from bgmaker.drums import DRUM_NAMES
 
+# The summary figures of a humanizer (bgmaker.humanize.evaluate), in the order every table shows them.
+SUMMARY = ("velocity_mae", "velocity_r", "timing_mae_ms", "timing_r", "velocity_overlap", "timing_overlap",
+           "classifier")
 TITLES = dict(velocity_mae="velocity error (MIDI)", velocity_r="velocity r", timing_mae_ms="timing error (ms)",
               timing_r="timing r", velocity_overlap="velocity overlap", timing_overlap="timing overlap",
               classifier="classifier acc. (0.5 = real)")
@@ -17,7 +20,6 @@ def cell(value, digits=3):
 
 
 def markdown(report):
-    from bgmaker.humanize.evaluate import SUMMARY
     results = report["results"]
     lines = [f"# Humanize evaluation ({report['split']} split)", "",
              f"{report['windows']} consecutive 4-bar windows of {report['performances']} GMD 4/4 performances, "
