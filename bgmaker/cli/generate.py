@@ -106,8 +106,8 @@ def humanize_arguments(p, seed=False):
     from bgmaker.humanize import CHOICES, DEFAULT, MAX_AMOUNT
     g = p.add_argument_group("humanize (velocities and timing like GMD's drummers)")
     g.add_argument("--humanize", nargs="?", const="auto", default=None, metavar="HUMANIZER",
-                   help=f"play the beats like a drummer: {', '.join(CHOICES)} (default with no value: "
-                        f"{DEFAULT}), or a humanize model folder. Without it, every hit is on the grid at one velocity")
+                   help=f"play the beats like a drummer: {', '.join(CHOICES)} (with no value, {DEFAULT}), "
+                        "or a humanize model folder. Without it, every hit is on the grid at one velocity")
     g.add_argument("--amount", type=float, default=1.0,
                    help=f"how much of the humanizer's playing: 0 = on the grid, 1 = as played (default), up to "
                         f"{MAX_AMOUNT:g} = exaggerated")
