@@ -241,3 +241,18 @@ def test_campaign_chooses_humanize_milestones_on_errors_and_r():
     nan = dict(cpu_s=3.0, summary=dict(b["summary"], velocity_r=float("nan")))
     assert campaign.choose([nan, b], campaign.HUMANIZE_CHOICE_FIGURES) is b
     assert json.loads(json.dumps(campaign.HUMANIZE_CHOICE_FIGURES))
+
+
+def test_the_gate_reads_the_report():
+    from bgmaker.humanize.report import gate, markdown
+    row = lambda **k: dict(summary=dict(dict(velocity_mae=30, velocity_r=0.3, timing_mae_ms=20, timing_r=0.2,
+                                             velocity_overlap=0.9, timing_overlap=0.9, classifier=0.8), **k),
+                           per_drum={}, per_style={})
+    report = dict(split="test", seed=0, windows=10, hits=100, performances=3, ceiling={},
+                  results={"groovae": row(velocity_mae=25, timing_mae_ms=18, classifier=0.7), "template": row(),
+                           "floor: no humanization": row(velocity_overlap=0.1, timing_overlap=0.1, classifier=0.99)})
+    assert all(ok for _, ok in gate(report)) and len(gate(report)) == 5
+    report["results"]["groovae"]["summary"]["timing_mae_ms"] = 29
+    assert [ok for _, ok in gate(report)] == [True, False, True, True, True]
+    assert "Gate: not passed" in markdown(dict(report, results={k: dict(v, per_drum={d: v["summary"] for d in
+        __import__("bgmaker.drums").drums.DRUM_NAMES}) for k, v in report["results"].items()}))

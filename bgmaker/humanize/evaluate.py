@@ -34,7 +34,6 @@ from bgmaker.humanize.report import SUMMARY  # noqa: F401  (the summary figures,
 MIN_STYLE_WINDOWS = 20
 # Values per set fed to the KDE overlaps (a seeded subset beyond this; the KDE costs n x grid points).
 OVERLAP_VALUES = 20000
-LOWER_IS_BETTER = ("velocity_mae", "timing_mae_ms")
 
 
 @dataclass
@@ -173,18 +172,6 @@ def evaluate(checkpoint, template, split="test", seed=0, output_dir=None, log=pr
         from bgmaker.humanize.report import write
         write(report, Path(output_dir))
     return report
-
-
-def better(a, b, key):
-    """True when figure `key` of summary a beats b's (errors lower, r and overlap higher, classifier nearer 0.5)."""
-    x, y = a.get(key), b.get(key)
-    if x is None or y is None or np.isnan(x) or np.isnan(y):
-        return False
-    if key in LOWER_IS_BETTER:
-        return x < y
-    if key == "classifier":
-        return abs(x - 0.5) < abs(y - 0.5)
-    return x > y
 
 
 def load_report(folder):

@@ -3,14 +3,59 @@ import json
 import math
 import os
 
+import numpy as np
+
 from bgmaker.drums import DRUM_NAMES
 
 # The summary figures of a humanizer (bgmaker.humanize.evaluate), in the order every table shows them.
 SUMMARY = ("velocity_mae", "velocity_r", "timing_mae_ms", "timing_r", "velocity_overlap", "timing_overlap",
            "classifier")
+LOWER_IS_BETTER = ("velocity_mae", "timing_mae_ms")
 TITLES = dict(velocity_mae="velocity error (MIDI)", velocity_r="velocity r", timing_mae_ms="timing error (ms)",
               timing_r="timing r", velocity_overlap="velocity overlap", timing_overlap="timing overlap",
               classifier="classifier acc. (0.5 = real)")
+
+
+# "Far from the floor" (issue: the gate): the floor plays every hit at one velocity on the grid, which is
+# close to the mean and median of what drummers play, so per-hit errors cannot separate it from a humanizer
+# (the template's velocity error is above the floor's); realism does. Far = the classifier at least
+# FAR_CLASSIFIER nearer 0.5 than the floor's, and both overlaps at least FAR_OVERLAP above the floor's.
+FAR_CLASSIFIER = 0.1
+FAR_OVERLAP = 0.3
+
+
+def gate(report):
+    """[(line, passed)] of the humanize gate on a report with a "groovae" row (else [])."""
+    results = report["results"]
+    if "groovae" not in results:
+        return []
+    g, t = results["groovae"]["summary"], results["template"]["summary"]
+    floor = results["floor: no humanization"]["summary"]
+    lines = [(f"GrooVAE velocity error below the template's ({g['velocity_mae']:.1f} vs {t['velocity_mae']:.1f})",
+              better(g, t, "velocity_mae")),
+             (f"GrooVAE timing error below the template's ({g['timing_mae_ms']:.1f} vs {t['timing_mae_ms']:.1f} ms)",
+              better(g, t, "timing_mae_ms")),
+             (f"GrooVAE classifier nearer 0.5 than the template's ({g['classifier']:.3f} vs {t['classifier']:.3f})",
+              better(g, t, "classifier"))]
+    for name, s in (("GrooVAE", g), ("template", t)):
+        far = (abs(floor["classifier"] - 0.5) - abs(s["classifier"] - 0.5) >= FAR_CLASSIFIER
+               and all(s[k] - floor[k] >= FAR_OVERLAP for k in ("velocity_overlap", "timing_overlap")))
+        lines.append((f"{name} far from the floor (classifier {s['classifier']:.3f} vs {floor['classifier']:.3f}; "
+                      f"overlaps {s['velocity_overlap']:.2f}/{s['timing_overlap']:.2f} vs "
+                      f"{floor['velocity_overlap']:.2f}/{floor['timing_overlap']:.2f})", far))
+    return lines
+
+
+def better(a, b, key):
+    """True when figure `key` of summary a beats b's (errors lower, r and overlap higher, classifier nearer 0.5)."""
+    x, y = a.get(key), b.get(key)
+    if x is None or y is None or np.isnan(x) or np.isnan(y):
+        return False
+    if key in LOWER_IS_BETTER:
+        return x < y
+    if key == "classifier":
+        return abs(x - 0.5) < abs(y - 0.5)
+    return x > y
 
 
 def cell(value, digits=3):
@@ -31,6 +76,12 @@ def markdown(report):
         lines.append(f"| {name} | " + " | ".join(cell(r['summary'].get(k)) for k in SUMMARY) + " |")
     ceiling = report["ceiling"]
     lines.append("| ceiling: real vs real | | | | | " + " | ".join(cell(ceiling.get(k)) for k in SUMMARY[4:]) + " |")
+    lines_of_gate = gate(report)
+    if lines_of_gate:
+        passed = all(ok for _, ok in lines_of_gate)
+        lines += ["", f"**Gate: {'passed' if passed else 'not passed'}** "
+                      f"({sum(ok for _, ok in lines_of_gate)} of {len(lines_of_gate)} lines):", ""]
+        lines += [f"- {'pass' if ok else 'FAIL'}: {text}" for text, ok in lines_of_gate]
     own = {n: r["summary"] for n, r in results.items() if "own_hits_dropped" in r["summary"]}
     for name, s in own.items():
         lines += ["", f"Hits: every humanizer plays exactly the input's hits. Left to choose its own hits, {name}'s "

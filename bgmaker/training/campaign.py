@@ -62,7 +62,7 @@ TEMPLATE_FILE = "template.npz"  # the humanize model's no-network baseline, ship
 CHOICE_FIGURES = ("accuracy_free_running", "sample_overlap", "interp_overlap", "classifier_samples_vs_real")
 # A humanize model's (bgmaker.humanize.evaluate): errors lower is better, correlations higher, classifier nearest 0.5.
 HUMANIZE_CHOICE_FIGURES = ("velocity_mae", "timing_mae_ms", "velocity_r", "timing_r", "classifier")
-LOWER_IS_BETTER = ("velocity_mae", "timing_mae_ms")
+from bgmaker.humanize.report import LOWER_IS_BETTER  # noqa: E402  (errors: lower is better)
 NEAREST_HALF = ("classifier_samples_vs_real", "classifier")
 
 
