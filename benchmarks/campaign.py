@@ -129,7 +129,7 @@ def main():
         return 1
     lines = ["# The campaign's learning curves (validation split, quick mode, seed 0)", "",
              "Regenerate: `.venv/bin/python benchmarks/campaign.py`. Each row is a milestone (weights kept every "
-             + ", ".join(f"{m:g} CPU-minutes in {name}" for name, _, _, m in campaign.STAGES)
+             + ", ".join(f"{m:g} CPU-minutes in {name}" for name, _, _, m in campaign.STAGES if name != "humanize")
              + "; every 20 in the recipe runs) scored on its run's validation split. v1_all's "
              "rows are on all-GMD validation windows, the others on rock-beat ones. A warm-started stage's first "
              "row (0 CPU-h) is the weights it started from, scored on its validation split: the point its "

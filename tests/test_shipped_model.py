@@ -6,8 +6,37 @@ from bgmaker.evaluation import check
 from conftest import REPO, run_cli
 
 
+def _trained_as(folder):
+    import json
+    return json.loads((folder / "bgmaker_run.json").read_text()).get("model")
+
+
 def shipped_models():
-    return sorted(p for p in (REPO / "models").iterdir() if (p / "bgmaker_run.json").is_file())
+    """The shipped drum models (the humanizer has its own tests below)."""
+    from bgmaker_configs import HUMANIZE_MODEL_NAMES
+    return sorted(p for p in (REPO / "models").iterdir()
+                  if (p / "bgmaker_run.json").is_file() and _trained_as(p) not in HUMANIZE_MODEL_NAMES)
+
+
+HUMANIZER = REPO / "models" / "humanize"
+
+
+def test_the_humanize_template_ships():
+    from bgmaker.humanize.template import TemplateHumanizer
+    template = TemplateHumanizer.load(HUMANIZER / "template.npz")
+    assert template.meta["performances"] > 800 and "rock" in template.styles
+    assert (HUMANIZER / "template.npz").stat().st_size < 1e6
+
+
+@pytest.mark.skipif(not (HUMANIZER / "checkpoint").is_file(), reason="no humanize model shipped yet")
+def test_the_shipped_humanizer_is_weights_only_reported_and_reproduces(gmd_dir):
+    from bgmaker.humanize import evaluate
+    files = [f for f in HUMANIZER.rglob("*") if f.is_file()]
+    assert not [f for f in files if f.suffix == ".meta"] and len(list(HUMANIZER.glob("*.data-*"))) == 1
+    assert sum(f.stat().st_size for f in files) < 40e6
+    for name in ("hparams.txt", "bgmaker_run.json", "evaluation.json", "evaluation.md", evaluate.CHECK_FILE):
+        assert (HUMANIZER / name).is_file(), f"humanize lacks {name}"
+    assert evaluate.check_differences(HUMANIZER) == []
 
 
 @pytest.mark.parametrize("model", shipped_models(), ids=lambda p: p.name)

@@ -174,5 +174,26 @@ def evaluate(checkpoint, template, split="test", seed=0, output_dir=None, log=pr
     return report
 
 
+# A shipped humanizer's fingerprint (check.json beside it): its validation figures, re-measured by the tests.
+CHECK_FILE = "check.json"
+CHECK_TOLERANCE = 0.02  # relative: another CPU may round an LSTM output differently; a changed model moves far more
+
+
+def record_check(model_dir):
+    """Write model_dir/check.json: the shipped humanizer's summary on the validation split; return it."""
+    figures = score_checkpoint(str(model_dir), "validation")
+    (Path(model_dir) / CHECK_FILE).write_text(json.dumps(dict(split="validation", seed=0, figures=figures),
+                                                         indent=1, default=float) + "\n")
+    return figures
+
+
+def check_differences(model_dir, measured=None):
+    """[(figure, recorded, measured)] that differ from check.json by more than CHECK_TOLERANCE (relative)."""
+    recorded = json.loads((Path(model_dir) / CHECK_FILE).read_text())["figures"]
+    measured = measured or score_checkpoint(str(model_dir), "validation")
+    return [(k, v, measured.get(k)) for k, v in recorded.items()
+            if measured.get(k) is None or abs(measured[k] - v) > CHECK_TOLERANCE * max(abs(v), 1e-9)]
+
+
 def load_report(folder):
     return json.loads((Path(folder) / "evaluation.json").read_text())
