@@ -2,8 +2,9 @@
 # Resume the training campaign behind the shipped models, in the background, niced.
 #
 # Usage: scripts/campaign.sh [--foreground] [--status] [--ship RUN]
-#   (no flag)      start or resume the campaign in the background: v1_all for 8 CPU-hours, then
-#                  v2_rock_beat warm-started from v1_all's best milestone for 6 CPU-hours; a running
+#   (no flag)      start or resume the campaign in the background: humanize (the GrooVAE humanizer)
+#                  for 6 CPU-hours, v1_all for 8 CPU-hours, then v2_rock_beat warm-started from
+#                  v1_all's best milestone for 6 CPU-hours; a running
 #                  campaign is left alone. Logs: ~/.local/state/bgmaker/campaign.log (the stages),
 #                  ~/.local/state/bgmaker/campaign/runs/<run>.log (each stage's training)
 #   --foreground   the same, in this terminal

@@ -107,7 +107,7 @@ def test_unknown_run_and_missing_data(env, tmp_path):
     bad = run_cli(TRAIN_SH, "--run", "v3_polka", env=env, check=False)
     assert bad.returncode == 2
     assert bad.stderr.strip().splitlines()[-1] == (
-        "bgmaker train: error: unknown run 'v3_polka'; known runs: v1_all, v2_rock_beat "
+        "bgmaker train: error: unknown run 'v3_polka'; known runs: humanize, v1_all, v2_rock_beat "
         "(or train on your own MIDI with --midi DIR)")
     empty = dict(env, BGMAKER_DATA_DIR=str(tmp_path))
     missing = run_cli(TRAIN_SH, "--run", "v1_all", env=empty, check=False)

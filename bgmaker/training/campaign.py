@@ -62,7 +62,6 @@ TEMPLATE_FILE = "template.npz"  # the humanize model's no-network baseline, ship
 CHOICE_FIGURES = ("accuracy_free_running", "sample_overlap", "interp_overlap", "classifier_samples_vs_real")
 # A humanize model's (bgmaker.humanize.evaluate): errors lower is better, correlations higher, classifier nearest 0.5.
 HUMANIZE_CHOICE_FIGURES = ("velocity_mae", "timing_mae_ms", "velocity_r", "timing_r", "classifier")
-from bgmaker.humanize.report import LOWER_IS_BETTER  # noqa: E402  (errors: lower is better)
 NEAREST_HALF = ("classifier_samples_vs_real", "classifier")
 
 
@@ -381,6 +380,8 @@ def choose(scores, figures=CHOICE_FIGURES):
     """The record with the best mean rank over `figures` (classifiers ranked by |acc - 0.5|, errors by -error)."""
     if not scores:
         return None
+
+    from bgmaker.humanize.report import LOWER_IS_BETTER  # errors: lower is better (here: no note_seq at import)
 
     def value(record, key):
         v = record["summary"].get(key)
