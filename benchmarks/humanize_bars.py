@@ -85,7 +85,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("action", choices=("train", "score"))
     parser.add_argument("--models", type=lambda s: s.split(","), default=list(HUMANIZE_MODEL_NAMES))
-    parser.add_argument("--cpu-minutes", type=float, default=30.0)
+    parser.add_argument("--cpu-minutes", type=float, default=20.0)
     parser.add_argument("--milestone-every", type=float, default=10.0, metavar="CPU_MINUTES")
     parser.add_argument("--nice", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
@@ -143,6 +143,15 @@ def report(args, results, baselines, ceiling):
     for name, summary in baselines.items():
         lines.append(f"| {name} | | | | " + " | ".join(_cell(summary.get(c)) for c in COLUMNS) + " |")
     lines.append("| ceiling: real vs real | | | | " + " | ".join(_cell(ceiling.get(c)) for c in COLUMNS) + " |")
+    from bgmaker.training.campaign import HUMANIZE_CHOICE_FIGURES, choose
+    at_budget = {m: max((r for r in scores if r["cpu_s"] <= args.cpu_minutes * 60 + 60), key=lambda r: r["cpu_s"],
+                        default=None) for m, scores in results.items()}
+    at_budget = {m: r for m, r in at_budget.items() if r is not None}
+    if len(at_budget) > 1:
+        best = choose([dict(r, model=m) for m, r in at_budget.items()], HUMANIZE_CHOICE_FIGURES)
+        lines += ["", f"At the common budget ({args.cpu_minutes:g} CPU-minutes) the best mean rank over "
+                      f"{', '.join(HUMANIZE_CHOICE_FIGURES)} is **{best['model']}**: run `humanize`'s model "
+                      "(bgmaker_configs.runs)."]
     (OUT / "humanize_bars.md").write_text("\n".join(lines) + "\n")
     print((OUT / "humanize_bars.md").read_text())
 
