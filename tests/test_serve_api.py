@@ -87,6 +87,18 @@ def test_variations_reconstruct_interpolate(url):
     assert path["beats"][0] == rec["beats"][0]
 
 
+def test_the_pages_reconstruct_refines_as_the_cli_does(tiny_model):
+    """The page's Reconstruct is BeatGenerator.reconstruct with the generator's refinement (not the mean)."""
+    from bgmaker.serve import beats as grids
+    url, generator = serve_tiny(tiny_model)
+    assert generator.refine_steps > 0
+    a = a_beat(1)
+    rec = api(url, "/api/reconstruct", dict(beat=a, seed=6, temperature=0.5))[1]["beats"][0]
+    ns = grids.to_sequence(grid_of(a))
+    assert rec == grids.to_json(generator.reconstruct(ns, 0.5, seed=6))
+    assert not np.allclose(generator.encode([ns]), generator.encode([ns], refine_steps=0))  # refined, not the mean
+
+
 def midi_seconds(data):
     import io
 
