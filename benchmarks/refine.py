@@ -124,6 +124,15 @@ def report(args, rows, timing):
     if best:
         lines += ["", f"Best mean accuracy within {BUDGET_S:g} s for one beat: lr {best[1]:g}, lambda {best[2]:g}, "
                       f"{best[3]} steps ({best[0]:.3f})."]
+    from bgmaker.generation import refine
+    default = [r for r in rows if (r["learning_rate"], r["prior_weight"], r["steps"]) ==
+               (refine.DEFAULT_LEARNING_RATE, refine.DEFAULT_PRIOR_WEIGHT, refine.DEFAULT_STEPS)]
+    if default:
+        mean = float(np.mean([r["accuracy"] for r in default]))
+        lines += ["", f"The defaults (bgmaker.generation.refine): lr {refine.DEFAULT_LEARNING_RATE:g}, lambda "
+                      f"{refine.DEFAULT_PRIOR_WEIGHT:g}, {refine.DEFAULT_STEPS} steps: mean {mean:.3f}, the knee of the "
+                      "curve (twice the steps add under 0.01); the page (bgmaker serve) refines "
+                      f"{refine.INTERACTIVE_STEPS} steps by default, within its time budget."]
     (OUT / "refine.md").write_text("\n".join(lines) + "\n")
     plot(rows, timing)
     print((OUT / "refine.md").read_text())
@@ -158,7 +167,13 @@ def main(argv=None):
     parser.add_argument("--windows", type=int, default=48)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-steps", type=int, default=max(STEP_POINTS), help="longest refinement read")
+    parser.add_argument("--report-only", action="store_true", help="rewrite refine.md/.png from refine.json")
     args = parser.parse_args(argv)
+    if args.report_only:
+        recorded = json.loads((OUT / "refine.json").read_text())
+        args.windows, args.seed = recorded["windows"], recorded["seed"]
+        report(args, recorded["rows"], recorded["timing"])
+        return 0
     rows, timing = sweep(args)
     report(args, rows, timing)
     return 0
