@@ -52,7 +52,8 @@ def main():
 
     t0 = time.perf_counter()
     run = args.run or (None if args.checkpoint else "v2_rock_beat")
-    generator = BeatGenerator.load(run=run, checkpoint=args.checkpoint)
+    from bgmaker.generation.refine import INTERACTIVE_STEPS
+    generator = BeatGenerator.load(run=run, checkpoint=args.checkpoint, refine_steps=INTERACTIVE_STEPS)  # as serve
     app = web.create_app(generator, "bench")
     app.state.machine.warm_up()
     load_s = time.perf_counter() - t0
