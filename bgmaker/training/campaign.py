@@ -441,8 +441,16 @@ def ship(name):
     out = get_run(name).shipped_dir
     # The humanizer's template baseline lives beside it and is kept as committed (refit: bgmaker humanize --fit-template)
     kept_template = (out / TEMPLATE_FILE).read_bytes() if (out / TEMPLATE_FILE).is_file() else None
-    # Rounded to float16 precision: ~37% less in git history per ship, beats unchanged (benchmarks/fp16.md).
-    prefix = export.export(name, best["checkpoint"], out, run_dir=run_dir(name), weights="fp16")
+    if kept_template is not None and not (out / "checkpoint").is_file():
+        (out / TEMPLATE_FILE).unlink()  # export writes only into an empty folder or over an exported model
+    try:
+        # Rounded to float16 precision: ~37% less in git history per ship, beats unchanged (benchmarks/fp16.md).
+        prefix = export.export(name, best["checkpoint"], out, run_dir=run_dir(name), weights="fp16")
+    except BaseException:
+        if kept_template is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / TEMPLATE_FILE).write_bytes(kept_template)
+        raise
     progress = read_progress(run_dir(name))
     record_path = out / "bgmaker_run.json"
     record = json.loads(record_path.read_text()) if record_path.is_file() else {}
@@ -451,7 +459,7 @@ def ship(name):
         checkpoint=Path(prefix).name, step=best["step"], examples=best["examples"],
         cpu_hours=round((best["cpu_s"] + before) / 3600, 2),
         run_cpu_hours=round((progress[-1]["cpu_s"] + before) / 3600, 2),
-        chosen_on="validation split, best mean rank of " + ", ".join(CHOICE_FIGURES),
+        chosen_on="validation split, best mean rank of " + ", ".join(choice_figures(name)),
         validation=best["summary"], plateau=plateau(name), start_validation=start and dict(
             checkpoint=Path(start["checkpoint"]).name, step=start["step"], summary=start["summary"]),
         time=time.strftime("%Y-%m-%dT%H:%M:%S%z")))
