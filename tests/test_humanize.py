@@ -256,3 +256,27 @@ def test_the_gate_reads_the_report():
     assert [ok for _, ok in gate(report)] == [True, False, True, True, True]
     assert "Gate: not passed" in markdown(dict(report, results={k: dict(v, per_drum={d: v["summary"] for d in
         __import__("bgmaker.drums").drums.DRUM_NAMES}) for k, v in report["results"].items()}))
+
+
+def test_humanize_is_on_by_default_only_with_a_shipped_model_that_passed_its_gate(tmp_path, monkeypatch):
+    from bgmaker import humanize
+    folder = tmp_path / "models" / "humanize"
+    folder.mkdir(parents=True)
+    monkeypatch.setenv("BGMAKER_MODELS_DIR", str(tmp_path / "models"))
+    assert not humanize.default_on()  # nothing shipped
+    row = lambda **k: dict(summary=dict(dict(velocity_mae=30, velocity_r=0.3, timing_mae_ms=20, timing_r=0.2,
+                                             velocity_overlap=0.9, timing_overlap=0.9, classifier=0.8), **k))
+    report = dict(results={"groovae": row(velocity_mae=25, timing_mae_ms=18, classifier=0.7), "template": row(),
+                           "floor: no humanization": row(velocity_overlap=0.1, timing_overlap=0.1, classifier=0.99)})
+    (folder / "evaluation.json").write_text(json.dumps(report))
+    assert not humanize.default_on()  # a report without a model
+    (folder / "checkpoint").write_text('model_checkpoint_path: "model.ckpt-1"\n')
+    assert humanize.default_on()
+    report["results"]["groovae"]["summary"]["classifier"] = 0.9  # the template is nearer 0.5: the gate fails
+    (folder / "evaluation.json").write_text(json.dumps(report))
+    assert not humanize.default_on()
+
+
+def test_no_humanize_and_humanize_exclude_each_other(tmp_path):
+    proc = run_cli("bgmaker", "generate", "sample", "--humanize", "--no-humanize", "-o", tmp_path / "x", check=False)
+    assert proc.returncode == 2 and "--humanize and --no-humanize exclude each other" in proc.stderr

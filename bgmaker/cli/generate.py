@@ -101,13 +101,17 @@ def _model_arguments(p):
                         "mean, as Magenta does). Reconstruct, variations and interpolate")
 
 
-def humanize_arguments(p, seed=False):
+def humanize_arguments(p, seed=False, switch=True):
     """--humanize, --amount, --style (and --seed where the command has none): for generate and bgmaker humanize."""
     from bgmaker.humanize import CHOICES, DEFAULT, MAX_AMOUNT
     g = p.add_argument_group("humanize (velocities and timing like GMD's drummers)")
     g.add_argument("--humanize", nargs="?", const="auto", default=None, metavar="HUMANIZER",
                    help=f"play the beats like a drummer: {', '.join(CHOICES)} (with no value, {DEFAULT}), "
-                        "or a humanize model folder. Without it, every hit is on the grid at one velocity")
+                        "or a humanize model folder. Default: on with the shipped GrooVAE once its test report "
+                        "passed the gate (README, Play it like a drummer), else off")
+    if switch:
+        g.add_argument("--no-humanize", action="store_true",
+                       help="every hit on the grid at one velocity, as the drum model decodes it")
     g.add_argument("--amount", type=float, default=1.0,
                    help=f"how much of the humanizer's playing: 0 = on the grid, 1 = as played (default), up to "
                         f"{MAX_AMOUNT:g} = exaggerated")
@@ -115,6 +119,18 @@ def humanize_arguments(p, seed=False):
                    help="GMD style whose feel the template draws from (rock, funk, jazz, ...; default: all styles)")
     if seed:
         g.add_argument("--seed", type=int, default=None, help="random seed of the template's draws (default 0)")
+
+
+def resolve_humanize(args):
+    """args.humanize after the defaults: --no-humanize -> None; not given -> "auto" when humanize.default_on()."""
+    from bgmaker import humanize
+    if getattr(args, "no_humanize", False):
+        if args.humanize:
+            raise UserError("--humanize and --no-humanize exclude each other")
+        args.humanize = None
+    elif args.humanize is None and humanize.default_on():
+        args.humanize, args.humanize_by_default = "auto", True
+    return args.humanize
 
 
 def apply_humanize(args, job, seed):
@@ -128,13 +144,17 @@ def apply_humanize(args, job, seed):
     t = time.perf_counter()
     jobs.humanize(job, humanizer, args.amount, seed, args.style)
     print(f"humanized {len(job.beats)} beat(s) with {humanizer.name} (amount {args.amount:g}"
-          + (f", style {args.style}" if args.style else "") + f") in {time.perf_counter() - t:.2f} s", flush=True)
+          + (f", style {args.style}" if args.style else "") + f") in {time.perf_counter() - t:.2f} s"
+          + ("; the default since it passed its gate, --no-humanize for the grid"
+             if getattr(args, "humanize_by_default", False) else ""), flush=True)
     return job
 
 
 def check_humanize_args(args, humanizer=None):
     """One-line errors for the humanize arguments: their values before anything loads, --style against the humanizer."""
     from bgmaker.humanize import MAX_AMOUNT
+    if humanizer is None and hasattr(args, "no_humanize"):
+        resolve_humanize(args)
     if not getattr(args, "humanize", True) and (args.amount != 1.0 or args.style):
         raise UserError("--amount and --style are for --humanize")
     if not 0 <= args.amount <= MAX_AMOUNT:
@@ -211,8 +231,8 @@ def main(args):
           f"(seed {seed}, temperature {args.temperature:g})", flush=True)
     apply_humanize(args, job, seed)
     if not args.humanize:
-        print("humanize: off, every hit on the grid at one velocity (--humanize plays them like a drummer)",
-              flush=True)
+        print("humanize: off, every hit on the grid at one velocity"
+              + ("" if args.no_humanize else " (--humanize plays them like a drummer)"), flush=True)
     return _finish(args, job, out, args.bpm, t0)
 
 

@@ -26,7 +26,7 @@ def add_arguments(parser):
     parser.add_argument("inputs", nargs="*", metavar="MIDI", help="drum MIDI file(s) to humanize")
     parser.add_argument("--fit-template", action="store_true",
                         help="refit the template humanizer on GMD's train split into models/humanize/ and exit")
-    humanize_arguments(parser, seed=True)
+    humanize_arguments(parser, seed=True, switch=False)
     parser.set_defaults(humanize="auto")
     g = parser.add_argument_group("output")
     g.add_argument("--output-dir", "-o", default=None, help="where to write (default: <repo>/out/humanize-<date-time>)")

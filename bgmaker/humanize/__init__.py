@@ -67,6 +67,25 @@ def load(spec="auto"):
 DEFAULT = "auto: groovae when models/humanize has one, else template"
 
 
+def default_on():
+    """True when beats are humanized without asking: a GrooVAE is shipped and its test-split report passed
+    the gate (bgmaker.humanize.report.gate: it beats the template, and both are far from the floor).
+
+    Why on then: such a model plays the hits measurably more like GMD's drummers than the grid does
+    (classifier, overlaps, velocity error) while keeping every hit; the grid stays one flag away
+    (--no-humanize, or --amount 0). Until a model passes, a grid is the honest default.
+    """
+    import json
+
+    from bgmaker.humanize.report import gate
+    try:
+        report = json.loads((shipped_dir() / "evaluation.json").read_text())
+    except (OSError, ValueError):
+        return False
+    lines = gate(report) if (shipped_dir() / "checkpoint").is_file() else []
+    return bool(lines) and all(ok for _, ok in lines)
+
+
 def beat_seed(seed, hits):
     """The template's seed for one beat: from the job's seed and the beat's hits (bgmaker.generation's keys)."""
     from bgmaker.generation.generator import item_key

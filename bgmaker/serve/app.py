@@ -322,7 +322,8 @@ def create_app(generator, model_label="", renderer="auto", allowed_hosts=LOOPBAC
         return JSONResponse(dict(model=model_label, drums=list(DRUM_NAMES), rows=list(ROW_ORDER), steps=STEPS,
                                  limits={k: dict(min=lo, max=hi, default=d) for k, (lo, hi, d) in LIMITS.items()},
                                  max_export_beats=MAX_EXPORT_BEATS, max_midi_bytes=MAX_MIDI_BYTES,
-                                 humanizer=machine.humanizer.name if machine.humanizer else None))
+                                 humanizer=machine.humanizer.name if machine.humanizer else None,
+                                 humanize_default=bool(machine.humanizer) and humanize_default()))
 
     async def index(request):
         return FileResponse(STATIC / "index.html")
@@ -354,6 +355,12 @@ def create_app(generator, model_label="", renderer="auto", allowed_hosts=LOOPBAC
                     exception_handlers={HTTPException: http_error, Exception: server_error})
     app.state.machine = machine
     return app
+
+
+def humanize_default():
+    """Whether the page's Humanize switch starts on: as `bgmaker generate` (bgmaker.humanize.default_on)."""
+    from bgmaker import humanize
+    return humanize.default_on()
 
 
 def _export_bytes(ns, fmt, bpm, renderer):

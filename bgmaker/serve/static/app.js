@@ -497,6 +497,7 @@ async function start() {
   $("bpm").value = $("bpm-slider").value = info.limits.bpm.default;
   if (info.humanizer) {
     $("humanize-controls").hidden = false;
+    $("humanize").checked = Boolean(info.humanize_default);
     $("humanize-controls").title += ` (${info.humanizer})`;
   }
   buildGrid();
