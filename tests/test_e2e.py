@@ -6,8 +6,11 @@ music_vae_generate in sample and interpolate mode, as typed in the README.
 import note_seq
 import pytest
 
+from bgmaker import compat
 from bgmaker.data.windows import PITCH_TO_CLASS, to_grid
-from magenta.models.music_vae.data import REDUCED_DRUM_PITCH_CLASSES
+
+compat.apply()  # Magenta cannot be imported on TF 2.21 without the shims (this file alone was not collectable)
+from magenta.models.music_vae.data import REDUCED_DRUM_PITCH_CLASSES  # noqa: E402
 
 import drum_midi
 from conftest import run_cli
