@@ -122,13 +122,14 @@ def humanize_arguments(p, seed=False, switch=True):
 
 
 def resolve_humanize(args):
-    """args.humanize after the defaults: --no-humanize -> None; not given -> "auto" when humanize.default_on()."""
+    """args.humanize after the defaults: --no-humanize -> None; not given -> "auto" for the model's beats when
+    humanize.default_on() (render plays existing files as written unless asked)."""
     from bgmaker import humanize
     if getattr(args, "no_humanize", False):
         if args.humanize:
             raise UserError("--humanize and --no-humanize exclude each other")
         args.humanize = None
-    elif args.humanize is None and humanize.default_on():
+    elif args.humanize is None and args.mode != "render" and humanize.default_on():  # render plays files as written
         args.humanize, args.humanize_by_default = "auto", True
     return args.humanize
 
