@@ -155,6 +155,7 @@ def evaluate(checkpoint, template, split="test", seed=0, output_dir=None, log=pr
     Writes evaluation.json and evaluation.md into `output_dir` when given; returns the report dict.
     """
     from bgmaker.humanize.template import NoHumanizer
+    from bgmaker.paths import portable
     log(f"humanize evaluation on GMD's {split} split")
     data, train = split_windows(split), split_windows("train")
     results = {}
@@ -166,8 +167,11 @@ def evaluate(checkpoint, template, split="test", seed=0, output_dir=None, log=pr
         log(f"  {name}")
         results[name] = score_humanizer(humanizer, data, seed)
     report = dict(split=split, seed=seed, windows=len(data), hits=int(data.hits.sum()),
-                  performances=len(set(data.groups)), checkpoint=str(checkpoint) if checkpoint else None,
-                  template=template.meta, results=results, ceiling=ceilings(data, train, seed))
+                  performances=len(set(data.groups)), checkpoint=portable(checkpoint) if checkpoint else None,
+                  template=template.meta, results=results, ceiling=ceilings(data, train, seed),
+                  command=(f".venv/bin/bgmaker evaluate --run humanize --checkpoint {portable(checkpoint)} --split "
+                           f"{split} --seed {seed}" + (f" --output-dir {portable(output_dir)}" if output_dir else ""))
+                  if checkpoint else None)
     if output_dir:
         from bgmaker.humanize.report import write
         write(report, Path(output_dir))

@@ -89,6 +89,9 @@ class GrooveHumanizer:
         self.config_name = config
         bars, _ = MODEL_WINDOWS[config]
         built = models.config_for(groovae_humanize(bars, _decoder_class()()), self.checkpoint)
+        # fp32 LSTMs whatever the CPU ("auto" would be bf16 on CPUs with hardware bf16): the same playing, and the
+        # same shipped figures (check.json), on every machine; a humanize run is small enough not to miss bf16.
+        built.hparams.lstm_precision = "fp32"
         self.window_steps = built.hparams.max_seq_len
         self.batch_size = batch_size
         self._model = TrainedModel(built, batch_size=batch_size, checkpoint_dir_or_path=self.checkpoint)
