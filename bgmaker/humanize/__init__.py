@@ -95,8 +95,6 @@ def beat_seed(seed, hits):
 def humanize(beats, humanizer, amount=1.0, seed=0, style=None):
     """Each beat (a NoteSequence, its time 0 on a bar line) played by `humanizer`; same notes, new velocities
     and times. Raises UnusableMidiError naming the beat when it is not 4/4 drums at one tempo."""
-    import numpy as np
-
     from bgmaker.data import groove, windows
     from bgmaker.errors import UnusableMidiError
     if not 0 <= amount <= MAX_AMOUNT:

@@ -132,7 +132,7 @@ def score_humanizer(humanizer, data, seed=0):
 _CACHE = {}
 
 
-def cached_split(split, seed=0):
+def cached_split(split):
     """split_windows(split), kept for the process (the campaign scores many milestones on one split)."""
     if split not in _CACHE:
         _CACHE[split] = split_windows(split)
