@@ -103,8 +103,10 @@ def test_feature_and_interpolation_sections(report):
     vs_real = result["features"]["vs_real"]
     # samples at the user's temperature and at 1.0; "real half" became "real vs real" (split by performance)
     # and "train vs real" joined it as a second ceiling
+    # interpolations and variations from the encoder means and from the refined codes (generate's default)
     assert set(vs_real) == {"samples T=0.5", "samples T=1", "shuffle", "real vs real", "train vs real",
-                            "interpolation", "crossfade"}
+                            "interpolation", "interpolation refined", "crossfade", "variations",
+                            "variations refined"}
     for name, table in vs_real.items():
         assert set(table) == set(metrics.FEATURES), name
         for row in table.values():
@@ -117,6 +119,38 @@ def test_feature_and_interpolation_sections(report):
     assert 0 <= interp["model"]["monotonicity"] <= 1
     assert len(interp["model"]["d_start"]) == 4
     assert result["summary"]["model"] == "hierdec-drum_4bar" and result["summary"]["step"] == 2
+
+
+def test_refined_reconstructions_beside_the_encoder_means_overall_per_drum_and_per_style(report):
+    result, out, _ = report
+    rec, summary = result["reconstruction"], result["summary"]
+    assert result["settings"]["refine_steps"] == evaluate.REFINE_STEPS == summary["refine_steps"]
+    assert set(rec["decoded_refined"]["onsets"]) == set(rec["decoded"]["onsets"])
+    assert summary["accuracy_decoded_refined"] == rec["decoded_refined"]["accuracy"]
+    # the synthetic windows are not GMD files: one style, "other", holding every window
+    assert list(rec["by_style"]) == ["other"] and rec["by_style"]["other"]["windows"] == result["data"]["windows"]
+    assert rec["by_style"]["other"]["decoded_refined"] == pytest.approx(summary["accuracy_decoded_refined"])
+    for key in ("interp_overlap_refined", "interp_smoothness_refined", "interp_endpoint_error_refined",
+                "variation_overlap", "variation_overlap_refined"):
+        assert summary[key] is not None, key
+    md = (out / "evaluation.md").read_text()
+    assert "| decoded-refined |" in md and "| other | " in md and "latent, between refined codes" in md
+
+
+def test_refine_steps_zero_leaves_the_encoder_mean_figures_as_they_were(report, tiny_model, windows_tfrecord,
+                                                                        tmp_path):
+    """Refinement adds figures and changes none: the encoder-mean ones are those of an evaluation without it."""
+    first, _, _ = report
+    evaluate.evaluate("hierdec-drum_4bar", tiny_model["checkpoint"], examples_path=windows_tfrecord[0],
+                      reference_path=tiny_model["examples"], output_dir=tmp_path, n_samples=6, n_interpolations=3,
+                      interpolation_steps=4, batch_size=5, plots=False, refine_steps=0, log=lambda m: None)
+    second = json.loads((tmp_path / "evaluation.json").read_text())
+    assert "decoded_refined" not in second["reconstruction"] and "refined" not in second["interpolation"]
+    assert second["summary"]["accuracy_decoded_refined"] is None
+    refined_keys = {k for k in first["summary"] if "refined" in k or k in ("refine_steps", "accuracy_by_style")}
+    assert not differences({k: v for k, v in first["summary"].items() if k not in refined_keys},
+                           {k: v for k, v in second["summary"].items() if k not in refined_keys})
+    assert "--refine-steps 0" in second["command"]
 
 
 def test_report_files(report):

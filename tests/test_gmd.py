@@ -45,3 +45,11 @@ def test_empty_selection_is_an_error(perfs):
 def test_missing_dataset_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="BGMAKER_GMD_DIR"):
         gmd.load(tmp_path)
+
+
+def test_a_files_style_from_its_name_is_info_csvs_primary_style(perfs):
+    """Evaluation tells a window's style from the filename it carries, without info.csv."""
+    assert all(gmd.style_of(p.midi_filename) == p.primary_style for p in perfs)
+    assert gmd.style_of("drummer1/session2/110_rock-prog_190_beat_4-4.mid") == "rock"
+    for other in ("my_beat.mid", "performance_0.mid", "", "a_b_c_d_e.mid"):
+        assert gmd.style_of(other) is None, other

@@ -23,10 +23,11 @@ from pathlib import Path
 
 from bgmaker.cli import UserError
 from bgmaker.generation.generator import DEFAULT_TEMPERATURE  # numpy only: --help stays instant
+from bgmaker.generation.refine import DEFAULT_STEPS as REFINE_STEPS
 
 DEFAULTS = dict(samples=256, interpolations=32, interpolation_steps=9, temperature=DEFAULT_TEMPERATURE,
-                interpolation_temperature=DEFAULT_TEMPERATURE, batch_size=64, seed=0)
-QUICK_FLAGS = ("max_windows", "samples", "interpolations")  # what --quick sets (bgmaker.evaluation.evaluate.QUICK)
+                interpolation_temperature=DEFAULT_TEMPERATURE, batch_size=64, seed=0, refine_steps=REFINE_STEPS)
+QUICK_FLAGS = ("max_windows", "samples", "interpolations", "refine_steps")  # what --quick sets (bgmaker.evaluation.evaluate.QUICK)
 
 
 def add_arguments(parser):
@@ -63,6 +64,9 @@ def add_arguments(parser):
                              "scored at 1.0 too (default: %(default)s)")
     parser.add_argument("--interpolation-temperature", type=float, default=DEFAULTS["interpolation_temperature"],
                         help="decoding temperature of interpolations (default: %(default)s)")
+    parser.add_argument("--refine-steps", type=int, default=DEFAULTS["refine_steps"],
+                        help="refinement steps of the refined reconstructions, interpolations and variations, "
+                             "as generate refines a user's beat (default: %(default)s; 0: encoder means only)")
     parser.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"], help="(default: %(default)s)")
     parser.add_argument("--seed", type=int, default=DEFAULTS["seed"], help="(default: %(default)s)")
 
@@ -86,6 +90,8 @@ def main(args):
         raise UserError(f"--batch-size must be positive, got {args.batch_size}")
     if args.interpolation_steps < 2:
         raise UserError("--interpolation-steps must be at least 2")
+    if args.refine_steps < 0:
+        raise UserError(f"--refine-steps must be 0 or more, got {args.refine_steps}")
     if args.quick:
         changed = [f for f in QUICK_FLAGS if getattr(args, f) != DEFAULTS.get(f)]
         if changed:
@@ -113,7 +119,8 @@ def main(args):
         else:
             report = evaluate.evaluate(args.run, args.checkpoint, split, output_dir=args.output_dir,
                                        n_samples=args.samples, n_interpolations=args.interpolations,
-                                       max_windows=args.max_windows, plots=args.plots, **settings)
+                                       max_windows=args.max_windows, plots=args.plots,
+                                       refine_steps=args.refine_steps, **settings)
             summary, report_dir = report["summary"], evaluate.report_dir(report)
         sources.append(report_dir / "evaluation.json")
         out_dir = out_dir or report_dir

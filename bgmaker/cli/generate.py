@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 from bgmaker.errors import UserError
-from bgmaker.generation.generator import DEFAULT_TEMPERATURE  # numpy only: --help stays instant
+from bgmaker.generation.generator import DEFAULT_NOISE, DEFAULT_TEMPERATURE  # numpy only: --help stays instant
 
 MODES = ("sample", "interpolate", "reconstruct", "variations", "render")
 DEFAULT_RUN = "v2_rock_beat"  # the run whose model ships in models/
@@ -65,8 +65,8 @@ def add_arguments(parser):
                                 "sample (crash + ride), this many 4-bar steps as one file (default 8 = "
                                 "32 bars; 0: none)")
         if mode == "variations":
-            p.add_argument("--noise", type=float, default=0.3,
-                           help="std of the noise added to the beat's code, in prior units (default 0.3)")
+            p.add_argument("--noise", type=float, default=DEFAULT_NOISE,
+                           help="std of the noise added to the beat's code, in prior units (default %(default)s)")
         if mode != "render":
             _model_arguments(p)
         humanize_arguments(p, seed=mode == "render")

@@ -37,6 +37,20 @@ class Performance:
         return self.style.split("/")[0]
 
 
+def style_of(midi_filename):
+    """The primary style of a GMD file from its name, or None for a name that is not GMD's.
+
+    GMD names its files `<id>_<style>_<bpm>_<beat|fill>_<time signature>.mid`
+    with the style's `/` written as `-` (`110_rock-prog_190_beat_4-4.mid`:
+    rock), so a window's style is known from the filename it carries, without
+    info.csv; the same as Performance.primary_style.
+    """
+    parts = Path(str(midi_filename)).stem.split("_")
+    if len(parts) != 5 or not parts[0].isdigit() or parts[3] not in ("beat", "fill"):
+        return None
+    return parts[1].split("-")[0] or None
+
+
 def load(gmd_dir=None):
     """All performances in `gmd_dir`/info.csv (default: paths.gmd_dir())."""
     gmd_dir = Path(gmd_dir or paths.gmd_dir())

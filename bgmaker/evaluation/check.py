@@ -24,8 +24,11 @@ from bgmaker.paths import as_typed
 
 CHECK_FILE = "check.json"
 # fp32 LSTMs whatever the CPU: "auto" would pick bf16 on CPUs with hardware bf16, and move every figure.
-CHECK = dict(max_windows=32, n_samples=32, n_interpolations=4, interpolation_steps=5, seed=0, lstm_precision="fp32")
-FIGURES = ("accuracy_teacher_forced", "accuracy_free_running", "accuracy_decoded", "onset_f1_free_running",
+# Refinement: the page's 25 steps (bgmaker.generation.refine.INTERACTIVE_STEPS), ~15 s here.
+CHECK = dict(max_windows=32, n_samples=32, n_interpolations=4, interpolation_steps=5, seed=0, lstm_precision="fp32",
+             refine_steps=25)
+FIGURES = ("accuracy_teacher_forced", "accuracy_free_running", "accuracy_decoded", "accuracy_decoded_refined",
+           "onset_f1_free_running",
            "sample_overlap", "sample_rhythm_overlap", "bar_repetition_samples", "kick_on_one_samples",
            "interp_overlap")
 # Same machine, same packages: the figures repeat exactly. Another CPU may round a logit differently and

@@ -11,8 +11,10 @@ performances", not unseen drummers.
 1. Reconstruction (bgmaker.evaluation.scoring): 512-class step accuracy,
    teacher-forced and free-running, as in the MusicVAE paper and Magenta's
    eval job; onset P/R/F1 per drum; reconstruction loss and KL per window;
-   the reconstruction a user gets (posterior mean, decoded); and as the
-   floor, each window against its own steps shuffled.
+   the reconstruction a user gets, decoded from the encoder's mean and from
+   the code refined against the decoder (bgmaker.generation.refine, what
+   `generate` does with a user's beat), overall, per drum and per GMD style;
+   and as the floor, each window against its own steps shuffled.
 2. Samples against real drumming (MGEval-style, bgmaker.metrics): feature
    distributions of N prior samples, at the user's default temperature and
    at 1.0, vs the real windows, as KDE overlap and KL, next to the shuffle
@@ -26,7 +28,9 @@ performances", not unseen drummers.
 4. Interpolation: slerp paths between pairs of real windows, decoded; the
    Hamming distance to each endpoint along the path, monotonicity,
    smoothness, endpoint error and how real the in-between beats are, against
-   the naive data-space crossfade.
+   the naive data-space crossfade; between encoder means and between refined
+   codes. Variations (a code plus noise at generate's default) are scored
+   for realism from both codes too.
 
 Everything a user would hear is decoded through bgmaker.generation.generator.BeatGenerator,
 the generator of `bgmaker generate`, with its seeded sampler and its slerp:
@@ -49,7 +53,8 @@ from pathlib import Path
 import numpy as np
 
 from bgmaker import metrics, models
-from bgmaker.generation.generator import DEFAULT_TEMPERATURE
+from bgmaker.generation.generator import DEFAULT_NOISE, DEFAULT_TEMPERATURE
+from bgmaker.generation.refine import DEFAULT_STEPS as REFINE_STEPS
 from bgmaker.paths import REPO_ROOT, models_dir, portable, runs_dir
 
 # Decoding temperature of the "decoded" reconstructions: near-greedy, so the
@@ -65,7 +70,12 @@ RHYTHM_FEATURES = ("syncopation", "groove consistency")
 
 # Validation mode (validate, `bgmaker evaluate --quick`): a subset of the
 # windows and fewer samples, so a checkpoint is scored in minutes.
-QUICK = dict(max_windows=128, n_samples=128, n_interpolations=8)
+# No refinement there: it would cost minutes per checkpoint and does not rank checkpoints differently.
+QUICK = dict(max_windows=128, n_samples=128, n_interpolations=8, refine_steps=0)
+
+# Windows refined per TensorFlow run: 256 refine ~2x more windows a second than 64 on these CPUs
+# (6 vs 12 ms per window and step); a code does not depend on its batch (bgmaker.generation.refine).
+REFINE_BATCH_SIZE = 256
 
 SUMMARY_COLUMNS = (  # key in report["summary"], column title, format: compare()'s one row per model
     ("model", "model", "{}"),
@@ -75,6 +85,7 @@ SUMMARY_COLUMNS = (  # key in report["summary"], column title, format: compare()
     ("accuracy_teacher_forced", "acc. TF", "{:.3f}"),
     ("accuracy_free_running", "acc. free", "{:.3f}"),
     ("accuracy_decoded", "acc. decoded", "{:.3f}"),
+    ("accuracy_decoded_refined", "acc. refined", "{:.3f}"),
     ("accuracy_shuffle_floor", "acc. shuffle", "{:.3f}"),
     ("onset_f1_free_running", "onset F1 free", "{:.3f}"),
     ("kl_bits", "KL bits", "{:.1f}"),
@@ -88,6 +99,7 @@ SUMMARY_COLUMNS = (  # key in report["summary"], column title, format: compare()
     ("classifier_samples_t1_vs_real", "C2ST T=1", "{:.3f}"),
     ("classifier_real_vs_train", "C2ST real/train", "{:.3f}"),
     ("interp_overlap", "interp. realism", "{:.3f}"),
+    ("interp_overlap_refined", "interp. realism refined", "{:.3f}"),
     ("crossfade_overlap", "crossfade realism", "{:.3f}"),
     ("interp_smoothness", "interp. smooth", "{:.3f}"),
     ("crossfade_smoothness", "crossfade smooth", "{:.3f}"),
@@ -99,7 +111,7 @@ SUMMARY_COLUMNS = (  # key in report["summary"], column title, format: compare()
 def evaluate(run, checkpoint=None, split="test", *, examples_path=None, reference_path=None, output_dir=None,
              n_samples=256, temperature=DEFAULT_TEMPERATURE, n_interpolations=32, interpolation_steps=9,
              interpolation_temperature=DEFAULT_TEMPERATURE, max_windows=None, batch_size=64, seed=0,
-             lstm_precision=None, plots=True, log=print):
+             lstm_precision=None, plots=True, refine_steps=REFINE_STEPS, log=print):
     """Evaluate `checkpoint` of `run` on the run's `split`; write and return the report dict.
 
     run: a Run, a run name (bgmaker_configs.RUNS) or a model config name
@@ -118,6 +130,9 @@ def evaluate(run, checkpoint=None, split="test", *, examples_path=None, referenc
     lstm_precision: pin the LSTM matmul precision (default: the model's
       "auto": bf16 on CPUs with hardware bf16, fp32 elsewhere).
     plots: also write the PNG plots.
+    refine_steps: refinement steps of the refined reconstructions,
+      interpolations and variations (bgmaker.generation.refine; default:
+      generate's); 0 leaves them out (the encoder-mean figures stay).
     """
     started = time.time()
     run = resolve_run(run)
@@ -135,6 +150,8 @@ def evaluate(run, checkpoint=None, split="test", *, examples_path=None, referenc
                          "give windows of other performances (--reference), e.g. the train split")
     _check_settings(n_samples, n_interpolations, interpolation_steps, max_windows, batch_size,
                     temperature, interpolation_temperature)
+    if refine_steps < 0:
+        raise ValueError(f"refine_steps must be 0 or more, got {refine_steps}")
     output_dir = Path(output_dir) if output_dir else default_output_dir(checkpoint, split)
 
     windows, skipped = read_windows(examples_path, max_windows, _rng(seed, "windows"))
@@ -160,8 +177,10 @@ def evaluate(run, checkpoint=None, split="test", *, examples_path=None, referenc
     log(f"decoding {len(windows)} reconstructions, {n_samples} samples at temperature "
         f"{' and '.join(f'{t:g}' for t in temperatures)} and {n_interpolations} interpolations")
     decoded = decode_with_generator(config, checkpoint, windows, n_samples, temperatures, n_interpolations,
-                                    interpolation_steps, interpolation_temperature, batch_size, seed)
+                                    interpolation_steps, interpolation_temperature, batch_size, seed,
+                                    refine_steps, log)
     samples, pairs, paths = decoded["samples"], decoded["pairs"], decoded["paths"]
+    styles = [window_style(w) for w in windows]
     crossfades = crossfade_paths(real, pairs, interpolation_steps, _rng(seed, "crossfade"))
     shuffled = metrics.shuffle_steps(real, _rng(seed, "shuffle"))
     reference_grids = np.stack([w.grid for w in reference]) if reference else None
@@ -182,23 +201,30 @@ def evaluate(run, checkpoint=None, split="test", *, examples_path=None, referenc
                       interpolation_temperature=interpolation_temperature, seed=seed,
                       decoder="bgmaker.generation.generator.BeatGenerator (seeded sampling)",
                       z="posterior sample (as Magenta's eval job) for teacher-forced/free-running; "
-                        "posterior mean for decoded reconstructions and interpolations",
+                        "posterior mean, and the code refined from it, for decoded reconstructions, "
+                        "interpolations and variations",
+                      refine_steps=refine_steps, variation_noise=DEFAULT_NOISE,
                       classifier=dict(model="L2 logistic regression on metrics.grid_statistics",
                                       l2=metrics.two_sample.L2, folds=metrics.two_sample.FOLDS,
                                       groups="performance (a model sample: its own group)")),
-        reconstruction=summarize_reconstruction(recon, real, decoded["reconstructions"], shuffled),
+        reconstruction=summarize_reconstruction(recon, real, decoded["reconstructions"], shuffled, styles,
+                                                decoded.get("reconstructions_refined")),
         features=compare_features(real, performances, sample_sets, shuffled, reference_grids,
-                                  {"interpolation": paths, "crossfade": crossfades}, _rng(seed, "halves")),
+                                  {"interpolation": paths, "crossfade": crossfades,
+                                   **({"interpolation refined": decoded["paths_refined"]}
+                                      if "paths_refined" in decoded else {})},
+                                  _rng(seed, "halves"), decoded["variations"]),
         two_sample=two_sample_tests(real, performances, sample_sets, reference, _rng(seed, "classifier")),
         structure=summarize_structure(dict(real=real, shuffle=shuffled, train=reference_grids, **sample_sets)),
-        interpolation=summarize_interpolation(real, pairs, {"model": paths, "crossfade": crossfades}),
+        interpolation=summarize_interpolation(real, pairs, {"model": paths, "crossfade": crossfades, **(
+            {"refined": decoded["paths_refined"]} if "paths_refined" in decoded else {})}),
     )
     report["summary"] = summary_row(report)
     report["command"] = command_line(run, checkpoint, split, examples_path, reference_path, dict(
         max_windows=max_windows, n_samples=n_samples, n_interpolations=n_interpolations,
         interpolation_steps=interpolation_steps, temperature=temperature,
         interpolation_temperature=interpolation_temperature, batch_size=batch_size, seed=seed,
-        lstm_precision=lstm_precision, plots=plots))
+        lstm_precision=lstm_precision, plots=plots, refine_steps=refine_steps))
     report["seconds"] = round(time.time() - started, 1)
     report["output_dir"] = portable(output_dir)
 
@@ -394,45 +420,72 @@ def _progress(log, total, every=0.1):
 # --- model outputs ------------------------------------------------------------
 
 def decode_with_generator(config, checkpoint, windows, n_samples, temperatures, n_pairs, steps,
-                          interpolation_temperature, batch_size, seed):
+                          interpolation_temperature, batch_size, seed, refine_steps=0, log=print):
     """What a user of the model gets, through `bgmaker generate`'s BeatGenerator. Returns a dict of grids:
 
     samples {temperature: [n, 64, 9]}: BeatGenerator.sample(n, temperature,
       seed), the same z at every temperature;
     reconstructions [windows, 64, 9]: each window encoded to its posterior
       mean and decoded fully free-running at RECONSTRUCTION_TEMPERATURE
-      (near-greedy), the reconstruction a user hears;
+      (near-greedy); reconstructions_refined: the same from the code refined
+      `refine_steps` steps (bgmaker.generation.refine), the reconstruction a
+      user of `generate` hears (left out when refine_steps is 0);
     pairs [(i, j)] and paths [pairs, steps, 64, 9]: the points of
       generate.interpolation_z between the posterior means of windows i and
-      j (BeatGenerator.interpolate's path), decoded in one batch. Pairs come
-      from different performances where the split has more than one, so an
-      interpolation has somewhere to go.
+      j (BeatGenerator.interpolate's path), decoded in one batch; paths_refined
+      between the refined codes. Pairs come from different performances where
+      the split has more than one, so an interpolation has somewhere to go.
+    variations {"variations": [m, 64, 9], "variations refined": ...}: one
+      variation (generator.vary at DEFAULT_NOISE, decoded at the first
+      temperature) of each of m = min(n_samples, windows) windows, the same
+      noise added to the mean and to the refined code.
     Every decode is seeded (bgmaker.generation.seeded_sampling): a beat is a function of
     (z, temperature, seed), whatever the batch size or order.
     """
-    from bgmaker.generation.generator import BeatGenerator, interpolation_z
+    from bgmaker.generation.generator import BeatGenerator, interpolation_z, vary
     from bgmaker.data.windows import STEPS, to_grid
 
     def grids(sequences):
         return np.stack([to_grid(ns) for ns in sequences]) if sequences else np.zeros((0, STEPS, 9), bool)
 
-    generator = BeatGenerator(config, checkpoint, batch_size=batch_size)
+    generator = BeatGenerator(config, checkpoint, batch_size=batch_size,
+                              refine_batch_size=min(REFINE_BATCH_SIZE, len(windows)))
     try:
         out = dict(samples={t: grids(generator.sample(n_samples, t, seed)) for t in temperatures})
-        # The posterior means, as the committed reports measured them; the refined codes that generate uses by
-        # default (bgmaker.generation.refine) are scored beside them by benchmarks/refine.py.
-        mu = generator.encode([w.sequence for w in windows], refine_steps=0)
-        out["reconstructions"] = grids(generator.decode(mu, RECONSTRUCTION_TEMPERATURE, seed))
+        sequences = [w.sequence for w in windows]
+        codes = {"": generator.encode(sequences, refine_steps=0)}
+        if refine_steps:
+            log(f"refining {len(windows)} codes, {refine_steps} steps each:")
+            started = time.time()
+            codes["_refined"] = generator.encode(
+                sequences, refine_steps=refine_steps,
+                progress=lambda done, total, step, steps: step == steps and log(f"  {done}/{total} windows"))
+            log(f"  refined in {time.time() - started:.0f} s")
         out["pairs"] = choose_pairs(windows, n_pairs, _rng(seed, "pairs"))
-        if not out["pairs"]:
-            out["paths"] = np.zeros((0, steps, STEPS, 9), bool)
-            return out
-        z = np.concatenate([interpolation_z(mu[i], mu[j], steps) for i, j in out["pairs"]])
-        decoded = generator.decode(z, interpolation_temperature, seed)
-        out["paths"] = grids(decoded).reshape(len(out["pairs"]), steps, STEPS, -1)
+        varied = _rng(seed, "variations")
+        chosen = np.sort(varied.choice(len(windows), min(n_samples, len(windows)), replace=False))
+        noise_seeds = varied.integers(0, 2**31, len(chosen))
+        out["variations"] = {}
+        for suffix, z in codes.items():
+            out["reconstructions" + suffix] = grids(generator.decode(z, RECONSTRUCTION_TEMPERATURE, seed))
+            points = np.stack([vary(z[i], 1, DEFAULT_NOISE, int(k))[0] for i, k in zip(chosen, noise_seeds)])
+            out["variations"]["variations" + suffix.replace("_", " ")] = grids(
+                generator.decode(points, temperatures[0], seed))
+            if out["pairs"]:
+                path_z = np.concatenate([interpolation_z(z[i], z[j], steps) for i, j in out["pairs"]])
+                decoded = generator.decode(path_z, interpolation_temperature, seed)
+                out["paths" + suffix] = grids(decoded).reshape(len(out["pairs"]), steps, STEPS, -1)
+            else:
+                out["paths" + suffix] = np.zeros((0, steps, STEPS, 9), bool)
         return out
     finally:
         generator.close()
+
+
+def window_style(window):
+    """A window's GMD primary style from the file it was cut from (bgmaker.data.gmd.style_of); "other" if not GMD's."""
+    from bgmaker.data.gmd import style_of
+    return style_of(window.sequence.filename) or "other"
 
 
 def choose_pairs(windows, n_pairs, rng):
@@ -456,14 +509,18 @@ def choose_pairs(windows, n_pairs, rng):
 
 # --- summaries ----------------------------------------------------------------
 
-def summarize_reconstruction(recon, real, decoded, shuffled):
+def summarize_reconstruction(recon, real, decoded, shuffled, styles=None, refined=None):
     """Accuracy, onset P/R/F1, loss and KL for each decoding mode, the decoded reconstructions, and the floor.
 
     recon: {mode: reconstruction.reconstruct output}; real: the windows'
-    grids; decoded: their reconstructions from decode_with_generator;
-    shuffled: each real window with its steps shuffled (metrics.shuffle_steps),
-    scored against the original as "shuffle": a reconstruction that knows
-    which drums play and how often, but not when.
+    grids; decoded: their reconstructions from decode_with_generator (from the
+    encoder's means) and refined (from the refined codes, "decoded_refined";
+    None: left out); shuffled: each real window with its steps shuffled
+    (metrics.shuffle_steps), scored against the original as "shuffle": a
+    reconstruction that knows which drums play and how often, but not when.
+    styles: each window's style; "by_style" then holds, per style (most
+    windows first), its window count and the decoded, refined and shuffle
+    step accuracies.
     """
     from bgmaker.data.windows import DRUM_NAMES
     out = {}
@@ -479,13 +536,26 @@ def summarize_reconstruction(recon, real, decoded, shuffled):
                           temperature=RECONSTRUCTION_TEMPERATURE)
     out["shuffle"] = dict(accuracy=metrics.step_accuracy(shuffled, real),
                           onsets=metrics.onset_prf(shuffled, real, names=DRUM_NAMES))
+    decodings = dict(decoded=decoded, shuffle=shuffled)
+    if refined is not None:
+        out["decoded_refined"] = dict(accuracy=metrics.step_accuracy(refined, real),
+                                      onsets=metrics.onset_prf(refined, real, names=DRUM_NAMES),
+                                      temperature=RECONSTRUCTION_TEMPERATURE)
+        decodings["decoded_refined"] = refined
+    if styles is not None:
+        names, counts = np.unique(np.asarray(styles), return_counts=True)
+        out["by_style"] = {}
+        for style in names[np.argsort(-counts, kind="stable")]:
+            m = np.asarray(styles) == style
+            out["by_style"][str(style)] = dict(windows=int(m.sum()), **{
+                k: metrics.step_accuracy(grids[m], real[m]) for k, grids in decodings.items()})
     # KL depends only on the encoder: the same in both modes up to the posterior sample
     out["kl_bits"] = float(recon["teacher_forced"]["kl_bits"].mean())
     out["kl_bits_std"] = float(recon["teacher_forced"]["kl_bits"].std())
     return out
 
 
-def compare_features(real, performances, sample_sets, shuffled, reference, path_sets, rng):
+def compare_features(real, performances, sample_sets, shuffled, reference, path_sets, rng, other_sets=None):
     """Per feature: real mean/std, and for each comparison set its mean/std, KDE overlap and KL vs real.
 
     Sets: sample_sets ({name: prior samples}); "shuffle" (real windows,
@@ -497,10 +567,11 @@ def compare_features(real, performances, sample_sets, shuffled, reference, path_
     as the split has, against the split: the ceiling at the samples' set
     size, when reference windows are given); and for each interpolation
     method in `path_sets` ({name: paths [pairs, K, 64, 9]}) the in-between
-    points k = 1..K-2: are the beats on the way drumming?
+    points k = 1..K-2: are the beats on the way drumming? other_sets: any
+    other {name: grids} to score the same way (the variations).
     """
     real_table = metrics.feature_table(real)
-    sets = dict(sample_sets)
+    sets = dict(sample_sets, **(other_sets or {}))
     sets["shuffle"] = shuffled
     out = {"real": _moments(real_table), "vs_real": {}}
     if len(set(performances)) >= 2:
@@ -613,8 +684,11 @@ def summary_row(report):
     """The report's summary: every headline figure with its floor and ceiling, under stable keys.
 
     Reconstruction: accuracy_teacher_forced, accuracy_free_running,
-      accuracy_decoded, accuracy_shuffle_floor; onset_f1_free_running,
-      onset_f1_shuffle_floor and the same per drum (..._by_drum); kl_bits.
+      accuracy_decoded (encoder mean), accuracy_decoded_refined (refined
+      code, refine_steps steps; None without), accuracy_shuffle_floor and
+      accuracy_by_style {style: {windows, decoded, decoded_refined, shuffle}};
+      onset_f1_free_running, onset_f1_shuffle_floor and the same per drum
+      (..._by_drum); kl_bits.
     Samples (suffix _t1: at temperature 1.0; none: at the user's
       temperature, sample_temperature): sample_overlap, sample_kl,
       sample_rhythm_overlap; active_instruments_samples(_t1) vs
@@ -628,7 +702,10 @@ def summary_row(report):
     Interpolation, latent vs crossfade: interp_overlap / crossfade_overlap
       (realism of the in-between beats), interp_smoothness /
       crossfade_smoothness, interp_endpoint_error / crossfade_endpoint_error
-      next to endpoint_distance, interp_monotonicity / crossfade_monotonicity.
+      next to endpoint_distance, interp_monotonicity / crossfade_monotonicity;
+      the same between refined codes (suffix _refined). Variations:
+      variation_overlap, variation_overlap_refined (realism of a beat's
+      variations at generate's default noise, from its mean / refined code).
     A figure that could not be computed is None (e.g. no train split for the
     reference) or NaN (an F1 of a drum neither played nor predicted; None in
     evaluation.json and in validate()'s summary).
@@ -657,6 +734,9 @@ def summary_row(report):
         accuracy_teacher_forced=rec["teacher_forced"]["accuracy"],
         accuracy_free_running=rec["free_running"]["accuracy"],
         accuracy_decoded=rec["decoded"]["accuracy"],
+        accuracy_decoded_refined=rec.get("decoded_refined", {}).get("accuracy"),
+        refine_steps=settings.get("refine_steps", 0), variation_noise=settings.get("variation_noise"),
+        accuracy_by_style=rec.get("by_style", {}),
         accuracy_shuffle_floor=rec["shuffle"]["accuracy"],
         onset_f1_free_running=rec["free_running"]["onsets"]["all"]["f1"],
         onset_f1_shuffle_floor=rec["shuffle"]["onsets"]["all"]["f1"],
@@ -682,6 +762,12 @@ def summary_row(report):
         classifier_samples_t1_vs_real=accuracy(f"{model_set} vs real"),
         classifier_real_vs_train=accuracy("real vs train"),
         interp_overlap=mean_of("interpolation", "overlap"),
+        interp_overlap_refined=mean_of("interpolation refined", "overlap"),
+        variation_overlap=mean_of("variations", "overlap"),
+        variation_overlap_refined=mean_of("variations refined", "overlap"),
+        interp_smoothness_refined=interp.get("refined", {}).get("smoothness"),
+        interp_endpoint_error_refined=interp.get("refined", {}).get("endpoint_error"),
+        interp_monotonicity_refined=interp.get("refined", {}).get("monotonicity"),
         crossfade_overlap=mean_of("crossfade", "overlap"),
         interp_smoothness=interp.get("model", {}).get("smoothness"),
         crossfade_smoothness=interp.get("crossfade", {}).get("smoothness"),

@@ -22,6 +22,9 @@ from bgmaker import metrics
 SUMMARY_FIGURES = (
     ("step accuracy (512 classes), free-running / teacher-forced / decoded · floor: steps shuffled",
      ("accuracy_free_running", "accuracy_teacher_forced", "accuracy_decoded"), ("accuracy_shuffle_floor",), ()),
+    ("the reconstruction a user gets, step accuracy: decoded from the encoder mean / from the code refined "
+     "{refine} steps · floor: steps shuffled", ("accuracy_decoded", "accuracy_decoded_refined"),
+     ("accuracy_shuffle_floor",), ()),
     ("onset F1, free-running · floor: steps shuffled", ("onset_f1_free_running",), ("onset_f1_shuffle_floor",), ()),
     ("KL(q(z|x) ‖ N(0, I)), bits per window", ("kl_bits",), (), ()),
     # no shuffle floor here: shuffling keeps every density, so over all features it scores near 1
@@ -41,13 +44,19 @@ SUMMARY_FIGURES = (
     ("classifier two-sample accuracy, samples at T={t} / T=1 vs real (0.5 = indistinguishable) · reference: "
      "{split} vs train windows", ("classifier_samples_vs_real", "classifier_samples_t1_vs_real"), (),
      ("classifier_real_vs_train",)),
-    ("interpolation realism (in-between feature overlap) · baseline: crossfade · ceiling: real vs real",
-     ("interp_overlap",), ("crossfade_overlap",), ("real_vs_real_overlap",)),
-    ("interpolation smoothness (lower is smoother) · baseline: crossfade", ("interp_smoothness",),
-     ("crossfade_smoothness",), ()),
-    ("interpolation endpoint error · baseline: crossfade · reference: distance A–B", ("interp_endpoint_error",),
-     ("crossfade_endpoint_error",), ("endpoint_distance",)),
-    ("interpolation monotonicity · baseline: crossfade", ("interp_monotonicity",), ("crossfade_monotonicity",), ()),
+    ("interpolation realism (in-between feature overlap), between encoder means / refined codes · baseline: "
+     "crossfade · ceiling: real vs real", ("interp_overlap", "interp_overlap_refined"), ("crossfade_overlap",),
+     ("real_vs_real_overlap",)),
+    ("interpolation smoothness (lower is smoother), between encoder means / refined codes · baseline: crossfade",
+     ("interp_smoothness", "interp_smoothness_refined"), ("crossfade_smoothness",), ()),
+    ("interpolation endpoint error, between encoder means / refined codes · baseline: crossfade · reference: "
+     "distance A–B", ("interp_endpoint_error", "interp_endpoint_error_refined"), ("crossfade_endpoint_error",),
+     ("endpoint_distance",)),
+    ("interpolation monotonicity, between encoder means / refined codes · baseline: crossfade",
+     ("interp_monotonicity", "interp_monotonicity_refined"), ("crossfade_monotonicity",), ()),
+    ("variation realism (feature overlap of one variation per window at noise {noise}), from encoder means / "
+     "refined codes · ceiling: real vs real", ("variation_overlap", "variation_overlap_refined"), (),
+     ("real_vs_real_overlap",)),
 )
 
 
@@ -63,7 +72,8 @@ def summary_table(summary):
         return " / ".join(_f(summary.get(k), fmt.get(k, "{:.2f}" if "instruments" in k else "{:.3f}"))
                           for k in keys) or " "
 
-    names = dict(t=f"{summary['sample_temperature']:g}", split=summary["split"])
+    names = dict(t=f"{summary['sample_temperature']:g}", split=summary["split"],
+                 refine=summary.get("refine_steps") or 0, noise=_f(summary.get("variation_noise"), "{:g}"))
     lines = ["| figure | model | floor / baseline | ceiling / reference |", "|---|---:|---:|---:|"]
     for title, model, floor, ceiling in SUMMARY_FIGURES:
         lines.append(f"| {title.format(**names)} | {cells(model)} | {cells(floor)} | {cells(ceiling)} |")
@@ -148,30 +158,11 @@ def markdown(report, images):
             "regression telling the two sets apart, folds grouped by performance (0.5 = indistinguishable). "
             "Realism = mean overlap of the in-between points of interpolations.", ""]
 
-    out += ["## 1. Reconstruction", "",
-            "Every window encoded (posterior sample z, as Magenta's eval job) and decoded against its own steps; "
-            "the prediction at a step is the argmax class. Teacher-forced: the decoder sees the true previous "
-            "step; free-running: its own sample (hierdec: except at the start of each 8-step segment, as in "
-            "Magenta's eval job). Decoded: the reconstruction a user gets, the posterior mean decoded by "
-            f"BeatGenerator fully free-running at temperature {rec['decoded']['temperature']:g}. Shuffle: the "
-            "window's own steps in random order, the floor.", "",
-            "| decoding | step accuracy | Magenta's accuracy op | onset P | onset R | onset F1 | recon. loss (nats/window) |",
-            "|---|---:|---:|---:|---:|---:|---:|"]
-    for mode in ("teacher_forced", "free_running", "decoded", "shuffle"):
-        r, o = rec[mode], rec[mode]["onsets"]["all"]
-        out.append(f"| {mode.replace('_', '-')} | {_f(r['accuracy'])} | {_f(r.get('magenta_accuracy'))} | "
-                   f"{_f(o['precision'])} | {_f(o['recall'])} | {_f(o['f1'])} | {_f(r.get('r_loss'), '{:.1f}')} |")
-    out += ["", f"KL(q(z|x) ‖ N(0, I)): {rec['kl_bits']:.1f} ± {rec['kl_bits_std']:.1f} bits per window.", "",
-            "| drum | true onsets | F1 teacher-forced | P free | R free | F1 free | F1 decoded | F1 shuffle |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for name, tf_row in rec["teacher_forced"]["onsets"].items():
-        fr, dec, sh = rec["free_running"]["onsets"][name], rec["decoded"]["onsets"][name], rec["shuffle"]["onsets"][name]
-        out.append(f"| {name} | {tf_row['support']} | {_f(tf_row['f1'])} | {_f(fr['precision'])} | "
-                   f"{_f(fr['recall'])} | {_f(fr['f1'])} | {_f(dec['f1'])} | {_f(sh['f1'])} |")
+    out += reconstruction_section(rec)
 
     order = [k for k in feats["vs_real"] if k.startswith("samples")]
-    order += [k for k in ("shuffle", "real vs real", "train vs real", "interpolation", "crossfade")
-              if k in feats["vs_real"]]
+    order += [k for k in ("shuffle", "real vs real", "train vs real", "interpolation", "interpolation refined",
+                          "crossfade", "variations", "variations refined") if k in feats["vs_real"]]
     means = [k for k in order if k.startswith("samples")]
     out += ["", "## 2. Samples against real drumming", "",
             "Each feature's distribution over a set against the real windows': overlap / KL(real ‖ set) of "
@@ -179,7 +170,9 @@ def markdown(report, images):
             "temporal features; densities are unchanged by construction); real vs real = one half of the split's "
             "performances against the other half (a ceiling; each half has half the windows, so it is a slightly "
             "low one); train vs real = as many train windows as the split has, against the split (a ceiling at "
-            "the samples' set size); interpolation / crossfade = in-between points of the paths in section 4.", "",
+            "the samples' set size); interpolation / crossfade = in-between points of the paths in section 4 "
+            "(refined: between refined codes); variations = one variation of each of a subset of the windows, "
+            "from its encoder mean or its refined code.", "",
             "| feature | real mean ± std | " + " | ".join(f"{k} mean ± std" for k in means) + " | "
             + " | ".join(order) + " |",
             "|---|---:|" + "---:|" * (len(means) + len(order))]
@@ -212,13 +205,15 @@ def markdown(report, images):
                 "(metrics.crossfade).", "",
                 "| method | monotonicity | smoothness | endpoint error | in-between realism (mean overlap) |",
                 "|---|---:|---:|---:|---:|"]
-        names = {"model": "interpolation", "crossfade": "crossfade"}
-        for method in ("model", "crossfade"):
-            i = interp[method]
-            realism = feats["vs_real"].get(names[method])
+        names = {"model": ("interpolation", "latent, between encoder means"),
+                 "refined": ("interpolation refined", "latent, between refined codes"),
+                 "crossfade": ("crossfade", "data-space crossfade")}
+        for method in [m for m in names if m in interp]:
+            i, (set_name, label) = interp[method], names[method]
+            realism = feats["vs_real"].get(set_name)
             realism = float(np.mean([v["overlap"] for v in realism.values()])) if realism else None
-            out.append(f"| {'latent (model)' if method == 'model' else 'data-space crossfade'} | "
-                       f"{_f(i['monotonicity'])} | {_f(i['smoothness'])} | {_f(i['endpoint_error'])} | {_f(realism)} |")
+            out.append(f"| {label} | {_f(i['monotonicity'])} | {_f(i['smoothness'])} | {_f(i['endpoint_error'])} | "
+                       f"{_f(realism)} |")
         out += ["", "| alpha | model d(start) | model d(end) | crossfade d(start) | crossfade d(end) |",
                 "|---:|---:|---:|---:|---:|"]
         for k, alpha in enumerate(interp["alphas"]):
@@ -240,6 +235,44 @@ def markdown(report, images):
             "smoothness = mean Hamming distance between neighbouring path points (lower is smoother); endpoint "
             "error = mean Hamming distance of a path's ends from the windows it joins.", ""]
     return "\n".join(out)
+
+
+def reconstruction_section(rec):
+    """Section 1 of evaluation.md: every decoding mode overall, per drum and per GMD style."""
+    refined = "decoded_refined" in rec
+    out = ["## 1. Reconstruction", "",
+           "Every window encoded (posterior sample z, as Magenta's eval job) and decoded against its own steps; "
+           "the prediction at a step is the argmax class. Teacher-forced: the decoder sees the true previous "
+           "step; free-running: its own sample (hierdec: except at the start of each 8-step segment, as in "
+           "Magenta's eval job). Decoded: the posterior mean decoded by BeatGenerator fully free-running at "
+           f"temperature {rec['decoded']['temperature']:g}; decoded-refined: the code refined against the decoder "
+           "from that mean (bgmaker.generation.refine), decoded the same way: the reconstruction a user of "
+           "`generate` gets. Shuffle: the window's own steps in random order, the floor.", "",
+           "| decoding | step accuracy | Magenta's accuracy op | onset P | onset R | onset F1 | recon. loss (nats/window) |",
+           "|---|---:|---:|---:|---:|---:|---:|"]
+    for mode in [m for m in ("teacher_forced", "free_running", "decoded", "decoded_refined", "shuffle") if m in rec]:
+        r, o = rec[mode], rec[mode]["onsets"]["all"]
+        out.append(f"| {mode.replace('_', '-')} | {_f(r['accuracy'])} | {_f(r.get('magenta_accuracy'))} | "
+                   f"{_f(o['precision'])} | {_f(o['recall'])} | {_f(o['f1'])} | {_f(r.get('r_loss'), '{:.1f}')} |")
+    out += ["", f"KL(q(z|x) ‖ N(0, I)): {rec['kl_bits']:.1f} ± {rec['kl_bits_std']:.1f} bits per window.", "",
+            "| drum | true onsets | F1 teacher-forced | P free | R free | F1 free | F1 decoded | "
+            + ("F1 decoded-refined | " if refined else "") + "F1 shuffle |",
+            "|---|---:|---:|---:|---:|---:|---:|" + ("---:|" if refined else "") + "---:|"]
+    for name, tf_row in rec["teacher_forced"]["onsets"].items():
+        fr, dec, sh = rec["free_running"]["onsets"][name], rec["decoded"]["onsets"][name], rec["shuffle"]["onsets"][name]
+        out.append(f"| {name} | {tf_row['support']} | {_f(tf_row['f1'])} | {_f(fr['precision'])} | "
+                   f"{_f(fr['recall'])} | {_f(fr['f1'])} | {_f(dec['f1'])} | "
+                   + (f"{_f(rec['decoded_refined']['onsets'][name]['f1'])} | " if refined else "")
+                   + f"{_f(sh['f1'])} |")
+    if rec.get("by_style"):
+        out += ["", "Decoded step accuracy per GMD style (the style of the file a window was cut from):", "",
+                "| style | windows | decoded | " + ("decoded-refined | gain | " if refined else "") + "shuffle |",
+                "|---|---:|---:|" + ("---:|---:|" if refined else "") + "---:|"]
+        for style, row in rec["by_style"].items():
+            gain = (f"{_f(row['decoded_refined'])} | {row['decoded_refined'] - row['decoded']:+.3f} | "
+                    if refined else "")
+            out.append(f"| {style} | {row['windows']} | {_f(row['decoded'])} | {gain}{_f(row['shuffle'])} |")
+    return out
 
 
 def plot_features(report, real, samples, shuffled, path):

@@ -35,6 +35,7 @@ from bgmaker.data.midi import find_window  # noqa: F401  (re-exported: the windo
 
 DEFAULT_TEMPERATURE = 0.5  # music_vae_generate's default
 DEFAULT_BATCH_SIZE = 8
+DEFAULT_NOISE = 0.3  # variations: std of the noise added to a beat's code, in units of the prior's std
 
 
 def random_seed():
@@ -80,6 +81,15 @@ def interpolation_z(mu_a, mu_b, steps):
     return z
 
 
+def vary(code, n, noise=DEFAULT_NOISE, seed=0):
+    """n latent points near `code` [z_size]: code + noise * N(0, I), drawn from `seed`.
+
+    Row 0 gets noise too (at noise 0 every row is `code`). BeatGenerator.variations
+    and the evaluation's variation realism both take their points from here.
+    """
+    return code + noise * np.random.default_rng(seed).standard_normal((n, np.shape(code)[-1]))
+
+
 def cymbal_extremes(beats):
     """Indices (most, least) of the beats with the highest and lowest crash + ride density.
 
@@ -109,7 +119,7 @@ class BeatGenerator:
     """
 
     def __init__(self, config, checkpoint, hparams=None, batch_size=DEFAULT_BATCH_SIZE, run=None,
-                 refine_steps=None, refine_learning_rate=None, refine_prior_weight=None):
+                 refine_steps=None, refine_learning_rate=None, refine_prior_weight=None, refine_batch_size=None):
         from bgmaker import models
         from bgmaker.errors import ModelMismatchError
         from bgmaker.generation import seeded_sampling
@@ -144,6 +154,7 @@ class BeatGenerator:
         self.refine_prior_weight = refine.DEFAULT_PRIOR_WEIGHT if refine_prior_weight is None else refine_prior_weight
         if self.refine_steps < 0:
             raise ValueError(f"refine steps must be 0 or more, got {self.refine_steps}")
+        self.refine_batch_size = refine_batch_size or batch_size
         self._refiner = None
         self.last_refinement = None  # the refinement history of the last encode (refine.Refiner.refine)
 
@@ -170,11 +181,12 @@ class BeatGenerator:
                                     f"{len(tensors.inputs)} examples of the window at bar {w.start_bar}")
         return w.sequence, tensors, item_key("window", np.asarray(tensors.inputs[0]).tobytes())
 
-    def encode_with_keys(self, beats, start_bar=None, refine_steps=None):
+    def encode_with_keys(self, beats, start_bar=None, refine_steps=None, progress=None):
         """(latent codes [n, z_size], sampling keys [n]) of the beats' 4-bar windows.
 
         The codes are the encoder's means refined against the decoder
         (`refine_steps`, default the generator's; 0: the means themselves).
+        progress(done_windows, total_windows, step, steps): called at each refinement step.
         """
         inputs, lengths, controls, keys, targets = [], [], [], [], []
         for beat in beats:
@@ -188,7 +200,7 @@ class BeatGenerator:
         steps = self.refine_steps if refine_steps is None else refine_steps
         if steps:
             mu, self.last_refinement = self.refiner().refine(
-                np.asarray(targets), mu, steps, self.refine_learning_rate, self.refine_prior_weight)
+                np.asarray(targets), mu, steps, self.refine_learning_rate, self.refine_prior_weight, progress)
         return mu, keys
 
     def refiner(self):
@@ -197,7 +209,8 @@ class BeatGenerator:
         Its LSTMs run in fp32 whatever lstm_precision says: on these CPUs fp32 is
         the faster at refinement's small batches (benchmarks/bench_refine.py), and
         a refined code then moves by ~1e-5 between batch sizes, where bf16's moves
-        by ~1e-2.
+        by ~1e-2. Its batch is refine_batch_size (default: batch_size): a batch of
+        256 refines ~2x more windows per second than one of 64 on these CPUs.
         """
         if self._refiner is None:
             import copy
@@ -205,13 +218,13 @@ class BeatGenerator:
             from bgmaker.generation.refine import Refiner
             config = copy.deepcopy(self.config)
             config.hparams.lstm_precision = "fp32"
-            self._refiner = Refiner(config, self.checkpoint, self.batch_size)
+            self._refiner = Refiner(config, self.checkpoint, self.refine_batch_size)
         return self._refiner
 
-    def encode(self, beats, start_bar=None, refine_steps=None):
+    def encode(self, beats, start_bar=None, refine_steps=None, progress=None):
         """Latent codes [n, z_size] of the beats' 4-bar windows (MIDI paths or NoteSequences), refined as
         encode_with_keys says."""
-        return self.encode_with_keys(beats, start_bar, refine_steps)[0]
+        return self.encode_with_keys(beats, start_bar, refine_steps, progress)[0]
 
     def decode(self, z, temperature=DEFAULT_TEMPERATURE, seed=None, keys=None):
         """4-bar beats (NoteSequences at 120 qpm) for latent vectors z [n, z_size].
@@ -290,11 +303,11 @@ class BeatGenerator:
         most, least = cymbal_extremes(beats)
         return beats, self.interpolate_z(z[most], z[least], steps, temperature, seed), (most, least)
 
-    def variations(self, beat, n=4, noise=0.3, temperature=DEFAULT_TEMPERATURE, seed=None, start_bar=None):
+    def variations(self, beat, n=4, noise=DEFAULT_NOISE, temperature=DEFAULT_TEMPERATURE, seed=None, start_bar=None):
         """n beats decoded near `beat`: z = mu + noise * N(0, I), noise in units of the prior's std."""
         seed = random_seed() if seed is None else seed
         mu, (key,) = self.encode_with_keys([beat], start_bar)
-        z = mu[0] + noise * np.random.default_rng(seed).standard_normal((n, self.z_size))
+        z = vary(mu[0], n, noise, seed)
         # The first is keyed like reconstruct(beat) (noise 0: exactly it); the others draw their own noise.
         return self.decode(z, temperature, seed, [key] + [item_key("variation", key, i) for i in range(1, n)])
 

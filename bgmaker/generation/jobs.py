@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bgmaker.errors import UnusableMidiError, UserError
-from bgmaker.generation.generator import DEFAULT_TEMPERATURE, cymbal_extremes, random_seed  # noqa: F401
+from bgmaker.generation.generator import DEFAULT_NOISE, DEFAULT_TEMPERATURE, cymbal_extremes, random_seed  # noqa: F401
 
 
 @dataclass
@@ -145,7 +145,7 @@ def reconstruct(generator, inputs, temperature=DEFAULT_TEMPERATURE, seed=None, s
     return job
 
 
-def variations(generator, inputs, num=4, noise=0.3, temperature=DEFAULT_TEMPERATURE, seed=None, start_bar=None):
+def variations(generator, inputs, num=4, noise=DEFAULT_NOISE, temperature=DEFAULT_TEMPERATURE, seed=None, start_bar=None):
     """`num` beats near each usable input (its code plus `noise` x N(0, I)); the others go to `failures`."""
     seed = random_seed() if seed is None else seed
     inputs = [inputs] if isinstance(inputs, (str, os.PathLike)) or hasattr(inputs, "notes") else list(inputs)

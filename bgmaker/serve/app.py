@@ -42,6 +42,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bgmaker.drums import DEFAULT_BPM, DRUM_NAMES, STEPS
+from bgmaker.generation.generator import DEFAULT_NOISE, DEFAULT_TEMPERATURE  # numpy only
 from bgmaker.render.grid import ROW_ORDER  # rows as the PNG renderer draws them: cymbals on top, kick at the bottom
 from bgmaker.serve import beats as grids
 from bgmaker.serve.server import LOOPBACK_NAMES
@@ -51,8 +52,8 @@ STATIC = Path(__file__).parent / "static"
 # name: (lowest, highest, default)
 LIMITS = {
     "count": (1, 32, 8),
-    "temperature": (0.05, 2.0, 0.5),
-    "noise": (0.0, 2.0, 0.3),
+    "temperature": (0.05, 2.0, DEFAULT_TEMPERATURE),
+    "noise": (0.0, 2.0, DEFAULT_NOISE),
     "steps": (2, 16, 8),
     "bpm": (40, 300, DEFAULT_BPM),
     "seed": (0, 2**31 - 1, None),
