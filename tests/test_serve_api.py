@@ -99,6 +99,29 @@ def test_the_pages_reconstruct_refines_as_the_cli_does(tiny_model):
     assert not np.allclose(generator.encode([ns]), generator.encode([ns], refine_steps=0))  # refined, not the mean
 
 
+def test_the_page_can_follow_a_refinement_step_by_step(tiny_model):
+    """GET /api/progress answers while a Reconstruct refines (the model runs in a worker thread):
+    the page shows 'refining the beat's code: step k/N' when a beat takes longer than a moment."""
+    url, generator = serve_tiny(tiny_model)
+    assert api(url, "/api/progress")[1] == {"stage": "idle"}
+    steps, generator.refine_steps = generator.refine_steps, 600  # long enough to be watched
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            job = pool.submit(api, url, "/api/reconstruct", dict(beat=a_beat(2), seed=1))
+            seen = []
+            while not job.done():
+                answer = api(url, "/api/progress")[1]
+                if answer["stage"] == "refining":
+                    seen.append(answer)
+            assert job.result()[0] == 200
+    finally:
+        generator.refine_steps = steps
+    assert seen, "no refinement step was seen while the reconstruction ran"
+    assert all(p["steps"] == 600 and 1 <= p["step"] <= 600 and p["windows"] == 1 for p in seen)
+    assert [p["step"] for p in seen] == sorted(p["step"] for p in seen)  # it moves forward
+    assert api(url, "/api/progress")[1] == {"stage": "idle"}
+
+
 def midi_seconds(data):
     import io
 

@@ -157,6 +157,7 @@ class BeatGenerator:
         self.refine_batch_size = refine_batch_size or batch_size
         self._refiner = None
         self.last_refinement = None  # the refinement history of the last encode (refine.Refiner.refine)
+        self.refine_progress = None  # default progress(done, total, step, steps) of every refinement (the page's)
 
     @classmethod
     def load(cls, run=None, checkpoint=None, config=None, hparams=None, batch_size=DEFAULT_BATCH_SIZE,
@@ -198,6 +199,7 @@ class BeatGenerator:
             keys.append(key)
         _, mu, _ = self._model.encode_tensors(inputs, lengths, controls)
         steps = self.refine_steps if refine_steps is None else refine_steps
+        progress = progress or self.refine_progress
         if steps:
             mu, self.last_refinement = self.refiner().refine(
                 np.asarray(targets), mu, steps, self.refine_learning_rate, self.refine_prior_weight, progress)

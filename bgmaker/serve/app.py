@@ -8,6 +8,7 @@ answers never wait behind a decode.
 API (JSON in and out; a beat is a grid of 64 steps, each 9 hits of 0/1 in the
 order of bgmaker.drums.DRUM_NAMES, kick first):
     GET  /api/info                   model, drum names, limits and defaults
+    GET  /api/progress               what the model is doing now (refinement step of a beat's code)
     GET  /api/kit/<i>.wav            one hit of drum i, from the WAV renderer (what the page plays)
     POST /api/sample       {count, temperature, seed?}                     -> {beats, seed, ...}
     POST /api/variations   {beat, count, noise, temperature, seed?}        -> {beats, seed, ...}
@@ -140,18 +141,30 @@ class BeatMachine:
         self.model_label = model_label
         self.renderer = renderer
         self._model_lock = threading.Lock()
+        # What the model is doing now, for GET /api/progress: refining a beat's code takes most of a
+        # Reconstruct / Variations / Interpolate (bgmaker.generation.refine), so the page shows its steps.
+        self.progress = {}
+        generator.refine_progress = self._refining
         self._kit = None
         self._kit_lock = threading.Lock()
 
     def run_job(self, call, **kwargs):
         with self._model_lock:
-            return call(**kwargs)
+            self.progress = dict(stage="working")
+            try:
+                return call(**kwargs)
+            finally:
+                self.progress = {}
+
+    def _refining(self, windows_done, windows, step, steps):
+        self.progress = dict(stage="refining", step=step, steps=steps, windows=windows)
 
     def warm_up(self):
         """Run each kind of model call once: the first call of each TensorFlow signature is slow (seconds)."""
         from bgmaker.generation import jobs
-        beats = jobs.sample(self.generator, 8, seed=0, journey_steps=0).beats
-        jobs.interpolate(self.generator, beats[0].sequence, beats[1].sequence, 8, seed=0)
+        beats = self.run_job(jobs.sample, generator=self.generator, num=8, seed=0, journey_steps=0).beats
+        self.run_job(jobs.interpolate, generator=self.generator, start=beats[0].sequence, end=beats[1].sequence, steps=8,
+                     seed=0)
         for drum in range(len(DRUM_NAMES)):
             self.kit_sample(drum)
 
@@ -326,6 +339,10 @@ def create_app(generator, model_label="", renderer="auto", allowed_hosts=LOOPBAC
                                  humanizer=machine.humanizer.name if machine.humanizer else None,
                                  humanize_default=bool(machine.humanizer) and humanize_default()))
 
+    async def progress(request):
+        """{"stage": "idle" | "working" | "refining", and for refining: step, steps, windows}."""
+        return JSONResponse(machine.progress or dict(stage="idle"))
+
     async def index(request):
         return FileResponse(STATIC / "index.html")
 
@@ -342,6 +359,7 @@ def create_app(generator, model_label="", renderer="auto", allowed_hosts=LOOPBAC
     routes = [
         Route("/", index),
         Route("/api/info", info),
+        Route("/api/progress", progress),
         Route("/api/kit/{drum:int}.wav", kit),
         post("/api/sample", sample),
         post("/api/variations", variations),

@@ -19,17 +19,35 @@ function say(text, kind = "") {
   s.className = kind;
 }
 
+// While the model works, ask the server what it is doing: refining a beat's latent code takes most of a
+// Reconstruct, Variations or Interpolate, so its steps are shown ("refining 12/25").
+function watchProgress(text) {
+  let asking = false;
+  const timer = setInterval(async () => {
+    if (asking) return;
+    asking = true;
+    try {
+      const p = await (await fetch("/api/progress")).json();
+      if (state.busy && p.stage === "refining") say(`${text} refining the beat's code: step ${p.step}/${p.steps}`, "busy");
+    } catch (e) { /* the answer to the job itself reports errors */ }
+    asking = false;
+  }, 250);
+  return () => clearInterval(timer);
+}
+
 async function withBusy(text, work) {
   if (state.busy) return;
   state.busy = true;
   document.body.dataset.busy = "1";
   document.querySelectorAll("button.model").forEach((b) => (b.disabled = true));
   say(text, "busy");
+  const stopWatching = watchProgress(text);
   try {
     await work();
   } catch (e) {
     say(String(e.message || e).split("\n")[0], "error");
   } finally {
+    stopWatching();
     state.busy = false;
     delete document.body.dataset.busy;
     document.querySelectorAll("button.model").forEach((b) => (b.disabled = false));
