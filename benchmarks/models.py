@@ -63,8 +63,10 @@ GATE = {
 
 
 def data_dir():
-    """Converted windows shared with benchmarks/recipes.py and the campaign (made when missing)."""
-    return paths.state_dir() / "data"
+    """The runs' converted windows where `scripts/convert_gmd.sh` writes them (made when missing), so that each
+    report's command is the one a fresh clone runs after that script. Evaluation reads windows in a canonical
+    order (bgmaker.evaluation.evaluate.read_windows), so any conversion of the same selection gives the same report."""
+    return paths.data_dir()
 
 
 def evaluate(model_run, checkpoint, data_run, output_dir, refresh):
@@ -157,8 +159,19 @@ def baseline_rows(refresh, train=True, retrain=False):
     return rows
 
 
+# After recipes.COLUMNS: the reconstruction a user gets, from the encoder's mean and from the refined code
+# (bgmaker.generation.refine); "–" for a report made before the evaluation refined.
+DECODED = ("accuracy_decoded", "acc. decoded: mean → refined", "accuracy_shuffle_floor", None)
+
+
 def _fmt(value):
     return f"{value:.3f}" if isinstance(value, (int, float)) else "–"
+
+
+def _cell(summary, key):
+    if key == DECODED[0]:
+        return f"{_fmt(summary.get(key))} → {_fmt(summary.get('accuracy_decoded_refined'))}"
+    return _fmt(summary.get(key))
 
 
 def _training(t):
@@ -172,7 +185,7 @@ def _training(t):
 
 
 def table(rows):
-    columns = recipes.COLUMNS
+    columns = recipes.COLUMNS + (DECODED,)
     lines = ["| model | test split | training | " + " | ".join(c[1] for c in columns) + " |",
              "|---|---|---|" + "---:|" * len(columns)]
     for row in rows:
@@ -182,7 +195,7 @@ def table(rows):
         s = row["summary"]
         cells = []
         for key, *_ in columns:
-            cell = _fmt(s.get(key))
+            cell = _cell(s, key)
             if row["key"] == ROCK and key in GATE and s.get(key) is not None:
                 cell += " ✓" if GATE[key][1](s[key], s) else " ✗"
             cells.append(cell)

@@ -68,6 +68,21 @@ def test_read_windows_gives_stored_windows_back_and_cuts_whole_performances(wind
     assert len(subset) == 4
 
 
+def test_windows_are_read_in_one_order_whatever_the_files_order(windows_tfrecord, tmp_path):
+    """Two conversions of one selection store the same windows in different orders; the evaluation
+    reads both the same way, so its seeded choices (subset, pairs, halves) and its report agree."""
+    import tensorflow as tf
+    path, found = windows_tfrecord
+    reversed_path = tmp_path / "reversed.tfrecord"
+    with tf.io.TFRecordWriter(str(reversed_path)) as writer:
+        for w in reversed(found):
+            writer.write(w.sequence.SerializeToString())
+    ids = lambda ws: [w.sequence.id for w in ws]  # noqa: E731
+    assert ids(evaluate.read_windows(path)[0]) == ids(evaluate.read_windows(reversed_path)[0])
+    subset = lambda p: ids(evaluate.read_windows(p, 5, np.random.default_rng(3))[0])  # noqa: E731
+    assert subset(path) == subset(reversed_path)
+
+
 def test_reconstruction_numbers_agree_with_magentas_own_metric(report, windows_tfrecord):
     result, _, _ = report
     n = len(windows_tfrecord[1])

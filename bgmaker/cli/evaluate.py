@@ -26,7 +26,8 @@ from bgmaker.generation.generator import DEFAULT_TEMPERATURE  # numpy only: --he
 from bgmaker.generation.refine import DEFAULT_STEPS as REFINE_STEPS
 
 DEFAULTS = dict(samples=256, interpolations=32, interpolation_steps=9, temperature=DEFAULT_TEMPERATURE,
-                interpolation_temperature=DEFAULT_TEMPERATURE, batch_size=64, seed=0, refine_steps=REFINE_STEPS)
+                interpolation_temperature=DEFAULT_TEMPERATURE, batch_size=64, seed=0, refine_steps=REFINE_STEPS,
+                lstm_precision="fp32")
 QUICK_FLAGS = ("max_windows", "samples", "interpolations", "refine_steps")  # what --quick sets (bgmaker.evaluation.evaluate.QUICK)
 
 
@@ -42,8 +43,10 @@ def add_arguments(parser):
     parser.add_argument("--examples", help="NoteSequence TFRecord to evaluate on (default: the run's split file)")
     parser.add_argument("--reference", help="real windows of other performances for the real-vs-real "
                                             "references (default: the run's train split; none: leave them out)")
-    parser.add_argument("--lstm-precision", choices=("auto", "fp32", "fp32-matmul", "bf16"), default=None,
-                        help="how the LSTM matmuls run (default: auto, bf16 on CPUs with hardware bf16, else fp32)")
+    parser.add_argument("--lstm-precision", choices=("auto", "fp32", "fp32-matmul", "bf16"),
+                        default=DEFAULTS["lstm_precision"],
+                        help="how the LSTM matmuls run (default: %(default)s on every CPU, so that a report is the "
+                             "same on any machine up to rounding; auto: bf16 on CPUs with hardware bf16)")
     parser.add_argument("--no-plots", dest="plots", action="store_false", help="write no PNG plots")
     parser.add_argument("--output-dir", help="where to write the report (default: <run dir>/evaluation/...)")
     parser.add_argument("--compare", nargs="+", metavar="RUN_OR_DIR",

@@ -111,7 +111,7 @@ SUMMARY_COLUMNS = (  # key in report["summary"], column title, format: compare()
 def evaluate(run, checkpoint=None, split="test", *, examples_path=None, reference_path=None, output_dir=None,
              n_samples=256, temperature=DEFAULT_TEMPERATURE, n_interpolations=32, interpolation_steps=9,
              interpolation_temperature=DEFAULT_TEMPERATURE, max_windows=None, batch_size=64, seed=0,
-             lstm_precision=None, plots=True, refine_steps=REFINE_STEPS, log=print):
+             lstm_precision="fp32", plots=True, refine_steps=REFINE_STEPS, log=print):
     """Evaluate `checkpoint` of `run` on the run's `split`; write and return the report dict.
 
     run: a Run, a run name (bgmaker_configs.RUNS) or a model config name
@@ -127,8 +127,10 @@ def evaluate(run, checkpoint=None, split="test", *, examples_path=None, referenc
     n_interpolations pairs of real windows, each decoded at
       `interpolation_steps` points at `interpolation_temperature`.
     max_windows: evaluate a random subset of at most this many windows.
-    lstm_precision: pin the LSTM matmul precision (default: the model's
-      "auto": bf16 on CPUs with hardware bf16, fp32 elsewhere).
+    lstm_precision: how the LSTM matmuls run (default fp32 on every CPU, so
+      that a report is the same on any machine up to rounding; "auto" would
+      pick bf16 on CPUs with hardware bf16 and move every sampled figure by a
+      few thousandths from one machine to the next; None: the model's own).
     plots: also write the PNG plots.
     refine_steps: refinement steps of the refined reconstructions,
       interpolations and variations (bgmaker.generation.refine; default:
@@ -344,12 +346,19 @@ def default_output_dir(checkpoint, split):
 
 
 def read_windows(examples_path, max_windows=None, rng=None):
-    """Every 4-bar window (bgmaker.data.windows.Window) of the NoteSequences in a TFRecord.
+    """Every 4-bar window (bgmaker.data.windows.Window) of the NoteSequences in a TFRecord, in a canonical order.
 
     A stored window gives itself back; a whole performance gives all its
     windows. Returns (windows, skipped): skipped maps each reason a record
     gave no window (e.g. "tempo changes") to how many did. With max_windows,
-    a random subset (rng) in file order.
+    a random subset (rng).
+
+    The windows are sorted by performance and window id, not kept in file
+    order: two conversions of one selection hold the same windows in
+    different orders (the converter's shuffle, `scripts/convert_gmd.sh` vs the
+    campaign's copy), and every seeded choice below (the subset, the
+    interpolation pairs, the halves, the posterior samples' batches) would
+    otherwise differ between them.
     """
     import note_seq
     from magenta.pipelines.pipeline import tf_record_iterator
@@ -361,6 +370,7 @@ def read_windows(examples_path, max_windows=None, rng=None):
             found.extend(windows_lib.extract_windows(ns))
         except windows_lib.UnusableSequenceError as e:
             skipped[str(e)] = skipped.get(str(e), 0) + 1
+    found.sort(key=lambda w: (performance(w), w.sequence.id, w.start_bar))
     if max_windows is not None and len(found) > max_windows:
         keep = np.sort((rng or np.random.default_rng(0)).choice(len(found), max_windows, replace=False))
         found = [found[i] for i in keep]
