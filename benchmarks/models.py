@@ -65,7 +65,7 @@ GATE = {
 def data_dir():
     """The runs' converted windows where `scripts/convert_gmd.sh` writes them (made when missing), so that each
     report's command is the one a fresh clone runs after that script. Evaluation reads windows in a canonical
-    order (bgmaker.evaluation.evaluate.read_windows), so any conversion of the same selection gives the same report."""
+    order (bgmaker.data.windows.read_windows), so any conversion of the same selection gives the same report."""
     return paths.data_dir()
 
 

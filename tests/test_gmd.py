@@ -50,6 +50,7 @@ def test_missing_dataset_is_a_clear_error(tmp_path):
 def test_a_files_style_from_its_name_is_info_csvs_primary_style(perfs):
     """Evaluation tells a window's style from the filename it carries, without info.csv."""
     assert all(gmd.style_of(p.midi_filename) == p.primary_style for p in perfs)
+    assert all(gmd.beat_type_of(p.midi_filename) == p.beat_type for p in perfs)
     assert gmd.style_of("drummer1/session2/110_rock-prog_190_beat_4-4.mid") == "rock"
     for other in ("my_beat.mid", "performance_0.mid", "", "a_b_c_d_e.mid"):
-        assert gmd.style_of(other) is None, other
+        assert gmd.style_of(other) is None and gmd.beat_type_of(other) is None, other

@@ -24,6 +24,7 @@ COMMANDS = {
     "generate": ("bgmaker.cli.generate", "sample, interpolate, reconstruct and vary drum beats"),
     "humanize": ("bgmaker.cli.humanize", "play any drum MIDI like a drummer: velocities and timing, same hits"),
     "evaluate": ("bgmaker.cli.evaluate", "evaluate a trained run on GMD's held-out split"),
+    "priors": ("bgmaker.cli.priors", "fit a model's latent priors (styles) and attribute vectors (--more) beside it"),
     "export": ("bgmaker.cli.export", "save a run's checkpoint as a small weights-only model (models/<run>)"),
     "experiments": ("bgmaker.cli.experiments", "regenerate the naive piano-roll autoencoder experiments table"),
     "campaign": ("bgmaker.cli.campaign", "resume the long training behind the shipped models (humanize, v1_all, v2_rock_beat)"),

@@ -67,6 +67,16 @@ def add_arguments(parser):
         if mode == "variations":
             p.add_argument("--noise", type=float, default=DEFAULT_NOISE,
                            help="std of the noise added to the beat's code, in prior units (default %(default)s)")
+        if mode == "sample":
+            p.add_argument("--prior", default=None, metavar="PRIOR",
+                           help="where the codes are drawn: normal (N(0, I), as Magenta), run (the codes of the "
+                                "run's train windows), a GMD style (funk, jazz, ...; as --style), beat or fill; "
+                                "the model's priors are listed by `bgmaker priors --run RUN --list` (default: the "
+                                "model's default, chosen on validation; normal for a model without priors)")
+        if mode in ("sample", "variations", "reconstruct"):
+            p.add_argument("--more", default=None, metavar="ATTR=AMOUNT,...",
+                           help="push the beats along the model's attribute vectors, e.g. density=+1,cymbals=-0.5 "
+                                "(attributes: density, cymbals, syncopation, kick, fill; about -2 to +2)")
         if mode != "render":
             _model_arguments(p)
         humanize_arguments(p, seed=mode == "render")
@@ -116,7 +126,8 @@ def humanize_arguments(p, seed=False, switch=True):
                    help=f"how much of the humanizer's playing: 0 = on the grid, 1 = as played (default), up to "
                         f"{MAX_AMOUNT:g} = exaggerated")
     g.add_argument("--style", default=None,
-                   help="GMD style whose feel the template draws from (rock, funk, jazz, ...; default: all styles)")
+                   help="a GMD style (rock, funk, jazz, ...): sample draws its codes from the style's prior (as "
+                        "--prior STYLE), and the template humanizer plays with the style's feel (default: all styles)")
     if seed:
         g.add_argument("--seed", type=int, default=None, help="random seed of the template's draws (default 0)")
 
@@ -143,9 +154,11 @@ def apply_humanize(args, job, seed):
     humanizer = humanize.load(args.humanize)
     check_humanize_args(args, humanizer)
     t = time.perf_counter()
-    jobs.humanize(job, humanizer, args.amount, seed, args.style)
+    # a sampled style the template has no cell for is played with every style's feel
+    style = args.style if args.style in (getattr(humanizer, "styles", None) or ()) else None
+    jobs.humanize(job, humanizer, args.amount, seed, style)
     print(f"humanized {len(job.beats)} beat(s) with {humanizer.name} (amount {args.amount:g}"
-          + (f", style {args.style}" if args.style else "") + f") in {time.perf_counter() - t:.2f} s"
+          + (f", style {style}" if style else "") + f") in {time.perf_counter() - t:.2f} s"
           + ("; the default since it passed its gate, --no-humanize for the grid"
              if getattr(args, "humanize_by_default", False) else ""), flush=True)
     return job
@@ -156,12 +169,13 @@ def check_humanize_args(args, humanizer=None):
     from bgmaker.humanize import MAX_AMOUNT
     if humanizer is None and hasattr(args, "no_humanize"):
         resolve_humanize(args)
-    if not getattr(args, "humanize", True) and (args.amount != 1.0 or args.style):
+    style_picks_prior = getattr(args, "mode", None) == "sample"  # there --style is the prior's too
+    if not getattr(args, "humanize", True) and (args.amount != 1.0 or (args.style and not style_picks_prior)):
         raise UserError("--amount and --style are for --humanize")
     if not 0 <= args.amount <= MAX_AMOUNT:
         raise UserError(f"--amount must be between 0 and {MAX_AMOUNT:g}, got {args.amount:g}")
     styles = getattr(humanizer, "styles", None)
-    if args.style and humanizer is not None:
+    if args.style and humanizer is not None and not style_picks_prior:
         if styles is None:
             raise UserError(f"--style is for the template humanizer; {humanizer.name} plays every style alike")
         if args.style not in styles:
@@ -219,8 +233,14 @@ def main(args):
           flush=True)
     t1 = time.perf_counter()
     opts = dict(temperature=args.temperature, seed=seed)
+    if args.mode != "interpolate":
+        opts["more"] = args.more
     if args.mode == "sample":
-        job = jobs.sample(model, args.num, journey_steps=args.journey_steps, **opts)
+        prior = model.prior(args.prior)  # the model's default when not given; UnknownPriorError names the choices
+        print(f"prior: {prior.name}" + (f" ({prior.windows} train windows)" if prior.windows else " (N(0, I))")
+              + (f"; more: {', '.join(f'{k} {v:+g}' for k, v in args.more.items())}" if args.more else ""),
+              flush=True)
+        job = jobs.sample(model, args.num, journey_steps=args.journey_steps, prior=prior.name, **opts)
     elif args.mode == "interpolate":
         job = jobs.interpolate(model, windows[0], windows[1], args.steps, **opts)
     elif args.mode == "reconstruct":
@@ -290,6 +310,16 @@ def _check(args):
     if getattr(args, "journey_steps", 0) not in (0,) and args.journey_steps < 2:
         raise UserError("--journey-steps must be 0 (none) or at least 2")
     check_humanize_args(args)
+    if getattr(args, "more", None) is not None:
+        from bgmaker.generation.priors import parse_more  # numpy only
+        try:
+            args.more = parse_more(args.more)
+        except ValueError as e:
+            raise UserError(str(e)) from None
+    if args.mode == "sample":
+        if args.prior and args.style and args.prior != args.style:
+            raise UserError(f"--prior {args.prior} and --style {args.style} disagree; give one")
+        args.prior = args.prior or args.style
     if args.mode != "render":
         if not math.isfinite(args.temperature) or args.temperature <= 0:
             raise UserError(f"--temperature must be a positive number, got {args.temperature:g}")

@@ -37,18 +37,30 @@ class Performance:
         return self.style.split("/")[0]
 
 
-def style_of(midi_filename):
-    """The primary style of a GMD file from its name, or None for a name that is not GMD's.
+def _name_fields(midi_filename):
+    """(primary style, beat type) from a GMD file name, or None for a name that is not GMD's.
 
     GMD names its files `<id>_<style>_<bpm>_<beat|fill>_<time signature>.mid`
     with the style's `/` written as `-` (`110_rock-prog_190_beat_4-4.mid`:
-    rock), so a window's style is known from the filename it carries, without
-    info.csv; the same as Performance.primary_style.
+    rock, beat), so a window's style and beat type are known from the filename
+    it carries, without info.csv.
     """
     parts = Path(str(midi_filename)).stem.split("_")
-    if len(parts) != 5 or not parts[0].isdigit() or parts[3] not in ("beat", "fill"):
+    if len(parts) != 5 or not parts[0].isdigit() or parts[3] not in ("beat", "fill") or not parts[1]:
         return None
-    return parts[1].split("-")[0] or None
+    return parts[1].split("-")[0], parts[3]
+
+
+def style_of(midi_filename):
+    """The primary style of a GMD file from its name (Performance.primary_style), or None if not GMD's."""
+    fields = _name_fields(midi_filename)
+    return fields[0] if fields else None
+
+
+def beat_type_of(midi_filename):
+    """"beat" or "fill" for a GMD file from its name (Performance.beat_type), or None if not GMD's."""
+    fields = _name_fields(midi_filename)
+    return fields[1] if fields else None
 
 
 def load(gmd_dir=None):

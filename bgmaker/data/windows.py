@@ -133,3 +133,33 @@ def performance_of(window_sequence):
     """
     ns = window_sequence
     return ns.filename or ns.id.split("#bar", 1)[0]
+
+
+def read_windows(examples_path, max_windows=None, rng=None):
+    """Every 4-bar window (bgmaker.data.windows.Window) of the NoteSequences in a TFRecord, in a canonical order.
+
+    A stored window gives itself back; a whole performance gives all its
+    windows. Returns (windows, skipped): skipped maps each reason a record
+    gave no window (e.g. "tempo changes") to how many did. With max_windows,
+    a random subset (rng).
+
+    The windows are sorted by performance and window id, not kept in file
+    order: two conversions of one selection hold the same windows in
+    different orders (the converter's shuffle, `scripts/convert_gmd.sh` vs the
+    campaign's copy), and every seeded choice made on them (an evaluation's subset, its
+    interpolation pairs, its halves, its posterior samples' batches) would
+    otherwise differ between them.
+    """
+    from magenta.pipelines.pipeline import tf_record_iterator
+
+    found, skipped = [], {}
+    for ns in tf_record_iterator(str(examples_path), note_seq.NoteSequence):
+        try:
+            found.extend(extract_windows(ns))
+        except UnusableSequenceError as e:
+            skipped[str(e)] = skipped.get(str(e), 0) + 1
+    found.sort(key=lambda w: (performance_of(w.sequence), w.sequence.id, w.start_bar))
+    if max_windows is not None and len(found) > max_windows:
+        keep = np.sort((rng or np.random.default_rng(0)).choice(len(found), max_windows, replace=False))
+        found = [found[i] for i in keep]
+    return found, skipped

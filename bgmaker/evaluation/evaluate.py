@@ -53,6 +53,7 @@ from pathlib import Path
 import numpy as np
 
 from bgmaker import metrics, models
+from bgmaker.data.windows import read_windows  # noqa: F401  (the evaluation's windows; re-exported)
 from bgmaker.generation.generator import DEFAULT_NOISE, DEFAULT_TEMPERATURE
 from bgmaker.generation.refine import DEFAULT_STEPS as REFINE_STEPS
 from bgmaker.paths import REPO_ROOT, models_dir, portable, runs_dir
@@ -343,38 +344,6 @@ def default_output_dir(checkpoint, split):
     if run_dir.resolve().parent == models_dir().resolve():
         return runs_dir() / run_dir.name / "evaluation" / f"{split}-shipped-{checkpoint.name}"
     return run_dir / "evaluation" / f"{split}-{checkpoint.name}"
-
-
-def read_windows(examples_path, max_windows=None, rng=None):
-    """Every 4-bar window (bgmaker.data.windows.Window) of the NoteSequences in a TFRecord, in a canonical order.
-
-    A stored window gives itself back; a whole performance gives all its
-    windows. Returns (windows, skipped): skipped maps each reason a record
-    gave no window (e.g. "tempo changes") to how many did. With max_windows,
-    a random subset (rng).
-
-    The windows are sorted by performance and window id, not kept in file
-    order: two conversions of one selection hold the same windows in
-    different orders (the converter's shuffle, `scripts/convert_gmd.sh` vs the
-    campaign's copy), and every seeded choice below (the subset, the
-    interpolation pairs, the halves, the posterior samples' batches) would
-    otherwise differ between them.
-    """
-    import note_seq
-    from magenta.pipelines.pipeline import tf_record_iterator
-    from bgmaker.data import windows as windows_lib
-
-    found, skipped = [], {}
-    for ns in tf_record_iterator(str(examples_path), note_seq.NoteSequence):
-        try:
-            found.extend(windows_lib.extract_windows(ns))
-        except windows_lib.UnusableSequenceError as e:
-            skipped[str(e)] = skipped.get(str(e), 0) + 1
-    found.sort(key=lambda w: (performance(w), w.sequence.id, w.start_bar))
-    if max_windows is not None and len(found) > max_windows:
-        keep = np.sort((rng or np.random.default_rng(0)).choice(len(found), max_windows, replace=False))
-        found = [found[i] for i in keep]
-    return found, skipped
 
 
 def find_reference(run, split, reference_path=None):

@@ -156,6 +156,7 @@ class BeatGenerator:
             raise ValueError(f"refine steps must be 0 or more, got {self.refine_steps}")
         self.refine_batch_size = refine_batch_size or batch_size
         self._refiner = None
+        self._latent_map = False  # not looked for yet (bgmaker.generation.priors; None: the model has none)
         self.last_refinement = None  # the refinement history of the last encode (refine.Refiner.refine)
         self.refine_progress = None  # default progress(done, total, step, steps) of every refinement (the page's)
 
@@ -251,23 +252,57 @@ class BeatGenerator:
 
     # -- what users ask for -------------------------------------------------
 
-    def sample_z(self, n, seed):
-        """n latent vectors from the prior; row i does not depend on n."""
-        return np.random.default_rng(seed).standard_normal((n, self.z_size)).astype(np.float32)
+    def latent_map(self):
+        """The model's priors and attribute vectors (bgmaker.generation.priors.LatentMap, fitted by
+        `bgmaker priors` into the checkpoint's folder), or None when it has none."""
+        if self._latent_map is False:
+            from pathlib import Path
 
-    def sample(self, n=1, temperature=DEFAULT_TEMPERATURE, seed=None):
-        """n new beats from the prior."""
+            from bgmaker.generation.priors import LatentMap
+            self._latent_map = LatentMap.load(Path(self.checkpoint).parent)
+        return self._latent_map
+
+    def prior(self, name=None):
+        """The prior called `name` (priors.NORMAL, priors.RUN, a GMD style, "beat", "fill"); None: the model's
+        default (chosen on validation when its priors were fitted; N(0, I) for a model without priors)."""
+        from bgmaker.generation.priors import NORMAL, UnknownPriorError, normal_prior
+        latent = self.latent_map()
+        if latent is None:
+            if name not in (None, NORMAL):
+                raise UnknownPriorError(f"this model ({self.checkpoint}) has no priors, so no '{name}': fit them "
+                                        "with `bgmaker priors --run RUN` (or sample from 'normal')")
+            return normal_prior(self.z_size)
+        return latent.prior(latent.default_prior if name is None else name)
+
+    def steer(self, z, more=None):
+        """z plus the model's attribute vectors ({attribute: amount}, bgmaker.generation.priors.parse_more)."""
+        if not more:
+            return np.asarray(z, np.float32)
+        latent = self.latent_map()
+        if latent is None:
+            from bgmaker.generation.priors import UnknownPriorError
+            raise UnknownPriorError(f"this model ({self.checkpoint}) has no attribute vectors: fit them with "
+                                    "`bgmaker priors --run RUN`")
+        return latent.steer(z, more)
+
+    def sample_z(self, n, seed, prior=None, more=None):
+        """n latent vectors from `prior` (self.prior's names), steered by `more`; row i does not depend on n."""
+        return self.steer(self.prior(prior).sample(n, seed), more)
+
+    def sample(self, n=1, temperature=DEFAULT_TEMPERATURE, seed=None, prior=None, more=None):
+        """n new beats from the prior (by name, default the model's; see prior()), steered by `more`."""
         seed = random_seed() if seed is None else seed
-        return self.decode(self.sample_z(n, seed), temperature, seed)
+        return self.decode(self.sample_z(n, seed, prior, more), temperature, seed)
 
-    def reconstruct_many(self, beats, temperature=DEFAULT_TEMPERATURE, seed=None, start_bar=None):
-        """The model's rendition of each beat: decode(encode(beat)), each keyed by its own window."""
+    def reconstruct_many(self, beats, temperature=DEFAULT_TEMPERATURE, seed=None, start_bar=None, more=None):
+        """The model's rendition of each beat: decode(encode(beat)), each keyed by its own window; with
+        `more`, pushed along the model's attribute vectors first."""
         mu, keys = self.encode_with_keys(beats, start_bar)
-        return self.decode(mu, temperature, seed, keys)
+        return self.decode(self.steer(mu, more), temperature, seed, keys)
 
-    def reconstruct(self, beat, temperature=DEFAULT_TEMPERATURE, seed=None, start_bar=None):
+    def reconstruct(self, beat, temperature=DEFAULT_TEMPERATURE, seed=None, start_bar=None, more=None):
         """The model's rendition of `beat`: decode(encode(beat))."""
-        return self.reconstruct_many([beat], temperature, seed, start_bar)[0]
+        return self.reconstruct_many([beat], temperature, seed, start_bar, more)[0]
 
     def interpolate(self, a, b, steps=8, temperature=DEFAULT_TEMPERATURE, seed=None, start_bar=None):
         """`steps` beats along the slerp from a's latent mean to b's; the ends are reconstruct(a), reconstruct(b)."""
@@ -288,7 +323,7 @@ class BeatGenerator:
         path_keys = [key_a] + [item_key("between", key_a, key_b, i) for i in range(1, steps - 1)] + [key_b]
         return self.decode(interpolation_z(z_a, z_b, steps), temperature, seed, path_keys)
 
-    def sample_with_journey(self, n=8, steps=8, temperature=DEFAULT_TEMPERATURE, seed=None):
+    def sample_with_journey(self, n=8, steps=8, temperature=DEFAULT_TEMPERATURE, seed=None, prior=None, more=None):
         """n samples, plus the interpolation from the most to the least cymbal-heavy of them.
 
         Returns (beats, journey, (i_most, i_least)); journey is `steps` beats
@@ -298,18 +333,20 @@ class BeatGenerator:
         the most audible tour of the latent space a set of samples offers.
         """
         seed = random_seed() if seed is None else seed
-        z = self.sample_z(n, seed)
+        z = self.sample_z(n, seed, prior, more)
         beats = self.decode(z, temperature, seed)
         if n < 2:
             return beats, None, None
         most, least = cymbal_extremes(beats)
         return beats, self.interpolate_z(z[most], z[least], steps, temperature, seed), (most, least)
 
-    def variations(self, beat, n=4, noise=DEFAULT_NOISE, temperature=DEFAULT_TEMPERATURE, seed=None, start_bar=None):
-        """n beats decoded near `beat`: z = mu + noise * N(0, I), noise in units of the prior's std."""
+    def variations(self, beat, n=4, noise=DEFAULT_NOISE, temperature=DEFAULT_TEMPERATURE, seed=None, start_bar=None,
+                   more=None):
+        """n beats decoded near `beat`: z = mu + noise * N(0, I), noise in units of the prior's std; with
+        `more`, pushed along the model's attribute vectors."""
         seed = random_seed() if seed is None else seed
         mu, (key,) = self.encode_with_keys([beat], start_bar)
-        z = vary(mu[0], n, noise, seed)
+        z = self.steer(vary(mu[0], n, noise, seed), more)
         # The first is keyed like reconstruct(beat) (noise 0: exactly it); the others draw their own noise.
         return self.decode(z, temperature, seed, [key] + [item_key("variation", key, i) for i in range(1, n)])
 

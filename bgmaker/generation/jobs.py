@@ -102,15 +102,16 @@ def _titled(names, beats, seed, temperature):
     return [Beat(n, b, f"{n}  seed {seed}  T={temperature:g}") for n, b in zip(names, beats)]
 
 
-def sample(generator, num=8, temperature=DEFAULT_TEMPERATURE, seed=None, journey_steps=8):
-    """`num` beats from the prior, and (journey_steps >= 2, num >= 2) the path from the most to the
-    least cymbal-heavy of them (BeatGenerator.sample_with_journey)."""
+def sample(generator, num=8, temperature=DEFAULT_TEMPERATURE, seed=None, journey_steps=8, prior=None, more=None):
+    """`num` beats from the prior (BeatGenerator.prior's names: None = the model's default, "normal", "run", a
+    GMD style, ...), pushed along attribute vectors by `more` ({attribute: amount}), and (journey_steps >= 2,
+    num >= 2) the path from the most to the least cymbal-heavy of them (BeatGenerator.sample_with_journey)."""
     seed = random_seed() if seed is None else seed
     job = Job("sample", seed=seed, temperature=temperature)
     if journey_steps and num >= 2:
-        beats, journey, ends = generator.sample_with_journey(num, journey_steps, temperature, seed)
+        beats, journey, ends = generator.sample_with_journey(num, journey_steps, temperature, seed, prior, more)
     else:
-        beats, journey, ends = generator.sample(num, temperature, seed), None, None
+        beats, journey, ends = generator.sample(num, temperature, seed, prior, more), None, None
     names = [f"sample_{i + 1:02d}" for i in range(len(beats))]
     job.beats = _titled(names, beats, seed, temperature)
     if journey:
@@ -133,26 +134,27 @@ def interpolate(generator, start, end, steps=8, temperature=DEFAULT_TEMPERATURE,
     return job
 
 
-def reconstruct(generator, inputs, temperature=DEFAULT_TEMPERATURE, seed=None, start_bar=None):
+def reconstruct(generator, inputs, temperature=DEFAULT_TEMPERATURE, seed=None, start_bar=None, more=None):
     """The model's rendition of every usable input (MIDI paths or NoteSequences); the others go to `failures`."""
     seed = random_seed() if seed is None else seed
     usable, failures = read_inputs(inputs, start_bar)
     job = Job("reconstruct", seed=seed, temperature=temperature, failures=failures, inputs=_input_beats(usable))
     if usable:
-        beats = generator.reconstruct_many([w.sequence for _, w in usable], temperature, seed)
+        beats = generator.reconstruct_many([w.sequence for _, w in usable], temperature, seed, more=more)
         names = [f"reconstruct_{i + 1:02d}_{Path(label(item)).stem}" for i, (item, _) in enumerate(usable)]
         job.beats = _titled(names, beats, seed, temperature)
     return job
 
 
-def variations(generator, inputs, num=4, noise=DEFAULT_NOISE, temperature=DEFAULT_TEMPERATURE, seed=None, start_bar=None):
+def variations(generator, inputs, num=4, noise=DEFAULT_NOISE, temperature=DEFAULT_TEMPERATURE, seed=None, start_bar=None,
+               more=None):
     """`num` beats near each usable input (its code plus `noise` x N(0, I)); the others go to `failures`."""
     seed = random_seed() if seed is None else seed
     inputs = [inputs] if isinstance(inputs, (str, os.PathLike)) or hasattr(inputs, "notes") else list(inputs)
     usable, failures = read_inputs(inputs, start_bar)
     job = Job("variations", seed=seed, temperature=temperature, failures=failures, inputs=_input_beats(usable))
     for item, w in usable:
-        beats = generator.variations(w.sequence, num, noise, temperature, seed)
+        beats = generator.variations(w.sequence, num, noise, temperature, seed, more=more)
         stem = f"_{Path(label(item)).stem}" if len(inputs) > 1 else ""
         job.beats += _titled([f"variation{stem}_{i + 1:02d}" for i in range(len(beats))], beats, seed, temperature)
     return job

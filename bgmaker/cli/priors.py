@@ -1,0 +1,82 @@
+"""Fit a model's latent priors and attribute vectors beside its weights, or list them.
+
+  bgmaker priors --run v1_all                 # the run's model (models/v1_all): fit on the run's train windows
+  bgmaker priors --run v2_rock_beat --list    # the priors and attribute vectors a model has
+  bgmaker priors --run v1_all --checkpoint runs/v1_all/train   # a training checkpoint: written beside it
+
+What `generate sample --prior / --style` draws from and `--more` pushes along
+(bgmaker.generation.priors): the encoder means of the run's train windows,
+one Gaussian for all of them ("run"), one per GMD style with enough windows,
+one for beats and one for fills, each with its covariance's rank chosen on
+the validation windows; and one vector per attribute (density, cymbals,
+syncopation, kick, fill). Written into the model's folder as priors.npz
+(float16, ~0.5 MB) and priors.json (window counts, data checksums, the
+validation figures). Needs the run's converted data: scripts/convert_gmd.sh.
+"""
+import time
+from pathlib import Path
+
+from bgmaker.errors import UserError
+
+ACCEPTS_EXTRA_ARGS = False
+
+
+def add_arguments(parser):
+    parser.add_argument("--run", required=True, help="named run whose model and data to use (bgmaker runs)")
+    parser.add_argument("--checkpoint", help="checkpoint prefix or folder (default: the run's model, as generate "
+                                             "picks it)")
+    parser.add_argument("--list", action="store_true", help="show the model's priors and attributes; fit nothing")
+    parser.add_argument("--min-windows", type=int, default=None,
+                        help="train windows a style needs for a prior of its own (default: 100)")
+    parser.add_argument("--output-dir", help="where to write priors.npz / priors.json (default: the checkpoint's "
+                                             "folder, e.g. models/RUN)")
+
+
+def describe(latent):
+    """Lines that show a LatentMap: its priors with their windows and ranks, its attributes, its default."""
+    lines = [f"priors (default: {latent.default_prior}):", "  normal: N(0, I)"]
+    for name, p in latent.priors.items():
+        lines.append(f"  {name}: {p.windows} train windows, rank {p.rank}, residual std {p.noise:.3f}")
+    few = latent.info.get("too_few_windows") or {}
+    if few:
+        lines.append("  too few windows for a prior: " + ", ".join(f"{k} ({v})" for k, v in few.items()))
+    lines.append("attributes (--more NAME=AMOUNT): " + (", ".join(latent.attributes) or "none"))
+    return lines
+
+
+def main(args):
+    from bgmaker import paths
+    from bgmaker.generation import priors
+
+    if args.min_windows is not None and args.min_windows < 2:
+        raise UserError(f"--min-windows must be at least 2, got {args.min_windows}")
+    import bgmaker_configs
+    run = bgmaker_configs.get_run(args.run)  # UnknownNameError lists the runs
+    from bgmaker.generation.generator import BeatGenerator
+    if args.list:
+        from bgmaker import models
+        folder = Path(args.output_dir or Path(models.locate(args.run, args.checkpoint).checkpoint).parent)
+        latent = priors.LatentMap.load(folder)
+        if latent is None:
+            raise UserError(f"{paths.as_typed(folder)} has no priors; fit them with: bgmaker priors --run {args.run}")
+        print("\n".join(describe(latent)))
+        return 0
+    splits = {split: run.examples_path(split) for split in ("train", "validation")}
+    missing = [str(p) for p in splits.values() if not p.is_file()]
+    if missing:
+        raise UserError(f"no converted data for run {run.name} ({', '.join(missing)}); "
+                        f"make it with: scripts/convert_gmd.sh --run {run.name}")
+    started = time.perf_counter()
+    generator = BeatGenerator.load(run=args.run, checkpoint=args.checkpoint, batch_size=256)
+    print(f"model: {generator.choice.why}", flush=True)
+    try:
+        latent = priors.fit_model(generator, splits["train"], splits["validation"],
+                                  min_windows=args.min_windows or priors.MIN_WINDOWS,
+                                  log=lambda m: print(m, flush=True))
+    finally:
+        generator.close()
+    out = Path(args.output_dir or Path(generator.checkpoint).parent)
+    written = latent.save(out)
+    print("\n".join(describe(latent)))
+    print(f"wrote {', '.join(paths.as_typed(p) for p in written)} in {time.perf_counter() - started:.0f} s")
+    return 0

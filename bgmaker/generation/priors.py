@@ -1,0 +1,329 @@
+"""Latent priors and attribute vectors: where a model's codes of real drumming live, and which way is "more".
+
+Why: a MusicVAE trained with free bits does not fill N(0, I). The shipped
+models' posterior means spread about 0.3 per dimension, so most of N(0, I)
+is space the decoder never saw in training, and samples drawn there are
+told from real drumming more easily. Drawing z from where the codes of real
+windows lie, and from where one style's codes lie, gives samples that sound
+like drumming and like that style (the issue "Steer the beats").
+
+A LatentMap is fitted once per model (`bgmaker priors --run NAME`, written
+beside the weights as priors.npz and priors.json) from the encoder means
+(no refinement) of the run's train windows:
+
+- priors: "run" (every train window), one per GMD style with at least
+  MIN_WINDOWS windows, "beat" and "fill" (GMD's beat/fill labels, when both
+  have MIN_WINDOWS); each a Gaussian with a low-rank-plus-isotropic
+  covariance (probabilistic PCA, Tipping & Bishop 1999: C = W^T W + s^2 I),
+  its rank chosen by the log-likelihood of the validation windows' codes.
+  NORMAL, N(0, I), is always there: what Magenta samples from.
+- attributes: for each bgmaker.metrics.attributes.ATTRIBUTES entry, the mean
+  code of the train windows in the attribute's top quartile minus that of
+  its bottom quartile ("fill": GMD's fills minus its beats), as in the
+  MusicVAE paper's attribute vectors (Roberts et al. 2018, section 5.4).
+  Adding `amount` times a vector to a code asks for more (or, negative,
+  less) of the attribute; `parse_more("density=+1,cymbals=-0.5")` reads the
+  command line's form.
+
+Sampling is seeded and, as BeatGenerator.sample_z, row i of
+`prior.sample(n, seed)` does not depend on n; NORMAL.sample gives exactly
+BeatGenerator.sample_z's codes. numpy only: no TensorFlow here (the codes
+come from a BeatGenerator).
+"""
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bgmaker.errors import UserError
+
+NORMAL = "normal"
+RUN = "run"
+MIN_WINDOWS = 100      # a prior (a style, beats, fills) needs at least this many train windows
+RANKS = (0, 4, 8, 16, 32, 64)  # PPCA ranks tried on validation
+PRIORS_FILE = "priors.npz"
+REPORT_FILE = "priors.json"
+QUARTILE = 0.25        # attribute vectors: top quartile minus bottom quartile
+
+
+class UnknownPriorError(UserError, ValueError):
+    """A prior or attribute the model's latent map does not have; the message lists those it has."""
+
+
+@dataclass
+class Prior:
+    """A Gaussian over latent codes: mean + components^T e1 + noise * e2, e1, e2 standard normal."""
+
+    name: str
+    mean: np.ndarray            # [z]
+    components: np.ndarray      # [rank, z]: W, the covariance's low-rank part is W^T W
+    noise: float                # s: the isotropic part's standard deviation
+    windows: int = 0            # train windows it was fitted on (0: NORMAL)
+
+    @property
+    def rank(self):
+        return len(self.components)
+
+    def sample(self, n, seed):
+        """n codes [n, z] (float32), seeded; row i does not depend on n."""
+        z_size = len(self.mean)
+        e = np.random.default_rng(seed).standard_normal((n, self.rank + z_size))
+        if not self.rank:  # NORMAL: exactly BeatGenerator.sample_z's draw
+            return (self.mean + self.noise * e).astype(np.float32)
+        return (self.mean + e[:, :self.rank] @ self.components + self.noise * e[:, self.rank:]).astype(np.float32)
+
+    def covariance(self):
+        return self.components.T @ self.components + self.noise ** 2 * np.eye(len(self.mean))
+
+    def log_likelihood(self, codes):
+        """Log-density of each code [n, z] under this Gaussian, in nats."""
+        codes = np.atleast_2d(np.asarray(codes, float)) - self.mean
+        chol = np.linalg.cholesky(self.covariance())
+        solved = np.linalg.solve(chol, codes.T)
+        return -0.5 * ((solved ** 2).sum(0) + 2 * np.log(np.diag(chol)).sum() + len(self.mean) * np.log(2 * np.pi))
+
+
+def normal_prior(z_size):
+    return Prior(NORMAL, np.zeros(z_size), np.zeros((0, z_size)), 1.0)
+
+
+def fit_prior(name, codes, rank):
+    """The maximum-likelihood PPCA Gaussian of `codes` [n, z] with (at most) `rank` components.
+
+    Eigenvalues l_1 >= ... of the codes' covariance: s^2 = the mean of those past
+    the rank; W = the top eigenvectors scaled by sqrt(l_i - s^2).
+    """
+    codes = np.asarray(codes, float)
+    n, z_size = codes.shape
+    rank = int(min(rank, max(n - 1, 0), z_size - 1))
+    mean = codes.mean(0)
+    centered = codes - mean
+    values, vectors = np.linalg.eigh(centered.T @ centered / max(n, 1))
+    values, vectors = np.clip(values[::-1], 0, None), vectors[:, ::-1]
+    noise2 = max(float(values[rank:].mean()), 1e-8)
+    scale = np.sqrt(np.clip(values[:rank] - noise2, 0, None))
+    return Prior(name, mean, (vectors[:, :rank] * scale).T, float(np.sqrt(noise2)), n)
+
+
+def choose_rank(train_codes, validation_codes, ranks=RANKS):
+    """(best rank, {rank: mean validation log-likelihood}) of the PPCA prior of `train_codes`."""
+    scores = {r: float(fit_prior("run", train_codes, r).log_likelihood(validation_codes).mean()) for r in ranks}
+    return max(scores, key=scores.get), scores
+
+
+def attribute_vectors(codes, grids, beat_types):
+    """{attribute: (vector [z], details)} from codes [n, z], their grids [n, 64, 9] and GMD beat types.
+
+    details: the attribute's quartiles and standard deviation over the
+    windows (the unit its response is read in) and how many windows were on
+    each side. An attribute whose two sides cannot be told apart (all
+    windows equal) is left out.
+    """
+    from bgmaker.metrics.attributes import measure
+    codes = np.asarray(codes, float)
+    values = measure(grids)
+    out = {}
+    for name, v in values.items():
+        if name == "fill":
+            high, low = np.asarray(beat_types) == "fill", np.asarray(beat_types) == "beat"
+        else:
+            lo, hi = np.quantile(v, [QUARTILE, 1 - QUARTILE])
+            high, low = v >= hi, v <= lo
+            if lo == hi:  # a lumpy attribute (e.g. mostly 0): strictly above / at the lower quartile
+                high = v > hi
+        if high.sum() < 2 or low.sum() < 2 or (high == low).all():
+            continue
+        out[name] = (codes[high].mean(0) - codes[low].mean(0),
+                     dict(std=float(v.std()), quartiles=[float(q) for q in np.quantile(v, [0.25, 0.5, 0.75])],
+                          high_windows=int(high.sum()), low_windows=int(low.sum())))
+    return out
+
+
+@dataclass
+class LatentMap:
+    """A model's priors and attribute vectors, with what they were fitted on (info)."""
+
+    priors: dict
+    attributes: dict = field(default_factory=dict)     # {name: vector [z]}
+    info: dict = field(default_factory=dict)
+
+    @property
+    def z_size(self):
+        return len(next(iter(self.priors.values())).mean)
+
+    def names(self):
+        return [NORMAL] + [p for p in self.priors if p != NORMAL]
+
+    def prior(self, name):
+        """The prior called `name` (NORMAL, RUN, a style, "beat", "fill"); UnknownPriorError otherwise."""
+        if name == NORMAL:
+            return normal_prior(self.z_size)
+        if name in self.priors:
+            return self.priors[name]
+        few = self.info.get("too_few_windows", {})
+        if name in few:
+            raise UnknownPriorError(
+                f"style '{name}' has only {few[name]} train windows in this model's data (a prior needs "
+                f"{self.info.get('min_windows', MIN_WINDOWS)}); priors: {', '.join(self.names())}")
+        raise UnknownPriorError(f"unknown prior or style '{name}'; this model has: {', '.join(self.names())}")
+
+    @property
+    def default_prior(self):
+        return self.info.get("default_prior", NORMAL)
+
+    def steer(self, codes, amounts):
+        """codes [n, z] plus amount x the attribute's vector for every {attribute: amount}."""
+        codes = np.array(codes, np.float32, copy=True)
+        for name, amount in (amounts or {}).items():
+            if name not in self.attributes:
+                raise UnknownPriorError(f"unknown attribute '{name}'; this model has: "
+                                        f"{', '.join(self.attributes) or 'none'}")
+            codes += np.float32(amount) * self.attributes[name].astype(np.float32)
+        return codes
+
+    def save(self, folder):
+        """Write priors.npz (float16 arrays: see info['float16']) and priors.json into `folder`; return the paths."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        arrays = {}
+        for name, p in self.priors.items():
+            arrays[f"prior/{name}/mean"] = p.mean.astype(np.float16)
+            arrays[f"prior/{name}/components"] = p.components.astype(np.float16)
+        for name, v in self.attributes.items():
+            arrays[f"attribute/{name}"] = v.astype(np.float16)
+        report = dict(self.info, priors={n: dict(windows=p.windows, rank=p.rank, noise=p.noise)
+                                         for n, p in self.priors.items()})
+        paths = folder / PRIORS_FILE, folder / REPORT_FILE
+        for path, write in ((paths[0], lambda f: np.savez_compressed(f, **arrays)),
+                            (paths[1], lambda f: f.write((json.dumps(report, indent=1) + "\n").encode()))):
+            tmp = path.with_name("." + path.name + ".tmp")
+            with open(tmp, "wb") as f:
+                write(f)
+            tmp.replace(path)  # never a half-written file beside the weights
+        return list(paths)
+
+    @classmethod
+    def load(cls, folder):
+        """The LatentMap saved in `folder`, or None when it has none."""
+        folder = Path(folder)
+        if not (folder / PRIORS_FILE).is_file() or not (folder / REPORT_FILE).is_file():
+            return None
+        info = json.loads((folder / REPORT_FILE).read_text())
+        stored = info.pop("priors")
+        with np.load(folder / PRIORS_FILE) as arrays:
+            priors = {name: Prior(name, arrays[f"prior/{name}/mean"].astype(float),
+                                  arrays[f"prior/{name}/components"].astype(float), meta["noise"], meta["windows"])
+                      for name, meta in stored.items()}
+            attributes = {k.split("/", 1)[1]: arrays[k].astype(float) for k in arrays.files
+                          if k.startswith("attribute/")}
+        return cls(priors, attributes, info)
+
+
+def parse_more(text):
+    """{attribute: amount} from "density=+1,cymbals=-0.5"; a ValueError naming the bad part otherwise."""
+    out = {}
+    for part in (p.strip() for p in str(text).split(",")):
+        if not part:
+            continue
+        name, sep, amount = part.partition("=")
+        name = name.strip()
+        try:
+            value = float(amount) if sep and name else None
+        except ValueError:
+            value = None
+        if value is None or not np.isfinite(value):
+            raise ValueError(f"--more: '{part}' is not ATTRIBUTE=AMOUNT (e.g. density=+1,cymbals=-0.5)")
+        if name in out:
+            raise ValueError(f"--more: '{name}' is given twice")
+        out[name] = value
+    if not out:
+        raise ValueError("--more: give ATTRIBUTE=AMOUNT pairs, e.g. density=+1,cymbals=-0.5")
+    return out
+
+
+def file_checksum(path):
+    """sha256 of a file's bytes (the data a map was fitted on), hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fit(codes, grids, styles, beat_types, validation_codes, min_windows=MIN_WINDOWS, ranks=RANKS, info=None):
+    """A LatentMap from train windows' codes [n, z], grids, styles and beat types, ranked on validation codes.
+
+    The rank is chosen once, for the RUN prior, on the validation codes'
+    log-likelihood; each smaller prior uses it too, capped at a quarter of its
+    windows. Styles (and beats / fills) under `min_windows` get no prior and
+    are listed in info['too_few_windows'].
+    """
+    codes = np.asarray(codes, float)
+    rank, scores = choose_rank(codes, validation_codes, ranks)
+    groups = {RUN: np.ones(len(codes), bool)}
+    styles, beat_types = np.asarray(styles), np.asarray(beat_types)
+    names, counts = np.unique(styles[styles != None], return_counts=True)  # noqa: E711
+    too_few = {}
+    for style, count in sorted(zip(names, counts), key=lambda x: -x[1]):
+        if count >= min_windows:
+            groups[str(style)] = styles == style
+        else:
+            too_few[str(style)] = int(count)
+    for kind in ("beat", "fill"):
+        m = beat_types == kind
+        if min_windows <= m.sum() < len(codes):
+            groups[kind] = m
+        elif m.sum() < min_windows:
+            too_few[kind] = int(m.sum())
+    priors = {name: fit_prior(name, codes[m], min(rank, int(m.sum()) // 4)) for name, m in groups.items()}
+    vectors = attribute_vectors(codes, grids, beat_types)
+    normal_ll = float(normal_prior(codes.shape[1]).log_likelihood(validation_codes).mean())
+    info = dict(info or {}, rank=rank, validation_log_likelihood={str(r): s for r, s in scores.items()},
+                validation_log_likelihood_normal=normal_ll, min_windows=min_windows, too_few_windows=too_few,
+                attributes={name: details for name, (_, details) in vectors.items()},
+                default_prior=(info or {}).get("default_prior", NORMAL))
+    latent = LatentMap(priors, {name: v for name, (v, _) in vectors.items()}, info)
+    # float16 storage, checked: the validation log-likelihood under the stored prior moves by this much
+    stored = fit_prior(RUN, codes, rank)
+    stored16 = Prior(RUN, stored.mean.astype(np.float16).astype(float),
+                     stored.components.astype(np.float16).astype(float), stored.noise)
+    latent.info["float16"] = dict(
+        validation_log_likelihood_change=float(stored16.log_likelihood(validation_codes).mean()
+                                               - stored.log_likelihood(validation_codes).mean()),
+        max_attribute_change=float(max((np.abs(v.astype(np.float16) - v).max() for v in latent.attributes.values()),
+                                       default=0.0)))
+    return latent
+
+
+def encode_windows(generator, windows, chunk=512, log=None):
+    """The encoder means [n, z] of bgmaker.data.windows Windows (no refinement: where the encoder puts real drumming)."""
+    codes = []
+    for begin in range(0, len(windows), chunk):
+        codes.append(generator.encode([w.sequence for w in windows[begin:begin + chunk]], refine_steps=0))
+        if log:
+            log(f"  encoded {min(begin + chunk, len(windows))}/{len(windows)} windows")
+    return np.concatenate(codes) if codes else np.zeros((0, generator.z_size), np.float32)
+
+
+def fit_model(generator, train_path, validation_path, min_windows=MIN_WINDOWS, log=print):
+    """The LatentMap of a loaded BeatGenerator, fitted on the windows of two TFRecords (a run's train and
+    validation splits); info records the checkpoint and the data's checksums and window counts."""
+    from bgmaker.data.gmd import beat_type_of, style_of
+    from bgmaker.data.windows import read_windows
+    from bgmaker.paths import portable
+    train, _ = read_windows(train_path)
+    validation, _ = read_windows(validation_path)
+    if len(train) < 2 or len(validation) < 2:
+        raise ValueError(f"fitting priors needs train and validation windows: {train_path} has {len(train)}, "
+                         f"{validation_path} has {len(validation)}")
+    log(f"encoding {len(train)} train and {len(validation)} validation windows")
+    codes = encode_windows(generator, train, log=log)
+    validation_codes = encode_windows(generator, validation, log=log)
+    files = [w.sequence.filename for w in train]
+    info = dict(checkpoint=portable(generator.checkpoint), data={
+        split: dict(path=portable(path), sha256=file_checksum(path), windows=len(ws))
+        for split, path, ws in (("train", train_path, train), ("validation", validation_path, validation))})
+    return fit(codes, np.stack([w.grid for w in train]), [style_of(f) for f in files],
+               [beat_type_of(f) for f in files], validation_codes, min_windows=min_windows, info=info)

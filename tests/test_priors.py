@@ -1,0 +1,214 @@
+"""Latent priors and attribute vectors (bgmaker.generation.priors): fitting, seeded sampling, the arithmetic,
+`bgmaker priors` and `generate --prior / --style / --more` on the tiny model, and their bad inputs."""
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import drum_midi
+from conftest import run_cli
+
+from bgmaker.generation import priors
+
+
+# -- the Gaussian -------------------------------------------------------------------
+
+def gaussian_codes(n, seed=0, z=16, rank=3):
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal((rank, z)) * 2
+    return 0.5 + rng.standard_normal((n, rank)) @ w + 0.1 * rng.standard_normal((n, z)), w
+
+
+def test_ppca_recovers_a_low_rank_gaussian_and_validation_picks_its_rank():
+    codes, w = gaussian_codes(5000)
+    train, validation = codes[:4000], codes[4000:]
+    p = priors.fit_prior("run", train, 3)
+    assert np.allclose(p.mean, train.mean(0))
+    truth = w.T @ w + 0.01 * np.eye(16)
+    assert np.abs(p.covariance() - truth).max() < 0.1 * np.abs(truth).max()  # sampling error of 4000 codes
+    assert p.noise == pytest.approx(0.1, rel=0.1)
+    rank, scores = priors.choose_rank(train, validation, ranks=(0, 1, 3, 8))
+    assert rank in (3, 8) and scores[3] > scores[1] > scores[0]
+    # the fitted prior explains held-out codes far better than N(0, I)
+    assert p.log_likelihood(validation).mean() > priors.normal_prior(16).log_likelihood(validation).mean() + 10
+
+
+def test_sampling_is_seeded_row_by_row_and_normal_is_the_generators_draw():
+    p = priors.fit_prior("run", gaussian_codes(500)[0], 3)
+    assert np.array_equal(p.sample(8, seed=4)[:3], p.sample(3, seed=4))
+    assert not np.array_equal(p.sample(3, seed=4), p.sample(3, seed=5))
+    normal = priors.normal_prior(16).sample(5, seed=9)
+    assert np.array_equal(normal, np.random.default_rng(9).standard_normal((5, 16)).astype(np.float32))
+    many = p.sample(20000, seed=0)
+    assert np.abs(np.cov(many.T) - p.covariance()).max() < 0.05 * np.abs(p.covariance()).max()
+    assert np.abs(many.mean(0) - p.mean).max() < 0.1
+
+
+def test_an_attribute_vector_points_from_low_to_high():
+    """Codes whose first dimension tracks a window's onset density: the density vector points along it."""
+    rng = np.random.default_rng(0)
+    grids = rng.random((400, 64, 9)) < rng.uniform(0.02, 0.3, (400, 1, 1))
+    density = grids.sum(axis=(1, 2)) / 4
+    codes = rng.standard_normal((400, 8)) * 0.1
+    codes[:, 0] += (density - density.mean()) / density.std()
+    vectors = priors.attribute_vectors(codes, grids, ["beat"] * 300 + ["fill"] * 100)
+    v, details = vectors["density"]
+    assert v[0] > 1.5 and np.abs(v[1:]).max() < 0.2
+    assert details["high_windows"] >= 100 and details["std"] == pytest.approx(density.std())
+    assert "fill" in vectors  # fills minus beats, from the labels
+
+
+def test_steering_adds_amount_times_vector_and_names_unknown_attributes():
+    latent = priors.LatentMap({"run": priors.fit_prior("run", gaussian_codes(200)[0], 2)},
+                              {"density": np.arange(16.0)}, {})
+    z = np.ones((2, 16), np.float32)
+    assert np.allclose(latent.steer(z, {"density": -0.5}), 1 - 0.5 * np.arange(16))
+    assert np.array_equal(latent.steer(z, {}), z)
+    with pytest.raises(priors.UnknownPriorError, match="unknown attribute 'cowbell'.*density"):
+        latent.steer(z, {"cowbell": 1})
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("density=+1,cymbals=-0.5", {"density": 1.0, "cymbals": -0.5}),
+    (" kick = 2 ", {"kick": 2.0}),
+    ("fill=0.25,", {"fill": 0.25}),
+])
+def test_more_parses(text, expected):
+    assert priors.parse_more(text) == expected
+
+
+@pytest.mark.parametrize("text, message", [
+    ("density", "is not ATTRIBUTE=AMOUNT"), ("density=lots", "is not ATTRIBUTE=AMOUNT"),
+    ("=1", "is not ATTRIBUTE=AMOUNT"), ("density=nan", "is not ATTRIBUTE=AMOUNT"),
+    ("kick=1,kick=2", "given twice"), ("", "give ATTRIBUTE=AMOUNT"),
+])
+def test_malformed_more_is_a_one_line_error(text, message):
+    with pytest.raises(ValueError, match=message):
+        priors.parse_more(text)
+
+
+def test_a_map_round_trips_through_its_files_in_float16(tmp_path):
+    codes, _ = gaussian_codes(800, z=16)
+    rng = np.random.default_rng(1)
+    grids = rng.random((600, 64, 9)) < 0.1
+    styles = ["funk"] * 400 + ["jazz"] * 150 + [None] * 50
+    latent = priors.fit(codes[:600], grids, styles, ["beat"] * 500 + ["fill"] * 100, codes[600:],
+                        min_windows=120, ranks=(0, 3))
+    assert set(latent.priors) == {"run", "funk", "jazz", "beat"}  # fills: 100 < 120 windows
+    assert latent.info["too_few_windows"] == {"fill": 100}
+    assert abs(latent.info["float16"]["validation_log_likelihood_change"]) < 0.05  # nats, of ~-20 per code
+    latent.save(tmp_path)
+    loaded = priors.LatentMap.load(tmp_path)
+    assert loaded.names() == ["normal", "run", "funk", "jazz", "beat"] and loaded.default_prior == "normal"
+    assert np.allclose(loaded.prior("funk").mean, latent.prior("funk").mean, atol=1e-3)
+    assert set(loaded.attributes) == set(latent.attributes)
+    assert priors.LatentMap.load(tmp_path / "nothing") is None
+    with pytest.raises(priors.UnknownPriorError, match="'fill' has only 100 train windows"):
+        loaded.prior("fill")
+    with pytest.raises(priors.UnknownPriorError, match="unknown prior or style 'polka'.*normal, run, funk"):
+        loaded.prior("polka")
+    assert not list(tmp_path.glob(".*.tmp"))  # written whole, then moved in
+
+
+# -- on the tiny model -----------------------------------------------------------------
+
+def gmd_like_windows(path, seed):
+    """Windows of synthetic beats named as GMD names its files (style, beat/fill), in a TFRecord."""
+    import tensorflow as tf
+
+    from bgmaker.data import windows
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for i in range(12):
+            ns = drum_midi.rock_beat(bars=5, variant=(i + seed) % 4)
+            style, kind = ("funk", "rock", "jazz")[i % 3], "fill" if i % 4 == 3 else "beat"
+            ns.filename = f"drummer1/session{seed}/{i + 1}_{style}-groove_100_{kind}_4-4.mid"
+            for w in windows.extract_windows(ns):
+                writer.write(w.sequence.SerializeToString())
+    return path
+
+
+@pytest.fixture(scope="module")
+def fitted(tiny_model, tmp_path_factory):
+    """A copy of the tiny model's folder with priors fitted by the library, as `bgmaker priors` fits them."""
+    from bgmaker.generation.generator import BeatGenerator
+    work = tmp_path_factory.mktemp("priors")
+    model = work / "run"
+    shutil.copytree(tiny_model["run_dir"], model)
+    train, validation = gmd_like_windows(work / "train.tfrecord", 0), gmd_like_windows(work / "val.tfrecord", 1)
+    generator = BeatGenerator("hierdec-drum_4bar", model)
+    latent = priors.fit_model(generator, train, validation, min_windows=4, log=lambda m: None)
+    generator.close()
+    latent.save(Path(generator.checkpoint).parent)  # beside the weights, where the generator looks
+    return model, latent
+
+
+def test_fit_model_records_its_data_and_offers_styles_beats_and_fills(fitted):
+    model, latent = fitted
+    assert {"run", "funk", "rock", "jazz", "beat", "fill"} <= set(latent.priors)
+    data = latent.info["data"]["train"]
+    assert data["windows"] == latent.priors["run"].windows and len(data["sha256"]) == 64
+    assert set(latent.attributes) == {"density", "cymbals", "syncopation", "kick", "fill"} - {
+        name for name in ("cymbals", "syncopation") if name not in latent.attributes}
+    assert {"density", "kick", "fill"} <= set(latent.attributes)
+
+
+def test_sampling_from_a_prior_is_seeded_and_steerable(fitted):
+    from bgmaker.generation.generator import BeatGenerator
+    model, _ = fitted
+    generator = BeatGenerator("hierdec-drum_4bar", model)
+    try:
+        latent = generator.latent_map()  # as stored beside the weights (float16)
+        z = generator.sample_z(4, seed=3, prior="funk")
+        assert np.array_equal(z, latent.prior("funk").sample(4, 3))
+        assert np.array_equal(generator.sample_z(2, seed=3, prior="funk"), z[:2])
+        assert np.array_equal(generator.sample_z(3, seed=3), latent.prior("normal").sample(3, 3))  # the default
+        pushed = generator.sample_z(4, seed=3, prior="funk", more={"density": 1.5})
+        assert np.allclose(pushed - z, 1.5 * latent.attributes["density"].astype(np.float32), atol=1e-5)
+        first = [n.pitch for n in generator.sample(2, 0.5, seed=7, prior="run")[0].notes]
+        assert first == [n.pitch for n in generator.sample(2, 0.5, seed=7, prior="run")[0].notes]
+        with pytest.raises(priors.UnknownPriorError, match="unknown prior or style 'polka'"):
+            generator.sample(1, seed=0, prior="polka")
+    finally:
+        generator.close()
+
+
+def test_generate_sample_with_a_style_and_more(fitted, tmp_path):
+    model, _ = fitted
+    out = tmp_path / "out"
+    proc = run_cli("bgmaker", "generate", "sample", "--checkpoint", model, "--config", "hierdec-drum_4bar",
+                   "--style", "funk", "--more", "density=+1", "--num", "2", "--seed", "1", "--no-audio",
+                   "--journey-steps", "0", "--no-humanize", "-o", out)
+    assert "prior: funk (" in proc.stdout and "more: density +1" in proc.stdout
+    assert len(list(out.glob("sample_*.mid"))) == 2
+    reconstruct = run_cli("bgmaker", "generate", "reconstruct", drum_midi_file(tmp_path), "--checkpoint", model,
+                          "--config", "hierdec-drum_4bar", "--more", "kick=-1", "--seed", "1", "--no-audio",
+                          "--refine-steps", "0", "--no-humanize", "-o", tmp_path / "rec")
+    assert reconstruct.returncode == 0
+
+
+def drum_midi_file(tmp_path):
+    path = tmp_path / "beat.mid"
+    drum_midi.write_midi(drum_midi.rock_beat(4), path)
+    return path
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--style", "polka"], "unknown prior or style 'polka'"),
+    (["--more", "density"], "'density' is not ATTRIBUTE=AMOUNT"),
+    (["--more", "cowbell=1"], "unknown attribute 'cowbell'"),
+    (["--prior", "run", "--style", "funk"], "--prior run and --style funk disagree"),
+])
+def test_generate_names_a_bad_prior_or_attribute_in_one_line(fitted, tmp_path, flags, message):
+    model, _ = fitted
+    proc = run_cli("bgmaker", "generate", "sample", "--checkpoint", model, "--config", "hierdec-drum_4bar",
+                   "--no-humanize", "--no-audio", "-o", tmp_path / "out", *flags, check=False)
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_a_model_without_priors_samples_normal_and_says_how_to_fit_them(tiny_model, tmp_path):
+    proc = run_cli("bgmaker", "generate", "sample", "--checkpoint", tiny_model["checkpoint"], "--config",
+                   "hierdec-drum_4bar", "--style", "funk", "--no-humanize", "--no-audio", "-o", tmp_path / "o",
+                   check=False)
+    assert proc.returncode == 2 and "has no priors" in proc.stderr and "bgmaker priors --run" in proc.stderr
