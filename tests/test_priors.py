@@ -212,3 +212,61 @@ def test_a_model_without_priors_samples_normal_and_says_how_to_fit_them(tiny_mod
                    "hierdec-drum_4bar", "--style", "funk", "--no-humanize", "--no-audio", "-o", tmp_path / "o",
                    check=False)
     assert proc.returncode == 2 and "has no priors" in proc.stderr and "bgmaker priors --run" in proc.stderr
+
+
+class WindowsRun:
+    """A run whose splits are the given TFRecords (what evaluate reads of a bgmaker_configs Run)."""
+
+    def __init__(self, name, **paths):
+        self.name, self.paths = name, paths
+
+    def examples_path(self, split):
+        return self.paths[split]
+
+
+def test_the_evaluation_chooses_a_default_prior_and_scores_styles_and_attributes(fitted, tmp_path):
+    from bgmaker.evaluation import priors as evaluation
+    from bgmaker.generation.generator import BeatGenerator
+    model, _ = fitted
+    work = model.parent
+    run = WindowsRun("tiny", train=work / "train.tfrecord", validation=work / "val.tfrecord",
+                     test=gmd_like_windows(tmp_path / "test.tfrecord", 2))
+    generator = BeatGenerator("hierdec-drum_4bar", model, batch_size=64)
+    try:
+        latent = generator.latent_map()
+        report = evaluation.evaluate(generator, latent, run, tmp_path, log=lambda m: None)
+    finally:
+        generator.close()
+    chosen = report["default_prior"]["chosen"]
+    assert chosen in evaluation.CANDIDATES and latent.info["default_prior"] == chosen
+    validation = report["default_prior"]["validation"]
+    fair = [c for c, f in validation.items() if f["copies"] == 0]
+    assert chosen == min(fair, key=lambda c: validation[c]["classifier"]) if fair else chosen == "normal"
+    assert set(report["styles"]) == {"funk", "rock", "jazz"}
+    for row in report["styles"].values():
+        assert 0 <= row["samples_as_style"] <= 1 and 0 <= row["normal_as_style"] <= 1
+    curves = report["attributes"]["curves"]
+    assert set(curves) == set(latent.attributes)
+    for responses in curves.values():  # measured from amount 0: no change there
+        assert all(r[evaluation.AMOUNTS.index(0.0)] == 0 for r in responses.values())
+    assert report["gate"] and all(isinstance(g["passed"], bool) for g in report["gate"])
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {"priors_evaluation.json", "priors_evaluation.md", "priors_evaluation.png"} <= names
+    assert "## Style control" in (tmp_path / "priors_evaluation.md").read_text()
+
+
+def test_the_style_classifier_hears_styles_apart():
+    from bgmaker.evaluation.priors import style_classifier
+    rng = np.random.default_rng(0)
+    sparse, busy = rng.random((60, 64, 9)) < 0.05, rng.random((60, 64, 9)) < 0.4
+    predict = style_classifier(np.concatenate([sparse, busy]), ["a"] * 60 + ["b"] * 60)
+    assert (predict(rng.random((20, 64, 9)) < 0.05) == "a").all() and (predict(rng.random((20, 64, 9)) < 0.4) == "b").all()
+
+
+def test_nearest_train_window_counts_cells():
+    from bgmaker.evaluation.priors import nearest_train
+    train = np.zeros((3, 64, 9), bool)
+    train[1, :4, 0] = True
+    sample = train[1].copy()
+    sample[10, 2] = True
+    assert list(nearest_train(np.stack([train[1], sample]), train, chunk=2)) == [0, 1]

@@ -11,7 +11,10 @@ one for beats and one for fills, each with its covariance's rank chosen on
 the validation windows; and one vector per attribute (density, cymbals,
 syncopation, kick, fill). Written into the model's folder as priors.npz
 (float16, ~0.5 MB) and priors.json (window counts, data checksums, the
-validation figures). Needs the run's converted data: scripts/convert_gmd.sh.
+validation figures). Then evaluates them (bgmaker.evaluation.priors: style
+control, the default prior chosen on validation, attribute response curves)
+into priors_evaluation.md / .json / .png beside them; --no-evaluate skips it.
+Needs the run's converted data: scripts/convert_gmd.sh.
 """
 import time
 from pathlib import Path
@@ -26,6 +29,8 @@ def add_arguments(parser):
     parser.add_argument("--checkpoint", help="checkpoint prefix or folder (default: the run's model, as generate "
                                              "picks it)")
     parser.add_argument("--list", action="store_true", help="show the model's priors and attributes; fit nothing")
+    parser.add_argument("--no-evaluate", dest="evaluate", action="store_false",
+                        help="fit only: no style control, default-prior choice or attribute curves (minutes)")
     parser.add_argument("--min-windows", type=int, default=None,
                         help="train windows a style needs for a prior of its own (default: 100)")
     parser.add_argument("--output-dir", help="where to write priors.npz / priors.json (default: the checkpoint's "
@@ -69,14 +74,21 @@ def main(args):
     started = time.perf_counter()
     generator = BeatGenerator.load(run=args.run, checkpoint=args.checkpoint, batch_size=256)
     print(f"model: {generator.choice.why}", flush=True)
+    log = lambda m: print(m, flush=True)  # noqa: E731
+    out = Path(args.output_dir or Path(generator.checkpoint).parent)
     try:
         latent = priors.fit_model(generator, splits["train"], splits["validation"],
-                                  min_windows=args.min_windows or priors.MIN_WINDOWS,
-                                  log=lambda m: print(m, flush=True))
+                                  min_windows=args.min_windows or priors.MIN_WINDOWS, log=log)
+        written = latent.save(out)
+        if args.evaluate:
+            from bgmaker.evaluation import priors as evaluation
+            report = evaluation.evaluate(generator, latent, run, out, log=log)
+            latent.save(out)  # with the default prior the evaluation chose
+            for g in report["gate"]:
+                print(f"  {'PASS' if g['passed'] else 'FAIL'}: {g['line']}")
+            written += [out / f"{evaluation.REPORT}.{ext}" for ext in ("md", "json", "png")]
     finally:
         generator.close()
-    out = Path(args.output_dir or Path(generator.checkpoint).parent)
-    written = latent.save(out)
     print("\n".join(describe(latent)))
     print(f"wrote {', '.join(paths.as_typed(p) for p in written)} in {time.perf_counter() - started:.0f} s")
     return 0

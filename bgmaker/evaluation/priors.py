@@ -1,0 +1,289 @@
+"""Do the latent priors and attribute vectors steer? Style control, the default prior, attribute responses.
+
+`evaluate(generator, run)` scores a model's LatentMap (bgmaker.generation.priors)
+and writes priors_evaluation.json / .md / .png beside it:
+
+(a) Style control. A style classifier (one-vs-rest L2 logistic regressions on
+    bgmaker.metrics.two_sample.grid_statistics, classes weighted equally) is
+    trained on the run's real train windows of the offered styles. For each
+    style: the share of STYLE_SAMPLES samples from its prior the classifier
+    hears as that style, beside the share of the style's real test windows
+    heard as itself (the ceiling: what real drumming of that style scores)
+    and the share of samples from N(0, I) heard as that style (the floor).
+(b) The default prior. On the validation windows, SAMPLES samples from each
+    candidate (normal, run, beat) are scored: the classifier two-sample test
+    against the real windows (0.5 = indistinguishable), feature overlap, bar
+    repetition, and novelty (each sample's nearest train window, in cells of
+    the 64 x 9 grid; copies = distance 0). The default is the candidate with
+    the lowest two-sample accuracy among those that copy no train window;
+    the same figures are then reported on the test windows.
+(c) Attribute responses. ATTRIBUTE_SAMPLES samples from the default prior are
+    pushed by each attribute vector at AMOUNTS, decoded, and every attribute
+    (bgmaker.metrics.attributes) is measured: the change from amount 0, in
+    units of the attribute's standard deviation over real train windows,
+    for the attribute pushed and beside it for the others.
+
+Everything is decoded at generate's temperature with seeded sampling, so the
+report repeats. Gate lines (the issue "Steer the beats"): every offered style
+heard as itself at least STYLE_SHARE of its real windows' rate; the default
+prior ahead of N(0, I) on the two-sample test by at least PRIOR_MARGIN with no
+copies; each attribute monotonic over AMOUNTS and moving itself more than any
+other attribute.
+"""
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bgmaker import metrics
+from bgmaker.generation.generator import DEFAULT_TEMPERATURE
+
+SAMPLES = 256
+STYLE_SAMPLES = 128
+ATTRIBUTE_SAMPLES = 64
+AMOUNTS = (-2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0)
+CANDIDATES = ("normal", "run", "beat")
+STYLE_SHARE = 0.8     # gate: a style's samples heard as it, against its real windows' rate
+PRIOR_MARGIN = 0.05   # gate: the default prior's two-sample accuracy below N(0, I)'s by this much
+REPORT = "priors_evaluation"
+
+
+def style_classifier(grids, styles, l2=metrics.two_sample.L2):
+    """predict(grids) -> style names: one-vs-rest logistic regressions on grid_statistics, fitted on real windows."""
+    x = metrics.grid_statistics(grids)
+    mean, std = x.mean(0), x.std(0) + 1e-6
+    x = (x - mean) / std
+    styles = np.asarray(styles)
+    names = sorted(set(styles))
+    models = []
+    for name in names:
+        y = (styles == name).astype(float)
+        weights = np.where(y == 1, 1.0 / y.sum(), 1.0 / (len(y) - y.sum()))
+        models.append(metrics.fit_logistic(x, y, weights, l2))
+
+    def predict(new):
+        z = (metrics.grid_statistics(new) - mean) / std
+        scores = np.stack([z @ w + b for w, b in models], axis=1)
+        return np.asarray(names)[scores.argmax(1)]
+    return predict
+
+
+def nearest_train(samples, train_grids, chunk=4096):
+    """Each sample's Hamming distance (cells of 64 x 9) to its nearest train window."""
+    a = np.asarray(samples, np.float32).reshape(len(samples), -1)
+    best = np.full(len(a), np.inf)
+    for begin in range(0, len(train_grids), chunk):
+        b = np.asarray(train_grids[begin:begin + chunk], np.float32).reshape(-1, a.shape[1])
+        distance = a.sum(1)[:, None] + b.sum(1)[None, :] - 2 * a @ b.T
+        best = np.minimum(best, distance.min(1))
+    return best
+
+
+def _grids(beats):
+    from bgmaker.data.windows import to_grid
+    return np.stack([to_grid(ns) for ns in beats])
+
+
+def sample_grids(generator, latent, prior, n, seed, more=None):
+    """n samples from `latent`'s prior, pushed by `more`, decoded as BeatGenerator.sample decodes them."""
+    return _grids(generator.decode(latent.steer(latent.prior(prior).sample(n, seed), more), DEFAULT_TEMPERATURE, seed))
+
+
+def prior_figures(samples, real, performances, train_grids, rng):
+    """Two-sample accuracy, feature overlap, bar repetition and novelty of samples against real windows."""
+    from bgmaker.metrics.structure import bar_repetition
+    test = metrics.classifier_two_sample_test(samples, real, [f"sample {i}" for i in range(len(samples))],
+                                              performances, rng)
+    real_table, table = metrics.feature_table(real), metrics.feature_table(samples)
+    overlap = float(np.mean([metrics.overlap_and_kl(real_table[f], table[f])["overlap"] for f in real_table]))
+    nearest = nearest_train(samples, train_grids)
+    return dict(classifier=test["accuracy"], overlap=overlap, bar_repetition=float(bar_repetition(samples).mean()),
+                nearest_train_cells=float(nearest.mean()), copies=int((nearest == 0).sum()))
+
+
+def choose_default(figures):
+    """The candidate with the lowest two-sample accuracy among those that copy no train window."""
+    fair = {k: f for k, f in figures.items() if f["copies"] == 0 and f["classifier"] is not None}
+    return min(fair, key=lambda k: fair[k]["classifier"]) if fair else "normal"
+
+
+def attribute_curves(generator, latent, prior, real_grids, seed):
+    """{vector: {attribute: [change at each AMOUNT, in std units of real windows]}}."""
+    from bgmaker.metrics.attributes import measure
+    real = measure(real_grids)
+    spread = {k: float(v.std()) or 1.0 for k, v in real.items()}
+    out = {}
+    for name in latent.attributes:
+        means = []
+        for amount in AMOUNTS:
+            values = measure(sample_grids(generator, latent, prior, ATTRIBUTE_SAMPLES, seed,
+                                          {name: amount} if amount else None))
+            means.append({k: float(v.mean()) for k, v in values.items()})
+        zero = means[AMOUNTS.index(0.0)]
+        out[name] = {k: [(m[k] - zero[k]) / spread[k] for m in means] for k in real}
+    return out, spread
+
+
+def attribute_gate(curves):
+    """{vector: (monotonic, own range, largest other range, passed)} over AMOUNTS (ranges in std units)."""
+    out = {}
+    for name, responses in curves.items():
+        own = np.asarray(responses[name])
+        monotonic = bool(np.all(np.diff(own) >= 0))
+        others = max(abs(r[-1] - r[0]) for k, r in responses.items() if k != name)
+        out[name] = dict(monotonic=monotonic, own=float(own[-1] - own[0]), other=float(others),
+                         passed=monotonic and own[-1] - own[0] > others)
+    return out
+
+
+def evaluate(generator, latent, run, output_dir, seed=0, log=print):
+    """Score `latent` (a LatentMap of the generator's model) on the run's validation and test windows, set its
+    default prior (info['default_prior']: save it after), write the report into output_dir; return it."""
+    from bgmaker.data.gmd import style_of
+    from bgmaker.data.windows import performance_of, read_windows
+    from bgmaker.paths import portable
+    started = time.time()
+    folder = Path(output_dir)
+    split_windows = {split: read_windows(run.examples_path(split))[0] for split in ("train", "validation", "test")}
+    grids = {split: np.stack([w.grid for w in ws]) for split, ws in split_windows.items()}
+    groups = {split: [performance_of(w.sequence) for w in ws] for split, ws in split_windows.items()}
+    styles = {split: np.array([style_of(w.sequence.filename) or "other" for w in ws])
+              for split, ws in split_windows.items()}
+    rng = lambda purpose: np.random.default_rng([seed, sum(map(ord, purpose))])  # noqa: E731
+
+    log("default prior: candidates on the validation windows")
+    candidates = [c for c in CANDIDATES if c == "normal" or c in latent.priors]
+    validation = {c: prior_figures(sample_grids(generator, latent, c, SAMPLES, seed), grids["validation"],
+                                   groups["validation"], grids["train"], rng("validation")) for c in candidates}
+    default = choose_default(validation)
+    latent.info["default_prior"] = default
+    latent.info["default_prior_chosen_on"] = "validation: lowest two-sample accuracy, no copied train window"
+    log(f"  chosen: {default}; on the test windows:")
+    test = {c: prior_figures(sample_grids(generator, latent, c, SAMPLES, seed), grids["test"], groups["test"],
+                             grids["train"], rng("test")) for c in dict.fromkeys(["normal", default])}
+    real_nearest = nearest_train(grids["test"], grids["train"])
+    reference = dict(nearest_train_cells=float(real_nearest.mean()), copies=int((real_nearest == 0).sum()))
+
+    offered = [s for s in latent.priors if s in set(styles["train"]) and s not in ("run",)]
+    style_rows = {}
+    if len(offered) >= 2:
+        log(f"style control: {len(offered)} styles")
+        m = np.isin(styles["train"], offered)
+        predict = style_classifier(grids["train"][m], styles["train"][m])
+        normal_heard = predict(sample_grids(generator, latent, "normal", STYLE_SAMPLES, seed))
+        for style in offered:
+            real = grids["test"][styles["test"] == style]
+            heard = predict(sample_grids(generator, latent, style, STYLE_SAMPLES, seed))
+            ceiling = float((predict(real) == style).mean()) if len(real) else None
+            share = float((heard == style).mean())
+            style_rows[style] = dict(test_windows=int(len(real)), samples_as_style=share, real_as_style=ceiling,
+                                     normal_as_style=float((normal_heard == style).mean()),
+                                     passed=None if ceiling is None else share >= STYLE_SHARE * ceiling)
+    log("attribute responses")
+    curves, spread = attribute_curves(generator, latent, default, grids["train"], seed)
+    report = dict(
+        model=dict(run=run.name, checkpoint=portable(generator.checkpoint)),
+        settings=dict(samples=SAMPLES, style_samples=STYLE_SAMPLES, attribute_samples=ATTRIBUTE_SAMPLES,
+                      amounts=list(AMOUNTS), temperature=DEFAULT_TEMPERATURE, seed=seed),
+        windows={split: len(ws) for split, ws in split_windows.items()},
+        default_prior=dict(chosen=default, validation=validation, test=test, real_test_windows=reference),
+        styles=style_rows, attributes=dict(curves=curves, spread=spread, gate=attribute_gate(curves)),
+        command=f"bgmaker priors --run {run.name}", seconds=round(time.time() - started, 1))
+    report["gate"] = gate_lines(report)
+    write(report, folder)
+    return report
+
+
+def gate_lines(report):
+    """[(text, passed)] of the issue's gate on this report."""
+    lines = []
+    rows = {s: r for s, r in report["styles"].items() if r["passed"] is not None}
+    if rows:
+        worst = min(rows, key=lambda s: rows[s]["samples_as_style"] / max(rows[s]["real_as_style"], 1e-9))
+        lines.append((f"every offered style heard as itself at least {STYLE_SHARE:.0%} as often as its real test "
+                      f"windows (weakest: {worst}, {rows[worst]['samples_as_style']:.2f} vs "
+                      f"{rows[worst]['real_as_style']:.2f})", all(r["passed"] for r in rows.values())))
+    test = report["default_prior"]["test"]
+    chosen = report["default_prior"]["chosen"]
+    a, b = test[chosen]["classifier"], test["normal"]["classifier"]
+    lines.append((f"default prior '{chosen}' two-sample accuracy {a:.3f} vs N(0, I) {b:.3f} (needs ≤ "
+                  f"{b - PRIOR_MARGIN:.3f}), {test[chosen]['copies']} copied train windows",
+                  a <= b - PRIOR_MARGIN and test[chosen]["copies"] == 0))
+    for name, g in report["attributes"]["gate"].items():
+        lines.append((f"attribute '{name}': {'monotonic' if g['monotonic'] else 'not monotonic'}, moves itself "
+                      f"{g['own']:+.2f} std over {AMOUNTS[0]:+g}…{AMOUNTS[-1]:+g}, others at most {g['other']:.2f}",
+                      g["passed"]))
+    return [dict(line=t, passed=bool(p)) for t, p in lines]
+
+
+def markdown(report):
+    d = report["default_prior"]
+    out = [f"# Latent priors and attribute vectors: {report['model']['run']}", "",
+           f"- model: `{report['model']['checkpoint']}`; windows: " + ", ".join(
+               f"{k} {v}" for k, v in report["windows"].items()),
+           f"- samples decoded at temperature {report['settings']['temperature']:g}, seed {report['settings']['seed']}; "
+           f"{report['seconds']} s", f"- reproduce: `{report['command']}`", "", "## Gate", ""]
+    out += [f"- {'PASS' if g['passed'] else 'FAIL'}: {g['line']}" for g in report["gate"]]
+    out += ["", "## Default prior", "",
+            f"Chosen on validation: **{d['chosen']}** (lowest two-sample accuracy among the candidates that copy "
+            "no train window). Classifier: 0.5 = indistinguishable from real windows; nearest train window in cells "
+            "of the 64 × 9 grid (real test windows: "
+            f"{d['real_test_windows']['nearest_train_cells']:.1f}, {d['real_test_windows']['copies']} identical).", "",
+            "| split | prior | classifier | feature overlap | bar 3 = bar 1 | nearest train window | copies |",
+            "|---|---|---:|---:|---:|---:|---:|"]
+    for split in ("validation", "test"):
+        for name, f in d[split].items():
+            out.append(f"| {split} | {name} | {_f(f['classifier'])} | {_f(f['overlap'])} | "
+                       f"{_f(f['bar_repetition'])} | {f['nearest_train_cells']:.1f} | {f['copies']} |")
+    if report["styles"]:
+        out += ["", "## Style control", "",
+                "Share of samples a style classifier (trained on real train windows) hears as the style asked for; "
+                "ceiling: the style's real test windows heard as themselves; floor: N(0, I) samples heard as it.", "",
+                "| style | test windows | samples from its prior | real test windows (ceiling) | N(0, I) (floor) |",
+                "|---|---:|---:|---:|---:|"]
+        for style, r in report["styles"].items():
+            out.append(f"| {style} | {r['test_windows']} | {r['samples_as_style']:.2f} | {_f(r['real_as_style'], '{:.2f}')} "
+                       f"| {r['normal_as_style']:.2f} |")
+    curves = report["attributes"]["curves"]
+    out += ["", "## Attribute vectors", "",
+            "Change of each attribute (columns) when a vector (rows) is added at −2 and +2, in standard "
+            "deviations of the attribute over real train windows (bgmaker.metrics.attributes); the pushed "
+            "attribute in bold.", "",
+            "| vector | " + " | ".join(next(iter(curves.values()), {})) + " |",
+            "|---|" + "---:|" * len(next(iter(curves.values()), {}))]
+    for name, responses in curves.items():
+        cells = [f"{r[0]:+.2f} … {r[-1]:+.2f}" for r in responses.values()]
+        cells = [f"**{c}**" if k == name else c for k, c in zip(responses, cells)]
+        out.append(f"| {name} | " + " | ".join(cells) + " |")
+    out += ["", f"![attribute responses]({REPORT}.png)", ""]
+    return "\n".join(out)
+
+
+def _f(value, fmt="{:.3f}"):
+    return "–" if value is None else fmt.format(value)
+
+
+def plot(report, path):
+    from matplotlib.figure import Figure
+    curves = report["attributes"]["curves"]
+    fig = Figure(figsize=(3.2 * max(len(curves), 1), 3), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, max(len(curves), 1)))
+    for ax, (name, responses) in zip(axes, curves.items()):
+        for k, r in responses.items():
+            ax.plot(AMOUNTS, r, linewidth=2.5 if k == name else 1, label=k, alpha=1 if k == name else 0.6)
+        ax.set_title(f"+ {name} vector", fontsize=9)
+        ax.set_xlabel("amount", fontsize=8)
+        ax.axhline(0, color="gray", linewidth=0.5)
+    axes[0].set_ylabel("change (std of real windows)", fontsize=8)
+    axes[0].legend(fontsize=7)
+    fig.savefig(path, dpi=90)
+    return path
+
+
+def write(report, folder):
+    from bgmaker.evaluation.report import jsonable
+    folder = Path(folder)
+    (folder / f"{REPORT}.json").write_text(json.dumps(jsonable(report), indent=1) + "\n")
+    plot(report, folder / f"{REPORT}.png")
+    (folder / f"{REPORT}.md").write_text(markdown(report))
