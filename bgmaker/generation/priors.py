@@ -113,31 +113,58 @@ def choose_rank(train_codes, validation_codes, ranks=RANKS):
     return max(scores, key=scores.get), scores
 
 
-def attribute_vectors(codes, grids, beat_types):
+def attribute_vectors(codes, grids, beat_types, method="partial"):
     """{attribute: (vector [z], details)} from codes [n, z], their grids [n, 64, 9] and GMD beat types.
 
+    Each attribute's windows are split at its quartiles (top quarter: high,
+    bottom quarter: low; "fill": GMD's fills against its beats).
+    method "difference": the vector is mean code(high) - mean code(low), the
+      MusicVAE paper's; it drags every correlated attribute along (in GMD,
+      busier windows also have more kick, so "more kick" also means "more of
+      everything").
+    method "partial" (default): the codes are regressed on all attributes at
+      once (standardised; least squares, codes ~ attributes @ B), and an
+      attribute's vector is its row of B times the gap between its high and
+      low windows: the same change of the attribute as "difference" asks
+      for, with the other attributes held where they were.
     details: the attribute's quartiles and standard deviation over the
-    windows (the unit its response is read in) and how many windows were on
-    each side. An attribute whose two sides cannot be told apart (all
-    windows equal) is left out.
+    windows (the unit its response is read in) and the windows on each side.
+    An attribute whose two sides cannot be told apart is left out.
     """
     from bgmaker.metrics.attributes import measure
     codes = np.asarray(codes, float)
     values = measure(grids)
-    out = {}
+    beat_types = np.asarray(beat_types)
+    columns, sides = {}, {}
     for name, v in values.items():
         if name == "fill":
-            high, low = np.asarray(beat_types) == "fill", np.asarray(beat_types) == "beat"
+            high, low = beat_types == "fill", beat_types == "beat"
+            column = high.astype(float)
         else:
             lo, hi = np.quantile(v, [QUARTILE, 1 - QUARTILE])
             high, low = v >= hi, v <= lo
             if lo == hi:  # a lumpy attribute (e.g. mostly 0): strictly above / at the lower quartile
                 high = v > hi
-        if high.sum() < 2 or low.sum() < 2 or (high == low).all():
+            column = v
+        if high.sum() < 2 or low.sum() < 2 or (high == low).all() or column.std() == 0:
             continue
-        out[name] = (codes[high].mean(0) - codes[low].mean(0),
-                     dict(std=float(v.std()), quartiles=[float(q) for q in np.quantile(v, [0.25, 0.5, 0.75])],
-                          high_windows=int(high.sum()), low_windows=int(low.sum())))
+        columns[name], sides[name] = column, (high, low)
+    out = {}
+    if not columns:
+        return out
+    names = list(columns)
+    table = np.column_stack([columns[n] for n in names])
+    standard = (table - table.mean(0)) / table.std(0)
+    coefficients = np.linalg.lstsq(standard, codes - codes.mean(0), rcond=None)[0]  # [attributes, z]
+    for k, name in enumerate(names):
+        high, low = sides[name]
+        if method == "difference":
+            vector = codes[high].mean(0) - codes[low].mean(0)
+        else:
+            vector = (standard[high, k].mean() - standard[low, k].mean()) * coefficients[k]
+        v = values[name]
+        out[name] = (vector, dict(std=float(v.std()), quartiles=[float(q) for q in np.quantile(v, [0.25, 0.5, 0.75])],
+                                  high_windows=int(high.sum()), low_windows=int(low.sum()), method=method))
     return out
 
 
