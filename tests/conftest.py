@@ -76,3 +76,38 @@ def tiny_model(tmp_path_factory, synthetic_midi_dir):
             f"--examples_path={examples}", "--num_steps=2", f"--hparams={TINY_HPARAMS}")
     return dict(run_dir=run_dir, examples=examples, hparams=TINY_HPARAMS,
                 checkpoint=run_dir / "train" / "model.ckpt-2", midi_dir=synthetic_midi_dir)
+
+
+def gmd_like_windows(path, seed):
+    """Windows of synthetic beats named as GMD names its files (styles funk/rock/jazz, beats and fills), in a
+    TFRecord: what bgmaker.generation.priors fits on."""
+    import tensorflow as tf
+
+    from bgmaker.data import windows
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for i in range(12):
+            ns = drum_midi.rock_beat(bars=5, variant=(i + seed) % 4)
+            style, kind = ("funk", "rock", "jazz")[i % 3], "fill" if i % 4 == 3 else "beat"
+            ns.filename = f"drummer1/session{seed}/{i + 1}_{style}-groove_100_{kind}_4-4.mid"
+            for w in windows.extract_windows(ns):
+                writer.write(w.sequence.SerializeToString())
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_priors_model(tiny_model, tmp_path_factory):
+    """A copy of the tiny model's run with priors and attribute vectors fitted beside its weights, as
+    `bgmaker priors` fits them (styles funk, rock, jazz; beats and fills; at least 4 windows each)."""
+    import shutil
+
+    from bgmaker.generation import priors
+    from bgmaker.generation.generator import BeatGenerator
+    work = tmp_path_factory.mktemp("priors")
+    run_dir = work / "run"
+    shutil.copytree(tiny_model["run_dir"], run_dir)
+    train, validation = gmd_like_windows(work / "train.tfrecord", 0), gmd_like_windows(work / "val.tfrecord", 1)
+    generator = BeatGenerator("hierdec-drum_4bar", run_dir)
+    latent = priors.fit_model(generator, train, validation, min_windows=4, log=lambda m: None)
+    generator.close()
+    latent.save(Path(generator.checkpoint).parent)  # beside the weights, where the generator looks
+    return dict(run_dir=run_dir, latent=latent, checkpoint=generator.checkpoint, train=train, validation=validation)

@@ -14,17 +14,23 @@ _lock = threading.Lock()
 
 
 def serve_tiny(tiny_model):
-    """(base URL, BeatGenerator) of the shared server, started on first use."""
+    """(base URL, BeatGenerator) of the shared server on the tiny model, started on first use."""
+    return serve_checkpoint(tiny_model["checkpoint"], "tiny test model")
+
+
+def serve_checkpoint(checkpoint, label):
+    """(base URL, BeatGenerator) of a server on `checkpoint` (one per checkpoint per process), started on first use."""
     with _lock:
-        if not _served:
+        key = str(checkpoint)
+        if key not in _served:
             from bgmaker.generation.generator import BeatGenerator
             from bgmaker.serve import app as web, server as serving
-            generator = BeatGenerator.load(checkpoint=tiny_model["checkpoint"])
+            generator = BeatGenerator.load(checkpoint=checkpoint)
             from pathlib import Path
 
             from bgmaker.humanize.template import TemplateHumanizer  # the shipped template (the models dir is a test's)
             humanizer = TemplateHumanizer.load(Path(__file__).resolve().parents[1] / "models" / "humanize" / "template.npz")
-            app = web.create_app(generator, "tiny test model", humanizer=humanizer)
+            app = web.create_app(generator, label, humanizer=humanizer)
             app.state.machine.warm_up()
             sock = serving.listen("127.0.0.1", 0)
             server = serving.make_server(app)
@@ -34,8 +40,8 @@ def serve_tiny(tiny_model):
             while not server.started:
                 assert time.monotonic() < deadline and thread.is_alive(), "the test server did not start"
                 time.sleep(0.05)
-            _served.update(url=serving.url_of(sock), generator=generator, server=server)
-        return _served["url"], _served["generator"]
+            _served[key] = dict(url=serving.url_of(sock), generator=generator, server=server)
+        return _served[key]["url"], _served[key]["generator"]
 
 
 def request(url, method, path, body=None, headers=None, timeout=60):

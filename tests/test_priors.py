@@ -1,13 +1,10 @@
 """Latent priors and attribute vectors (bgmaker.generation.priors): fitting, seeded sampling, the arithmetic,
 `bgmaker priors` and `generate --prior / --style / --more` on the tiny model, and their bad inputs."""
-import shutil
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 import drum_midi
-from conftest import run_cli
+from conftest import gmd_like_windows, run_cli
 
 from bgmaker.generation import priors
 
@@ -113,34 +110,9 @@ def test_a_map_round_trips_through_its_files_in_float16(tmp_path):
 
 # -- on the tiny model -----------------------------------------------------------------
 
-def gmd_like_windows(path, seed):
-    """Windows of synthetic beats named as GMD names its files (style, beat/fill), in a TFRecord."""
-    import tensorflow as tf
-
-    from bgmaker.data import windows
-    with tf.io.TFRecordWriter(str(path)) as writer:
-        for i in range(12):
-            ns = drum_midi.rock_beat(bars=5, variant=(i + seed) % 4)
-            style, kind = ("funk", "rock", "jazz")[i % 3], "fill" if i % 4 == 3 else "beat"
-            ns.filename = f"drummer1/session{seed}/{i + 1}_{style}-groove_100_{kind}_4-4.mid"
-            for w in windows.extract_windows(ns):
-                writer.write(w.sequence.SerializeToString())
-    return path
-
-
 @pytest.fixture(scope="module")
-def fitted(tiny_model, tmp_path_factory):
-    """A copy of the tiny model's folder with priors fitted by the library, as `bgmaker priors` fits them."""
-    from bgmaker.generation.generator import BeatGenerator
-    work = tmp_path_factory.mktemp("priors")
-    model = work / "run"
-    shutil.copytree(tiny_model["run_dir"], model)
-    train, validation = gmd_like_windows(work / "train.tfrecord", 0), gmd_like_windows(work / "val.tfrecord", 1)
-    generator = BeatGenerator("hierdec-drum_4bar", model)
-    latent = priors.fit_model(generator, train, validation, min_windows=4, log=lambda m: None)
-    generator.close()
-    latent.save(Path(generator.checkpoint).parent)  # beside the weights, where the generator looks
-    return model, latent
+def fitted(tiny_priors_model):
+    return tiny_priors_model["run_dir"], tiny_priors_model["latent"]
 
 
 def test_fit_model_records_its_data_and_offers_styles_beats_and_fills(fitted):

@@ -363,3 +363,37 @@ def test_serve_command_loads_once_binds_loopback_and_answers(tiny_model):
             proc.kill()
             pytest.fail("bgmaker serve did not stop on Ctrl-C")
     assert proc.returncode == 0
+
+
+def test_styles_and_steering_on_a_model_with_priors(tiny_priors_model):
+    """The page's style menu and Steer sliders: /api/info lists the model's priors and attributes, sample takes a
+    prior and `more`, reconstruct pushes a beat; bad names and amounts get one line."""
+    from serve_harness import serve_checkpoint
+    url, generator = serve_checkpoint(tiny_priors_model["checkpoint"], "tiny model with priors")
+    info = api(url, "/api/info")[1]
+    assert {"normal", "run", "funk", "rock", "jazz"} <= set(info["priors"]) and info["default_prior"] == "normal"
+    assert {"density", "kick"} <= set(info["attributes"]) and info["limits"]["more"]["max"] == 2
+    status, funk = api(url, "/api/sample", dict(count=2, seed=4, prior="funk", more={"density": 1}))
+    assert status == 200, funk
+    from bgmaker.serve import beats as grids
+    expected = generator.sample(2, 0.5, seed=4, prior="funk", more={"density": 1.0})
+    assert funk["beats"] == [grids.to_json(b) for b in expected]
+    a = a_beat(0)
+    status, pushed = api(url, "/api/reconstruct", dict(beat=a, seed=2, more={"kick": -1.5}))
+    assert status == 200 and pushed["beats"][0] == grids.to_json(
+        generator.reconstruct(grids.to_sequence(grid_of(a)), 0.5, seed=2, more={"kick": -1.5}))
+    assert api(url, "/api/variations", dict(beat=a, count=2, seed=2, more={"density": 0.5}))[0] == 200
+    for body, message in ((dict(count=1, prior="polka"), "unknown prior or style 'polka'"),
+                          (dict(count=1, prior=3), "prior must be a name"),
+                          (dict(count=1, more={"cowbell": 1}), "unknown attribute 'cowbell'"),
+                          (dict(count=1, more={"density": 5}), "more.density must be between -2.0 and 2.0"),
+                          (dict(count=1, more=[1]), "more must be an object")):
+        status, answer = api(url, "/api/sample", body)
+        assert status == 400 and message in answer["error"], (body, answer)
+
+
+def test_a_model_without_priors_offers_no_styles(url):
+    info = api(url, "/api/info")[1]
+    assert info["priors"] == ["normal"] and info["attributes"] == []
+    status, answer = api(url, "/api/sample", dict(count=1, more={"density": 1}))
+    assert status == 400 and "unknown attribute 'density'" in answer["error"]

@@ -176,6 +176,42 @@ def test_generate_edit_interpolate_play_export(page):
     shot(page, "04-variations")
 
 
+def test_a_style_from_the_menu_and_the_steer_sliders(browser, tiny_priors_model):
+    """On a model with priors: pick a style, move a slider, Generate; then Push the beat on screen."""
+    from serve_harness import serve_checkpoint
+    url = serve_checkpoint(tiny_priors_model["checkpoint"], "tiny model with priors")[0]
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(url)
+        page.wait_for_selector("body[data-ready]")
+        assert page.is_visible("#prior") and page.is_visible("#steer")
+        assert {"funk", "rock", "jazz", "run", "normal"} <= set(page.eval_on_selector_all(
+            "#prior option", "options => options.map((o) => o.value)"))
+        page.select_option("#prior", "funk")
+        page.fill("#seed", "5")
+        page.fill("#count", "2")
+        page.eval_on_selector("#more-density", "s => { s.value = 1.5; s.dispatchEvent(new Event('input')); }")
+        page.click("#generate")
+        page.wait_for_function(f"{IDLE} && document.querySelectorAll('.beat-card').length === 2")
+        assert "(funk, density +1.5)" in page.inner_text(".beat-card:nth-child(1) .name")
+        expected = api(url, "/api/sample", dict(count=2, seed=5, prior="funk", more={"density": 1.5}))[1]["beats"]
+        assert (screen(page) == np.array(expected[0], bool)).all()
+        page.click("#push")
+        page.wait_for_function(f"{IDLE} && document.querySelectorAll('.beat-card').length === 3")
+        assert page.inner_text(".beat-card:nth-child(1) .name").endswith("density +1.5")
+        shot(page, "06-steer")
+        page.click("#reset-sliders")
+        page.click("#push")
+        page.wait_for_function(IDLE)
+        assert "move a Steer slider first" in page.inner_text("#status")
+    finally:
+        context.close()
+    assert not errors, errors
+
+
 def test_bad_input_shows_one_line_on_the_page_and_drop_loads_midi(page, tmp_path):
     page.click("#generate")
     page.wait_for_function(f"{IDLE} && document.querySelectorAll('.beat-card').length === 8")

@@ -10,9 +10,11 @@ order of bgmaker.drums.DRUM_NAMES, kick first):
     GET  /api/info                   model, drum names, limits and defaults
     GET  /api/progress               what the model is doing now (refinement step of a beat's code)
     GET  /api/kit/<i>.wav            one hit of drum i, from the WAV renderer (what the page plays)
-    POST /api/sample       {count, temperature, seed?}                     -> {beats, seed, ...}
-    POST /api/variations   {beat, count, noise, temperature, seed?}        -> {beats, seed, ...}
-    POST /api/reconstruct  {beat, temperature, seed?}                      -> {beats: [one], seed, ...}
+    POST /api/sample       {count, temperature, seed?, prior?, more?}      -> {beats, seed, ...}
+    POST /api/variations   {beat, count, noise, temperature, seed?, more?} -> {beats, seed, ...}
+    POST /api/reconstruct  {beat, temperature, seed?, more?}               -> {beats: [one], seed, ...}
+        prior: where samples' codes are drawn (/api/info's priors: normal, run, GMD styles; default the
+        model's); more: {attribute: amount in -2..2} pushes the beats along /api/info's attribute vectors
     POST /api/interpolate  {a, b, steps, temperature, seed?}               -> {beats: steps of them, ...}
     POST /api/export       {beats, bpm, format: "midi"|"wav", name?, humanize?: {amount, seed}}
                                                                            -> the file (beats back to back)
@@ -59,6 +61,7 @@ LIMITS = {
     "bpm": (40, 300, DEFAULT_BPM),
     "seed": (0, 2**31 - 1, None),
     "amount": (0.0, 2.0, 1.0),  # humanize: 0 = the grid, 1 = as played (bgmaker.humanize.MAX_AMOUNT)
+    "more": (-2.0, 2.0, 0.0),   # an attribute vector's amount (bgmaker.generation.priors; evaluated over -2..+2)
 }
 MAX_EXPORT_BEATS = 32
 MAX_JSON_BYTES = 256 * 1024
@@ -116,6 +119,25 @@ def number(data, name, kind=float, limit=None):
     if not math.isfinite(value) or not lo <= value <= hi:
         raise bad(f"{name} must be between {lo} and {hi}, got {value}")
     return kind(value)
+
+
+def steering(data, attributes):
+    """data["more"] ({attribute: amount}, amounts in LIMITS["more"]) checked against the model's attributes."""
+    more = data.get("more") or {}
+    if not isinstance(more, dict):
+        raise bad(f"more must be an object {{attribute: amount}}, got {json.dumps(more)}")
+    for name in more:
+        if name not in attributes:
+            raise bad(f"unknown attribute '{name}'; this model has: {', '.join(attributes) or 'none'}")
+    out = {name: number({f"more.{name}": value}, f"more.{name}", limit="more") for name, value in more.items()}
+    return {k: v for k, v in out.items() if v}
+
+
+def prior_name(data):
+    value = data.get("prior")
+    if value is not None and not isinstance(value, str):
+        raise bad(f"prior must be a name (normal, run, a style), got {json.dumps(value)}")
+    return value or None
 
 
 def beat(data, name):
@@ -222,6 +244,8 @@ def create_app(generator, model_label="", renderer="auto", allowed_hosts=LOOPBAC
     from bgmaker.generation.generator import random_seed
 
     machine = BeatMachine(generator, model_label, renderer, humanizer)
+    latent = generator.latent_map()  # the model's priors and attribute vectors, or None
+    attributes = list(latent.attributes) if latent else []
 
     def humanized(sequences, settings):
         """`sequences` played by the humanizer as `settings` ({amount, seed}) say: the CLI's --humanize."""
@@ -256,9 +280,9 @@ def create_app(generator, model_label="", renderer="auto", allowed_hosts=LOOPBAC
 
     async def sample(request):
         data = await read_json(request)
-        count = number(data, "count", int)
+        count, prior, more = number(data, "count", int), prior_name(data), steering(data, attributes)
         return await run_model(data, "sample", lambda **kw: sequences(
-            jobs.sample(generator, count, journey_steps=0, **kw)))
+            jobs.sample(generator, count, journey_steps=0, prior=prior, more=more, **kw)))
 
     async def interpolate(request):
         data = await read_json(request)
@@ -269,14 +293,15 @@ def create_app(generator, model_label="", renderer="auto", allowed_hosts=LOOPBAC
     async def variations(request):
         data = await read_json(request)
         source, count, noise = beat(data, "beat"), number(data, "count", int), number(data, "noise")
+        more = steering(data, attributes)
         return await run_model(data, "variation", lambda **kw: sequences(
-            jobs.variations(generator, [source], count, noise, **kw)))
+            jobs.variations(generator, [source], count, noise, more=more, **kw)))
 
     async def reconstruct(request):
         data = await read_json(request)
-        source = beat(data, "beat")
+        source, more = beat(data, "beat"), steering(data, attributes)
         return await run_model(data, "reconstruction", lambda **kw: sequences(
-            jobs.reconstruct(generator, [source], **kw)))
+            jobs.reconstruct(generator, [source], more=more, **kw)))
 
     async def export(request):
         from bgmaker.render.midi import concatenate
@@ -337,7 +362,10 @@ def create_app(generator, model_label="", renderer="auto", allowed_hosts=LOOPBAC
                                  limits={k: dict(min=lo, max=hi, default=d) for k, (lo, hi, d) in LIMITS.items()},
                                  max_export_beats=MAX_EXPORT_BEATS, max_midi_bytes=MAX_MIDI_BYTES,
                                  humanizer=machine.humanizer.name if machine.humanizer else None,
-                                 humanize_default=bool(machine.humanizer) and humanize_default()))
+                                 humanize_default=bool(machine.humanizer) and humanize_default(),
+                                 priors=latent.names() if latent else ["normal"],
+                                 default_prior=latent.default_prior if latent else "normal",
+                                 attributes=attributes))
 
     async def progress(request):
         """{"stage": "idle" | "working" | "refining", and for refining: step, steps, windows}."""

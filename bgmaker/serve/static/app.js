@@ -217,6 +217,59 @@ function jobParams() {
   return { temperature: numberOf("temperature"), seed: numberOf("seed") };
 }
 
+// The Steer sliders as the API's `more`: {attribute: amount} for the non-zero ones.
+function moreParams() {
+  const more = {};
+  document.querySelectorAll("#sliders input").forEach((s) => { if (Number(s.value) !== 0) more[s.dataset.attribute] = Number(s.value); });
+  return Object.keys(more).length ? { more } : {};
+}
+
+function moreLabel() {
+  const more = moreParams().more || {};
+  return Object.entries(more).map(([k, v]) => `${k} ${v > 0 ? "+" : ""}${v}`).join(", ");
+}
+
+function buildSteering(info) {
+  if (info.priors && info.priors.length > 1) {
+    const select = $("prior");
+    for (const name of info.priors) {
+      const option = document.createElement("option");
+      option.value = name;
+      option.textContent = name === "run" ? "all (the model's data)" : name === "normal" ? "N(0, I)" : name;
+      option.selected = name === info.default_prior;
+      select.appendChild(option);
+    }
+    $("prior-control").hidden = false;
+  }
+  if (!info.attributes || !info.attributes.length) return;
+  const limits = info.limits.more;
+  for (const name of info.attributes) {
+    const label = document.createElement("label");
+    label.textContent = `${name} `;
+    const slider = document.createElement("input");
+    Object.assign(slider, { type: "range", min: limits.min, max: limits.max, step: 0.25, value: 0 });
+    slider.dataset.attribute = name;
+    slider.id = `more-${name}`;
+    const out = document.createElement("output");
+    out.textContent = "0";
+    slider.addEventListener("input", () => { out.textContent = Number(slider.value) > 0 ? `+${slider.value}` : slider.value; });
+    label.append(slider, out);
+    $("sliders").appendChild(label);
+  }
+  $("steer").hidden = false;
+}
+
+function push() {
+  return withBusy("Pushing…", async () => {
+    const source = requireView();
+    const more = moreParams();
+    if (!more.more) throw new Error("move a Steer slider first");
+    const answer = await (await post("/api/reconstruct", { beat: source.grid, ...more, ...jobParams() })).json();
+    remember(answer, "pushed beat");
+    addBeats([newBeat(answer.beats[0], `${source.name}, ${moreLabel()}`, answer.seed)]);
+  });
+}
+
 function remember(answer, what) {
   state.lastSeed = answer.seed;
   $("last-seed").textContent = answer.seed;
@@ -227,9 +280,11 @@ function remember(answer, what) {
 
 function generate() {
   return withBusy(`Generating ${$("count").value} beats…`, async () => {
-    const answer = await (await post("/api/sample", { count: numberOf("count"), ...jobParams() })).json();
+    const prior = $("prior-control").hidden ? {} : { prior: $("prior").value };
+    const answer = await (await post("/api/sample", { count: numberOf("count"), ...prior, ...moreParams(), ...jobParams() })).json();
     remember(answer, "beat");
-    addBeats(answer.beats.map((g, i) => newBeat(g, `sample ${i + 1}`, answer.seed)));
+    const how = [prior.prior && prior.prior !== "run" && prior.prior !== "normal" ? prior.prior : "", moreLabel()].filter(Boolean).join(", ");
+    addBeats(answer.beats.map((g, i) => newBeat(g, `sample ${i + 1}${how ? ` (${how})` : ""}`, answer.seed)));
   });
 }
 
@@ -242,7 +297,7 @@ function variations() {
   return withBusy(`Making ${$("var-count").value} variations…`, async () => {
     const source = requireView();
     const answer = await (await post("/api/variations", {
-      beat: source.grid, count: numberOf("var-count"), noise: numberOf("noise"), ...jobParams(),
+      beat: source.grid, count: numberOf("var-count"), noise: numberOf("noise"), ...moreParams(), ...jobParams(),
     })).json();
     remember(answer, "variation");
     addBeats(answer.beats.map((g, i) => newBeat(g, `variation ${i + 1} of ${source.name}`, answer.seed)));
@@ -470,6 +525,10 @@ function wire() {
   $("generate").addEventListener("click", generate);
   $("variations").addEventListener("click", variations);
   $("reconstruct").addEventListener("click", reconstruct);
+  $("push").addEventListener("click", push);
+  $("reset-sliders").addEventListener("click", () => {
+    document.querySelectorAll("#sliders input").forEach((s) => { s.value = 0; s.dispatchEvent(new Event("input")); });
+  });
   $("interpolate").addEventListener("click", interpolate);
   $("reuse-seed").addEventListener("click", () => { $("seed").value = state.lastSeed; });
   $("interp-step").addEventListener("input", () => showInterpStep(+$("interp-step").value - 1));
@@ -518,6 +577,7 @@ async function start() {
     $("humanize").checked = Boolean(info.humanize_default);
     $("humanize-controls").title += ` (${info.humanizer})`;
   }
+  buildSteering(info);
   buildGrid();
   wire();
   document.body.dataset.ready = "1";
