@@ -6,6 +6,8 @@
   bgmaker generate variations beat.mid --run v2_rock_beat --num 4 --noise 0.3
   bgmaker generate render beat.mid                                 # WAV + PNG of a MIDI file, no model
   bgmaker generate sample --num 8 --humanize                       # played like a drummer (bgmaker.humanize)
+  bgmaker generate sample --run v1_all --style funk --more density=+1   # a style, then more of something
+  bgmaker generate reconstruct beat.mid --more cymbals=-1,kick=+0.5    # your beat, less wash and more kick
 
 Every output is a .mid (at --bpm, on --drum-map), a .wav (fluidsynth with a GM
 soundfont when installed, else the built-in synth; --renderer) and a .png drum
@@ -17,8 +19,11 @@ chosen and printed; the same seed repeats the same beats, whatever --batch-size.
 reconstruct, variations and render take many files: each bad one is named with
 its reason, the good ones are still written, and the exit status is 1 if any
 failed. --humanize plays the beats with a drummer's velocities and timing
-(bgmaker.humanize; the hits stay the model's), --amount scales it. Magenta's stock generator stays available as `music_vae_generate`
-(see scripts/generate.sh).
+(bgmaker.humanize; the hits stay the model's), --amount scales it. --style / --prior
+draw samples from one GMD style's (or the model's own data's) region of the
+latent space, and --more pushes beats along the model's attribute vectors
+(bgmaker.generation.priors; `bgmaker priors --run RUN --list` shows a model's).
+Magenta's stock generator stays available as `music_vae_generate` (see scripts/generate.sh).
 
 The jobs themselves are bgmaker.generation.jobs (the notebook and the web page
 call the same functions); this module parses arguments and prints.
