@@ -93,6 +93,18 @@ def verdict(summary):
     ]
 
 
+def context(summary):
+    """What the gate's smoothness line does not say: how far the paths' ends are from the real windows, and
+    how much each path wanders per unit of the distance between its own ends (bgmaker.metrics.detour)."""
+    s = summary
+    out = (f"endpoint error {s['interp_endpoint_error']:.3f} between encoder means, "
+           f"{s['interp_endpoint_error_refined']:.3f} between refined codes (distance A–B {s['endpoint_distance']:.3f})")
+    if s.get("interp_detour") is not None and s.get("interp_detour_refined") is not None:
+        out += (f"; detour {s['interp_detour']:.2f} between encoder means, {s['interp_detour_refined']:.2f} between "
+                f"refined codes (crossfade {s['crossfade_detour']:.2f}; 1 = straight)")
+    return out
+
+
 def markdown(results):
     lines = ["# Refinement gate on GMD's test split", "",
              f"Regenerate: `.venv/bin/python benchmarks/refine_gate.py` (`--report-only` rewrites this file from "
@@ -107,6 +119,7 @@ def markdown(results):
         for text, passed in verdict(r["summary"]):
             lines.append(f"- {'PASS' if passed else 'FAIL'}: {text}" if gated else f"- {text}")
         s = r["summary"]
+        lines += [f"- context: {context(s)}"]
         lines += ["", f"Variations (noise {s.get('variation_noise')}) realism: from encoder means "
                   f"{s['variation_overlap']:.3f}, from refined codes {s['variation_overlap_refined']:.3f}; "
                   f"ceiling real vs real {s['real_vs_real_overlap']:.3f}.", "",

@@ -30,7 +30,7 @@ def main(argv=None):
     import numpy as np
     from matplotlib.figure import Figure
 
-    from bgmaker.data.windows import to_grid
+    from bgmaker.data.windows import DRUM_NAMES, to_grid
     from bgmaker.generation.generator import DEFAULT_TEMPERATURE, BeatGenerator, item_key
     from bgmaker.metrics.attributes import measure
     from bgmaker.render.grid import ROW_ORDER
@@ -52,7 +52,8 @@ def main(argv=None):
         for s in range(16, 64, 16):
             ax.axvline(s - 0.5, color="#c0392b", lw=0.8)
         ax.set_xticks([])
-        ax.set_yticks([])
+        ax.set_yticks(range(len(ROW_ORDER)) if i % 3 == 0 else [],
+                      [DRUM_NAMES[c] for c in ROW_ORDER] if i % 3 == 0 else [], fontsize=6)
         ax.set_title(f"{args.x} {push[args.x]:+g}, {args.y} {push[args.y]:+g}: "
                      f"{values[args.x][i]:.2g} / {values[args.y][i]:.2g}", fontsize=8)
     fig.suptitle(f"{args.run}, one sample of its '{prior}' prior (seed {args.seed}) pushed along {args.x} "

@@ -644,6 +644,7 @@ def summarize_interpolation(real, pairs, path_sets):
             d_end=d_b.mean(0).tolist(), d_end_std=d_b.std(0).tolist(),
             monotonicity=float(np.mean([metrics.monotonicity(a, b) for a, b in zip(d_a, d_b)])),
             smoothness=float(np.mean([metrics.smoothness(p) for p in paths])),
+            detour=float(np.nanmean([metrics.detour(p) for p in paths])) if len(paths) else None,
             endpoint_error=float(np.mean((d_a[:, 0] + d_b[:, -1]) / 2)),
         )
     return out
@@ -745,6 +746,9 @@ def summary_row(report):
         variation_overlap=mean_of("variations", "overlap"),
         variation_overlap_refined=mean_of("variations refined", "overlap"),
         interp_smoothness_refined=interp.get("refined", {}).get("smoothness"),
+        interp_detour=interp.get("model", {}).get("detour"),
+        interp_detour_refined=interp.get("refined", {}).get("detour"),
+        crossfade_detour=interp.get("crossfade", {}).get("detour"),
         interp_endpoint_error_refined=interp.get("refined", {}).get("endpoint_error"),
         interp_monotonicity_refined=interp.get("refined", {}).get("monotonicity"),
         crossfade_overlap=mean_of("crossfade", "overlap"),

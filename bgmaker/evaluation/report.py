@@ -49,6 +49,8 @@ SUMMARY_FIGURES = (
      ("real_vs_real_overlap",)),
     ("interpolation smoothness (lower is smoother), between encoder means / refined codes · baseline: crossfade",
      ("interp_smoothness", "interp_smoothness_refined"), ("crossfade_smoothness",), ()),
+    ("interpolation detour (path travelled / distance between its own ends; 1 = straight), between encoder means / "
+     "refined codes · baseline: crossfade", ("interp_detour", "interp_detour_refined"), ("crossfade_detour",), ()),
     ("interpolation endpoint error, between encoder means / refined codes · baseline: crossfade · reference: "
      "distance A–B", ("interp_endpoint_error", "interp_endpoint_error_refined"), ("crossfade_endpoint_error",),
      ("endpoint_distance",)),

@@ -49,6 +49,20 @@ def smoothness(path):
     return float(hamming(path[1:], path[:-1]).mean())
 
 
+def detour(path):
+    """How far a path wanders beyond the straight way between its own ends: smoothness * (K-1) / H(path[0], path[-1]).
+
+    1 = every step moves towards the other end (the least any path between
+    those ends can travel); 2 = twice that. Unlike smoothness, it does not
+    grow when a path's ends are further apart, so it compares paths whose
+    ends differ (e.g. between refined codes, whose ends are nearer the real
+    A and B, against between encoder means). NaN for a path whose ends are equal.
+    """
+    path = np.asarray(path, bool)
+    span = float(hamming(path[0], path[-1]))
+    return smoothness(path) * (len(path) - 1) / span if span else float("nan")
+
+
 def crossfade(start, end, steps, rng):
     """The naive data-space interpolation baseline: a dissolve from grid A to grid B.
 
