@@ -46,27 +46,45 @@ AMOUNTS = (-2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0)
 CANDIDATES = ("normal", "run", "beat")
 STYLE_SHARE = 0.8     # gate: a style's samples heard as it, against its real windows' rate
 PRIOR_MARGIN = 0.05   # gate: the default prior's two-sample accuracy below N(0, I)'s by this much
+MIN_HELD_OUT = 20     # a style's real test windows needed to measure its ceiling (fewer: reported, not gated)
 TIE = 0.02            # two-sample accuracies this close count as equal (their noise at SAMPLES samples: ~0.03)
 REPORT = "priors_evaluation"
 
 
 def style_classifier(grids, styles, l2=metrics.two_sample.L2):
-    """predict(grids) -> style names: one-vs-rest logistic regressions on grid_statistics, fitted on real windows."""
+    """predict(grids) -> style names: a multinomial logistic regression on grid_statistics, fitted on real windows.
+
+    Softmax over the styles, L2 penalty `l2` on the weights, each style's
+    windows weighted equally in total (so the most recorded style is not
+    heard everywhere), fitted by L-BFGS (scipy).
+    """
+    from scipy.optimize import minimize
     x = metrics.grid_statistics(grids)
     mean, std = x.mean(0), x.std(0) + 1e-6
-    x = (x - mean) / std
+    x = np.column_stack([(x - mean) / std, np.ones(len(x))])
     styles = np.asarray(styles)
-    names = sorted(set(styles))
-    models = []
-    for name in names:
-        y = (styles == name).astype(float)
-        weights = np.where(y == 1, 1.0 / y.sum(), 1.0 / (len(y) - y.sum()))
-        models.append(metrics.fit_logistic(x, y, weights, l2))
+    names = np.array(sorted(set(styles)))
+    y = np.searchsorted(names, styles)
+    weights = 1.0 / np.bincount(y)[y]
+    weights /= weights.sum()
+    k, d = len(names), x.shape[1]
+
+    def loss(theta):
+        w = theta.reshape(d, k)
+        logits = x @ w
+        logits -= logits.max(1, keepdims=True)
+        p = np.exp(logits)
+        p /= p.sum(1, keepdims=True)
+        nll = -(weights * np.log(p[np.arange(len(y)), y] + 1e-12)).sum()
+        p[np.arange(len(y)), y] -= 1
+        gradient = x.T @ (weights[:, None] * p) + l2 * np.vstack([w[:-1], np.zeros((1, k))])
+        return nll + 0.5 * l2 * (w[:-1] ** 2).sum(), gradient.ravel()
+
+    theta = minimize(loss, np.zeros(d * k), jac=True, method="L-BFGS-B", options=dict(maxiter=500)).x.reshape(d, k)
 
     def predict(new):
-        z = (metrics.grid_statistics(new) - mean) / std
-        scores = np.stack([z @ w + b for w, b in models], axis=1)
-        return np.asarray(names)[scores.argmax(1)]
+        z = np.column_stack([(metrics.grid_statistics(new) - mean) / std, np.ones(len(new))])
+        return names[(z @ theta).argmax(1)]
     return predict
 
 
@@ -186,9 +204,10 @@ def evaluate(generator, latent, run, output_dir, seed=0, log=print):
             heard = predict(sample_grids(generator, latent, style, STYLE_SAMPLES, seed))
             ceiling = float((predict(real) == style).mean()) if len(real) else None
             share = float((heard == style).mean())
+            measured = ceiling is not None and len(real) >= MIN_HELD_OUT
             style_rows[style] = dict(test_windows=int(len(real)), samples_as_style=share, real_as_style=ceiling,
                                      normal_as_style=float((normal_heard == style).mean()),
-                                     passed=None if ceiling is None else share >= STYLE_SHARE * ceiling)
+                                     passed=share >= STYLE_SHARE * ceiling if measured else None)
     log("attribute responses")
     curves, spread = attribute_curves(generator, latent, default, grids["train"], seed)
     report = dict(
@@ -251,11 +270,16 @@ def markdown(report):
     if report["styles"]:
         out += ["", "## Style control", "",
                 "Share of samples a style classifier (trained on real train windows) hears as the style asked for; "
-                "ceiling: the style's real test windows heard as themselves; floor: N(0, I) samples heard as it.", "",
+                "ceiling: the style's real test windows heard as themselves; floor: N(0, I) samples heard as it. "
+                f"A style with fewer than {MIN_HELD_OUT} test windows has no ceiling to gate against (–, or "
+                "in parentheses).", "",
                 "| style | test windows | samples from its prior | real test windows (ceiling) | N(0, I) (floor) |",
                 "|---|---:|---:|---:|---:|"]
         for style, r in report["styles"].items():
-            out.append(f"| {style} | {r['test_windows']} | {r['samples_as_style']:.2f} | {_f(r['real_as_style'], '{:.2f}')} "
+            ceiling = _f(r["real_as_style"], "{:.2f}")
+            ceiling = f"({ceiling})" if r["passed"] is None and r["real_as_style"] is not None else ceiling
+            mark = "" if r["passed"] is None else (" ✓" if r["passed"] else " ✗")
+            out.append(f"| {style} | {r['test_windows']} | {r['samples_as_style']:.2f}{mark} | {ceiling} "
                        f"| {r['normal_as_style']:.2f} |")
     curves = report["attributes"]["curves"]
     out += ["", "## Attribute vectors", "",
