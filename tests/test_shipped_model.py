@@ -110,3 +110,10 @@ def test_the_readmes_model_tables_are_the_committed_reports():
     assert all(marker in readme for marker in curves.WARM_START + table.SHIPPED_REPORT), "a README block lost its markers"
     assert table.replace_block(readme, *curves.WARM_START, block) == readme, \
         "README out of date: .venv/bin/python benchmarks/campaign.py"
+    # and the refinement gate's block is what benchmarks/refine_gate.py writes from its committed record
+    gate = benchmark("refine_gate")
+    recorded = json.loads((REPO / "benchmarks" / "refine_gate.json").read_text())
+    markers = ("<!-- refine-gate:begin -->", "<!-- refine-gate:end -->")
+    assert all(m in readme for m in markers), "the refine-gate block lost its markers"
+    assert gate.replace_block(readme, *markers, gate.readme_block(recorded["evaluations"])) == readme, \
+        "README out of date: .venv/bin/python benchmarks/refine_gate.py --report-only"
