@@ -16,7 +16,8 @@ performances", not unseen drummers.
    `generate` does with a user's beat), overall, per drum and per GMD style;
    and as the floor, each window against its own steps shuffled.
 2. Samples against real drumming (MGEval-style, bgmaker.metrics): feature
-   distributions of N prior samples, at the user's default temperature and
+   distributions of N samples of N(0, I) (the model itself; its latent priors
+   are scored by bgmaker.evaluation.priors), at the user's default temperature and
    at 1.0, vs the real windows, as KDE overlap and KL, next to the shuffle
    floor (real windows, steps shuffled) and two real-vs-real ceilings: one
    half of the split's performances against the other half, and as many
@@ -55,6 +56,7 @@ import numpy as np
 from bgmaker import metrics, models
 from bgmaker.data.windows import read_windows  # noqa: F401  (the evaluation's windows; re-exported)
 from bgmaker.generation.generator import DEFAULT_NOISE, DEFAULT_TEMPERATURE
+from bgmaker.generation.priors import NORMAL as NORMAL_PRIOR
 from bgmaker.generation.refine import DEFAULT_STEPS as REFINE_STEPS
 from bgmaker.paths import REPO_ROOT, models_dir, portable, runs_dir
 
@@ -403,7 +405,7 @@ def decode_with_generator(config, checkpoint, windows, n_samples, temperatures, 
     """What a user of the model gets, through `bgmaker generate`'s BeatGenerator. Returns a dict of grids:
 
     samples {temperature: [n, 64, 9]}: BeatGenerator.sample(n, temperature,
-      seed), the same z at every temperature;
+      seed) from N(0, I), the same z at every temperature;
     reconstructions [windows, 64, 9]: each window encoded to its posterior
       mean and decoded fully free-running at RECONSTRUCTION_TEMPERATURE
       (near-greedy); reconstructions_refined: the same from the code refined
@@ -430,7 +432,9 @@ def decode_with_generator(config, checkpoint, windows, n_samples, temperatures, 
     generator = BeatGenerator(config, checkpoint, batch_size=batch_size,
                               refine_batch_size=min(REFINE_BATCH_SIZE, len(windows)))
     try:
-        out = dict(samples={t: grids(generator.sample(n_samples, t, seed)) for t in temperatures})
+        # From N(0, I), whatever default prior the model's priors name: these figures are the model's own and stay
+        # comparable across models and reports; the priors are scored by bgmaker.evaluation.priors.
+        out = dict(samples={t: grids(generator.sample(n_samples, t, seed, prior=NORMAL_PRIOR)) for t in temperatures})
         sequences = [w.sequence for w in windows]
         codes = {"": generator.encode(sequences, refine_steps=0)}
         if refine_steps:
