@@ -29,6 +29,8 @@ def add_arguments(parser):
     parser.add_argument("--checkpoint", help="checkpoint prefix or folder (default: the run's model, as generate "
                                              "picks it)")
     parser.add_argument("--list", action="store_true", help="show the model's priors and attributes; fit nothing")
+    parser.add_argument("--report-only", action="store_true",
+                        help="rewrite priors_evaluation.md/.png and its gate from priors_evaluation.json; fit nothing")
     parser.add_argument("--no-evaluate", dest="evaluate", action="store_false",
                         help="fit only: no style control, default-prior choice or attribute curves (minutes)")
     parser.add_argument("--min-windows", type=int, default=None,
@@ -58,6 +60,15 @@ def main(args):
     import bgmaker_configs
     run = bgmaker_configs.get_run(args.run)  # UnknownNameError lists the runs
     from bgmaker.generation.generator import BeatGenerator
+    if args.report_only:
+        from bgmaker import models
+        from bgmaker.evaluation import priors as evaluation
+        folder = Path(args.output_dir or Path(models.locate(args.run, args.checkpoint).checkpoint).parent)
+        if not (folder / f"{evaluation.REPORT}.json").is_file():
+            raise UserError(f"{paths.as_typed(folder)} has no {evaluation.REPORT}.json; run: bgmaker priors --run {args.run}")
+        for g in evaluation.rewrite(folder)["gate"]:
+            print(f"  {'PASS' if g['passed'] else 'FAIL'}: {g['line']}")
+        return 0
     if args.list:
         from bgmaker import models
         folder = Path(args.output_dir or Path(models.locate(args.run, args.checkpoint).checkpoint).parent)
