@@ -19,7 +19,8 @@ The figures are the evaluation's (bgmaker.evaluation.evaluate), read from:
 A report that is missing, or was made with other refinement steps or
 another checkpoint, is made first (the shipped ones with their own
 command); about 25 CPU-minutes per all-styles evaluation on 2 cores.
-Writes benchmarks/refine_gate.json and refine_gate.md.
+Writes benchmarks/refine_gate.json and refine_gate.md, and the README's block
+between `<!-- refine-gate:begin -->` and `<!-- refine-gate:end -->`.
 
 Data: `scripts/convert_gmd.sh` (data/v1_all, data/v2_rock_beat).
 """
@@ -135,6 +136,36 @@ def markdown(results):
     return "\n".join(lines)
 
 
+def readme_block(results):
+    """The README's summary of the gate: one row per evaluation, the gate's verdicts, a pointer to the per-style table."""
+    def cell(s, key, fmt="{:.3f}"):
+        a, b = s.get(key), s.get(f"{key}_refined")
+        return "–" if a is None or b is None else f"{fmt.format(a)} → {fmt.format(b)}"
+    lines = ["| model, test windows | decoded step accuracy: mean → refined (gain) | shuffle floor | interp. realism "
+             "(crossfade) | interp. smoothness, lower smoother | interp. detour (1 = straight) | variation realism |",
+             "|---|---|---:|---|---|---|---|"]
+    for label, r in results.items():
+        s = r["summary"]
+        gain = s["accuracy_decoded_refined"] - s["accuracy_decoded"]
+        lines.append(f"| {label} ({r['windows']}) | {cell(s, 'accuracy_decoded')} ({gain:+.3f}) | "
+                     f"{s['accuracy_shuffle_floor']:.3f} | {cell(s, 'interp_overlap')} ({s['crossfade_overlap']:.3f}) | "
+                     f"{cell(s, 'interp_smoothness')} | {cell(s, 'interp_detour', '{:.2f}')} | "
+                     f"{s['variation_overlap']:.3f} → {s['variation_overlap_refined']:.3f} |")
+    lines += ["", "The gate, on all styles (`.venv/bin/python benchmarks/refine_gate.py`; per style in "
+              "`benchmarks/refine_gate.md`):", ""]
+    for label, r in results.items():
+        if "all styles" in label:
+            lines += [f"- {label}, {'PASS' if p else 'FAIL'}: {t}" for t, p in verdict(r["summary"])]
+    return "\n".join(lines) + "\n"
+
+
+def replace_block(text, begin, end, body):
+    if begin not in text or end not in text:
+        return text
+    head, rest = text.split(begin, 1)
+    return head + begin + "\n" + body + end + rest.split(end, 1)[1]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--report-only", action="store_true",
@@ -146,6 +177,9 @@ def main(argv=None):
     (OUT / "refine_gate.json").write_text(json.dumps(dict(gain=GAIN, refine_steps=evaluate.REFINE_STEPS,
                                                           gate=gate, evaluations=results), indent=1) + "\n")
     (OUT / "refine_gate.md").write_text(markdown(results))
+    readme = REPO / "README.md"
+    readme.write_text(replace_block(readme.read_text(), "<!-- refine-gate:begin -->", "<!-- refine-gate:end -->",
+                                    readme_block(results)))
     passed = all(line["passed"] for lines in gate.values() for line in lines)
     print(f"wrote benchmarks/refine_gate.md: gate {'passed' if passed else 'NOT passed'}")
     return 0
