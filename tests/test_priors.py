@@ -251,3 +251,32 @@ def test_the_default_is_the_most_real_prior_that_copies_nothing():
     assert choose_default(dict(normal=f(0.70, 0.4), run=f(0.60, 0.3)), 0.5) == "run"
     assert choose_default(dict(normal=f(0.61, 0.4), run=f(0.60, 0.3)), 0.5) == "normal"  # a tie: bars decide
     assert choose_default(dict(normal=f(0.70, 0.4), run=f(0.55, 0.5, copies=2)), 0.5) == "normal"
+
+
+def test_the_posteriors_variance_widens_each_prior_on_the_diagonal(tmp_path):
+    """The decoder saw codes drawn from N(mu, sigma^2): each prior adds its windows' mean sigma^2."""
+    codes, _ = gaussian_codes(600, z=16)
+    sigmas = np.full((600, 16), 0.5)
+    sigmas[:, 3] = 1.0
+    rng = np.random.default_rng(1)
+    latent = priors.fit(codes[:500], rng.random((500, 64, 9)) < 0.1, ["funk"] * 500, ["beat"] * 500, codes[500:],
+                        min_windows=100, ranks=(0, 3), sigmas=sigmas[:500])
+    means_only = priors.fit_prior("run", codes[:500], latent.info["rank"])
+    extra = np.diag(latent.prior("run").covariance() - means_only.covariance())
+    assert np.allclose(extra, np.r_[[0.25] * 3, 1.0, [0.25] * 12])
+    latent.save(tmp_path)
+    assert np.allclose(priors.LatentMap.load(tmp_path).prior("run").posterior_var, extra, atol=1e-3)
+
+
+def test_a_style_the_model_lacks_is_played_by_the_template_instead(fitted, tmp_path):
+    import shutil
+
+    from conftest import REPO
+    model, _ = fitted
+    shipped = tmp_path / "models" / "humanize"
+    shipped.mkdir(parents=True)
+    shutil.copy(REPO / "models" / "humanize" / "template.npz", shipped)  # the shipped template alone
+    proc = run_cli("bgmaker", "generate", "sample", "--checkpoint", model, "--config", "hierdec-drum_4bar",
+                   "--style", "latin", "--humanize", "template", "--num", "1", "--journey-steps", "0", "--no-audio",
+                   "-o", tmp_path / "out", env={"BGMAKER_MODELS_DIR": str(tmp_path / "models")})
+    assert "no 'latin' prior; the humanizer plays its feel" in proc.stdout and "style latin" in proc.stdout

@@ -34,6 +34,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from bgmaker.errors import UserError
 from bgmaker.generation.generator import DEFAULT_NOISE, DEFAULT_TEMPERATURE  # numpy only: --help stays instant
 
@@ -81,7 +83,8 @@ def add_arguments(parser):
         if mode in ("sample", "variations", "reconstruct"):
             p.add_argument("--more", default=None, metavar="ATTR=AMOUNT,...",
                            help="push the beats along the model's attribute vectors, e.g. density=+1,cymbals=-0.5 "
-                                "(attributes: density, cymbals, syncopation, kick, fill; about -2 to +2)")
+                                "(about -2 to +2; which attributes a model has: bgmaker priors --run RUN --list, "
+                                "usually density, cymbals, syncopation, kick, fill)")
         if mode != "render":
             _model_arguments(p)
         humanize_arguments(p, seed=mode == "render")
@@ -240,8 +243,10 @@ def main(args):
     opts = dict(temperature=args.temperature, seed=seed)
     if args.mode != "interpolate":
         opts["more"] = args.more
+        if args.more:  # unknown attribute names, before any refinement runs
+            model.steer(np.zeros((1, model.z_size), np.float32), args.more)
     if args.mode == "sample":
-        prior = model.prior(args.prior)  # the model's default when not given; UnknownPriorError names the choices
+        prior = _sample_prior(model, args)  # the model's default when not given; UnknownPriorError names the choices
         print(f"prior: {prior.name}" + (f" ({prior.windows} train windows)" if prior.windows else " (N(0, I))")
               + (f"; more: {', '.join(f'{k} {v:+g}' for k, v in args.more.items())}" if args.more else ""),
               flush=True)
@@ -260,6 +265,23 @@ def main(args):
         print("humanize: off, every hit on the grid at one velocity"
               + ("" if args.no_humanize else " (--humanize plays them like a drummer)"), flush=True)
     return _finish(args, job, out, args.bpm, t0)
+
+
+def _sample_prior(model, args):
+    """The prior `sample` draws from: --prior, else --style's (a style the model has no prior for, but the
+    template humanizer knows, is played with that style's feel from the model's default prior), else the
+    model's default."""
+    from bgmaker.generation.priors import UnknownPriorError
+    try:
+        return model.prior(args.prior)
+    except UnknownPriorError:
+        if not args.style or args.prior != args.style or not args.humanize:
+            raise
+        from bgmaker import humanize
+        if args.style not in (getattr(humanize.load(args.humanize), "styles", None) or ()):
+            raise
+        print(f"prior: this model has no '{args.style}' prior; the humanizer plays its feel", flush=True)
+        return model.prior(None)
 
 
 def _finish(args, job, out, bpm, t0):

@@ -36,7 +36,7 @@ def add_arguments(parser):
     parser.add_argument("--min-windows", type=int, default=None,
                         help="train windows a style needs for a prior of its own (default: 100)")
     parser.add_argument("--output-dir", help="where to write priors.npz / priors.json (default: the checkpoint's "
-                                             "folder, e.g. models/RUN)")
+                                             "folder, e.g. models/RUN, the one place generate reads them from)")
 
 
 def describe(latent):
@@ -77,7 +77,7 @@ def main(args):
             raise UserError(f"{paths.as_typed(folder)} has no priors; fit them with: bgmaker priors --run {args.run}")
         print("\n".join(describe(latent)))
         return 0
-    splits = {split: run.examples_path(split) for split in ("train", "validation")}
+    splits = {split: run.examples_path(split) for split in ("train", "validation") + (("test",) if args.evaluate else ())}
     missing = [str(p) for p in splits.values() if not p.is_file()]
     if missing:
         raise UserError(f"no converted data for run {run.name} ({', '.join(missing)}); "

@@ -3,8 +3,8 @@
 `evaluate(generator, run)` scores a model's LatentMap (bgmaker.generation.priors)
 and writes priors_evaluation.json / .md / .png beside it:
 
-(a) Style control. A style classifier (one-vs-rest L2 logistic regressions on
-    bgmaker.metrics.two_sample.grid_statistics, classes weighted equally) is
+(a) Style control. A style classifier (a multinomial L2 logistic regression on
+    bgmaker.metrics.two_sample.grid_statistics, styles weighted equally) is
     trained on the run's real train windows of the offered styles. For each
     style: the share of STYLE_SAMPLES samples from its prior the classifier
     hears as that style, beside the share of the style's real test windows
@@ -161,7 +161,7 @@ def attribute_gate(curves):
         monotonic = bool(np.all(np.diff(own) >= -DIP))
         others = max(abs(r[-1] - r[0]) for k, r in responses.items() if k != name)
         out[name] = dict(monotonic=monotonic, own=float(own[-1] - own[0]), other=float(others),
-                         passed=monotonic and own[-1] - own[0] > others)
+                         passed=bool(monotonic and own[-1] - own[0] > others))
     return out
 
 
@@ -240,9 +240,12 @@ def gate_lines(report):
     test = report["default_prior"]["test"]
     chosen = report["default_prior"]["chosen"]
     a, b = test[chosen]["classifier"], test["normal"]["classifier"]
-    lines.append((f"default prior '{chosen}' two-sample accuracy {a:.3f} vs N(0, I) {b:.3f} (needs ≤ "
-                  f"{b - PRIOR_MARGIN:.3f}), {test[chosen]['copies']} copied train windows",
-                  a <= b - PRIOR_MARGIN and test[chosen]["copies"] == 0))
+    if a is None or b is None:
+        lines.append((f"default prior '{chosen}': no two-sample accuracy (too few performances to hold out)", False))
+    else:
+        lines.append((f"default prior '{chosen}' two-sample accuracy {a:.3f} vs N(0, I) {b:.3f} (needs ≤ "
+                      f"{b - PRIOR_MARGIN:.3f}), {test[chosen]['copies']} copied train windows",
+                      a <= b - PRIOR_MARGIN and test[chosen]["copies"] == 0))
     for name, g in report["attributes"]["gate"].items():
         lines.append((f"attribute '{name}': {'monotonic' if g['monotonic'] else 'not monotonic'}, moves itself "
                       f"{g['own']:+.2f} std over {AMOUNTS[0]:+g}…{AMOUNTS[-1]:+g}, others at most {g['other']:.2f}",

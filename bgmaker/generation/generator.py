@@ -190,6 +190,16 @@ class BeatGenerator:
         (`refine_steps`, default the generator's; 0: the means themselves).
         progress(done_windows, total_windows, step, steps): called at each refinement step.
         """
+        mu, _, keys, targets = self._encode(beats, start_bar)
+        steps = self.refine_steps if refine_steps is None else refine_steps
+        progress = progress or self.refine_progress
+        if steps:
+            mu, self.last_refinement = self.refiner().refine(
+                np.asarray(targets), mu, steps, self.refine_learning_rate, self.refine_prior_weight, progress)
+        return mu, keys
+
+    def _encode(self, beats, start_bar=None):
+        """(mu, sigma, keys, target tensors) of the beats' windows: the encoder's posterior, unrefined."""
         inputs, lengths, controls, keys, targets = [], [], [], [], []
         for beat in beats:
             _, t, key = self.window(beat, start_bar)
@@ -198,13 +208,14 @@ class BeatGenerator:
             controls.append(t.controls[0])
             targets.append(t.outputs[0])
             keys.append(key)
-        _, mu, _ = self._model.encode_tensors(inputs, lengths, controls)
-        steps = self.refine_steps if refine_steps is None else refine_steps
-        progress = progress or self.refine_progress
-        if steps:
-            mu, self.last_refinement = self.refiner().refine(
-                np.asarray(targets), mu, steps, self.refine_learning_rate, self.refine_prior_weight, progress)
-        return mu, keys
+        _, mu, sigma = self._model.encode_tensors(inputs, lengths, controls)
+        return mu, sigma, keys, targets
+
+    def posterior(self, beats, start_bar=None):
+        """(mu, sigma) [n, z_size]: the encoder's q(z | x) = N(mu, sigma^2) of each beat's window, unrefined
+        (what the decoder was trained on: codes drawn from it; bgmaker.generation.priors fits on both)."""
+        mu, sigma, _, _ = self._encode(beats, start_bar)
+        return np.asarray(mu), np.asarray(sigma)
 
     def refiner(self):
         """The refinement graph on this checkpoint (bgmaker.generation.refine), built on first use.

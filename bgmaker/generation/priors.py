@@ -1,21 +1,26 @@
 """Latent priors and attribute vectors: where a model's codes of real drumming live, and which way is "more".
 
-Why: a MusicVAE trained with free bits does not fill N(0, I). The shipped
-models' posterior means spread about 0.3 per dimension, so most of N(0, I)
-is space the decoder never saw in training, and samples drawn there are
-told from real drumming more easily. Drawing z from where the codes of real
-windows lie, and from where one style's codes lie, gives samples that sound
-like drumming and like that style (the issue "Steer the beats").
+Why: a MusicVAE trained with free bits does not fill N(0, I) evenly. The
+decoder was trained on codes drawn from the encoder's posteriors
+N(mu(x), sigma(x)^2) of real windows: their mixture over the data (the
+aggregate posterior) is where it has seen codes. Its means mu spread in few
+directions (the shipped models': a residual std of about 0.01 past 64
+principal directions), while dimensions the encoder does not use have
+sigma near 1. Drawing z from that mixture, and from one style's part of it,
+gives samples nearer real drumming and that style than N(0, I) does (the
+issue "Steer the beats").
 
 A LatentMap is fitted once per model (`bgmaker priors --run NAME`, written
-beside the weights as priors.npz and priors.json) from the encoder means
-(no refinement) of the run's train windows:
+beside the weights as priors.npz and priors.json) from the encoder's
+posteriors (no refinement) of the run's train windows:
 
 - priors: "run" (every train window), one per GMD style with at least
-  MIN_WINDOWS windows, "beat" and "fill" (GMD's beat/fill labels, when both
-  have MIN_WINDOWS); each a Gaussian with a low-rank-plus-isotropic
-  covariance (probabilistic PCA, Tipping & Bishop 1999: C = W^T W + s^2 I),
-  its rank chosen by the log-likelihood of the validation windows' codes.
+  MIN_WINDOWS windows, "beat" and "fill" (GMD's beat/fill labels, each when
+  it has MIN_WINDOWS and is not every window); each the Gaussian that
+  matches its windows' aggregate posterior to second order: the means'
+  covariance as probabilistic PCA (Tipping & Bishop 1999: W^T W + s^2 I, the
+  rank chosen by the log-likelihood of the validation windows' means) plus
+  the mean posterior variance E[sigma^2] on the diagonal.
   NORMAL, N(0, I), is always there: what Magenta samples from.
 - attributes: for each bgmaker.metrics.attributes.ATTRIBUTES entry, the mean
   code of the train windows in the attribute's top quartile minus that of
@@ -54,28 +59,34 @@ class UnknownPriorError(UserError, ValueError):
 
 @dataclass
 class Prior:
-    """A Gaussian over latent codes: mean + components^T e1 + noise * e2, e1, e2 standard normal."""
+    """A Gaussian over latent codes: mean + components^T e1 + sqrt(noise^2 + posterior_var) * e2, e1, e2 ~ N(0, I)."""
 
     name: str
     mean: np.ndarray            # [z]
     components: np.ndarray      # [rank, z]: W, the covariance's low-rank part is W^T W
     noise: float                # s: the isotropic part's standard deviation
     windows: int = 0            # train windows it was fitted on (0: NORMAL)
+    posterior_var: np.ndarray = None  # [z]: E[sigma^2] over its windows, added on the diagonal (None: 0)
 
     @property
     def rank(self):
         return len(self.components)
 
+    def _diagonal(self):
+        extra = 0.0 if self.posterior_var is None else np.asarray(self.posterior_var, float)
+        return self.noise ** 2 + extra
+
     def sample(self, n, seed):
         """n codes [n, z] (float32), seeded; row i does not depend on n."""
         z_size = len(self.mean)
         e = np.random.default_rng(seed).standard_normal((n, self.rank + z_size))
-        if not self.rank:  # NORMAL: exactly BeatGenerator.sample_z's draw
+        if not self.rank and self.posterior_var is None:  # NORMAL: exactly BeatGenerator.sample_z's draw
             return (self.mean + self.noise * e).astype(np.float32)
-        return (self.mean + e[:, :self.rank] @ self.components + self.noise * e[:, self.rank:]).astype(np.float32)
+        return (self.mean + e[:, :self.rank] @ self.components
+                + np.sqrt(self._diagonal()) * e[:, self.rank:]).astype(np.float32)
 
     def covariance(self):
-        return self.components.T @ self.components + self.noise ** 2 * np.eye(len(self.mean))
+        return self.components.T @ self.components + np.diag(np.broadcast_to(self._diagonal(), self.mean.shape))
 
     def log_likelihood(self, codes):
         """Log-density of each code [n, z] under this Gaussian, in nats."""
@@ -89,8 +100,9 @@ def normal_prior(z_size):
     return Prior(NORMAL, np.zeros(z_size), np.zeros((0, z_size)), 1.0)
 
 
-def fit_prior(name, codes, rank):
-    """The maximum-likelihood PPCA Gaussian of `codes` [n, z] with (at most) `rank` components.
+def fit_prior(name, codes, rank, posterior_var=None):
+    """The maximum-likelihood PPCA Gaussian of `codes` [n, z] with (at most) `rank` components, plus
+    `posterior_var` [z] (E[sigma^2] of the windows' posteriors; None: none) on the diagonal.
 
     Eigenvalues l_1 >= ... of the codes' covariance: s^2 = the mean of those past
     the rank; W = the top eigenvectors scaled by sqrt(l_i - s^2).
@@ -104,7 +116,8 @@ def fit_prior(name, codes, rank):
     values, vectors = np.clip(values[::-1], 0, None), vectors[:, ::-1]
     noise2 = max(float(values[rank:].mean()), 1e-8)
     scale = np.sqrt(np.clip(values[:rank] - noise2, 0, None))
-    return Prior(name, mean, (vectors[:, :rank] * scale).T, float(np.sqrt(noise2)), n)
+    return Prior(name, mean, (vectors[:, :rank] * scale).T, float(np.sqrt(noise2)), n,
+                 None if posterior_var is None else np.asarray(posterior_var, float))
 
 
 def choose_rank(train_codes, validation_codes, ranks=RANKS):
@@ -218,6 +231,8 @@ class LatentMap:
         for name, p in self.priors.items():
             arrays[f"prior/{name}/mean"] = p.mean.astype(np.float16)
             arrays[f"prior/{name}/components"] = p.components.astype(np.float16)
+            if p.posterior_var is not None:
+                arrays[f"prior/{name}/posterior_var"] = p.posterior_var.astype(np.float16)
         for name, v in self.attributes.items():
             arrays[f"attribute/{name}"] = v.astype(np.float16)
         report = dict(self.info, priors={n: dict(windows=p.windows, rank=p.rank, noise=p.noise)
@@ -238,10 +253,15 @@ class LatentMap:
         if not (folder / PRIORS_FILE).is_file() or not (folder / REPORT_FILE).is_file():
             return None
         info = json.loads((folder / REPORT_FILE).read_text())
-        stored = info.pop("priors")
+        stored = info.pop("priors", None)
+        if not isinstance(stored, dict):
+            raise ValueError(f"{folder / REPORT_FILE} lists no priors: a damaged file; fit them again with "
+                             "`bgmaker priors --run RUN`")
         with np.load(folder / PRIORS_FILE) as arrays:
             priors = {name: Prior(name, arrays[f"prior/{name}/mean"].astype(float),
-                                  arrays[f"prior/{name}/components"].astype(float), meta["noise"], meta["windows"])
+                                  arrays[f"prior/{name}/components"].astype(float), meta["noise"], meta["windows"],
+                                  arrays[f"prior/{name}/posterior_var"].astype(float)
+                                  if f"prior/{name}/posterior_var" in arrays.files else None)
                       for name, meta in stored.items()}
             attributes = {k.split("/", 1)[1]: arrays[k].astype(float) for k in arrays.files
                           if k.startswith("attribute/")}
@@ -279,15 +299,19 @@ def file_checksum(path):
     return digest.hexdigest()
 
 
-def fit(codes, grids, styles, beat_types, validation_codes, min_windows=MIN_WINDOWS, ranks=RANKS, info=None):
-    """A LatentMap from train windows' codes [n, z], grids, styles and beat types, ranked on validation codes.
+def fit(codes, grids, styles, beat_types, validation_codes, min_windows=MIN_WINDOWS, ranks=RANKS, info=None,
+        sigmas=None):
+    """A LatentMap from train windows' codes [n, z] (encoder means), grids, styles and beat types, ranked on
+    validation codes; sigmas [n, z]: the posteriors' standard deviations (None: the means alone).
 
     The rank is chosen once, for the RUN prior, on the validation codes'
-    log-likelihood; each smaller prior uses it too, capped at a quarter of its
-    windows. Styles (and beats / fills) under `min_windows` get no prior and
-    are listed in info['too_few_windows'].
+    log-likelihood under the means' PPCA; each smaller prior uses it too,
+    capped at a quarter of its windows; each prior then gets its windows'
+    mean sigma^2 on the diagonal. Styles (and beats / fills) under
+    `min_windows` get no prior and are listed in info['too_few_windows'].
     """
     codes = np.asarray(codes, float)
+    variances = None if sigmas is None else np.square(np.asarray(sigmas, float))
     rank, scores = choose_rank(codes, validation_codes, ranks)
     groups = {RUN: np.ones(len(codes), bool)}
     styles, beat_types = np.asarray(styles), np.asarray(beat_types)
@@ -304,18 +328,23 @@ def fit(codes, grids, styles, beat_types, validation_codes, min_windows=MIN_WIND
             groups[kind] = m
         elif m.sum() < min_windows:
             too_few[kind] = int(m.sum())
-    priors = {name: fit_prior(name, codes[m], min(rank, int(m.sum()) // 4)) for name, m in groups.items()}
+    priors = {name: fit_prior(name, codes[m], min(rank, int(m.sum()) // 4),
+                              None if variances is None else variances[m].mean(0)) for name, m in groups.items()}
     vectors = attribute_vectors(codes, grids, beat_types)
     normal_ll = float(normal_prior(codes.shape[1]).log_likelihood(validation_codes).mean())
-    info = dict(info or {}, rank=rank, validation_log_likelihood={str(r): s for r, s in scores.items()},
+    info = dict(info or {}, rank=rank, rank_is_largest_tried=rank == max(ranks),
+                posterior_variance=None if variances is None else dict(
+                    mean=float(variances.mean()), dimensions_over_half=int((variances.mean(0) > 0.5).sum())),
+                validation_log_likelihood={str(r): s for r, s in scores.items()},
                 validation_log_likelihood_normal=normal_ll, min_windows=min_windows, too_few_windows=too_few,
                 attributes={name: details for name, (_, details) in vectors.items()},
                 default_prior=(info or {}).get("default_prior", NORMAL))
     latent = LatentMap(priors, {name: v for name, (v, _) in vectors.items()}, info)
     # float16 storage, checked: the validation log-likelihood under the stored prior moves by this much
-    stored = fit_prior(RUN, codes, rank)
+    stored = priors[RUN]
     stored16 = Prior(RUN, stored.mean.astype(np.float16).astype(float),
-                     stored.components.astype(np.float16).astype(float), stored.noise)
+                     stored.components.astype(np.float16).astype(float), stored.noise, stored.windows,
+                     None if stored.posterior_var is None else stored.posterior_var.astype(np.float16).astype(float))
     latent.info["float16"] = dict(
         validation_log_likelihood_change=float(stored16.log_likelihood(validation_codes).mean()
                                                - stored.log_likelihood(validation_codes).mean()),
@@ -324,14 +353,19 @@ def fit(codes, grids, styles, beat_types, validation_codes, min_windows=MIN_WIND
     return latent
 
 
-def encode_windows(generator, windows, chunk=512, log=None):
-    """The encoder means [n, z] of bgmaker.data.windows Windows (no refinement: where the encoder puts real drumming)."""
-    codes = []
+def encode_windows(generator, windows, chunk=512, log=None, with_sigma=False):
+    """The encoder means [n, z] of bgmaker.data.windows Windows (no refinement: where the encoder puts real
+    drumming); with_sigma: (means, the posteriors' standard deviations)."""
+    mus, sigmas = [], []
     for begin in range(0, len(windows), chunk):
-        codes.append(generator.encode([w.sequence for w in windows[begin:begin + chunk]], refine_steps=0))
+        mu, sigma = generator.posterior([w.sequence for w in windows[begin:begin + chunk]])
+        mus.append(mu)
+        sigmas.append(sigma)
         if log:
             log(f"  encoded {min(begin + chunk, len(windows))}/{len(windows)} windows")
-    return np.concatenate(codes) if codes else np.zeros((0, generator.z_size), np.float32)
+    empty = np.zeros((0, generator.z_size), np.float32)
+    mu = np.concatenate(mus) if mus else empty
+    return (mu, np.concatenate(sigmas) if sigmas else empty) if with_sigma else mu
 
 
 def fit_model(generator, train_path, validation_path, min_windows=MIN_WINDOWS, log=print):
@@ -346,11 +380,11 @@ def fit_model(generator, train_path, validation_path, min_windows=MIN_WINDOWS, l
         raise ValueError(f"fitting priors needs train and validation windows: {train_path} has {len(train)}, "
                          f"{validation_path} has {len(validation)}")
     log(f"encoding {len(train)} train and {len(validation)} validation windows")
-    codes = encode_windows(generator, train, log=log)
+    codes, sigmas = encode_windows(generator, train, log=log, with_sigma=True)
     validation_codes = encode_windows(generator, validation, log=log)
     files = [w.sequence.filename for w in train]
     info = dict(checkpoint=portable(generator.checkpoint), data={
         split: dict(path=portable(path), sha256=file_checksum(path), windows=len(ws))
         for split, path, ws in (("train", train_path, train), ("validation", validation_path, validation))})
     return fit(codes, np.stack([w.grid for w in train]), [style_of(f) for f in files],
-               [beat_type_of(f) for f in files], validation_codes, min_windows=min_windows, info=info)
+               [beat_type_of(f) for f in files], validation_codes, min_windows=min_windows, info=info, sigmas=sigmas)
