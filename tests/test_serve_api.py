@@ -99,6 +99,11 @@ def test_the_pages_reconstruct_refines_as_the_cli_does(tiny_model):
     assert not np.allclose(generator.encode([ns]), generator.encode([ns], refine_steps=0))  # refined, not the mean
 
 
+def grids_of_a_beat():
+    from bgmaker.serve import beats as grids
+    return grids.to_sequence(grid_of(a_beat(1)))
+
+
 def test_the_page_can_follow_a_refinement_step_by_step(tiny_model):
     """GET /api/progress answers while a Reconstruct refines (the model runs in a worker thread):
     the page shows 'refining the beat's code: step k/N' when a beat takes longer than a moment."""
@@ -118,6 +123,9 @@ def test_the_page_can_follow_a_refinement_step_by_step(tiny_model):
         generator.refine_steps = steps
     assert seen, "no refinement step was seen while the reconstruction ran"
     assert all(p["steps"] == 600 and 1 <= p["step"] <= 600 and p["windows"] == 1 for p in seen)
+    # the generator refining outside a page job (a script sharing it) leaves the page's progress alone
+    generator.encode([grids_of_a_beat()], refine_steps=3)
+    assert api(url, "/api/progress")[1] == {"stage": "idle"}
     assert [p["step"] for p in seen] == sorted(p["step"] for p in seen)  # it moves forward
     assert api(url, "/api/progress")[1] == {"stage": "idle"}
 

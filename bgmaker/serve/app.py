@@ -166,20 +166,22 @@ class BeatMachine:
         # What the model is doing now, for GET /api/progress: refining a beat's code takes most of a
         # Reconstruct / Variations / Interpolate (bgmaker.generation.refine), so the page shows its steps.
         self.progress = {}
+        self._in_job = False  # progress is a job's: a refinement run outside run_job (a script) leaves it alone
         generator.refine_progress = self._refining
         self._kit = None
         self._kit_lock = threading.Lock()
 
     def run_job(self, call, **kwargs):
         with self._model_lock:
-            self.progress = dict(stage="working")
+            self.progress, self._in_job = dict(stage="working"), True
             try:
                 return call(**kwargs)
             finally:
-                self.progress = {}
+                self.progress, self._in_job = {}, False
 
     def _refining(self, windows_done, windows, step, steps):
-        self.progress = dict(stage="refining", step=step, steps=steps, windows=windows)
+        if self._in_job:
+            self.progress = dict(stage="refining", step=step, steps=steps, windows=windows, windows_done=windows_done)
 
     def warm_up(self):
         """Run each kind of model call once: the first call of each TensorFlow signature is slow (seconds)."""
