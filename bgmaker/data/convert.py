@@ -144,7 +144,7 @@ def convert_performances(items, root, out_dir, every_window=True, log=print, shu
             if os.path.exists(tmp):
                 os.remove(tmp)
         report["splits"][split] = dict(
-            file=str(final), sha256=_sha256(final), files=stats["files"], skipped=stats["skipped"],
+            file=str(final), sha256=sha256_of(final), files=stats["files"], skipped=stats["skipped"],
             minutes=round(stats["seconds"] / 60, 1), examples=stats["examples"],
             windows=stats["windows"], stock_examples=stats["stock_examples"])
     report["seconds"] = round(time.time() - start, 1)
@@ -159,8 +159,8 @@ def _umask():
     return mask
 
 
-def _sha256(path):
-    """The file's sha256: the data checksum a run and a shipped model record."""
+def sha256_of(path):
+    """The file's sha256: the data checksum a run, a shipped model and its priors record."""
     import hashlib
     digest = hashlib.sha256()
     with open(path, "rb") as f:

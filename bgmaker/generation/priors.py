@@ -35,7 +35,6 @@ Sampling is seeded and, as BeatGenerator.sample_z, row i of
 BeatGenerator.sample_z's codes. numpy only: no TensorFlow here (the codes
 come from a BeatGenerator).
 """
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -290,15 +289,6 @@ def parse_more(text):
     return out
 
 
-def file_checksum(path):
-    """sha256 of a file's bytes (the data a map was fitted on), hex."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def fit(codes, grids, styles, beat_types, validation_codes, min_windows=MIN_WINDOWS, ranks=RANKS, info=None,
         sigmas=None):
     """A LatentMap from train windows' codes [n, z] (encoder means), grids, styles and beat types, ranked on
@@ -371,6 +361,7 @@ def encode_windows(generator, windows, chunk=512, log=None, with_sigma=False):
 def fit_model(generator, train_path, validation_path, min_windows=MIN_WINDOWS, log=print):
     """The LatentMap of a loaded BeatGenerator, fitted on the windows of two TFRecords (a run's train and
     validation splits); info records the checkpoint and the data's checksums and window counts."""
+    from bgmaker.data.convert import sha256_of
     from bgmaker.data.gmd import beat_type_of, style_of
     from bgmaker.data.windows import read_windows
     from bgmaker.paths import portable
@@ -384,7 +375,7 @@ def fit_model(generator, train_path, validation_path, min_windows=MIN_WINDOWS, l
     validation_codes = encode_windows(generator, validation, log=log)
     files = [w.sequence.filename for w in train]
     info = dict(checkpoint=portable(generator.checkpoint), data={
-        split: dict(path=portable(path), sha256=file_checksum(path), windows=len(ws))
+        split: dict(path=portable(path), sha256=sha256_of(path), windows=len(ws))
         for split, path, ws in (("train", train_path, train), ("validation", validation_path, validation))})
     return fit(codes, np.stack([w.grid for w in train]), [style_of(f) for f in files],
                [beat_type_of(f) for f in files], validation_codes, min_windows=min_windows, info=info, sigmas=sigmas)
