@@ -309,6 +309,19 @@ def cpu_has_fast_bf16(cpuinfo="/proc/cpuinfo"):
     return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
+def cpu_model(cpuinfo="/proc/cpuinfo"):
+    """The CPU's model name as /proc/cpuinfo gives it ("unknown" where it cannot be read).
+
+    Training records it beside every progress line: sessions land on different
+    CPUs, and a CPU-hour on one is not a CPU-hour on another.
+    """
+    try:
+        with open(cpuinfo) as f:
+            return next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "unknown")
+    except OSError:
+        return "unknown"
+
+
 def resolve_lstm_precision(precision):
     """'auto' -> 'bf16' on CPUs with hardware bf16 matmul, else 'fp32' (LSTMBlockCell); 'fp32' under BGMAKER_STOCK=1."""
     if precision not in LSTM_PRECISIONS:

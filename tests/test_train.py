@@ -245,6 +245,10 @@ def test_cpu_budget_progress_and_milestones(env, tmp_path):
     progress = read_progress(folder)
     assert progress and progress[-1]["step"] == 3 and progress[-1]["examples"] == 3 * 4
     assert progress[-1]["cpu_s"] > 0 and progress[-1]["wall_s"] > 0
+    from bgmaker.compat import cpu_model, resolve_lstm_precision
+    # each record says where its CPU time was spent: sessions land on different CPUs
+    assert progress[-1]["cpu"] == cpu_model() and progress[-1]["cpu"]
+    assert progress[-1]["precision"] == resolve_lstm_precision("auto")  # TINY_HPARAMS leave the run's "auto"
     milestones = read_milestones(folder)
     assert milestones and all(m["cpu_s"] > 0 for m in milestones)
     names = set(weights(milestones[-1]["checkpoint"]))

@@ -9,6 +9,7 @@
   as released; `bgmaker.training.train.prepare` sets the Grappler options.
 Speed itself is measured by benchmarks/bench_train.py and bench_lstm_cell.py, not here.
 """
+import json
 import numpy as np
 import pytest
 
@@ -194,6 +195,27 @@ def test_auto_precision_follows_the_cpu_flags(tmp_path):
     assert compat.resolve_lstm_precision("auto") == ("bf16" if compat.cpu_has_fast_bf16() else "fp32")
     with pytest.raises(ValueError, match="unknown LSTM precision 'fp16'"):
         compat.resolve_lstm_precision("fp16")
+    named = tmp_path / "named"
+    named.write_text("processor\t: 0\nmodel name\t: AMD EPYC 9R14\nflags\t\t: fpu avx2\n")
+    assert compat.cpu_model(str(named)) == "AMD EPYC 9R14"
+    assert compat.cpu_model(str(tmp_path / "missing")) == "unknown"
+
+
+def test_the_campaign_trains_drum_models_in_bf16_only_once_the_paired_check_passed(tmp_path, monkeypatch):
+    """benchmarks/bf16_training.json decides; fp32 while it is missing, unreadable or failed; humanize keeps its own."""
+    from bgmaker.training import campaign
+    check = tmp_path / "bf16_training.json"
+    monkeypatch.setattr(compat, "resolve_lstm_precision", lambda precision: "bf16")  # a CPU with hardware bf16
+    assert campaign.training_precision("v1_all", check) == "fp32"  # no check yet
+    check.write_text("{not json")
+    assert campaign.training_precision("v1_all", check) == "fp32"
+    check.write_text(json.dumps(dict(passed=False)))
+    assert campaign.training_precision("v2_rock_beat", check) == "fp32"
+    check.write_text(json.dumps(dict(passed=True)))
+    assert campaign.training_precision("v1_all", check) is None  # the run's own "auto": bf16 here
+    assert campaign.training_precision("humanize", tmp_path / "missing.json") is None
+    monkeypatch.setattr(compat, "resolve_lstm_precision", lambda precision: "fp32")  # no hardware bf16
+    assert campaign.training_precision("v1_all", tmp_path / "missing.json") is None
 
 
 def test_stock_mode_leaves_magenta_as_released():

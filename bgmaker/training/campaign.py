@@ -55,6 +55,9 @@ CREDIT_FILE = "campaign_credit.json"
 PLATEAU = {"v2_rock_beat": dict(minimum=3.0, patience=2.0)}
 CHECK_EVERY = 2
 PLATEAU_FILE = "plateau.json"
+# The paired check that bf16 training learns as fp32 does (benchmarks/bf16_training.py): a drum stage
+# trains in bf16 on a CPU with hardware bf16 only where it passed.
+BF16_CHECK = paths.REPO_ROOT / "benchmarks" / "bf16_training.json"
 TEMPLATE_FILE = "template.npz"  # the humanize model's no-network baseline, shipped beside it
 
 # The figures a checkpoint is chosen on (validation) and gated on (test): higher is better,
@@ -267,6 +270,27 @@ def _shipped_plateau(model):
         return None
 
 
+def training_precision(name, check=None):
+    """The --precision a stage trains with, or None for its run's own setting (see BF16_CHECK).
+
+    `--precision auto` picks bf16 on CPUs that multiply it in hardware. The
+    drum models' campaign relies on that only once the paired run of
+    benchmarks/bf16_training.py has shown on validation that bf16 learns as
+    fp32 does at equal steps; until then (or where it failed) they train in
+    fp32. The humanize model was trained and chosen on validation in bf16
+    (its own gate, measured on test, is its evidence), so it keeps its setting.
+    """
+    from bgmaker.compat import resolve_lstm_precision
+    from bgmaker_configs.runs import get_run
+    if get_run(name).humanizes or resolve_lstm_precision("auto") != "bf16":
+        return None
+    try:
+        passed = json.loads(Path(check or BF16_CHECK).read_text()).get("passed") is True
+    except (OSError, ValueError):
+        passed = False
+    return None if passed else "fp32"
+
+
 def train_stage(name, hours, parent, nice, milestone_minutes=60.0):
     """Train stage `name` until it has spent `hours` CPU-hours (credit included); return the exit code."""
     from bgmaker.training.train import latest_checkpoint
@@ -300,6 +324,11 @@ def train_stage(name, hours, parent, nice, milestone_minutes=60.0):
     command = ["nice", "-n", str(nice), sys.executable, "-m", "bgmaker.cli", "train", "--run", name,
                "--cpu-hours", hours_arg, "--milestone-every", f"{milestone_minutes:g}",
                "--checkpoints_to_keep=2"] + extra
+    precision = training_precision(name)
+    if precision:
+        command += ["--precision", precision]
+        print(f"bgmaker campaign: {name} trains in {precision}: bf16 has not been shown to learn as fp32 does "
+              f"({os.path.relpath(BF16_CHECK, paths.REPO_ROOT)})", flush=True)
     print(f"bgmaker campaign: {' '.join(command[3:])}", flush=True)
     log = run_dir(name).parent / f"{name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)

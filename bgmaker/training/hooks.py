@@ -7,6 +7,8 @@ already spent and keep what it learned along the way:
 - `ProgressHook` appends step, examples seen, loss and cumulative CPU and
   wall seconds to `<run_dir>/progress.jsonl` (the learning curve against CPU
   time, and the run's accounts: a restarted process continues the sums),
+  with the CPU model and the LSTM matmuls' precision of the process that
+  spent them (sessions land on different CPUs; the budget stays CPU-hours),
   stops training once the run's CPU budget is spent, and every
   `milestone_every` CPU-seconds saves the weights alone (no Adam slots,
   1/3 of a training checkpoint) to `<run_dir>/milestones/`, listed in
@@ -26,6 +28,7 @@ from pathlib import Path
 
 import tensorflow.compat.v1 as tf
 
+from bgmaker.compat import cpu_model
 from bgmaker.training.run_state import (MILESTONE_INDEX, MILESTONES_DIR, PROGRESS_FILE, append, read_milestones,  # noqa: F401
                                read_progress, spent)
 
@@ -43,8 +46,10 @@ class ProgressHook(tf.train.SessionRunHook):
     """Log progress against CPU time, stop at the CPU budget, save milestone weights. See the module doc."""
 
     def __init__(self, model, run_dir, batch_size, cpu_budget_s=None, milestone_every_s=None,
-                 log_every_s=30.0, log=print):
+                 log_every_s=30.0, log=print, precision=None):
         self.model = model
+        # Each record says where and how its CPU time was spent: the CPU model and the LSTM matmuls' precision.
+        self.machine = dict(cpu=cpu_model(), precision=precision)
         self.run_dir = Path(run_dir)
         self.batch_size = int(batch_size)
         self.cpu_budget_s = cpu_budget_s
@@ -115,7 +120,7 @@ class ProgressHook(tf.train.SessionRunHook):
         # (a shared CPU makes each step cost more CPU time, not only more wall time).
         record = dict(step=step, examples=step * self.batch_size, cpu_s=round(cpu, 1),
                       wall_s=round(self.wall_s(), 1), loss=loss, time=time.strftime("%Y-%m-%dT%H:%M:%S"),
-                      load=round(os.getloadavg()[0], 2))
+                      load=round(os.getloadavg()[0], 2), **self.machine)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         append(self.run_dir / PROGRESS_FILE, record)
 

@@ -328,7 +328,7 @@ def train(run, mode="train", extra=(), precision=None, recipe=None, init_from=No
         auto = record["hparams"].get("lstm_precision") == "auto"
         log(f"LSTM matmuls in {record['lstm_cell']}" + (why.get(record["lstm_cell"], "") if auto else ""))
         hooks = training_hooks(run, record["hparams"]["batch_size"], cpu_hours, milestone_every,
-                               None if previous else init_from)
+                               None if previous else init_from, precision=record["lstm_cell"])
     return run_magenta_train(argv, run, hooks)
 
 
@@ -347,7 +347,7 @@ def resolve_init_from(name):
         raise UserError(f"--init-from {name}: {e}") from None
 
 
-def training_hooks(run, batch_size, cpu_hours, milestone_minutes, init_from):
+def training_hooks(run, batch_size, cpu_hours, milestone_minutes, init_from, precision=None):
     """The session hooks of a training process (bgmaker.training.hooks)."""
     import bgmaker_configs
     from bgmaker.training import hooks as th
@@ -355,7 +355,7 @@ def training_hooks(run, batch_size, cpu_hours, milestone_minutes, init_from):
     hooks = [th.ProgressHook(model, run.run_dir, batch_size,
                              cpu_budget_s=cpu_hours * 3600 if cpu_hours else None,
                              milestone_every_s=milestone_minutes * 60 if milestone_minutes else None,
-                             log=lambda m: print(m, flush=True))]
+                             log=lambda m: print(m, flush=True), precision=precision)]
     if init_from:
         hooks.append(th.WarmStartHook(init_from))
     return hooks
