@@ -271,14 +271,16 @@ GATE_KEYS = (
     "interp_overlap", "crossfade_overlap", "interp_smoothness", "crossfade_smoothness",
     "interp_endpoint_error", "crossfade_endpoint_error", "endpoint_distance",
     "bar_repetition_samples", "bar_repetition_samples_t1", "bar_repetition_real", "bar_repetition_shuffle",
-    "bar_repetition_train", "kick_on_one_samples", "kick_on_one_real", "kick_on_one_shuffle",
+    "bar_repetition_train", "kick_on_one_samples", "kick_on_one_real", "kick_on_one_shuffle", "kick_on_one_train",
+    "real_vs_real_overlap", "train_vs_real_overlap",
 )
+NOVELTY_KEYS = ("copies_samples", "copies_samples_t1", "nearest_train_samples", "nearest_train_real")  # not in --quick
 
 
 def test_summary_holds_every_gate_figure_with_its_floor_and_ceiling(report):
     result, out, _ = report
     summary = result["summary"]
-    missing = [k for k in GATE_KEYS if summary.get(k) is None]
+    missing = [k for k in GATE_KEYS + NOVELTY_KEYS if summary.get(k) is None]
     assert not missing
     assert summary["sample_temperature"] == 0.5 and result["settings"]["temperatures"] == [0.5, 1.0]
     assert set(summary["onset_f1_free_running_by_drum"]) == set(windows.DRUM_NAMES)
@@ -287,6 +289,9 @@ def test_summary_holds_every_gate_figure_with_its_floor_and_ceiling(report):
     # shuffling steps keeps each window's drums: the floor's density overlap is exact, rhythm is not
     assert summary["shuffle_overlap"] > summary["shuffle_rhythm_overlap"]
     assert summary["crossfade_endpoint_error"] == 0
+    # novelty is measured against every train window, not the sampled reference subset
+    assert result["novelty"]["reference_windows"] >= result["data"]["reference_windows"]
+    assert 0 <= summary["copies_samples"] <= result["settings"]["n_samples"] and summary["nearest_train_samples"] >= 0
     # the synthetic beats repeat every bar and land on one; shuffled steps do neither as often
     assert summary["bar_repetition_real"] > summary["bar_repetition_shuffle"]
     assert summary["kick_on_one_real"] >= summary["kick_on_one_shuffle"]
@@ -330,6 +335,7 @@ def test_validation_mode_returns_the_summary_and_writes_its_report(tiny_model, w
                                 reference_path=tiny_model["examples"], output_dir=tmp_path, batch_size=8,
                                 log=lambda m: None)
     assert all(summary.get(k) is not None for k in GATE_KEYS) and summary["split"] == "validation"
+    assert all(summary[k] is None for k in NOVELTY_KEYS)  # the quick mode reads no whole train split
     result = json.loads((tmp_path / "evaluation.json").read_text())
     assert result["summary"] == summary and result["data"]["max_windows"] == evaluate.QUICK["max_windows"]
     assert result["settings"]["n_samples"] == evaluate.QUICK["n_samples"]

@@ -295,3 +295,12 @@ def test_group_halves_keep_each_group_on_one_side():
     assert sorted(np.r_[left, right]) == list(range(24))
     assert not {groups[i] for i in left} & {groups[i] for i in right}
     assert {len(left), len(right)} == {11, 13}
+
+
+def test_novelty_counts_cells_to_the_nearest_train_window_and_copies():
+    train = np.zeros((3, 64, 9), bool)
+    train[1, :4, 0] = True
+    sample = train[1].copy()
+    sample[10, 2] = True
+    assert list(metrics.nearest_hamming(np.stack([train[1], sample]), train, chunk=2)) == [0, 1]
+    assert metrics.novelty(np.stack([train[1], sample, train[0]]), train) == dict(nearest=1 / 3, copies=2, n=3)

@@ -237,15 +237,6 @@ def test_the_style_classifier_hears_styles_apart():
     assert (predict(rng.random((20, 64, 9)) < 0.05) == "a").all() and (predict(rng.random((20, 64, 9)) < 0.4) == "b").all()
 
 
-def test_nearest_train_window_counts_cells():
-    from bgmaker.evaluation.priors import nearest_train
-    train = np.zeros((3, 64, 9), bool)
-    train[1, :4, 0] = True
-    sample = train[1].copy()
-    sample[10, 2] = True
-    assert list(nearest_train(np.stack([train[1], sample]), train, chunk=2)) == [0, 1]
-
-
 def test_the_default_is_the_most_real_prior_that_copies_nothing():
     from bgmaker.evaluation.priors import choose_default
     f = lambda c, r, copies=0: dict(classifier=c, bar_repetition=r, copies=copies)  # noqa: E731

@@ -117,3 +117,24 @@ def test_the_readmes_model_tables_are_the_committed_reports():
     assert all(m in readme for m in markers), "the refine-gate block lost its markers"
     assert gate.replace_block(readme, *markers, gate.readme_block(recorded["evaluations"])) == readme, \
         "README out of date: .venv/bin/python benchmarks/refine_gate.py --report-only"
+
+
+def test_the_models_gate_reads_each_line_against_real_drumming():
+    """#26's gate (benchmarks/models.py GATE): ceilings from the report itself, ranges either way round,
+    no verdict on copies where a report did not count them."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("benchmark_models", REPO / "benchmarks" / "models.py")
+    table = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(table)
+    s = dict(train_vs_real_overlap=0.73, real_vs_real_overlap=0.67, bar_repetition_real=0.50,
+             bar_repetition_train=0.58, kick_on_one_real=0.78, kick_on_one_train=0.66, copies_samples=0)
+    gate = {k: test for k, (_, test) in table.GATE.items()}
+    assert gate["accuracy_free_running"](0.55, s) and not gate["accuracy_free_running"](0.549, s)
+    assert gate["sample_overlap"](0.74, s) and not gate["sample_overlap"](0.72, s)
+    assert gate["interp_overlap"](0.67, s) and not gate["interp_overlap"](0.66, s)
+    assert gate["bar_repetition_samples"](0.55, s) and not gate["bar_repetition_samples"](0.45, s)
+    assert gate["kick_on_one_samples"](0.70, s) and not gate["kick_on_one_samples"](0.80, s)  # train below real
+    assert gate["classifier_samples_vs_real"](0.57, s) is True
+    assert gate["classifier_samples_vs_real"](0.57, dict(s, copies_samples=1)) is False
+    assert gate["classifier_samples_vs_real"](0.57, dict(s, copies_samples=None)) is None  # not counted: "?"
+    assert gate["classifier_samples_vs_real"](0.60, dict(s, copies_samples=None)) is False

@@ -48,6 +48,9 @@ def add_arguments(parser):
                         help="how the LSTM matmuls run (default: %(default)s on every CPU, so that a report is the "
                              "same on any machine up to rounding; auto: bf16 on CPUs with hardware bf16)")
     parser.add_argument("--no-plots", dest="plots", action="store_false", help="write no PNG plots")
+    parser.add_argument("--no-novelty", dest="novelty", action="store_false",
+                        help="leave out the samples' distance to their nearest train window (reads the whole "
+                             "train split)")
     parser.add_argument("--output-dir", help="where to write the report (default: <run dir>/evaluation/...)")
     parser.add_argument("--compare", nargs="+", metavar="RUN_OR_DIR",
                         help="also tabulate these evaluated runs / evaluation dirs / evaluation.json files")
@@ -122,7 +125,7 @@ def main(args):
         else:
             report = evaluate.evaluate(args.run, args.checkpoint, split, output_dir=args.output_dir,
                                        n_samples=args.samples, n_interpolations=args.interpolations,
-                                       max_windows=args.max_windows, plots=args.plots,
+                                       max_windows=args.max_windows, plots=args.plots, novelty=args.novelty,
                                        refine_steps=args.refine_steps, **settings)
             summary, report_dir = report["summary"], evaluate.report_dir(report)
         sources.append(report_dir / "evaluation.json")

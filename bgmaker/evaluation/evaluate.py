@@ -74,7 +74,7 @@ RHYTHM_FEATURES = ("syncopation", "groove consistency")
 # Validation mode (validate, `bgmaker evaluate --quick`): a subset of the
 # windows and fewer samples, so a checkpoint is scored in minutes.
 # No refinement there: it would cost minutes per checkpoint and does not rank checkpoints differently.
-QUICK = dict(max_windows=128, n_samples=128, n_interpolations=8, refine_steps=0)
+QUICK = dict(max_windows=128, n_samples=128, n_interpolations=8, refine_steps=0, novelty=False)
 
 # Windows refined per TensorFlow run: 256 refine ~2x more windows a second than 64 on these CPUs
 # (6 vs 12 ms per window and step); a code does not depend on its batch (bgmaker.generation.refine).
@@ -101,6 +101,7 @@ SUMMARY_COLUMNS = (  # key in report["summary"], column title, format: compare()
     ("classifier_samples_vs_real", "C2ST T=user", "{:.3f}"),
     ("classifier_samples_t1_vs_real", "C2ST T=1", "{:.3f}"),
     ("classifier_real_vs_train", "C2ST real/train", "{:.3f}"),
+    ("copies_samples", "copies T=user", "{}"),
     ("interp_overlap", "interp. realism", "{:.3f}"),
     ("interp_overlap_refined", "interp. realism refined", "{:.3f}"),
     ("crossfade_overlap", "crossfade realism", "{:.3f}"),
@@ -114,7 +115,7 @@ SUMMARY_COLUMNS = (  # key in report["summary"], column title, format: compare()
 def evaluate(run, checkpoint=None, split="test", *, examples_path=None, reference_path=None, output_dir=None,
              n_samples=256, temperature=DEFAULT_TEMPERATURE, n_interpolations=32, interpolation_steps=9,
              interpolation_temperature=DEFAULT_TEMPERATURE, max_windows=None, batch_size=64, seed=0,
-             lstm_precision="fp32", plots=True, refine_steps=REFINE_STEPS, log=print):
+             lstm_precision="fp32", plots=True, refine_steps=REFINE_STEPS, novelty=True, log=print):
     """Evaluate `checkpoint` of `run` on the run's `split`; write and return the report dict.
 
     run: a Run, a run name (bgmaker_configs.RUNS) or a model config name
@@ -138,6 +139,9 @@ def evaluate(run, checkpoint=None, split="test", *, examples_path=None, referenc
     refine_steps: refinement steps of the refined reconstructions,
       interpolations and variations (bgmaker.generation.refine; default:
       generate's); 0 leaves them out (the encoder-mean figures stay).
+    novelty: each sample's distance to its nearest window among *all* the
+      reference windows (copies: distance 0), beside the real windows' own;
+      reads the whole reference split, so the quick validation leaves it out.
     """
     started = time.time()
     run = resolve_run(run)
@@ -224,12 +228,15 @@ def evaluate(run, checkpoint=None, split="test", *, examples_path=None, referenc
         interpolation=summarize_interpolation(real, pairs, {"model": paths, "crossfade": crossfades, **(
             {"refined": decoded["paths_refined"]} if "paths_refined" in decoded else {})}),
     )
+    if novelty and reference_path:
+        log("novelty: each sample's nearest window of the whole reference split")
+        report["novelty"] = summarize_novelty(dict(real=real, **sample_sets), reference_path)
     report["summary"] = summary_row(report)
     report["command"] = command_line(run, checkpoint, split, examples_path, reference_path, dict(
         max_windows=max_windows, n_samples=n_samples, n_interpolations=n_interpolations,
         interpolation_steps=interpolation_steps, temperature=temperature,
         interpolation_temperature=interpolation_temperature, batch_size=batch_size, seed=seed,
-        lstm_precision=lstm_precision, plots=plots, refine_steps=refine_steps))
+        lstm_precision=lstm_precision, plots=plots, refine_steps=refine_steps, novelty=novelty))
     report["seconds"] = round(time.time() - started, 1)
     report["output_dir"] = portable(output_dir)
 
@@ -385,7 +392,7 @@ def command_line(run, checkpoint, split, examples_path, reference_path, options)
         words.append("--reference none")
     for k, v in options.items():
         if v != defaults[k]:
-            words.append("--no-plots" if k == "plots" else f"--{flags.get(k, k).replace('_', '-')} {v}")
+            words.append(f"--no-{k}" if isinstance(v, bool) else f"--{flags.get(k, k).replace('_', '-')} {v}")
     return " ".join(words)
 
 
@@ -582,6 +589,12 @@ def _compare_tables(reference, other):
             for f in reference}
 
 
+def summarize_novelty(sets, reference_path):
+    """metrics.novelty of each set of grids against every window of `reference_path` (the train split)."""
+    pool = np.stack([w.grid for w in read_windows(reference_path)[0]])
+    return dict(reference_windows=len(pool), **{name: metrics.novelty(grids, pool) for name, grids in sets.items()})
+
+
 def summarize_structure(sets):
     """What a drummer hears first, per set of grids: mean bar repetition and kick on the downbeat.
 
@@ -681,6 +694,9 @@ def summary_row(report):
       Floor: shuffle_overlap, shuffle_rhythm_overlap.
       Ceilings: real_vs_real_overlap, real_vs_real_rhythm_overlap (halves by
       performance), train_vs_real_overlap, train_vs_real_rhythm_overlap.
+    Novelty (None without it): nearest_train_samples(_t1), nearest_train_real
+      (mean cells to the nearest train window) and copies_samples(_t1) (train
+      windows copied exactly).
     Two-sample accuracy (0.5 = indistinguishable): classifier_samples_vs_real,
       classifier_samples_t1_vs_real; reference classifier_real_vs_train.
     Interpolation, latent vs crossfade: interp_overlap / crossfade_overlap
@@ -708,6 +724,11 @@ def summary_row(report):
 
     def accuracy(name):
         return two.get(name, {}).get("accuracy")
+
+    novel = report.get("novelty", {})
+
+    def novelty(set_name, key):
+        return novel[set_name][key] if set_name in novel else None
 
     def f1_by_drum(mode):
         return {drum: row["f1"] for drum, row in rec[mode]["onsets"].items() if drum != "all"}
@@ -745,6 +766,9 @@ def summary_row(report):
         classifier_samples_vs_real=accuracy(f"{user_set} vs real"),
         classifier_samples_t1_vs_real=accuracy(f"{model_set} vs real"),
         classifier_real_vs_train=accuracy("real vs train"),
+        nearest_train_samples=novelty(user_set, "nearest"), nearest_train_samples_t1=novelty(model_set, "nearest"),
+        nearest_train_real=novelty("real", "nearest"),
+        copies_samples=novelty(user_set, "copies"), copies_samples_t1=novelty(model_set, "copies"),
         interp_overlap=mean_of("interpolation", "overlap"),
         interp_overlap_refined=mean_of("interpolation refined", "overlap"),
         variation_overlap=mean_of("variations", "overlap"),

@@ -91,17 +91,6 @@ def style_classifier(grids, styles, l2=metrics.two_sample.L2):
     return predict
 
 
-def nearest_train(samples, train_grids, chunk=4096):
-    """Each sample's Hamming distance (cells of 64 x 9) to its nearest train window."""
-    a = np.asarray(samples, np.float32).reshape(len(samples), -1)
-    best = np.full(len(a), np.inf)
-    for begin in range(0, len(train_grids), chunk):
-        b = np.asarray(train_grids[begin:begin + chunk], np.float32).reshape(-1, a.shape[1])
-        distance = a.sum(1)[:, None] + b.sum(1)[None, :] - 2 * a @ b.T
-        best = np.minimum(best, distance.min(1))
-    return best
-
-
 def _grids(beats):
     from bgmaker.data.windows import to_grid
     return np.stack([to_grid(ns) for ns in beats])
@@ -119,7 +108,7 @@ def prior_figures(samples, real, performances, train_grids, rng):
                                               performances, rng)
     real_table, table = metrics.feature_table(real), metrics.feature_table(samples)
     overlap = float(np.mean([metrics.overlap_and_kl(real_table[f], table[f])["overlap"] for f in real_table]))
-    nearest = nearest_train(samples, train_grids)
+    nearest = metrics.nearest_hamming(samples, train_grids)
     return dict(classifier=test["accuracy"], overlap=overlap, bar_repetition=float(bar_repetition(samples).mean()),
                 nearest_train_cells=float(nearest.mean()), copies=int((nearest == 0).sum()))
 
@@ -193,7 +182,7 @@ def evaluate(generator, latent, run, output_dir, seed=0, log=print):
     log(f"  chosen: {default}; on the test windows:")
     test = {c: prior_figures(sample_grids(generator, latent, c, SAMPLES, seed), grids["test"], groups["test"],
                              grids["train"], rng("test")) for c in candidates}
-    real_nearest = nearest_train(grids["test"], grids["train"])
+    real_nearest = metrics.nearest_hamming(grids["test"], grids["train"])
     reference = dict(nearest_train_cells=float(real_nearest.mean()), copies=int((real_nearest == 0).sum()))
 
     offered = [s for s in latent.priors if s in set(styles["train"]) and s not in ("run",)]

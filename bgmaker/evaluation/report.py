@@ -44,6 +44,9 @@ SUMMARY_FIGURES = (
     ("classifier two-sample accuracy, samples at T={t} / T=1 vs real (0.5 = indistinguishable) · reference: "
      "{split} vs train windows", ("classifier_samples_vs_real", "classifier_samples_t1_vs_real"), (),
      ("classifier_real_vs_train",)),
+    ("nearest train window (cells of 64 x 9 that differ), samples at T={t} / T=1 · real {split} windows",
+     ("nearest_train_samples", "nearest_train_samples_t1"), (), ("nearest_train_real",)),
+    ("train windows copied exactly, samples at T={t} / T=1", ("copies_samples", "copies_samples_t1"), (), ()),
     ("interpolation realism (in-between feature overlap), between encoder means / refined codes · baseline: "
      "crossfade · ceiling: real vs real", ("interp_overlap", "interp_overlap_refined"), ("crossfade_overlap",),
      ("real_vs_real_overlap",)),
@@ -70,7 +73,8 @@ def summary_table(summary):
     F1 per drum beside its shuffle floor.
     """
     def cells(keys):
-        fmt = {"kl_bits": "{:.1f}"}
+        fmt = {"kl_bits": "{:.1f}", "copies_samples": "{:.0f}", "copies_samples_t1": "{:.0f}",
+               "nearest_train_samples": "{:.1f}", "nearest_train_samples_t1": "{:.1f}", "nearest_train_real": "{:.1f}"}
         return " / ".join(_f(summary.get(k), fmt.get(k, "{:.2f}" if "instruments" in k else "{:.3f}"))
                           for k in keys) or " "
 
@@ -78,6 +82,8 @@ def summary_table(summary):
                  refine=summary.get("refine_steps") or 0, noise=_f(summary.get("variation_noise"), "{:g}"))
     lines = ["| figure | model | floor / baseline | ceiling / reference |", "|---|---:|---:|---:|"]
     for title, model, floor, ceiling in SUMMARY_FIGURES:
+        if all(summary.get(k) is None for k in model) and not any(k in summary for k in model):
+            continue  # a figure this report predates (e.g. novelty)
         lines.append(f"| {title.format(**names)} | {cells(model)} | {cells(floor)} | {cells(ceiling)} |")
     drums = summary.get("onset_f1_free_running_by_drum") or {}
     floors = summary.get("onset_f1_shuffle_floor_by_drum") or {}

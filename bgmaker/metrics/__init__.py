@@ -10,6 +10,7 @@ docstring. The modules follow the evaluation's three questions:
   (MGEval-style features, KDE overlap and KL, the shuffle baseline);
 - `interpolation`: does a latent path move smoothly from one groove to the
   other (Hamming-distance curves, monotonicity, the data-space crossfade);
+- `novelty`: does a sample copy a train window (nearest Hamming distance);
 - `two_sample`: can a classifier tell generated grids from real ones
   (grouped cross-validation, so one performance never straddles folds).
 """
@@ -19,6 +20,7 @@ from bgmaker.metrics.features import (FEATURES, active_instruments, feature_tabl
                                       onset_density, position_profile, step_density, syncopation)
 from bgmaker.metrics.interpolation import (crossfade, detour, distance_curves, hamming, monotonicity,
                                            smoothness)
+from bgmaker.metrics.novelty import nearest_hamming, novelty
 from bgmaker.metrics.onsets import onset_prf, step_accuracy
 from bgmaker.metrics.two_sample import (classifier_two_sample_test, fit_logistic, grid_statistics, group_halves,
                                         grouped_folds)
@@ -27,6 +29,6 @@ __all__ = [
     "DRUM_NAMES", "STEPS_PER_BAR",
     "FEATURES", "active_instruments", "classifier_two_sample_test", "crossfade", "detour", "distance_curves",
     "feature_table", "fit_logistic", "grid_statistics", "groove_consistency", "group_halves", "grouped_folds",
-    "hamming", "kde_on_shared_grid", "monotonicity", "onset_density", "onset_prf", "overlap_and_kl",
+    "hamming", "kde_on_shared_grid", "monotonicity", "nearest_hamming", "novelty", "onset_density", "onset_prf", "overlap_and_kl",
     "position_profile", "shuffle_steps", "smoothness", "step_accuracy", "step_density", "syncopation",
 ]
