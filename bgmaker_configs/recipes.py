@@ -34,6 +34,9 @@ class Recipe:
     hparams: dict = field(default_factory=dict)  # training hparams (never the architecture or KL)
     every_window: bool = True   # every 4-bar window (bgmaker.data.windows), else whole files + Magenta's 5 slices
     stock: bool = False         # Magenta as released (BGMAKER_STOCK=1: no speed patches, its own shuffle)
+    # (parent run, share): the train split mixed with that share of the parent run's windows (bgmaker.data.replay),
+    # for fine-tuning without forgetting; validation and test stay the run's own.
+    replay: tuple = ()
 
 
 RECIPES = {r.name: r for r in (
@@ -47,6 +50,14 @@ RECIPES = {r.name: r for r in (
     Recipe("windows-b128-lr2e-3", "every 4-bar window, written shuffled, full-split shuffle, batch 128, "
                                   "learning rate 2e-3 decaying 0.9998/step",
            hparams=dict(batch_size=128, shuffle_buffer=FULL_SHUFFLE, learning_rate=2e-3, decay_rate=0.9998)),
+    # Fine-tuning recipes (#26), for a run warm-started from a parent (v2_rock_beat from v1_all): a warm
+    # start begins a new optimizer at step 0, so Magenta's schedule starts again at its 1e-3.
+    Recipe("finetune-lr3e-4", "windows-b64 with the learning rate starting at 3e-4 (a third of the default)",
+           hparams=dict(batch_size=64, shuffle_buffer=FULL_SHUFFLE, learning_rate=3e-4)),
+    Recipe("replay25", "windows-b64 on the run's windows mixed with v1_all's others as 25% of the split",
+           hparams=dict(batch_size=64, shuffle_buffer=FULL_SHUFFLE), replay=("v1_all", 0.25)),
+    Recipe("replay25-lr3e-4", "replay25 with the learning rate starting at 3e-4",
+           hparams=dict(batch_size=64, shuffle_buffer=FULL_SHUFFLE, learning_rate=3e-4), replay=("v1_all", 0.25)),
 )}
 
 # The leader of benchmarks/recipes.md (80 CPU-minutes each on v2_rock_beat, validation): ahead of stock

@@ -46,9 +46,13 @@ class Run:
         """True: train on every 4-bar window (bgmaker.data.windows); False: whole files, Magenta's 5 slices."""
         return get_recipe(self.recipe).every_window
 
-    def examples_path(self, split, every_window=True):
-        """The split's NoteSequences: every window (data/<run>/), or whole files (data/<run>/whole_files/)."""
+    def examples_path(self, split, every_window=True, replay=()):
+        """The split's NoteSequences: every window (data/<run>/), or whole files (data/<run>/whole_files/);
+        with replay=(parent, share), the train split mixed with the parent's windows (bgmaker.data.replay)."""
         folder = paths.data_dir() / self.name
+        if replay and split == "train":
+            from bgmaker.data.replay import folder_name
+            return folder / folder_name(*replay) / "train.tfrecord"
         return (folder if every_window else folder / "whole_files") / f"{split}.tfrecord"
 
     @property
@@ -77,7 +81,7 @@ class Run:
         converter = models.window_converter(self.config) if recipe.every_window else models.drums_converter()
         return configs.update_config(base, dict(
             hparams=hparams, data_converter=converter,
-            train_examples_path=str(self.examples_path("train", recipe.every_window)),
+            train_examples_path=str(self.examples_path("train", recipe.every_window, recipe.replay)),
             eval_examples_path=str(self.examples_path("validation", recipe.every_window))))
 
 

@@ -28,11 +28,11 @@ def test_status_reads_the_runs_accounts(tmp_path, monkeypatch):
         json.dumps(dict(checkpoint="model.ckpt-90", step=90, examples=5760, cpu_s=1700.0, wall_s=900.0)) + "\n")
     lines = campaign.status()
     assert lines[0].startswith("campaign: not running")
-    assert _line(lines, "v1_all").startswith("v1_all: 0.50 of 8 CPU-hours, step 100, 6,400 examples, 1 milestones")
+    assert _line(lines, "v1_all").startswith("v1_all: 0.50 of 24 CPU-hours, step 100, 6,400 examples, 1 milestones")
     assert _line(lines, "v2_rock_beat").startswith("v2_rock_beat: 0.00 of 6 CPU-hours, step 0")
     assert not campaign.stage_done("v1_all", 16) and campaign.stage_done("v1_all", 0.5)
     proc = run_cli(str(REPO / "scripts" / "campaign.sh"), "--status", env={"BGMAKER_STATE_DIR": str(tmp_path)})
-    assert "v1_all: 0.50 of 8 CPU-hours" in proc.stdout
+    assert "v1_all: 0.50 of 24 CPU-hours" in proc.stdout
     piped = subprocess.run(["bash", "-c", f"'{REPO}/.venv/bin/bgmaker' campaign --status | head -c 0; "
                                           "exit ${PIPESTATUS[0]}"],
                            capture_output=True, text=True, env=dict(os.environ, BGMAKER_STATE_DIR=str(tmp_path)))
@@ -64,7 +64,7 @@ def test_a_lost_machine_resumes_from_the_committed_model_and_counts_its_cpu(tmp_
         (tmp_path / "models" / run / "checkpoint").write_text('model_checkpoint_path: "model.ckpt-1"\n')
         (tmp_path / "models" / run / "bgmaker_run.json").write_text(json.dumps(record))
     assert campaign.resume_source("v1_all", None) == (str(tmp_path / "models" / "v1_all"), 7200.0)
-    assert _line(campaign.status(), "v1_all").endswith("had spent 2.00 of 8 CPU-hours; a resume goes on from it")
+    assert _line(campaign.status(), "v1_all").endswith("had spent 2.00 of 24 CPU-hours; a resume goes on from it")
     assert _line(campaign.status(), "v2_rock_beat").startswith("v2_rock_beat: 0.00 of 6 CPU-hours")  # an older model: no credit
     assert campaign.resume_source("v2_rock_beat", "v1_all") == (str(tmp_path / "models" / "v1_all"), 0.0)
 
@@ -76,20 +76,23 @@ def test_a_lost_machine_resumes_from_the_committed_model_and_counts_its_cpu(tmp_
         if name != "humanize":  # from scratch: no committed model to resume (tested below)
             campaign.train_stage(name, hours, parent, 10, minutes)
     v1, v2 = (" ".join(c) for c in commands)
-    assert "--cpu-hours 6 " in v1 and f"--init-from {tmp_path / 'models' / 'v1_all'}" in v1
+    # v1_all has a plateau rule from 16 CPU-hours (#26): its first chunk trains to it, 14 after the 2 credited;
+    # it goes on from its own committed model with that model's step (the learning-rate schedule continues)
+    assert "--cpu-hours 14 " in v1 and f"--init-from {tmp_path / 'models' / 'v1_all'} --init-step" in v1
+    assert "--init-step" not in v2  # a warm start from the parent begins at step 0
     assert "--milestone-every 60 " in v1
     # v2_rock_beat has a plateau rule: its first chunk trains to the rule's minimum
     assert f"--cpu-hours {campaign.PLATEAU['v2_rock_beat']['minimum']:g} " in v2
     assert "--milestone-every 20 " in v2 and "--init-from" in v2
     lines = campaign.status()
-    assert _line(lines, "v1_all").startswith("v1_all: 2.00 of 8 CPU-hours (incl. 2.00 spent before, in ")
+    assert _line(lines, "v1_all").startswith("v1_all: 2.00 of 24 CPU-hours (incl. 2.00 spent before, in ")
     assert not campaign.stage_done("v1_all", 8) and campaign.stage_done("v1_all", 2)
 
 
 def test_an_intact_state_starts_v2_from_v1s_best_milestone_and_a_spent_budget_trains_nothing(tmp_path, monkeypatch):
     monkeypatch.setenv("BGMAKER_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("BGMAKER_MODELS_DIR", str(tmp_path / "models"))
-    for run, cpu_hours in (("v1_all", 8.0), ("v2_rock_beat", 1.0)):  # both shipped by an earlier campaign
+    for run, cpu_hours in (("v1_all", 24.0), ("v2_rock_beat", 1.0)):  # both shipped by an earlier campaign
         (tmp_path / "models" / run).mkdir(parents=True)
         (tmp_path / "models" / run / "checkpoint").write_text('model_checkpoint_path: "model.ckpt-1"\n')
         (tmp_path / "models" / run / "bgmaker_run.json").write_text(json.dumps(dict(shipped=dict(cpu_hours=cpu_hours))))
@@ -106,9 +109,9 @@ def test_an_intact_state_starts_v2_from_v1s_best_milestone_and_a_spent_budget_tr
     monkeypatch.setattr("bgmaker.data.convert.converted", lambda *a, **k: None)
     monkeypatch.setattr(campaign.subprocess, "run",
                         lambda command, **k: commands.append(command) or subprocess.CompletedProcess(command, 0))
-    # state lost for v1_all but its committed model had spent all 8 CPU-hours: nothing to train
-    assert campaign.train_stage("v1_all", 8.0, None, 10, 60.0) == 0 and not commands
-    assert campaign.stage_done("v1_all", 8.0)
+    # state lost for v1_all but its committed model had spent all 24 CPU-hours: nothing to train
+    assert campaign.train_stage("v1_all", 24.0, None, 10, 60.0) == 0 and not commands
+    assert campaign.stage_done("v1_all", 24.0)
 
 
 def test_a_second_campaign_is_refused(tmp_path, monkeypatch):
@@ -278,14 +281,14 @@ def test_a_stage_that_stopped_on_its_plateau_stays_stopped_on_a_new_machine(tmp_
     monkeypatch.setenv("BGMAKER_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("BGMAKER_MODELS_DIR", str(tmp_path / "models"))
     flat = dict(best="model.ckpt-1638", best_cpu_hours=2.33, spent_cpu_hours=4.33)
-    for run, shipped in (("v1_all", dict(cpu_hours=8.0)), ("v2_rock_beat", dict(cpu_hours=2.33, plateau=flat))):
+    for run, shipped in (("v1_all", dict(cpu_hours=24.0)), ("v2_rock_beat", dict(cpu_hours=2.33, plateau=flat))):
         (tmp_path / "models" / run).mkdir(parents=True)
         (tmp_path / "models" / run / "checkpoint").write_text('model_checkpoint_path: "model.ckpt-1"\n')
         (tmp_path / "models" / run / "bgmaker_run.json").write_text(json.dumps(dict(shipped=shipped)))
     # before anything runs, --status says what the committed models hold: neither stage has anything to train
     lines = campaign.status()
     assert _line(lines, "v1_all").startswith("v1_all: no state on this machine; its committed model ") \
-        and _line(lines, "v1_all").endswith("had spent 8.00 of 8 CPU-hours: its budget is spent (nothing to train)")
+        and _line(lines, "v1_all").endswith("had spent 24.00 of 24 CPU-hours: its budget is spent (nothing to train)")
     assert "had spent 2.33 of 6 CPU-hours; stopped at 4.33, its validation curve flat: best milestone " \
            "model.ckpt-1638 at 2.33 CPU-hours (nothing to train)" in _line(lines, "v2_rock_beat")
     commands = []

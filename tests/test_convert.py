@@ -194,3 +194,39 @@ def test_own_midi_folder_without_a_selection_goes_to_data_named_after_it(tmp_pat
     assert cli.main(["convert", "--input", str(d)]) == 0
     report = json.loads((tmp_path / "data" / "my_grooves" / "report.json").read_text())
     assert report["splits"]["train"]["examples"] == 3
+
+
+def test_replay_mixes_a_share_of_the_parents_other_windows_once_and_keeps_it(tmp_path):
+    """bgmaker.data.replay: every run window, the parent's others drawn to `share`, shared windows counted once,
+    seeded, remade only when an input changes."""
+    import tensorflow as tf
+    from bgmaker.data import replay
+
+    def write(path, records):
+        with tf.io.TFRecordWriter(str(path)) as writer:
+            for r in records:
+                writer.write(r)
+
+    def read(path):
+        return list(tf.compat.v1.io.tf_record_iterator(str(path)))
+    own = [b"rock %d" % i for i in range(30)]
+    parent = own[:10] + [b"funk %d" % i for i in range(50)]
+    write(tmp_path / "run.tfrecord", own)
+    write(tmp_path / "parent.tfrecord", parent)
+    report = replay.mix(tmp_path / "run.tfrecord", tmp_path / "parent.tfrecord", tmp_path / "mix", 0.25)
+    mixed = read(tmp_path / "mix" / "train.tfrecord")
+    assert report["run_windows"] == 30 and report["replayed_windows"] == 10 and report["windows"] == 40
+    assert report["shared_windows"] == 10 and report["parent_windows_available"] == 50
+    assert len(set(mixed)) == 40 and set(own) <= set(mixed)
+    assert all(r.startswith(b"funk") for r in set(mixed) - set(own))
+    assert mixed != own + sorted(set(mixed) - set(own)), "written shuffled, not run first"
+    again = replay.mix(tmp_path / "run.tfrecord", tmp_path / "parent.tfrecord", tmp_path / "mix2", 0.25)
+    assert read(tmp_path / "mix2" / "train.tfrecord") == mixed and again["sha256"] == report["sha256"]  # seeded
+    mtime = (tmp_path / "mix" / "train.tfrecord").stat().st_mtime_ns
+    replay.mix(tmp_path / "run.tfrecord", tmp_path / "parent.tfrecord", tmp_path / "mix", 0.25)
+    assert (tmp_path / "mix" / "train.tfrecord").stat().st_mtime_ns == mtime  # up to date: kept
+    write(tmp_path / "parent.tfrecord", parent + [b"jazz"])
+    assert replay.mix(tmp_path / "run.tfrecord", tmp_path / "parent.tfrecord", tmp_path / "mix", 0.25)[
+        "parent_windows_available"] == 51  # an input changed: made again
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        replay.mix(tmp_path / "run.tfrecord", tmp_path / "parent.tfrecord", tmp_path / "mix", 1.0)

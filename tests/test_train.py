@@ -329,3 +329,50 @@ def test_training_sessions_get_the_thread_pools():
     finally:
         for k, v in old.items():
             os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+
+
+def test_a_replay_recipe_trains_on_the_run_mixed_with_its_parent(env, tmp_path):
+    """--recipe replay25: v1_all's windows are converted, mixed in as 25% of the train split, and trained on;
+    validation stays the run's own."""
+    import drum_midi
+    gmd = mini_gmd(tmp_path / "groove")  # plus a funk performance in train: v1_all's window beyond rock beats
+    rel = "drummer1/session2/9_funk_100_beat_4-4.mid"
+    (gmd / rel).parent.mkdir(parents=True)
+    drum_midi.write_midi(drum_midi.rock_beat(bars=8, variant=9), gmd / rel)
+    with open(gmd / "info.csv", "a") as f:
+        f.write(f"drummer1,drummer1/session2,drummer1/session2/9,funk,100,beat,4-4,{rel},,19.2,train\n")
+    own = dict(env, BGMAKER_RUNS_DIR=str(tmp_path / "runs"), BGMAKER_DATA_DIR=str(tmp_path / "data"),
+               BGMAKER_GMD_DIR=str(gmd))
+    run_cli(str(REPO / "scripts" / "convert_gmd.sh"), "--run", "v2_rock_beat", env=own)
+    run_cli(TRAIN_SH, "--run", "v2_rock_beat", "--recipe", "replay25", f"--hparams={TINY_HPARAMS}",
+            "--num_steps=2", env=own)
+    folder = tmp_path / "runs" / "v2_rock_beat"
+    record = json.loads((folder / "bgmaker_run.json").read_text())
+    assert record["recipe"]["name"] == "replay25" and record["recipe"]["replay"] == ["v1_all", 0.25]
+    data = os.path.join(own["BGMAKER_DATA_DIR"], "v2_rock_beat")
+    assert record["examples"]["train"].endswith("replay-v1_all-25/train.tfrecord")
+    assert record["examples"]["validation"].endswith(os.path.join("v2_rock_beat", "validation.tfrecord"))
+    mix = json.loads(open(os.path.join(data, "replay-v1_all-25", "report.json")).read())
+    assert mix["replayed_windows"] > 0 and mix["run_windows"] + mix["replayed_windows"] == mix["windows"]
+    assert (folder / "train" / "model.ckpt-2.index").is_file()
+
+
+def test_init_step_goes_on_with_the_models_step_and_a_warm_start_begins_at_zero(env, tmp_path):
+    """--init-from X --init-step continues X's global step (Magenta's learning-rate schedule with it); plain
+    --init-from starts at 0. The campaign continues its own committed model so."""
+    from bgmaker.training.run_state import read_progress
+    first = dict(env, BGMAKER_RUNS_DIR=str(tmp_path / "first"))
+    run_cli(TRAIN_SH, "--run", "v2_rock_beat", f"--hparams={TINY_HPARAMS}", "--num_steps=3", env=first)
+    source = str(tmp_path / "first" / "v2_rock_beat")
+    go_on = dict(env, BGMAKER_RUNS_DIR=str(tmp_path / "go_on"))
+    run_cli(TRAIN_SH, "--run", "v2_rock_beat", f"--hparams={TINY_HPARAMS}", "--num_steps=5", "--init-from", source,
+            "--init-step", env=go_on)
+    assert (tmp_path / "go_on" / "v2_rock_beat" / "train" / "model.ckpt-5.index").is_file()
+    steps = [r["step"] for r in read_progress(tmp_path / "go_on" / "v2_rock_beat")]
+    assert steps[-1] == 5 and min(steps) >= 3, "it went on from step 3: two steps trained"
+    fresh = dict(env, BGMAKER_RUNS_DIR=str(tmp_path / "fresh"))
+    run_cli(TRAIN_SH, "--run", "v2_rock_beat", f"--hparams={TINY_HPARAMS}", "--num_steps=2", "--init-from", source,
+            env=fresh)
+    assert (tmp_path / "fresh" / "v2_rock_beat" / "train" / "model.ckpt-2.index").is_file()
+    bad = run_cli(TRAIN_SH, "--run", "v2_rock_beat", "--init-step", env=fresh, check=False)
+    assert bad.returncode != 0 and "--init-step goes with --init-from" in bad.stderr

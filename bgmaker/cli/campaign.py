@@ -5,7 +5,8 @@
   bgmaker campaign --ship v2_rock_beat   # choose on validation, export to models/, evaluate on test
 
 humanize (the GrooVAE humanizer) trains for 6 CPU-hours (milestones every 30 CPU-minutes), then
-v1_all for 8 CPU-hours (milestones every 60 CPU-minutes), then v2_rock_beat,
+v1_all for at least 16 CPU-hours and on while its validation curve rises, at most 24 (milestones every
+60 CPU-minutes), then v2_rock_beat,
 warm-started from v1_all's best milestone, for 6 (milestones every 20), or less when
 its validation curve flattens (after 3, once its best milestone is 2 CPU-hours old). State:
 $BGMAKER_STATE_DIR/campaign (default ~/.local/state/bgmaker/campaign); each stage's

@@ -40,6 +40,10 @@ def add_arguments(parser):
     parser.add_argument("--init-from", default=None, metavar="MODEL",
                         help="start a new run from this model's weights (models/NAME folder, run name or "
                              "checkpoint); ignored when the run already has a checkpoint to resume")
+    parser.add_argument("--init-step", action="store_true",
+                        help="with --init-from: also take its global step, so Magenta's learning-rate schedule "
+                             "goes on where that model's training stopped (a continuation; Adam's moments start "
+                             "anew, as a weights-only model keeps none). Without it a warm start begins at step 0")
     parser.add_argument("--cpu-hours", type=float, default=None,
                         help="stop once the run has used this many CPU-hours (process CPU time, all "
                              "threads, summed over restarts)")
@@ -51,6 +55,8 @@ def add_arguments(parser):
 
 def main(args):
     from bgmaker.training import train
+    if args.init_step and not args.init_from:
+        raise UserError("--init-step goes with --init-from MODEL")
     from bgmaker_configs.recipes import get_recipe
     run = train.resolve_run(args.run, args.midi, args.config)
     recipe = get_recipe(args.recipe or run.recipe)
@@ -59,5 +65,5 @@ def main(args):
         os.execvpe(sys.executable, [sys.executable, "-m", "bgmaker.cli", "train"] + sys.argv[2:],
                    {**os.environ, "BGMAKER_STOCK": "1"})
     return train.train(run, args.mode, args.extra, precision=args.precision, recipe=recipe.name,
-                       init_from=args.init_from, cpu_hours=args.cpu_hours, milestone_every=args.milestone_every,
+                       init_from=args.init_from, init_step=args.init_step, cpu_hours=args.cpu_hours, milestone_every=args.milestone_every,
                        log=lambda m: print(f"bgmaker train: {m}", flush=True))

@@ -16,7 +16,11 @@ already spent and keep what it learned along the way:
   after the fact and learning curves drawn from them.
 - `WarmStartHook` initialises a fresh run's weights from another model
   (a shipped model or another run's checkpoint); the optimizer starts anew.
-  A run that already has a checkpoint resumes from it instead.
+  With step=True it takes the model's global step too, so Magenta's
+  learning-rate schedule (a function of the step) goes on where that
+  training stopped: a continuation (the campaign going on from its own
+  committed model), not a fine-tune from step 0. A run that already has a
+  checkpoint resumes from it instead.
 
 CPU time is the process's user + system time (all threads), so a run that
 shares the machine is charged for what it used, not for waiting.
@@ -139,14 +143,20 @@ class ProgressHook(tf.train.SessionRunHook):
 class WarmStartHook(tf.train.SessionRunHook):
     """Initialise the model's weights from `checkpoint` when the run has none of its own (see module doc)."""
 
-    def __init__(self, checkpoint):
+    def __init__(self, checkpoint, step=False):
         self.checkpoint = str(checkpoint)
+        self.step = step
 
     def begin(self):
         # Runs before the session's initializers are finalised, so the initial
         # values come from the checkpoint; a restored run checkpoint wins over them.
         check_compatible(self.checkpoint, {v.op.name: v.shape.as_list() for v in tf.trainable_variables()})
-        tf.train.init_from_checkpoint(self.checkpoint, {v.op.name: v.op.name for v in tf.trainable_variables()})
+        names = {v.op.name: v.op.name for v in tf.trainable_variables()}
+        if self.step:
+            if "global_step" not in dict(tf.train.list_variables(self.checkpoint)):
+                raise MismatchedCheckpointError(f"{self.checkpoint} holds no global step to go on from")
+            names["global_step"] = "global_step"
+        tf.train.init_from_checkpoint(self.checkpoint, names)
 
 
 def check_compatible(checkpoint, wanted):

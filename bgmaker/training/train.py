@@ -63,7 +63,7 @@ def magenta_argv(run, mode, extra, precision=None, recipe=None):
         resolve_lstm_precision(hparams["lstm_precision"])  # a clear error before Magenta starts
     split = "train" if mode == "train" else "validation"
     argv = ["music_vae_train", f"--config={run.name}", f"--run_dir={run.run_dir}", f"--mode={mode}",
-            f"--examples_path={run.examples_path(split, recipe.every_window)}"]
+            f"--examples_path={run.examples_path(split, recipe.every_window, recipe.replay)}"]
     if hparams:
         argv.append("--hparams=" + ",".join(f"{k}={v}" for k, v in hparams.items()))
     return argv + passthrough
@@ -112,11 +112,11 @@ def record_run(run, argv, recipe=None, init_from=None):
     # Per start, as well as for the run: a resumed run may run on other pools than it began with.
     start = dict(time=time.strftime("%Y-%m-%dT%H:%M:%S%z"), command=[_relative(a, run.run_dir) for a in argv],
                  git_commit=commit, git_dirty=dirty, thread_pools=pools, cpu_s_before=cpu, wall_s_before=wall)
-    examples = {s: run.examples_path(s, recipe.every_window) for s in ("train", "validation", "test")}
+    examples = {s: run.examples_path(s, recipe.every_window, recipe.replay) for s in ("train", "validation", "test")}
     record = dict(run=run.name, model=run.config, description=run.description, select=run.select,
                   midi_dir=_relative(run.midi_dir, run.run_dir) if run.midi_dir else None,
                   recipe=dict(name=recipe.name, description=recipe.description, hparams=recipe.hparams,
-                              every_window=recipe.every_window, stock=recipe.stock),
+                              every_window=recipe.every_window, stock=recipe.stock, replay=list(recipe.replay)),
                   every_window=recipe.every_window, hparams=hparams, command=start["command"],
                   init_from=previous.get("init_from") or (_relative(init_from, run.run_dir) if init_from else None),
                   lstm_cell=resolve_lstm_precision(hparams.get("lstm_precision", "fp32")),
@@ -283,12 +283,13 @@ def resolve_run(name, midi=None, config=None):
     return run
 
 
-def train(run, mode="train", extra=(), precision=None, recipe=None, init_from=None, cpu_hours=None,
+def train(run, mode="train", extra=(), precision=None, recipe=None, init_from=None, init_step=False, cpu_hours=None,
           milestone_every=60.0, log=print):
     """Train (mode "train") or evaluate (mode "eval") `run` with Magenta's loop; return the exit status.
 
     extra: music_vae_train flags, passed on (`--hparams` merged over the run's).
     init_from: a model folder, run name or checkpoint to start a new run from.
+    init_step: also start from its global step (the learning-rate schedule goes on; see WarmStartHook).
     Raises UserError for anything the user can fix (missing data, bad flags,
     a warm start that does not fit).
     """
@@ -301,7 +302,13 @@ def train(run, mode="train", extra=(), precision=None, recipe=None, init_from=No
             raise UserError(f"--midi {run.midi_dir}: not a folder")
         ensure_converted(run, log=log)
     split = "train" if mode == "train" else "validation"
-    examples = run.examples_path(split, recipe.every_window)
+    if recipe.replay and mode == "train":
+        from bgmaker.data import replay
+        try:
+            replay.ensure(run, *recipe.replay, log=log)
+        except FileNotFoundError as e:
+            raise UserError(str(e)) from None
+    examples = run.examples_path(split, recipe.every_window, recipe.replay)
     if not examples.is_file():
         raise UserError(f"run {run.name} has no {split} data at {examples}; make it with: "
                         f"scripts/convert_gmd.sh --run {run.name}" + ("" if recipe.every_window else " --whole-files"))
@@ -328,7 +335,7 @@ def train(run, mode="train", extra=(), precision=None, recipe=None, init_from=No
         auto = record["hparams"].get("lstm_precision") == "auto"
         log(f"LSTM matmuls in {record['lstm_cell']}" + (why.get(record["lstm_cell"], "") if auto else ""))
         hooks = training_hooks(run, record["hparams"]["batch_size"], cpu_hours, milestone_every,
-                               None if previous else init_from, precision=record["lstm_cell"])
+                               None if previous else init_from, precision=record["lstm_cell"], init_step=init_step)
     return run_magenta_train(argv, run, hooks)
 
 
@@ -347,7 +354,7 @@ def resolve_init_from(name):
         raise UserError(f"--init-from {name}: {e}") from None
 
 
-def training_hooks(run, batch_size, cpu_hours, milestone_minutes, init_from, precision=None):
+def training_hooks(run, batch_size, cpu_hours, milestone_minutes, init_from, precision=None, init_step=False):
     """The session hooks of a training process (bgmaker.training.hooks)."""
     import bgmaker_configs
     from bgmaker.training import hooks as th
@@ -357,7 +364,7 @@ def training_hooks(run, batch_size, cpu_hours, milestone_minutes, init_from, pre
                              milestone_every_s=milestone_minutes * 60 if milestone_minutes else None,
                              log=lambda m: print(m, flush=True), precision=precision)]
     if init_from:
-        hooks.append(th.WarmStartHook(init_from))
+        hooks.append(th.WarmStartHook(init_from, step=init_step))
     return hooks
 
 
