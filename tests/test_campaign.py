@@ -72,6 +72,7 @@ def test_a_lost_machine_resumes_from_the_committed_model_and_counts_its_cpu(tmp_
     monkeypatch.setattr("bgmaker.data.convert.converted", lambda *a, **k: None)
     monkeypatch.setattr(campaign.subprocess, "run",
                         lambda command, **k: commands.append(command) or subprocess.CompletedProcess(command, 0))
+    monkeypatch.setattr(campaign, "run_trials", lambda *a, **k: dict(recipe="windows-b64"))  # tested below
     for name, hours, parent, minutes in campaign.STAGES:
         if name != "humanize":  # from scratch: no committed model to resume (tested below)
             campaign.train_stage(name, hours, parent, 10, minutes)
@@ -298,3 +299,48 @@ def test_a_stage_that_stopped_on_its_plateau_stays_stopped_on_a_new_machine(tmp_
     assert campaign.train_stage("v2_rock_beat", 6.0, "v1_all", 10, 20.0) == 0 and not commands
     assert campaign.stage_done("v2_rock_beat", 6.0)
     assert campaign.plateau("v2_rock_beat")["best"] == "model.ckpt-1638"
+
+
+def test_a_fine_tuning_stage_first_tries_each_recipe_at_equal_cpu_and_trains_with_the_best(tmp_path, monkeypatch):
+    """#26: before v2_rock_beat's first step, every TRIALS recipe trains the same CPU from v1_all's best milestone;
+    the milestone that ranks first on validation (the parent's own weights among them) names the stage's recipe,
+    recorded once (choice.json) and passed on every chunk."""
+    monkeypatch.setenv("BGMAKER_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("BGMAKER_MODELS_DIR", str(tmp_path / "models"))
+    parent = str(tmp_path / "v1_all" / "model.ckpt-9")
+    monkeypatch.setattr(campaign, "best_milestone", lambda name: dict(checkpoint=parent))
+    monkeypatch.setattr("bgmaker.data.convert.converted", lambda *a, **k: None)
+    plan = campaign.TRIALS["v2_rock_beat"]
+    commands = []
+
+    def run(command, env=None, **k):  # a trial "trains": its progress says it spent its CPU, one milestone
+        commands.append(command)
+        if "--recipe" in command and "--init-step" not in command and env["BGMAKER_RUNS_DIR"] != str(campaign.root() / "runs"):
+            recipe = command[command.index("--recipe") + 1]
+            folder = campaign.trial_dir("v2_rock_beat", recipe)
+            (folder / "milestones").mkdir(parents=True, exist_ok=True)
+            (folder / "progress.jsonl").write_text(json.dumps(dict(step=10, cpu_s=plan["cpu_hours"] * 3600, wall_s=1.0)) + "\n")
+            (folder / "milestones" / "index.jsonl").write_text(json.dumps(dict(
+                checkpoint="model.ckpt-10", step=10, examples=640, cpu_s=plan["cpu_hours"] * 3600, wall_s=1.0)) + "\n")
+        return subprocess.CompletedProcess(command, 0)
+    monkeypatch.setattr(campaign.subprocess, "run", run)
+    accuracy = {"windows-b64": 0.50, "finetune-lr3e-4": 0.52, "replay25": 0.56, "replay25-lr3e-4": 0.54}
+
+    def validate(run_name, checkpoint, output_dir=None, **k):
+        recipe = next((r for r in accuracy if f"/{r}/" in str(checkpoint)), None)
+        value = accuracy[recipe] if recipe else 0.45  # the parent's weights
+        return dict(accuracy_free_running=value, sample_overlap=value, interp_overlap=value,
+                    classifier_samples_vs_real=1 - value)
+    monkeypatch.setattr("bgmaker.evaluation.evaluate.validate", validate)
+    campaign.train_stage("v2_rock_beat", 6.0, "v1_all", 10, 20.0)
+    trials = [c for c in commands if "--recipe" in c and c[-1] != "replay25" and "--cpu-hours" in c
+              and c[c.index("--cpu-hours") + 1] == f"{plan['cpu_hours']:g}"]
+    assert [c[c.index("--recipe") + 1] for c in trials] == list(plan["recipes"])
+    assert all(c[c.index("--init-from") + 1] == parent for c in trials)
+    stage = commands[-1]
+    assert stage[stage.index("--recipe") + 1] == "replay25" and stage[stage.index("--init-from") + 1] == parent
+    assert campaign.trial_choice("v2_rock_beat")["recipe"] == "replay25"
+    assert "chosen: replay25" in _line(campaign.status(), "v2_rock_beat recipe trials")
+    commands.clear()
+    campaign.train_stage("v2_rock_beat", 6.0, "v1_all", 10, 20.0)  # the choice holds: no trial again
+    assert len(commands) == 1 and "replay25" in commands[0]

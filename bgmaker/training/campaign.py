@@ -16,7 +16,10 @@ machine) and does the next thing that is not done yet:
    (`--init-step`), so the learning-rate schedule continues; Adam's moments
    start anew (a weights-only model keeps none);
 2. v2_rock_beat, started from v1_all's best milestone (chosen on v1_all's
-   validation split), until V2_CPU_HOURS, or earlier once its validation curve
+   validation split), with the recipe its trials chose (TRIALS: each
+   fine-tuning recipe, plain, lower learning rate, replay of v1_all's windows,
+   trained the same CPU from those weights and scored on rock validation;
+   benchmarks/finetune.py reports them), until V2_CPU_HOURS, or earlier once its validation curve
    is flat (PLATEAU, check_plateau). Its milestones come every 20
    CPU-minutes, as the from-scratch recipe runs' do (benchmarks/recipes.py), so
    the warm start and training from scratch meet at equal CPU at several points.
@@ -61,6 +64,12 @@ CREDIT_FILE = "campaign_credit.json"
 PLATEAU = {"v2_rock_beat": dict(minimum=3.0, patience=2.0), "v1_all": dict(minimum=16.0, patience=2.0)}
 CHECK_EVERY = 2
 PLATEAU_FILE = "plateau.json"
+# Before a fine-tuning stage trains, short runs of each candidate recipe from the same parent weights, at equal
+# CPU, scored on the stage's validation split (#26: fine-tuning without forgetting): the stage then trains with
+# the recipe whose best milestone ranks first (`choose`, the parent's own weights among the candidates).
+TRIALS = {"v2_rock_beat": dict(recipes=("windows-b64", "finetune-lr3e-4", "replay25", "replay25-lr3e-4"),
+                               cpu_hours=1.0, milestone_minutes=20.0)}
+CHOICE_FILE = "choice.json"
 # The paired check that bf16 training learns as fp32 does (benchmarks/bf16_training.py): a drum stage
 # trains in bf16 on a CPU with hardware bf16 only where it passed.
 BF16_CHECK = paths.REPO_ROOT / "benchmarks" / "bf16_training.json"
@@ -171,6 +180,13 @@ def status():
                      f"{len(read_milestones(run_dir(name)))} milestones ({run_dir(name)})"
                      + (f"; stopped, its validation curve flat: best milestone {flat['best']} at "
                         f"{flat['best_cpu_hours']:g} CPU-hours" if (flat := plateau(name)) else ""))
+    for name, plan in TRIALS.items():
+        from bgmaker.training.run_state import spent
+        if trials_dir(name).is_dir():
+            chosen = trial_choice(name)
+            lines.append(f"{name} recipe trials: CPU-hours of {plan['cpu_hours']:g} each: " + ", ".join(
+                f"{r} {spent(trial_dir(name, r))[0] / 3600:.2f}" for r in plan["recipes"])
+                + (f"; chosen: {chosen['recipe']} (best {chosen['best']})" if chosen else ""))
     recipes = paths.state_dir() / "recipes"
     if recipes.is_dir():  # benchmarks/recipes.py: the equal-CPU runs that choose the recipe
         spent_by = {r.name: read_progress(r / "v2_rock_beat") for r in sorted(recipes.iterdir())
@@ -276,6 +292,87 @@ def _shipped_plateau(model):
         return None
 
 
+def trials_dir(name):
+    return root() / "trials" / name
+
+
+def trial_dir(name, recipe):
+    """A trial's run folder: <campaign>/trials/<stage>/<recipe>/<stage> (its BGMAKER_RUNS_DIR is the parent)."""
+    return trials_dir(name) / recipe / name
+
+
+def trial_choice(name):
+    """The recipe record the trials chose for stage `name` (choice.json), else None."""
+    try:
+        return json.loads((trials_dir(name) / CHOICE_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def run_trials(name, parent, nice, log=print):
+    """Train each TRIALS recipe of stage `name` for the same CPU from the parent's weights, score every milestone
+    on validation, and record the recipe of the best (choice.json); return that record. Resumable: a trial
+    that has spent its CPU is not trained again, scores are cached."""
+    from bgmaker.training.run_state import spent
+    from bgmaker.data.convert import converted
+    plan = TRIALS[name]
+    chosen = trial_choice(name)
+    if chosen:
+        return chosen
+    from bgmaker_configs.runs import get_run
+    best_parent = best_milestone(parent)  # the parent trained here, else its committed model
+    source = best_parent["checkpoint"] if best_parent else str(get_run(parent).shipped_dir)
+    converted(name, root() / "data")
+    for recipe in plan["recipes"]:
+        folder = trial_dir(name, recipe)
+        if spent(folder)[0] >= plan["cpu_hours"] * 3600:
+            continue
+        log(f"bgmaker campaign: trial {name} {recipe}: {plan['cpu_hours']:g} CPU-hours from {paths.portable(source)}")
+        command = ["nice", "-n", str(nice), sys.executable, "-m", "bgmaker.cli", "train", "--run", name,
+                   "--recipe", recipe, "--init-from", str(source), "--cpu-hours", f"{plan['cpu_hours']:g}",
+                   "--milestone-every", f"{plan['milestone_minutes']:g}", "--checkpoints_to_keep=1"]
+        precision = training_precision(name)
+        if precision:
+            command += ["--precision", precision]
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        with open(folder.parent / "train.log", "a") as f:
+            code = subprocess.run(command, env={**env(), "BGMAKER_RUNS_DIR": str(folder.parent)}, stdout=f,
+                                  stderr=subprocess.STDOUT).returncode
+        if code != 0:
+            raise RuntimeError(f"trial {name} {recipe} failed (exit {code}); log: {folder.parent / 'train.log'}")
+    return choose_trial(name, source, log)
+
+
+def trial_scores(name, log=print):
+    """{recipe: validation records of its milestones} for stage `name`'s trials (cached per milestone)."""
+    use_campaign_dirs()
+    return {recipe: [dict(r, recipe=recipe) for r in validation_scores(name, trial_dir(name, recipe), log=log)]
+            for recipe in TRIALS[name]["recipes"] if trial_dir(name, recipe).is_dir()}
+
+
+def choose_trial(name, source, log=print):
+    """Rank every trial milestone and the parent's weights together (`choose`); record and return the choice."""
+    from bgmaker.evaluation import evaluate
+    scores = trial_scores(name, log)
+    cache = trials_dir(name) / "start_validation.json"
+    if cache.is_file() and json.loads(cache.read_text())["checkpoint"] == str(source):
+        start = json.loads(cache.read_text())
+    else:
+        summary = evaluate.validate(name, str(source), log=lambda *_: None, output_dir=trials_dir(name) / "start")
+        start = dict(checkpoint=str(source), cpu_s=0.0, step=None, examples=None, start=True, recipe=None,
+                     summary=summary)
+        cache.write_text(json.dumps(start, default=float) + "\n")
+    everything = [r for records in scores.values() for r in records] + [start]
+    best = choose(everything, choice_figures(name))
+    recipe = best["recipe"] or TRIALS[name]["recipes"][0]  # the parent best: plain fine-tuning, the first
+    record = dict(recipe=recipe, best=Path(best["checkpoint"]).name, best_cpu_hours=round(best["cpu_s"] / 3600, 2),
+                  parent_best=best is start, start=str(source), figures=list(choice_figures(name)),
+                  cpu_hours_each=TRIALS[name]["cpu_hours"], time=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    (trials_dir(name) / CHOICE_FILE).write_text(json.dumps(record, indent=1) + "\n")
+    log(f"bgmaker campaign: {name} trains with recipe {recipe} (best on validation: {record['best']})")
+    return record
+
+
 def training_precision(name, check=None):
     """The --precision a stage trains with, or None for its run's own setting (see BF16_CHECK).
 
@@ -302,8 +399,10 @@ def train_stage(name, hours, parent, nice, milestone_minutes=60.0):
     from bgmaker.training.train import latest_checkpoint
     from bgmaker.data.convert import converted
     extra = []
+    from_parent = False  # a fresh start from the parent's weights (not a continuation of the stage's own model)
     if not latest_checkpoint(str(run_dir(name))):
         source, cpu_s = resume_source(name, parent)
+        from_parent = bool(parent) and not cpu_s
         if source:
             extra = ["--init-from", source]
         if source and cpu_s:  # the stage's own committed model: go on with its step (learning-rate schedule)
@@ -320,6 +419,12 @@ def train_stage(name, hours, parent, nice, milestone_minutes=60.0):
                 print(f"bgmaker campaign: {name} had spent its {hours:g} CPU-hours in {source}", flush=True)
                 return 0
     converted(name, root() / "data")  # only now: a stage with nothing to train needs no data
+    if name in TRIALS:  # the recipe its trials chose (run now, before its first step), on every chunk
+        chosen = trial_choice(name)
+        if chosen is None and from_parent:
+            chosen = run_trials(name, parent, nice)
+        if chosen:
+            extra += ["--recipe", chosen["recipe"]]
     budget = max(hours - credit(name)[0] / 3600, 0.01)  # the run's own CPU-hours (a credit is not the run's)
     if name in PLATEAU:  # in chunks ending on a milestone, scored between them (check_plateau)
         from bgmaker.training.run_state import spent
