@@ -59,7 +59,6 @@ def main(args):
         raise UserError(f"--min-windows must be at least 2, got {args.min_windows}")
     import bgmaker_configs
     run = bgmaker_configs.get_run(args.run)  # UnknownNameError lists the runs
-    from bgmaker.generation.generator import BeatGenerator
     if args.report_only:
         from bgmaker import models
         from bgmaker.evaluation import priors as evaluation
@@ -77,29 +76,15 @@ def main(args):
             raise UserError(f"{paths.as_typed(folder)} has no priors; fit them with: bgmaker priors --run {args.run}")
         print("\n".join(describe(latent)))
         return 0
-    splits = {split: run.examples_path(split) for split in ("train", "validation") + (("test",) if args.evaluate else ())}
-    missing = [str(p) for p in splits.values() if not p.is_file()]
-    if missing:
-        raise UserError(f"no converted data for run {run.name} ({', '.join(missing)}); "
-                        f"make it with: scripts/convert_gmd.sh --run {run.name}")
+    from bgmaker.evaluation import priors as evaluation
     started = time.perf_counter()
-    generator = BeatGenerator.load(run=args.run, checkpoint=args.checkpoint, batch_size=256)
-    print(f"model: {generator.choice.why}", flush=True)
-    log = lambda m: print(m, flush=True)  # noqa: E731
-    out = Path(args.output_dir or Path(generator.checkpoint).parent)
     try:
-        latent = priors.fit_model(generator, splits["train"], splits["validation"],
-                                  min_windows=args.min_windows or priors.MIN_WINDOWS, log=log)
-        written = latent.save(out)
-        if args.evaluate:
-            from bgmaker.evaluation import priors as evaluation
-            report = evaluation.evaluate(generator, latent, run, out, log=log)
-            latent.save(out)  # with the default prior the evaluation chose
-            for g in report["gate"]:
-                print(f"  {'PASS' if g['passed'] else 'FAIL'}: {g['line']}")
-            written += [out / f"{evaluation.REPORT}.{ext}" for ext in ("md", "json", "png")]
-    finally:
-        generator.close()
+        latent, report, written = evaluation.fit_and_evaluate(
+            run, args.checkpoint, args.output_dir, args.evaluate, args.min_windows, log=lambda m: print(m, flush=True))
+    except FileNotFoundError as e:
+        raise UserError(str(e)) from None
+    for g in (report or {}).get("gate", []):
+        print(f"  {'PASS' if g['passed'] else 'FAIL'}: {g['line']}")
     print("\n".join(describe(latent)))
     print(f"wrote {', '.join(paths.as_typed(p) for p in written)} in {time.perf_counter() - started:.0f} s")
     return 0

@@ -329,3 +329,35 @@ def write(report, folder):
     (folder / f"{REPORT}.json").write_text(json.dumps(jsonable(report), indent=1) + "\n")
     plot(report, folder / f"{REPORT}.png")
     (folder / f"{REPORT}.md").write_text(markdown(report))
+
+
+def fit_and_evaluate(run, checkpoint=None, output_dir=None, evaluate_too=True, min_windows=None, log=print):
+    """Fit a model's latent priors and attribute vectors on its run's windows, evaluate them, save them beside it.
+
+    The one pipeline behind `bgmaker priors` and the campaign's ship (a model
+    shipped anew gets priors of its own latent space, never its
+    predecessor's). Returns (latent map, report or None, paths written).
+    FileNotFoundError names a split that is not converted.
+    """
+    from bgmaker.generation import priors
+    from bgmaker.generation.generator import BeatGenerator
+    splits = {split: run.examples_path(split) for split in ("train", "validation") + (("test",) if evaluate_too else ())}
+    missing = [str(p) for p in splits.values() if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(f"no converted data for run {run.name} ({', '.join(missing)}); "
+                                f"make it with: scripts/convert_gmd.sh --run {run.name}")
+    generator = BeatGenerator.load(run=run.name, checkpoint=checkpoint, batch_size=256)
+    log(f"model: {generator.choice.why}")
+    out = Path(output_dir or Path(generator.checkpoint).parent)
+    report = None
+    try:
+        latent = priors.fit_model(generator, splits["train"], splits["validation"],
+                                  min_windows=min_windows or priors.MIN_WINDOWS, log=log)
+        written = latent.save(out)
+        if evaluate_too:
+            report = evaluate(generator, latent, run, out, log=log)
+            latent.save(out)  # with the default prior the evaluation chose
+            written += [out / f"{REPORT}.{ext}" for ext in ("md", "json", "png")]
+    finally:
+        generator.close()
+    return latent, report, written

@@ -621,6 +621,9 @@ def ship(name):
         return prefix
     evaluate.evaluate(name, prefix, "test", output_dir=out, plots=False)
     check.record(out)  # the small seeded evaluation tests/test_shipped_model.py repeats
+    # Priors and attribute vectors of this model's own latent space (a predecessor's would steer it wrongly)
+    from bgmaker.evaluation import priors as latent_priors
+    latent_priors.fit_and_evaluate(get_run(name), prefix, out)
     return prefix
 
 
