@@ -221,6 +221,12 @@ BAD_JSON = [
     ("/api/export", {"beats": [GRID] * 33}, "beats must be a list of 1 to 32"),
     ("/api/export", {"beats": []}, "beats must be a list of 1 to 32"),
     ("/api/export", {"beats": [GRID, GRID[:3]]}, "beat 2 must be a list of 64 steps"),
+    # nested 100,000 levels deep: Python's JSON parser recurses; a 400, not "internal error: RecursionError"
+    ("/api/sample", b"[" * 100_000 + b"]" * 100_000, "malformed JSON: nested too deeply"),
+    # a typo is named, not silently replaced by the default
+    ("/api/sample", {"temprature": 1.5}, "unknown field \"temprature\" (did you mean 'temperature'?)"),
+    ("/api/interpolate", {"a": GRID, "b": GRID, "step": 4}, "unknown field \"step\" (did you mean 'steps'?)"),
+    ("/api/export", {"beats": [GRID], "humanize": {"amount": 1, "sed": 3}}, "unknown field \"sed\""),
 ]
 
 

@@ -96,16 +96,44 @@ def require_type(request, allowed, what):
         raise bad(f"send {what} with Content-Type: {allowed[0]} (got '{kind or 'none'}')", 415)
 
 
-async def read_json(request):
+async def read_json(request, fields):
+    """The request's JSON object; a one-line 400 for malformed or too deeply nested JSON, a non-object, or a
+    field not in `fields` (a typo such as "temprature" would otherwise silently give the default)."""
     require_type(request, JSON_TYPES, "JSON")
     body = await read_body(request, MAX_JSON_BYTES)
     try:
         data = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise bad(f"malformed JSON: {str(e).splitlines()[0]}") from None
+    except RecursionError:
+        raise bad("malformed JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise bad(f"the request must be a JSON object, got {type(data).__name__}")
+    check_fields(data, fields, request.url.path)
     return data
+
+
+def check_fields(data, fields, where):
+    """A one-line 400 naming the first field of `data` not in `fields`, with the nearest known one."""
+    import difflib
+    for name in data:
+        if name not in fields:
+            near = difflib.get_close_matches(str(name), sorted(fields), n=1)
+            raise bad(f"unknown field {json.dumps(name)}" + (f" (did you mean '{near[0]}'?)" if near else "")
+                      + f"; {where} takes: {', '.join(sorted(fields))}")
+
+
+# The fields each JSON endpoint takes; every model call also takes temperature and seed (run_model).
+JOB = ("temperature", "seed")
+FIELDS = {
+    "sample": ("count", "prior", "more") + JOB,
+    "interpolate": ("a", "b", "steps") + JOB,
+    "variations": ("beat", "count", "noise", "more") + JOB,
+    "reconstruct": ("beat", "more") + JOB,
+    "export": ("beats", "bpm", "format", "name", "humanize"),
+    "humanize": ("beat", "amount", "seed"),
+}
+HUMANIZE_FIELDS = ("amount", "seed")  # the export's "humanize" object
 
 
 def number(data, name, kind=float, limit=None):
@@ -256,6 +284,7 @@ def create_app(generator, model_label="", renderer="auto", allowed_hosts=LOOPBAC
             raise bad("this server has no humanizer (bgmaker serve loads models/humanize when it is there)", 409)
         if not isinstance(settings, dict):
             raise bad(f"humanize must be an object {{amount, seed}}, got {json.dumps(settings)}")
+        check_fields(settings, HUMANIZE_FIELDS, "humanize")
         amount, seed = number(settings, "amount"), number(settings, "seed", int) or 0
         return [humanize.humanize([ns], machine.humanizer, amount, seed)[0] for ns in sequences]
 
@@ -281,33 +310,33 @@ def create_app(generator, model_label="", renderer="auto", allowed_hosts=LOOPBAC
         return [b.sequence for b in job.beats]
 
     async def sample(request):
-        data = await read_json(request)
+        data = await read_json(request, FIELDS["sample"])
         count, prior, more = number(data, "count", int), prior_name(data), steering(data, attributes)
         return await run_model(data, "sample", lambda **kw: sequences(
             jobs.sample(generator, count, journey_steps=0, prior=prior, more=more, **kw)))
 
     async def interpolate(request):
-        data = await read_json(request)
+        data = await read_json(request, FIELDS["interpolate"])
         a, b, steps = beat(data, "a"), beat(data, "b"), number(data, "steps", int)
         return await run_model(data, "interpolation", lambda **kw: sequences(
             jobs.interpolate(generator, a, b, steps, **kw)))
 
     async def variations(request):
-        data = await read_json(request)
+        data = await read_json(request, FIELDS["variations"])
         source, count, noise = beat(data, "beat"), number(data, "count", int), number(data, "noise")
         more = steering(data, attributes)
         return await run_model(data, "variation", lambda **kw: sequences(
             jobs.variations(generator, [source], count, noise, more=more, **kw)))
 
     async def reconstruct(request):
-        data = await read_json(request)
+        data = await read_json(request, FIELDS["reconstruct"])
         source, more = beat(data, "beat"), steering(data, attributes)
         return await run_model(data, "reconstruction", lambda **kw: sequences(
             jobs.reconstruct(generator, [source], more=more, **kw)))
 
     async def export(request):
         from bgmaker.render.midi import concatenate
-        data = await read_json(request)
+        data = await read_json(request, FIELDS["export"])
         fmt = data.get("format", "midi")
         if fmt not in ("midi", "wav"):
             raise bad(f"format must be 'midi' or 'wav', got {json.dumps(fmt)}")
@@ -343,10 +372,11 @@ def create_app(generator, model_label="", renderer="auto", allowed_hosts=LOOPBAC
         import numpy as np
 
         from bgmaker.data import groove
-        data = await read_json(request)
+        data = await read_json(request, FIELDS["humanize"])
         source = beat(data, "beat")
         start = time.perf_counter()
-        (played,) = await asyncio.to_thread(machine.run_job, lambda: humanized([source], data))
+        settings = {k: v for k, v in data.items() if k != "beat"}
+        (played,) = await asyncio.to_thread(machine.run_job, lambda: humanized([source], settings))
         g = groove.groove_of(played, STEPS)
         return JSONResponse(dict(velocity=np.round(g.velocity).astype(int).tolist(),
                                  offset=np.round(g.offset, 4).tolist(), humanizer=machine.humanizer.name,
