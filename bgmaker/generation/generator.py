@@ -17,7 +17,9 @@ decoded (bgmaker.generation.refine: from the encoder's mean, `refine_steps`
 Adam steps on the teacher-forced loss plus a small prior term), so
 `reconstruct`, `variations` and `interpolate` play the user's beat back
 faithfully; `refine_steps=0` gives the encoder's mean, as Magenta does.
-Refinement is deterministic, so all of the above still holds.
+Refinement is deterministic (bit-identical codes from call to call and in
+any process; across batch sizes equal to float32 rounding:
+bgmaker.generation.refine), so all of the above still holds.
 
 Input beats (MIDI paths or NoteSequences) are cut into 4-bar windows by
 bgmaker.data.windows, the same windows training uses (bar-aligned, 1-bar hop,
@@ -222,7 +224,7 @@ class BeatGenerator:
 
         Its LSTMs run in fp32 whatever lstm_precision says: on these CPUs fp32 is
         the faster at refinement's small batches (benchmarks/bench_refine.py), and
-        a refined code then moves by ~1e-5 between batch sizes, where bf16's moves
+        a refined code then moves by ~1e-7 between batch sizes, where bf16's moves
         by ~1e-2. Its batch is refine_batch_size (default: batch_size): a batch of
         256 refines ~2x more windows per second than one of 64 on these CPUs.
         """

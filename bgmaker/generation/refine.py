@@ -67,7 +67,12 @@ class Refiner:
             self._objective = r_loss + self._prior_weight * 0.5 * tf.reduce_sum(tf.square(self._z), axis=1)
             self._gradient = tf.gradients(tf.reduce_sum(self._objective), self._z)[0]
             saver = tf.train.Saver(tf.global_variables())
-            self._session = tf.Session()
+            # One inter-op thread: with more, the gradient's partial sums (the unrolled LSTM's) are added in
+            # whatever order threads finish, and a code moved by ~1e-5 from one call to the next, even in one
+            # process. With one, refinement is bit-identical from call to call and process to process (across
+            # batch sizes, to float32 rounding: other matmul kernels); the matmuls keep their intra-op
+            # threads, and a step costs the same (measured on 16 windows).
+            self._session = tf.Session(config=tf.ConfigProto(inter_op_parallelism_threads=1))
             restore(tf, self._session, saver, checkpoint)
             self._session.run(tf.local_variables_initializer())
 
