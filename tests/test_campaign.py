@@ -344,3 +344,22 @@ def test_a_fine_tuning_stage_first_tries_each_recipe_at_equal_cpu_and_trains_wit
     commands.clear()
     campaign.train_stage("v2_rock_beat", 6.0, "v1_all", 10, 20.0)  # the choice holds: no trial again
     assert len(commands) == 1 and "replay25" in commands[0]
+
+
+def test_a_child_stage_inherited_from_its_committed_model_starts_again_once_the_parent_trains_here(tmp_path, monkeypatch):
+    """v2_rock_beat stopped on its plateau in its committed model; once v1_all has milestones here (newer weights),
+    that inheritance is dropped and v2_rock_beat trains again from them. Its own checkpoints would be kept."""
+    monkeypatch.setenv("BGMAKER_STATE_DIR", str(tmp_path / "state"))
+    folder = campaign.run_dir("v2_rock_beat")
+    folder.mkdir(parents=True)
+    (folder / campaign.CREDIT_FILE).write_text(json.dumps(dict(cpu_s=8388.0, model="models/v2_rock_beat")))
+    (folder / campaign.PLATEAU_FILE).write_text(json.dumps(dict(best="model.ckpt-1638", from_model="models/v2_rock_beat")))
+    assert campaign.stage_done("v2_rock_beat", 6.0)
+    assert not campaign.forget_stale_start("v2_rock_beat", "v1_all", log=lambda m: None)  # v1_all has trained nothing here
+    milestones = campaign.run_dir("v1_all") / "milestones"
+    milestones.mkdir(parents=True)
+    (milestones / "index.jsonl").write_text(json.dumps(dict(checkpoint="model.ckpt-9000", step=9000, examples=1,
+                                                            cpu_s=3600.0, wall_s=1.0)) + "\n")
+    assert campaign.forget_stale_start("v2_rock_beat", "v1_all", log=lambda m: None)
+    assert not campaign.stage_done("v2_rock_beat", 6.0) and campaign.credit("v2_rock_beat") == (0.0, None)
+    assert not campaign.forget_stale_start("v1_all", None, log=lambda m: None)  # a stage with no parent keeps its credit

@@ -15,8 +15,8 @@ checkpoint live in bgmaker.training.campaign.
 """
 import os
 
-from bgmaker.training.campaign import (STAGES, check_plateau, claim, run_dir, ship, stage_done, status, train_stage,
-                                       use_campaign_dirs)
+from bgmaker.training.campaign import (STAGES, check_plateau, claim, forget_stale_start, run_dir, ship, stage_done,
+                                       status, train_stage, use_campaign_dirs)
 from bgmaker.training.run_state import read_milestones
 
 ACCEPTS_EXTRA_ARGS = False
@@ -42,6 +42,7 @@ def main(args):
     claim()
     os.nice(args.nice)  # scoring milestones between chunks runs in this process: as low as the training
     for name, hours, parent, milestone_minutes in STAGES:
+        forget_stale_start(name, parent, log=lambda m: print(m, flush=True))
         while not stage_done(name, hours):
             # checked before each chunk: a campaign stopped between a chunk and its check loses nothing
             if check_plateau(name, log=lambda m: print(m, flush=True)) is not None:

@@ -197,6 +197,25 @@ def status():
     return lines
 
 
+def forget_stale_start(name, parent, log=print):
+    """Drop what stage `name` inherited from its committed model (credit, plateau) once its parent has trained
+    milestones here: those are newer than the weights that model was fine-tuned from, so the stage starts
+    again from them (resume_source). A stage with checkpoints of its own here keeps them. True if it dropped."""
+    from bgmaker.training.run_state import read_milestones
+    from bgmaker.training.train import latest_checkpoint
+    folder = run_dir(name)
+    if not parent or latest_checkpoint(str(folder)) or not read_milestones(run_dir(parent)):
+        return False
+    inherited = [folder / f for f in (CREDIT_FILE, PLATEAU_FILE) if (folder / f).is_file()]
+    if not inherited or not credit(name)[1]:
+        return False
+    for path in inherited:
+        path.unlink()
+    log(f"bgmaker campaign: {name} starts again from {parent}'s milestones (newer than the weights its committed "
+        f"model was trained from)")
+    return True
+
+
 def stage_done(name, hours):
     """True once the stage has spent its budget, or stopped on a flat validation curve (check_plateau)."""
     return spent_s(name) >= hours * 3600 or (run_dir(name) / PLATEAU_FILE).is_file()
