@@ -22,13 +22,15 @@ def test_status_reads_the_runs_accounts(tmp_path, monkeypatch):
     folder = tmp_path / "campaign" / "runs" / "v1_all"
     (folder / "milestones").mkdir(parents=True)
     (folder / "progress.jsonl").write_text(
-        json.dumps(dict(step=100, examples=6400, cpu_s=1800.0, wall_s=1000.0, loss=170.0)) + "\n"
+        json.dumps(dict(step=100, examples=6400, cpu_s=1800.0, wall_s=1000.0, loss=170.0, cpu="AMD EPYC 9R14",
+                        precision="fp32")) + "\n"
         + '{"step": 120, "examp')  # a line torn by a kill is ignored
     (folder / "milestones" / "index.jsonl").write_text(
         json.dumps(dict(checkpoint="model.ckpt-90", step=90, examples=5760, cpu_s=1700.0, wall_s=900.0)) + "\n")
     lines = campaign.status()
     assert lines[0].startswith("campaign: not running")
     assert _line(lines, "v1_all").startswith("v1_all: 0.50 of 24 CPU-hours, step 100, 6,400 examples, 1 milestones")
+    assert _line(lines, "v1_all").endswith("; last trained on AMD EPYC 9R14 in fp32")
     assert _line(lines, "v2_rock_beat").startswith("v2_rock_beat: 0.00 of 6 CPU-hours, step 0")
     assert not campaign.stage_done("v1_all", 16) and campaign.stage_done("v1_all", 0.5)
     proc = run_cli(str(REPO / "scripts" / "campaign.sh"), "--status", env={"BGMAKER_STATE_DIR": str(tmp_path)})

@@ -178,6 +178,7 @@ def status():
                      + (f" (incl. {before / 3600:.2f} spent before, in {model})" if model else "")
                      + f", step {last.get('step', 0)}, {last.get('examples', 0):,} examples, "
                      f"{len(read_milestones(run_dir(name)))} milestones ({run_dir(name)})"
+                     + (f"; last trained on {last['cpu']} in {last['precision']}" if last.get("cpu") else "")
                      + (f"; stopped, its validation curve flat: best milestone {flat['best']} at "
                         f"{flat['best_cpu_hours']:g} CPU-hours" if (flat := plateau(name)) else ""))
     for name, plan in TRIALS.items():
