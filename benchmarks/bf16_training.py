@@ -100,7 +100,9 @@ def score(args, arm, checkpoint):
                                     output_dir=state() / arm / "validation")
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps(dict(summary, checkpoint=os.path.basename(checkpoint)), default=float) + "\n")
-    progress = read_progress(Path(checkpoint).parent) if arm != "start" else []
+    folder = Path(checkpoint).parent
+    folder = folder.parent if folder.name == "train" else folder  # Magenta's checkpoints live in <run>/train/
+    progress = read_progress(folder) if arm != "start" else []
     if progress:
         tail = [r["loss"] for r in progress if r.get("loss") is not None and r["step"] >= 0.75 * args.steps]
         summary["loss_train"] = sum(tail) / len(tail) if tail else None

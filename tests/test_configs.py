@@ -98,6 +98,8 @@ def test_recipes_change_training_never_the_model():
         assert config.hparams.batch_size == recipe.hparams["batch_size"]
         assert config.hparams.z_size == 512 and config.hparams.free_bits == 48 and config.hparams.max_beta == 0.2
         assert config.train_examples_path.endswith(
+            "v2_rock_beat/replay-v1_all-25/train.tfrecord" if recipe.replay else
             "v2_rock_beat/train.tfrecord" if recipe.every_window else "v2_rock_beat/whole_files/train.tfrecord")
+        assert config.eval_examples_path.endswith("validation.tfrecord") and "replay" not in config.eval_examples_path
     with pytest.raises(UnknownRecipeError, match="known recipes: stock"):
         get_recipe("fast")

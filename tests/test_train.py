@@ -376,3 +376,4 @@ def test_init_step_goes_on_with_the_models_step_and_a_warm_start_begins_at_zero(
     assert (tmp_path / "fresh" / "v2_rock_beat" / "train" / "model.ckpt-2.index").is_file()
     bad = run_cli(TRAIN_SH, "--run", "v2_rock_beat", "--init-step", env=fresh, check=False)
     assert bad.returncode != 0 and "--init-step goes with --init-from" in bad.stderr
+    assert "Traceback" not in bad.stderr, bad.stderr  # one line, not a crash

@@ -13,6 +13,7 @@ import os
 import sys
 
 from bgmaker.compat import LSTM_PRECISIONS, stock_mode
+from bgmaker.errors import UserError
 
 ACCEPTS_EXTRA_ARGS = True
 QUIET = False  # Magenta's log lines are the training's progress
