@@ -225,12 +225,8 @@ def plot(results, path=None):
 
 
 def machine():
-    model = ""
-    try:
-        model = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return dict(cores=os.cpu_count(), cpu=model)
+    from bgmaker.compat import cpu_model
+    return dict(cores=os.cpu_count(), cpu=cpu_model())
 
 
 def main():
