@@ -309,6 +309,8 @@ def test_a_fine_tuning_stage_first_tries_each_recipe_at_equal_cpu_and_trains_wit
     recorded once (choice.json) and passed on every chunk."""
     monkeypatch.setenv("BGMAKER_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("BGMAKER_MODELS_DIR", str(tmp_path / "models"))
+    for name in ("BGMAKER_DATA_DIR", "BGMAKER_RUNS_DIR"):  # scoring points them at the campaign's: restored after
+        monkeypatch.setenv(name, os.environ.get(name, str(tmp_path / name)))
     parent = str(tmp_path / "v1_all" / "model.ckpt-9")
     monkeypatch.setattr(campaign, "best_milestone", lambda name: dict(checkpoint=parent))
     monkeypatch.setattr("bgmaker.data.convert.converted", lambda *a, **k: None)
