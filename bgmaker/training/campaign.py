@@ -372,16 +372,8 @@ def trial_scores(name, log=print):
 
 def choose_trial(name, source, log=print):
     """Rank every trial milestone and the parent's weights together (`choose`); record and return the choice."""
-    from bgmaker.evaluation import evaluate
     scores = trial_scores(name, log)
-    cache = trials_dir(name) / "start_validation.json"
-    if cache.is_file() and json.loads(cache.read_text())["checkpoint"] == str(source):
-        start = json.loads(cache.read_text())
-    else:
-        summary = evaluate.validate(name, str(source), log=lambda *_: None, output_dir=trials_dir(name) / "start")
-        start = dict(checkpoint=str(source), cpu_s=0.0, step=None, examples=None, start=True, recipe=None,
-                     summary=summary)
-        cache.write_text(json.dumps(start, default=float) + "\n")
+    start = dict(weights_score(name, source, trials_dir(name), log=log), recipe=None)
     everything = [r for records in scores.values() for r in records] + [start]
     best = choose(everything, choice_figures(name))
     recipe = best["recipe"] or TRIALS[name]["recipes"][0]  # the parent best: plain fine-tuning, the first
@@ -518,22 +510,31 @@ def start_score(name, seed=0, log=print):
     hours spent on them bought nothing. Cached in <run dir>/start_validation.json.
     None for a stage trained from scratch.
     """
-    from bgmaker.evaluation import evaluate
-    from bgmaker.training.run_state import read_milestones
     start = start_point(name)
     if start is None:
         return None
-    cache = run_dir(name) / "start_validation.json"
+    return weights_score(name, start, run_dir(name), seed, log)
+
+
+def weights_score(name, checkpoint, folder, seed=0, log=print):
+    """Weights `checkpoint` scored on stage `name`'s validation split as a record at 0 CPU of the stage
+    (start=True), cached in <folder>/start_validation.json while it names the same checkpoint: the point
+    fine-tuning has to beat (start_score, choose_trial)."""
+    from bgmaker.evaluation import evaluate
+    from bgmaker.training.run_state import read_milestones
+    checkpoint = Path(checkpoint)
+    cache = folder / "start_validation.json"
     if cache.is_file():
         record = json.loads(cache.read_text())
-        if record["checkpoint"] == str(start):
+        if record["checkpoint"] == str(checkpoint):
             return record
-    known = {Path(m["checkpoint"]).name: m for m in read_milestones(start.parent.parent)}.get(start.name, {})
-    log(f"validating {name}'s starting weights {start.name} ({start})")
-    summary = evaluate.validate(name, str(start), seed=seed, log=lambda *_: None,
-                                output_dir=run_dir(name) / "validation" / "start")
-    record = dict(checkpoint=str(start), step=known.get("step"), examples=known.get("examples"),
+    known = {Path(m["checkpoint"]).name: m for m in read_milestones(checkpoint.parent.parent)}.get(checkpoint.name, {})
+    log(f"validating {name}'s starting weights {checkpoint.name} ({checkpoint})")
+    summary = evaluate.validate(name, str(checkpoint), seed=seed, log=lambda *_: None,
+                                output_dir=folder / "validation" / "start")
+    record = dict(checkpoint=str(checkpoint), step=known.get("step"), examples=known.get("examples"),
                   cpu_s=0.0, wall_s=0.0, start=True, summary=summary)
+    folder.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps(record, default=float) + "\n")
     return record
 
