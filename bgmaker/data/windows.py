@@ -159,7 +159,12 @@ def read_windows(examples_path, max_windows=None, rng=None):
         except UnusableSequenceError as e:
             skipped[str(e)] = skipped.get(str(e), 0) + 1
     found.sort(key=lambda w: (performance_of(w.sequence), w.sequence.id, w.start_bar))
-    if max_windows is not None and len(found) > max_windows:
-        keep = np.sort((rng or np.random.default_rng(0)).choice(len(found), max_windows, replace=False))
-        found = [found[i] for i in keep]
-    return found, skipped
+    return subset(found, max_windows, rng), skipped
+
+
+def subset(windows, max_windows=None, rng=None):
+    """At most max_windows of `windows` (read_windows' canonical order), a random choice kept in order."""
+    if max_windows is not None and len(windows) > max_windows:
+        keep = np.sort((rng or np.random.default_rng(0)).choice(len(windows), max_windows, replace=False))
+        return [windows[i] for i in keep]
+    return windows

@@ -54,7 +54,7 @@ from pathlib import Path
 import numpy as np
 
 from bgmaker import metrics, models
-from bgmaker.data.windows import read_windows  # noqa: F401  (the evaluation's windows; re-exported)
+from bgmaker.data.windows import read_windows, subset  # noqa: F401  (the evaluation's windows; re-exported)
 from bgmaker.generation.generator import DEFAULT_NOISE, DEFAULT_TEMPERATURE
 from bgmaker.generation.priors import NORMAL as NORMAL_PRIOR
 from bgmaker.generation.refine import DEFAULT_STEPS as REFINE_STEPS
@@ -168,9 +168,10 @@ def evaluate(run, checkpoint=None, split="test", *, examples_path=None, referenc
         raise ValueError(f"{examples_path} holds no usable 4-bar window")
     real = np.stack([w.grid for w in windows])
     performances = [performance(w) for w in windows]
-    reference = []
-    if reference_path:
-        reference, _ = read_windows(reference_path, len(windows), _rng(seed, "reference"))
+    reference, every_reference = [], []
+    if reference_path:  # read once: a subset for the real-vs-real figures, all of them for novelty
+        every_reference, _ = read_windows(reference_path)
+        reference = subset(every_reference, len(windows), _rng(seed, "reference"))
     log(f"evaluating {run.name} {checkpoint} on {len(windows)} {split} windows of {examples_path} "
         f"({len(set(performances))} performances)")
 
@@ -230,7 +231,7 @@ def evaluate(run, checkpoint=None, split="test", *, examples_path=None, referenc
     )
     if novelty and reference_path:
         log("novelty: each sample's nearest window of the whole reference split")
-        report["novelty"] = summarize_novelty(dict(real=real, **sample_sets), reference_path)
+        report["novelty"] = summarize_novelty(dict(real=real, **sample_sets), every_reference)
     report["summary"] = summary_row(report)
     report["command"] = command_line(run, checkpoint, split, examples_path, reference_path, dict(
         max_windows=max_windows, n_samples=n_samples, n_interpolations=n_interpolations,
@@ -589,9 +590,9 @@ def _compare_tables(reference, other):
             for f in reference}
 
 
-def summarize_novelty(sets, reference_path):
-    """metrics.novelty of each set of grids against every window of `reference_path` (the train split)."""
-    pool = np.stack([w.grid for w in read_windows(reference_path)[0]])
+def summarize_novelty(sets, reference):
+    """metrics.novelty of each set of grids against every reference window (the whole train split)."""
+    pool = np.stack([w.grid for w in reference])
     return dict(reference_windows=len(pool), **{name: metrics.novelty(grids, pool) for name, grids in sets.items()})
 
 
