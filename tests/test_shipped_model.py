@@ -138,3 +138,21 @@ def test_the_models_gate_reads_each_line_against_real_drumming():
     assert gate["classifier_samples_vs_real"](0.57, dict(s, copies_samples=1)) is False
     assert gate["classifier_samples_vs_real"](0.57, dict(s, copies_samples=None)) is None  # not counted: "?"
     assert gate["classifier_samples_vs_real"](0.60, dict(s, copies_samples=None)) is False
+
+
+def test_refinement_on_a_shipped_model_repeats_to_the_bit(tmp_path):
+    """The shipped model's LSTMs are large enough for summation order to show (the tiny model's are not):
+    two generators in one process, and repeated calls, give the same refined codes, bit for bit (gated
+    gradients and one inter-op thread of the refiner's own; bgmaker.generation.refine)."""
+    import numpy as np
+    from bgmaker.generation.generator import BeatGenerator
+    from drum_midi import rock_beat, write_midi
+    beats = [write_midi(rock_beat(variant=v), tmp_path / f"beat_{v}.mid") for v in range(4)]
+    codes = []
+    for _ in range(2):
+        g = BeatGenerator.load(checkpoint=str(REPO / "models" / "v2_rock_beat"), batch_size=4)
+        try:
+            codes += [g.encode(beats, refine_steps=8), g.encode(beats, refine_steps=8)]
+        finally:
+            g.close()
+    assert all(np.array_equal(codes[0], c) for c in codes[1:])

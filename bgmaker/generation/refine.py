@@ -65,14 +65,18 @@ class Refiner:
             r_loss = model.decoder.reconstruction_loss(shifted, self._target, self._length, self._z)[0]
             self._r_loss = r_loss
             self._objective = r_loss + self._prior_weight * 0.5 * tf.reduce_sum(tf.square(self._z), axis=1)
-            self._gradient = tf.gradients(tf.reduce_sum(self._objective), self._z)[0]
+            # Bit-identical codes from call to call and process to process need two things. Gated gradients:
+            # ungated, an op's gradient terms are summed as they arrive, in whatever order the executor ran them.
+            # And one inter-op thread in the refiner's own pool: TensorFlow's inter-op pool is the process's,
+            # made by its first session (the generator's, several threads), so a ConfigProto of
+            # inter_op_parallelism_threads=1 alone was silently ignored and codes moved by ~1e-7 from one call
+            # to the next. Across batch sizes they agree to float32 rounding (other matmul kernels). The
+            # matmuls keep their intra-op threads; a step costs up to ~1.5x the ungated one
+            # (benchmarks/bench_refine.py).
+            self._gradient = tf.gradients(tf.reduce_sum(self._objective), self._z, gate_gradients=True)[0]
             saver = tf.train.Saver(tf.global_variables())
-            # One inter-op thread: with more, the gradient's partial sums (the unrolled LSTM's) are added in
-            # whatever order threads finish, and a code moved by ~1e-5 from one call to the next, even in one
-            # process. With one, refinement is bit-identical from call to call and process to process (across
-            # batch sizes, to float32 rounding: other matmul kernels); the matmuls keep their intra-op
-            # threads, and a step costs the same (measured on 16 windows).
-            self._session = tf.Session(config=tf.ConfigProto(inter_op_parallelism_threads=1))
+            self._session = tf.Session(config=tf.ConfigProto(inter_op_parallelism_threads=1,
+                                                             use_per_session_threads=True))
             restore(tf, self._session, saver, checkpoint)
             self._session.run(tf.local_variables_initializer())
 
