@@ -432,6 +432,7 @@ def decode_with_generator(config, checkpoint, windows, n_samples, temperatures, 
     (z, temperature, seed), whatever the batch size or order.
     """
     from bgmaker.generation.generator import BeatGenerator, interpolation_z, vary
+    from bgmaker.generation.seeded_sampling import row_keys
     from bgmaker.data.windows import STEPS, to_grid
 
     def grids(sequences):
@@ -457,14 +458,20 @@ def decode_with_generator(config, checkpoint, windows, n_samples, temperatures, 
         chosen = np.sort(varied.choice(len(windows), min(n_samples, len(windows)), replace=False))
         noise_seeds = varied.integers(0, 2**31, len(chosen))
         out["variations"] = {}
+        # Every decode's sampling keys come from the encoder-mean version of its code (row_keys: the CRC of its
+        # bits): a refined code moves by ~1e-7 from run to run (bgmaker.generation.refine), and keys read from
+        # its own bits would turn that into different samples and figures.
+        points = {suffix: np.stack([vary(z[i], 1, DEFAULT_NOISE, int(k))[0] for i, k in zip(chosen, noise_seeds)])
+                  for suffix, z in codes.items()}
+        paths = {suffix: np.concatenate([interpolation_z(z[i], z[j], steps) for i, j in out["pairs"]])
+                 for suffix, z in codes.items()} if out["pairs"] else {}
         for suffix, z in codes.items():
-            out["reconstructions" + suffix] = grids(generator.decode(z, RECONSTRUCTION_TEMPERATURE, seed))
-            points = np.stack([vary(z[i], 1, DEFAULT_NOISE, int(k))[0] for i, k in zip(chosen, noise_seeds)])
+            out["reconstructions" + suffix] = grids(generator.decode(z, RECONSTRUCTION_TEMPERATURE, seed,
+                                                                     keys=row_keys(codes[""])))
             out["variations"]["variations" + suffix.replace("_", " ")] = grids(
-                generator.decode(points, temperatures[0], seed))
+                generator.decode(points[suffix], temperatures[0], seed, keys=row_keys(points[""])))
             if out["pairs"]:
-                path_z = np.concatenate([interpolation_z(z[i], z[j], steps) for i, j in out["pairs"]])
-                decoded = generator.decode(path_z, interpolation_temperature, seed)
+                decoded = generator.decode(paths[suffix], interpolation_temperature, seed, keys=row_keys(paths[""]))
                 out["paths" + suffix] = grids(decoded).reshape(len(out["pairs"]), steps, STEPS, -1)
             else:
                 out["paths" + suffix] = np.zeros((0, steps, STEPS, 9), bool)

@@ -17,7 +17,7 @@ keeps z where the decoder is used to being. Every weight is frozen; only z
 moves, by Adam (`steps` fixed, `learning_rate`), each row on its own: a
 row's update never reads another row, so a beat's refined code does not
 depend on what else is in the batch. Nothing is random: the same input
-gives the same code.
+gives the same code, to float32 rounding.
 
 `Refiner` builds that graph once on a loaded model's config and checkpoint
 (bgmaker.generation.generator.BeatGenerator owns one), and `refine()` runs
@@ -65,18 +65,14 @@ class Refiner:
             r_loss = model.decoder.reconstruction_loss(shifted, self._target, self._length, self._z)[0]
             self._r_loss = r_loss
             self._objective = r_loss + self._prior_weight * 0.5 * tf.reduce_sum(tf.square(self._z), axis=1)
-            # Bit-identical codes from call to call and process to process need two things. Gated gradients:
-            # ungated, an op's gradient terms are summed as they arrive, in whatever order the executor ran them.
-            # And one inter-op thread in the refiner's own pool: TensorFlow's inter-op pool is the process's,
-            # made by its first session (the generator's, several threads), so a ConfigProto of
-            # inter_op_parallelism_threads=1 alone was silently ignored and codes moved by ~1e-7 from one call
-            # to the next. Across batch sizes they agree to float32 rounding (other matmul kernels). The
-            # matmuls keep their intra-op threads; a step costs up to ~1.5x the ungated one
-            # (benchmarks/bench_refine.py).
-            self._gradient = tf.gradients(tf.reduce_sum(self._objective), self._z, gate_gradients=True)[0]
+            self._gradient = tf.gradients(tf.reduce_sum(self._objective), self._z)[0]
             saver = tf.train.Saver(tf.global_variables())
-            self._session = tf.Session(config=tf.ConfigProto(inter_op_parallelism_threads=1,
-                                                             use_per_session_threads=True))
+            # Codes repeat to float32 rounding (~1e-7), not to the bit: the gradient's terms are summed in the
+            # order the executor ran them. Bit-identical codes need gated gradients and one inter-op thread in
+            # the refiner's own pool, ~4x the time for one beat, and were still not exact in one run of three
+            # (intra-op kernels), so nothing relies on a code's bits: a beat's sampling keys come from its input
+            # (generator) or its encoder mean (the evaluation).
+            self._session = tf.Session()
             restore(tf, self._session, saver, checkpoint)
             self._session.run(tf.local_variables_initializer())
 
