@@ -40,6 +40,7 @@ def apply():
         _applied = True
         return
     use_legacy_keras()
+    thread_pools_per_session()
     restore_numpy_bool()  # before TensorFlow: its import reaches numpy.ma, which needs np.bool
     import_tensorflow_quietly()
     quiet_pydub_ffmpeg_warning()
@@ -60,6 +61,20 @@ def apply_required():
     quiet_pydub_ffmpeg_warning()
     restore_numpy_bool()
     avoid_zero_depth_unbatch()
+
+
+def thread_pools_per_session():
+    """Give each TensorFlow session the intra-op thread pool its ConfigProto asks for.
+
+    Cause: by default the CPU device's intra-op pool is the process's, sized by
+    the first session made, so a later session's intra_op_parallelism_threads is
+    ignored. Latent refinement (bgmaker.generation.refine) repeats to the bit only
+    single-threaded, while the generator's session beside it keeps its threads.
+    TensorFlow reads TF_OVERRIDE_GLOBAL_THREADPOOL when a session makes its
+    devices, so this must run before the first session; sessions that ask for
+    nothing still get one thread per CPU, as before.
+    """
+    os.environ.setdefault("TF_OVERRIDE_GLOBAL_THREADPOOL", "1")
 
 
 def use_legacy_keras():

@@ -140,23 +140,31 @@ def test_the_models_gate_reads_each_line_against_real_drumming():
     assert gate["classifier_samples_vs_real"](0.60, dict(s, copies_samples=None)) is False
 
 
-def test_refinement_on_a_shipped_model_repeats_and_its_beats_to_the_byte(tmp_path):
+REFINED_CODES = """
+import hashlib, sys
+sys.path.insert(0, {tests!r})
+import numpy as np
+from bgmaker.generation.generator import BeatGenerator
+from drum_midi import rock_beat, write_midi
+beats = [write_midi(rock_beat(variant=v), {tmp!r} + f"/beat_{{v}}.mid") for v in range(4)]
+g = BeatGenerator.load(checkpoint={model!r}, batch_size=4, refine_steps=20)
+codes = [g.encode(beats), g.encode(beats)]
+g.encode(beats[:1], refine_steps=2)  # another run between: the executor's cost model changes its order
+codes.append(g.encode(beats))
+print(*[hashlib.sha256(np.asarray(c).tobytes()).hexdigest() for c in codes])
+"""
+
+
+def test_refinement_on_a_shipped_model_repeats_to_the_bit(tmp_path):
     """On the shipped model (its LSTMs are large enough for summation order to show; the tiny model's are
-    not) refined codes repeat to float32 rounding from call to call and generator to generator, and the
-    beats decoded from them exactly: their sampling keys come from the inputs, not from the codes' bits."""
-    import numpy as np
-    from bgmaker.generation.generator import BeatGenerator
-    from drum_midi import rock_beat, write_midi
-    beats = [write_midi(rock_beat(variant=v), tmp_path / f"beat_{v}.mid") for v in range(4)]
-    codes, played = [], []
+    not) refined codes repeat to the bit from call to call and process to process (bgmaker.generation.refine).
+    Before, they moved by ~1e-7 a step and Adam grew that into different beats over 100 steps."""
+    import subprocess
+    import sys
+    code = REFINED_CODES.format(tests=str(REPO / "tests"), tmp=str(tmp_path), model=str(REPO / "models" / "v2_rock_beat"))
+    digests = []
     for _ in range(2):
-        g = BeatGenerator.load(checkpoint=str(REPO / "models" / "v2_rock_beat"), batch_size=4, refine_steps=8)
-        try:
-            codes += [g.encode(beats), g.encode(beats)]
-            played += [[(n.pitch, n.velocity, n.start_time) for n in ns.notes]
-                       for ns in g.reconstruct_many(beats, seed=3)]
-        finally:
-            g.close()
-    for c in codes[1:]:
-        np.testing.assert_allclose(c, codes[0], atol=1e-5)
-    assert played[:4] == played[4:]
+        proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        digests += proc.stdout.split()
+    assert len(digests) == 6 and len(set(digests)) == 1, digests

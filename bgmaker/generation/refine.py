@@ -17,7 +17,7 @@ keeps z where the decoder is used to being. Every weight is frozen; only z
 moves, by Adam (`steps` fixed, `learning_rate`), each row on its own: a
 row's update never reads another row, so a beat's refined code does not
 depend on what else is in the batch. Nothing is random: the same input
-gives the same code, to float32 rounding.
+gives the same code, to the bit, in any process on one machine.
 
 `Refiner` builds that graph once on a loaded model's config and checkpoint
 (bgmaker.generation.generator.BeatGenerator owns one), and `refine()` runs
@@ -34,7 +34,8 @@ import numpy as np
 DEFAULT_STEPS = 100
 DEFAULT_LEARNING_RATE = 0.05
 DEFAULT_PRIOR_WEIGHT = 0.1
-# The web page's default: within its 1.5 s budget for one beat on these CPUs (~45 ms a step), most of the gain.
+# The web page's default: most of the gain, chosen for its 1.5 s budget at ~45 ms a step; exact refinement
+# (below) costs one beat ~1.5-2x that on these CPUs, so the page shows the refinement's progress.
 INTERACTIVE_STEPS = 25
 ADAM = dict(beta1=0.9, beta2=0.999, epsilon=1e-8)
 
@@ -65,14 +66,16 @@ class Refiner:
             r_loss = model.decoder.reconstruction_loss(shifted, self._target, self._length, self._z)[0]
             self._r_loss = r_loss
             self._objective = r_loss + self._prior_weight * 0.5 * tf.reduce_sum(tf.square(self._z), axis=1)
-            self._gradient = tf.gradients(tf.reduce_sum(self._objective), self._z)[0]
+            # Bit-identical codes, from call to call and process to process, whatever else the process runs:
+            # gated gradients (ungated, an op's gradient terms are summed in the order the executor ran them)
+            # and a session of one thread, inter-op and intra-op, in pools of its own (bgmaker.compat.
+            # thread_pools_per_session; by default both pools are the process's, made by its first session).
+            # Without these, codes moved by ~1e-7 a step and Adam grew that into different beats over 100
+            # steps. The cost: one beat's step ~1.5-2x, a batch of 16 none (benchmarks/bench_refine.py).
+            self._gradient = tf.gradients(tf.reduce_sum(self._objective), self._z, gate_gradients=True)[0]
             saver = tf.train.Saver(tf.global_variables())
-            # Codes repeat to float32 rounding (~1e-7), not to the bit: the gradient's terms are summed in the
-            # order the executor ran them. Bit-identical codes need gated gradients and one inter-op thread in
-            # the refiner's own pool, ~4x the time for one beat, and were still not exact in one run of three
-            # (intra-op kernels), so nothing relies on a code's bits: a beat's sampling keys come from its input
-            # (generator) or its encoder mean (the evaluation).
-            self._session = tf.Session()
+            self._session = tf.Session(config=tf.ConfigProto(
+                inter_op_parallelism_threads=1, intra_op_parallelism_threads=1, use_per_session_threads=True))
             restore(tf, self._session, saver, checkpoint)
             self._session.run(tf.local_variables_initializer())
 
