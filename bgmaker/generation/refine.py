@@ -17,7 +17,8 @@ keeps z where the decoder is used to being. Every weight is frozen; only z
 moves, by Adam (`steps` fixed, `learning_rate`), each row on its own: a
 row's update never reads another row, so a beat's refined code does not
 depend on what else is in the batch. Nothing is random: the same input
-gives the same code, to the bit, in any process on one machine.
+gives the same code, to float32 rounding (see the session's comment for
+what repeats to the bit and what does not yet).
 
 `Refiner` builds that graph once on a loaded model's config and checkpoint
 (bgmaker.generation.generator.BeatGenerator owns one), and `refine()` runs
@@ -66,12 +67,15 @@ class Refiner:
             r_loss = model.decoder.reconstruction_loss(shifted, self._target, self._length, self._z)[0]
             self._r_loss = r_loss
             self._objective = r_loss + self._prior_weight * 0.5 * tf.reduce_sum(tf.square(self._z), axis=1)
-            # Bit-identical codes, from call to call and process to process, whatever else the process runs:
-            # gated gradients (ungated, an op's gradient terms are summed in the order the executor ran them)
-            # and a session of one thread, inter-op and intra-op, in pools of its own (bgmaker.compat.
-            # thread_pools_per_session; by default both pools are the process's, made by its first session).
-            # Without these, codes moved by ~1e-7 a step and Adam grew that into different beats over 100
-            # steps. The cost: one beat's step ~1.5-2x, a batch of 16 none (benchmarks/bench_refine.py).
+            # Repeatable codes: gated gradients and a session of one thread, inter-op and intra-op, in pools of
+            # its own (bgmaker.compat.thread_pools_per_session; by default both are the process's, made by its
+            # first session). That made a few beats at 20-100 steps repeat to the bit across processes, where
+            # before codes moved ~1e-7 a step and Adam grew that into different beats. It is NOT enough in
+            # general: 24 windows x 100 steps still differ across processes after ~10 steps. The cause found:
+            # Grappler rewrites the gradient's large sums into accumulators added to in arrival order
+            # (gradients/AddN_*/tmp_var); turning off its arithmetic optimizer and running the single-threaded
+            # executor repeated in 3 of 3 processes, but the evaluation's graph then still holds such an
+            # accumulator, which that executor refuses. Cost of this session: one beat's step ~1.5-2x.
             self._gradient = tf.gradients(tf.reduce_sum(self._objective), self._z, gate_gradients=True)[0]
             saver = tf.train.Saver(tf.global_variables())
             self._session = tf.Session(config=tf.ConfigProto(
