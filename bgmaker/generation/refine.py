@@ -35,8 +35,8 @@ import numpy as np
 DEFAULT_STEPS = 100
 DEFAULT_LEARNING_RATE = 0.05
 DEFAULT_PRIOR_WEIGHT = 0.1
-# The web page's default: most of the gain, chosen for its 1.5 s budget at ~45 ms a step; exact refinement
-# (below) costs one beat ~1.5-2x that on these CPUs, so the page shows the refinement's progress.
+# The web page's default: most of the gain, chosen for its 1.5 s budget at ~45 ms a step; the one-thread
+# session (below) costs one beat ~1.5-2x that on these CPUs, so the page shows the refinement's progress.
 INTERACTIVE_STEPS = 25
 ADAM = dict(beta1=0.9, beta2=0.999, epsilon=1e-8)
 
