@@ -3,8 +3,8 @@
 Why: a restructuring that should change no behaviour (issue #27) is checked by running this before and after and
 diffing the two listings. Every command is seeded; the set covers the generate modes (sampling with a prior and
 attribute vectors, refinement, interpolation, variations), the humanizer and a small validation evaluation. Two runs
-on one machine print the same digests, except, for now, the evaluation's: its refined figures still move from run
-to run (bgmaker.generation.refine says why); compare its figures with --keep DIR instead.
+on one machine print the same digests (the evaluation's too: its seconds and output folder are normalized); --keep
+DIR keeps the files, to compare what moved.
 
     .venv/bin/python scripts/seeded_outputs.py > before.txt
     ... change the code ...

@@ -46,6 +46,7 @@ class Refiner:
 
     def __init__(self, config, checkpoint, batch_size):
         import tensorflow.compat.v1 as tf
+        from tensorflow.core.protobuf.rewriter_config_pb2 import RewriterConfig
 
         from bgmaker.evaluation.scoring import restore
         hparams = copy.deepcopy(config.hparams)
@@ -67,19 +68,21 @@ class Refiner:
             r_loss = model.decoder.reconstruction_loss(shifted, self._target, self._length, self._z)[0]
             self._r_loss = r_loss
             self._objective = r_loss + self._prior_weight * 0.5 * tf.reduce_sum(tf.square(self._z), axis=1)
-            # Repeatable codes: gated gradients and a session of one thread, inter-op and intra-op, in pools of
-            # its own (bgmaker.compat.thread_pools_per_session; by default both are the process's, made by its
-            # first session). That made a few beats at 20-100 steps repeat to the bit across processes, where
-            # before codes moved ~1e-7 a step and Adam grew that into different beats. It is NOT enough in
-            # general: 24 windows x 100 steps still differ across processes after ~10 steps. The cause found:
-            # Grappler rewrites the gradient's large sums into accumulators added to in arrival order
-            # (gradients/AddN_*/tmp_var); turning off its arithmetic optimizer and running the single-threaded
-            # executor repeated in 3 of 3 processes, but the evaluation's graph then still holds such an
-            # accumulator, which that executor refuses. Cost of this session: one beat's step ~1.5-2x.
+            # Repeatable codes, to the bit, in any process: Grappler's memory optimizer rewrites large sums of
+            # gradient terms into accumulators (gradients/AddN_*/tmp_var) that add the terms in the order they
+            # arrive, which the executor's scheduling decides; codes then moved ~1e-7 a step and Adam grew that
+            # into different beats by ~10 steps (24 windows x 100 steps differed in every pair of processes).
+            # With that optimizer off, AddN sums in a fixed order. Gated gradients, and a session of one thread in
+            # pools of its own (bgmaker.compat.thread_pools_per_session), keep every kernel on one fixed path.
+            # Measured: 24 windows x 100 steps the same in 3 of 3 processes; one beat ~110 ms a step on these
+            # CPUs with training paused (the process's 2-thread pools: ~85 ms, also repeatable, but then the
+            # figures would depend on the machine's core count).
             self._gradient = tf.gradients(tf.reduce_sum(self._objective), self._z, gate_gradients=True)[0]
             saver = tf.train.Saver(tf.global_variables())
-            self._session = tf.Session(config=tf.ConfigProto(
-                inter_op_parallelism_threads=1, intra_op_parallelism_threads=1, use_per_session_threads=True))
+            session_config = tf.ConfigProto(
+                inter_op_parallelism_threads=1, intra_op_parallelism_threads=1, use_per_session_threads=True)
+            session_config.graph_options.rewrite_options.memory_optimization = RewriterConfig.NO_MEM_OPT
+            self._session = tf.Session(config=session_config)
             restore(tf, self._session, saver, checkpoint)
             self._session.run(tf.local_variables_initializer())
 
