@@ -152,6 +152,10 @@ codes = [g.encode(beats), g.encode(beats)]
 g.encode(beats[:1], refine_steps=2)  # another run between: the executor's cost model changes its order
 codes.append(g.encode(beats))
 print(*[hashlib.sha256(np.asarray(c).tobytes()).hexdigest() for c in codes])
+if {alone}:  # one at a time, as the page and a one-file command refine, against their rows of the batch of 12
+    one = BeatGenerator.load(checkpoint={model!r}, batch_size=1, refine_steps=60)
+    print(hashlib.sha256(np.concatenate([one.encode([b]) for b in beats[:3]]).tobytes()).hexdigest(),
+          hashlib.sha256(np.asarray(codes[0][:3]).tobytes()).hexdigest())
 """
 
 
@@ -160,13 +164,19 @@ def test_refinement_on_a_shipped_model_repeats_to_the_bit(tmp_path):
     not) refined codes repeat to the bit from call to call and process to process
     (bgmaker.generation.refine). With Grappler's memory optimizer on, its accumulators summed gradient terms in
     arrival order: codes moved by ~1e-7 a step, Adam grew that into different beats, and 24 windows x 100 steps
-    differed in every pair of processes. 12 windows x 60 steps here, in two processes, three refinements each."""
+    differed in every pair of processes. 12 windows x 60 steps here, in two processes, three refinements each;
+    and three of them refined one at a time give their rows' codes (refine.MIN_BATCH: a batch of one row once
+    summed in another order)."""
     import subprocess
     import sys
-    code = REFINED_CODES.format(tests=str(REPO / "tests"), tmp=str(tmp_path), model=str(REPO / "models" / "v2_rock_beat"))
     digests = []
-    for _ in range(2):
+    for alone in (True, False):
+        code = REFINED_CODES.format(tests=str(REPO / "tests"), tmp=str(tmp_path), alone=alone,
+                                    model=str(REPO / "models" / "v2_rock_beat"))
         proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, proc.stderr[-2000:]
         digests += proc.stdout.split()
+    one_at_a_time, their_rows = digests[3:5]
+    assert one_at_a_time == their_rows
+    digests = digests[:3] + digests[5:]
     assert len(digests) == 6 and len(set(digests)) == 1, digests

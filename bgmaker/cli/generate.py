@@ -15,8 +15,7 @@ grid. Interpolations also get interpolation.mid/.wav/.png: all steps back to
 back (8 steps x 4 bars = 32 bars). `sample` writes one too, from the most to the
 least cymbal-heavy of its beats (--journey-steps, 0 for none). The 4-bar window used from each input MIDI
 is written too (input_<name>.*), to compare. Without --seed a random seed is
-chosen and printed; the same seed repeats the same beats, whatever --batch-size
-(beats refined from many MIDI files at once can differ in a few steps from run to run: see README).
+chosen and printed; the same seed repeats the same beats, whatever --batch-size.
 reconstruct, variations and render take many files: each bad one is named with
 its reason, the good ones are still written, and the exit status is 1 if any
 failed. --humanize plays the beats with a drummer's velocities and timing
