@@ -44,7 +44,7 @@ def train_model(work, tiny):
     examples = work / "beats.tfrecord"
     run(BIN / "convert_dir_to_note_sequences", f"--input_dir={midi}", f"--output_file={examples}")
     if tiny:
-        from bgmaker_configs.models import TINY_HPARAMS as hparams
+        from bgmaker_configs import TINY_HPARAMS as hparams
     else:
         hparams = "batch_size=4"  # the real network; batch size does not change inference
     run(BIN / "music_vae_train", "--config=hierdec-drum_4bar", f"--run_dir={work / 'run'}", "--mode=train",

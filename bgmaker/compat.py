@@ -1,11 +1,19 @@
 """Every runtime shim BGMaker needs to run Magenta 2.1.4 on Python 3.11 / TF 2.21, and its speed patches.
 
-This is the only module that patches third-party code. Each patch names its
-cause and has a test that shows it is needed or that the path it guards works
-(tests/test_compat.py for the shims Magenta cannot run without,
-tests/test_training_speed.py for the speed patches). `apply()` is idempotent
-and is called by `bgmaker_configs` before Magenta is imported, so importing
-the configs package is enough to get a working Magenta.
+This is the only module that patches third-party code, and importing it (or
+any other bgmaker module) patches nothing: `apply()` is the one explicit call,
+made where a model is built or a Magenta app starts (bgmaker_configs.register,
+a Run's `magenta_config`, BeatGenerator, data conversion, the humanizer), so
+that `--help`, listing runs and argument errors answer without TensorFlow.
+The modules that import Magenta at their top (bgmaker_configs.architectures,
+bgmaker.generation.seeded_sampling) refuse to load before it
+(`require_applied`), with a message instead of Magenta's Keras 3 error.
+The experiments' Keras networks need only Keras 2: `use_legacy_keras`, called
+where one is built (bgmaker.experiments.networks.load_keras).
+Each patch names its cause and has a test that shows it is needed or that
+the path it guards works (tests/test_compat.py for the shims Magenta cannot
+run without, tests/test_training_speed.py for the speed patches);
+`patched()` lists what this process has patched. `apply()` is idempotent.
 
 - Required: Keras 2 (`use_legacy_keras`), `np.bool`, the zero-size unbatch
   segfault (`avoid_zero_depth_unbatch`); plus a quiet pydub.
@@ -17,12 +25,60 @@ the configs package is enough to get a working Magenta.
   (`honour_shuffle_buffer`), and BGMaker's session hooks (CPU budget,
   progress log, milestone weights, warm start) reach Magenta's training loop
   (`extra_training_hooks`).
+- Sampling: BGMaker's seeded decoders take the place of Magenta's categorical
+  ones inside a built model (`recast_categorical_decoders`).
 """
 import contextlib
 import os
 import sys
 
 _applied = False
+_restored_numpy_bool = False
+
+
+class ShimsNotApplied(ImportError):
+    """A module that imports Magenta was imported before `apply()`."""
+
+
+def require_applied(module):
+    """Raise ShimsNotApplied unless `apply()` has run: `module` imports Magenta at its top.
+
+    Why not apply the shims here: importing is free (no patching, no
+    TensorFlow); the shims are one explicit call where a model is built.
+    Without them Magenta fails to import with a Keras 3 error that does not
+    say why, or, with Keras 2 chosen by hand, runs without the patches below.
+    """
+    if not _applied:
+        raise ShimsNotApplied(
+            f"{module} imports Magenta, which needs BGMaker's compat shims first: call "
+            "bgmaker.compat.apply() (or bgmaker_configs.register()) before importing it")
+
+
+def applied():
+    """True once `apply()` has run in this process."""
+    return _applied
+
+
+def patched():
+    """The third-party names this process has replaced (module.name), in no particular order.
+
+    Read from the markers each patch leaves (`_bgmaker_shim`), so it answers
+    without importing Magenta: a module not yet imported is not patched.
+    """
+    found = []
+    targets = {"magenta.models.music_vae.data": ("convert_to_tensors_op", "get_dataset"),
+               "magenta.models.music_vae.lstm_utils": ("rnn_cell",)}
+    for module_name, names in targets.items():
+        module = sys.modules.get(module_name)
+        for name in names:
+            if module is not None and getattr(getattr(module, name, None), "_bgmaker_shim", False):
+                found.append(f"{module_name}.{name}")
+    lstm_models = sys.modules.get("magenta.models.music_vae.lstm_models")
+    if lstm_models is not None and getattr(lstm_models.BaseLstmDecoder.reconstruction_loss, "_bgmaker_shim", False):
+        found.append("magenta.models.music_vae.lstm_models.BaseLstmDecoder.reconstruction_loss")
+    if _restored_numpy_bool:
+        found.append("numpy.bool")
+    return found
 
 
 def apply():
@@ -83,7 +139,11 @@ def use_legacy_keras():
     Cause: TF >= 2.16 ships Keras 3 as `tf.keras`; Magenta's RNN cells
     (`tf.compat.v1.nn.rnn_cell`, tf_slim layers, `tf.layers.Dense`) are Keras 2
     objects and fail under Keras 3. TensorFlow reads TF_USE_LEGACY_KERAS when
-    Keras is first loaded, so this must run before TensorFlow is imported.
+    Keras is first loaded, so this must run before TensorFlow is imported,
+    and before tf_keras is: imported first, it leaves tensorflow_probability
+    (which Magenta imports) without `tensorflow.compat.v2.keras`. That is why
+    the experiments call it before they import tf_keras
+    (bgmaker.experiments.networks.load_keras), and `apply()` calls it first.
     """
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     if os.environ["TF_USE_LEGACY_KERAS"] not in ("1", "true", "True"):
@@ -94,7 +154,7 @@ def use_legacy_keras():
     if tf is not None and "keras" in tf.__dict__ and not tf.__dict__["keras"].__name__.startswith("tf_keras"):
         raise RuntimeError(
             "TensorFlow loaded Keras 3 before bgmaker could select Keras 2: "
-            "import bgmaker_configs before using tf.keras, or set TF_USE_LEGACY_KERAS=1")
+            "call bgmaker.compat.apply() before using tf.keras, or set TF_USE_LEGACY_KERAS=1")
 
 
 def import_tensorflow_quietly():
@@ -140,9 +200,11 @@ def restore_numpy_bool():
     as `np.bool_`). Magenta's data.py uses `np.bool` in default arguments, so
     it must exist before `magenta.models.music_vae.data` is imported.
     """
+    global _restored_numpy_bool
     import numpy as np
     if not hasattr(np, "bool"):
         np.bool = np.bool_
+        _restored_numpy_bool = True
 
 
 def avoid_zero_depth_unbatch():
@@ -240,7 +302,7 @@ def honour_shuffle_buffer():
     Cause: `data.get_dataset` shuffles the cached training examples with a
     fixed buffer of 10 x batch_size (640 at batch 64). Fed the windows of a
     split in performance order, a batch then comes from a handful of
-    performances, about half of it from one drummer (benchmarks/batch_mix.py
+    performances, about half of it from one drummer (reports/batch_mix.py
     measures it). With `shuffle_buffer` = N > 0 the buffer holds N examples
     instead (N >= the split's size: a full reshuffle every epoch); 0 keeps
     Magenta's 10 x batch_size. Only the call inside `get_dataset` is resized,
@@ -277,6 +339,36 @@ def honour_shuffle_buffer():
     get_dataset._bgmaker_shim = True
     get_dataset.__doc__ = original.__doc__
     data.get_dataset = get_dataset
+
+
+def recast_categorical_decoders(model, cls):
+    """Give every plain CategoricalLstmDecoder inside `model` the subclass `cls`; return those decoders.
+
+    Cause: Magenta builds its decoders inside its Config objects (the
+    hierarchical decoder keeps its core decoder in a private attribute), with
+    no way to ask for another sampler. BGMaker's seeded samplers
+    (bgmaker.generation.seeded_sampling) are subclasses that only replace
+    `_sample` and add no constructor state, so rewriting the instances'
+    class in place is safe. The model's decoder objects are walked by value;
+    only this model changes (callers pass a deep copy).
+    """
+    from magenta.models.music_vae import base_model, lstm_models
+
+    recast = []
+
+    def walk(obj, depth=0):
+        if type(obj) is lstm_models.CategoricalLstmDecoder:
+            obj.__class__ = cls
+            recast.append(obj)
+        if depth > 4:
+            return
+        for value in vars(obj).values():
+            for item in value if isinstance(value, (list, tuple)) else [value]:
+                if isinstance(item, base_model.BaseDecoder):
+                    walk(item, depth + 1)
+
+    walk(model)
+    return recast
 
 
 @contextlib.contextmanager

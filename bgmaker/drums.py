@@ -1,4 +1,4 @@
-"""The 9-piece drum kit, the 16th-note grid and the default tempo: every BGMaker grid constant, defined once.
+"""The 9-piece drum kit, the 16th-note grid and the tempos: every BGMaker grid constant, defined once.
 
 The classes are Magenta's REDUCED_DRUM_PITCH_CLASSES, read here from
 note_seq's DEFAULT_DRUM_TYPE_PITCHES (the same list; tests/test_windows.py
@@ -24,6 +24,9 @@ STEPS = STEPS_PER_BAR * BARS  # 64: one model example
 DECODED_VELOCITY = 80
 
 DEFAULT_BPM = 120.0  # tempo of generated beats and of MIDI without a tempo (MIDI's own default)
+# The tempos a beat is written and played at: --bpm, the MIDI and WAV writers, the web page.
+MIN_BPM = 20
+MAX_BPM = 400
 
 
 def steps_per_bar(ns):

@@ -4,7 +4,7 @@ The model (`hierdec-drum_4bar`: architecture, KL settings) is fixed by the
 model config; a recipe says what a run may change about training: the input
 pipeline (every shuffled 4-bar window, or Magenta's stock converter on whole
 performances), the batch size, the learning-rate schedule and the training
-shuffle. benchmarks/recipes.py trains each recipe for equal CPU time on
+shuffle. reports/recipes.py trains each recipe for equal CPU time on
 v2_rock_beat and scores it on the validation split; the winner is
 DEFAULT_RECIPE, the recipe of the named runs unless `--recipe` says another.
 
@@ -60,7 +60,7 @@ RECIPES = {r.name: r for r in (
            hparams=dict(batch_size=64, shuffle_buffer=FULL_SHUFFLE, learning_rate=3e-4), replay=("v1_all", 0.25)),
 )}
 
-# The leader of benchmarks/recipes.md (80 CPU-minutes each on v2_rock_beat, validation): ahead of stock
+# The leader of reports/recipes.md (80 CPU-minutes each on v2_rock_beat, validation): ahead of stock
 # and windows-b512 on free-running accuracy, sample and rhythm overlap, bar repetition, kick on one and
 # interpolation realism (windows-b128-lr2e-3 not yet run).
 DEFAULT_RECIPE = "windows-b64"

@@ -3,7 +3,7 @@
 `--run v2_rock_beat` means the same thing in scripts/train.sh, the notebook
 and the tests: this table. A run's converted data lives under
 `paths.data_dir()/<run>/` (one NoteSequence TFRecord per split) and its
-checkpoints and summaries under `paths.runs_dir()/<run>/`.
+checkpoints and summaries under `paths.runs_dir()/<run>/` (bgmaker.models.records).
 
 Each run is also registered in Magenta's CONFIG_MAP under its own name (its
 model, its hparam overrides, its converter and its examples), so Magenta's
@@ -11,6 +11,7 @@ own tools accept it too: `music_vae_generate --config=v2_rock_beat ...`.
 """
 from dataclasses import dataclass, field
 
+import bgmaker.models.records as records  # the folders' layout; it imports no bgmaker_configs (no cycle)
 from bgmaker import paths
 from bgmaker.errors import UnknownNameError
 from bgmaker_configs.recipes import DEFAULT_RECIPE, get_recipe
@@ -57,20 +58,23 @@ class Run:
 
     @property
     def run_dir(self):
-        return paths.runs_dir() / self.name
+        """The folder this run trains in (runs/<name>: bgmaker.models.records)."""
+        return records.run_dir(self.name)
 
     @property
     def shipped_dir(self):
         """Where `bgmaker export` puts this run's weights-only model (committed when shipped)."""
-        return paths.models_dir() / self.name
+        return records.shipped_dir(self.name)
 
     def magenta_config(self, recipe=None):
         """This run as a Magenta Config: model, hparams (recipe's, then the run's), converter and examples."""
+        from bgmaker import compat
+        compat.apply()  # builds a Magenta model: the shims first (idempotent)
         from magenta.models.music_vae import configs
 
-        from bgmaker_configs import models
+        from bgmaker_configs import architectures
         recipe = get_recipe(recipe or self.recipe)
-        base = models.MODELS[self.config]()
+        base = architectures.MODELS[self.config]()
         hparams = base.hparams
         for overrides in (recipe.hparams, self.hparams):
             if overrides:
@@ -78,7 +82,7 @@ class Run:
         if not recipe.every_window and self.humanizes:
             raise ValueError(f"run {self.name}: a humanize model trains on expressive windows only "
                              f"(recipe {recipe.name} reads whole files)")
-        converter = models.window_converter(self.config) if recipe.every_window else models.drums_converter()
+        converter = architectures.window_converter(self.config) if recipe.every_window else architectures.drums_converter()
         return configs.update_config(base, dict(
             hparams=hparams, data_converter=converter,
             train_examples_path=str(self.examples_path("train", recipe.every_window, recipe.replay)),
@@ -110,21 +114,17 @@ RUNS = {
 def user_run(name, midi_dir=None, config="hierdec-drum_4bar"):
     """A run on a user's own MIDI folder, e.g. to fine-tune a shipped model on your own grooves.
 
-    `midi_dir` None: the folder recorded by an earlier start of this run
-    (runs/<name>/bgmaker_run.json), so a stopped run resumes by name.
+    `midi_dir`: the folder given now, or the one an earlier start of this run
+    recorded (bgmaker.training.train.resolve_run reads it from the run record),
+    so a stopped run resumes by name. None: neither, an unknown run.
     """
-    import json
     if name in RUNS:
         raise UnknownRunError(f"'{name}' is a named GMD run; give your own MIDI run another name")
     if not name or not all(c.isalnum() or c in "-_." for c in name):
         raise UnknownRunError(f"run name '{name}': use letters, digits, '-', '_' or '.'")
     if midi_dir is None:
-        record = paths.runs_dir() / name / "bgmaker_run.json"
-        recorded = json.loads(record.read_text()).get("midi_dir") if record.is_file() else None
-        if not recorded:
-            raise UnknownRunError(f"unknown run '{name}'; known runs: {', '.join(sorted(RUNS))} "
-                                  f"(or train on your own MIDI with --midi DIR)")
-        midi_dir = (paths.runs_dir() / name / recorded).resolve()
+        raise UnknownRunError(f"unknown run '{name}'; known runs: {', '.join(sorted(RUNS))} "
+                              f"(or train on your own MIDI with --midi DIR)")
     return Run(name=name, config=config, select={}, midi_dir=str(midi_dir),
                description=f"your own MIDI in {midi_dir}")
 

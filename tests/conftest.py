@@ -66,7 +66,7 @@ def synthetic_midi_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory, synthetic_midi_dir):
     """A hierdec-drum_4bar checkpoint trained 2 steps on synthetic beats (TINY_HPARAMS)."""
-    from bgmaker_configs.models import TINY_HPARAMS
+    from bgmaker_configs import TINY_HPARAMS
     work = tmp_path_factory.mktemp("tiny_model")
     examples = work / "notesequences.tfrecord"
     run_cli("convert_dir_to_note_sequences", f"--input_dir={synthetic_midi_dir}",

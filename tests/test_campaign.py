@@ -2,6 +2,7 @@
 import json
 import os
 import subprocess
+import sys
 
 import pytest
 
@@ -79,6 +80,9 @@ def test_a_lost_machine_resumes_from_the_committed_model_and_counts_its_cpu(tmp_
         if name != "humanize":  # from scratch: no committed model to resume (tested below)
             campaign.train_stage(name, hours, parent, 10, minutes)
     v1, v2 = (" ".join(c) for c in commands)
+    # each chunk is a library training process (bgmaker.training), niced; the bgmaker command is not involved
+    assert all(c[:3] == ["nice", "-n", "10"] and c[3:6] == [sys.executable, "-m", "bgmaker.training"]
+               for c in commands)
     # v1_all has a plateau rule from 16 CPU-hours (#26): its first chunk trains to it, 14 after the 2 credited;
     # it goes on from its own committed model with that model's step (the learning-rate schedule continues)
     assert "--cpu-hours 14 " in v1 and f"--init-from {tmp_path / 'models' / 'v1_all'} --init-step" in v1
@@ -239,13 +243,12 @@ def test_a_stage_with_a_flat_validation_curve_stops_before_its_budget(tmp_path, 
 
 def test_the_campaign_loop_trains_chunks_until_the_plateau_and_stops_on_a_chunk_that_trains_nothing(
         tmp_path, monkeypatch):
-    """bgmaker campaign's loop (no training: each chunk adds its milestones): humanize and v1_all are done, v2_rock_beat
-    trains chunk after chunk, is checked before each, stops on its plateau; a chunk with no new milestone ends it."""
-    import argparse
-    from bgmaker.cli import campaign as cli
+    """The campaign's loop, `resume` (no training: each chunk adds its milestones): humanize and v1_all are done,
+    v2_rock_beat trains chunk after chunk, is checked before each, stops on its plateau; a chunk with no new
+    milestone ends it."""
     monkeypatch.setenv("BGMAKER_STATE_DIR", str(tmp_path))
-    monkeypatch.setattr(cli.os, "nice", lambda n: None)
-    monkeypatch.setattr(cli, "stage_done",
+    monkeypatch.setattr(campaign.os, "nice", lambda n: None)
+    monkeypatch.setattr(campaign, "stage_done",
                         lambda name, hours: name in ("humanize", "v1_all") or (campaign.run_dir(name) / campaign.PLATEAU_FILE).exists())
     folder = campaign.run_dir("v2_rock_beat")
     (folder / "milestones").mkdir(parents=True)
@@ -259,7 +262,7 @@ def test_the_campaign_loop_trains_chunks_until_the_plateau_and_stops_on_a_chunk_
                 f.write(json.dumps(dict(checkpoint=f"model.ckpt-{i}", step=i, examples=i, cpu_s=i * 1200.0,
                                         wall_s=1.0)) + "\n")
         return 0
-    monkeypatch.setattr(cli, "train_stage", train_stage)
+    monkeypatch.setattr(campaign, "train_stage", train_stage)
     checks, flat_at = [], [8]
 
     def check_plateau(name, log):  # flat once 8 milestones exist
@@ -268,15 +271,16 @@ def test_the_campaign_loop_trains_chunks_until_the_plateau_and_stops_on_a_chunk_
             (folder / campaign.PLATEAU_FILE).write_text("{}")
             return {}
         return None
-    monkeypatch.setattr(cli, "check_plateau", check_plateau)
-    monkeypatch.setattr(cli, "status", lambda: [])
-    args = argparse.Namespace(status=False, ship=None, nice=10)
-    assert cli.main(args) == 0
+    monkeypatch.setattr(campaign, "check_plateau", check_plateau)
+    monkeypatch.setattr(campaign, "status", lambda: [])
+    assert campaign.resume(nice=10, log=lambda m: None) == 0
     assert (chunks, checks) == (["v2_rock_beat"] * 4, [0, 2, 4, 6, 8])
 
     (folder / campaign.PLATEAU_FILE).unlink()
     chunks[:], flat_at[0] = ["x"] * 98, 99  # not flat yet, and the next chunk adds no milestone
-    assert cli.main(args) == 1
+    said = []
+    assert campaign.resume(nice=10, log=said.append) == 1
+    assert said[-1].startswith("bgmaker campaign: v2_rock_beat made no new milestone (log: ")
 
 
 def test_a_stage_that_stopped_on_its_plateau_stays_stopped_on_a_new_machine(tmp_path, monkeypatch):

@@ -5,10 +5,10 @@ import pytest
 import bgmaker_configs
 
 bgmaker_configs.register()  # compat shims + configs, before Magenta
-from bgmaker_configs import models
+from bgmaker_configs import architectures
 from magenta.models.music_vae import configs, data, lstm_models
 
-# Trainable parameters of the full-size graphs (also in the README).
+# Trainable parameters of the full-size graphs (also in docs/models.md).
 PARAMETERS = {"hierdec-drum_4bar": 8_048_128, "cat-drums_4bar": 5_685_760}
 
 EXPECTED_HPARAMS = dict(batch_size=512, max_seq_len=64, z_size=512, enc_rnn_size=[512],
@@ -61,7 +61,7 @@ def test_configs_do_not_share_mutable_hparams():
 @pytest.mark.parametrize("name", sorted(PARAMETERS))
 def test_full_size_graph_builds(name):
     import tensorflow.compat.v1 as tf
-    config = models.MODELS[name]()
+    config = architectures.MODELS[name]()
     with tf.Graph().as_default():
         model = config.model
         model.build(config.hparams, config.data_converter.output_depth, is_training=True)

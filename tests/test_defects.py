@@ -19,10 +19,11 @@ def midi_bytes(ns, path):
 
 def test_models_folder_names_its_figures_in_one_place():
     import bgmaker_configs
-    from bgmaker_configs import models
+    bgmaker_configs.register()  # compat shims + configs, before Magenta
+    from bgmaker_configs import architectures
     # the TF-free lists match the registry
-    assert tuple(models.MODELS) == bgmaker_configs.MODEL_NAMES + bgmaker_configs.HUMANIZE_MODEL_NAMES
-    assert tuple(models.MODELS) == tuple(bgmaker_configs.MODEL_WINDOWS)
+    assert tuple(architectures.MODELS) == bgmaker_configs.MODEL_NAMES + bgmaker_configs.HUMANIZE_MODEL_NAMES
+    assert tuple(architectures.MODELS) == tuple(bgmaker_configs.MODEL_WINDOWS)
 
 
 # 1. batches go on past a bad file, name it, and exit 1 at the end

@@ -10,7 +10,7 @@ import bgmaker_configs
 
 bgmaker_configs.register()  # compat shims + configs, before Magenta
 from bgmaker import cli, metrics
-from bgmaker.evaluation import evaluate
+from bgmaker.evaluation import comparison, evaluate
 from bgmaker.data import windows
 from bgmaker_configs.runs import Run
 
@@ -104,8 +104,8 @@ def test_reconstruction_numbers_agree_with_magentas_own_metric(report, windows_t
 def test_windows_survive_magentas_encoding_unchanged(windows_tfrecord):
     """Scoring on grids is scoring Magenta's 512 classes: window -> tensors -> classes -> grid is lossless."""
     from bgmaker.evaluation import scoring as reconstruction
-    from bgmaker_configs import models
-    converter = models.windows_converter()
+    from bgmaker_configs import architectures
+    converter = architectures.windows_converter()
     stored = windows_tfrecord[1]
     _, outputs = reconstruction.window_tensors(converter, [w.sequence for w in stored])
     assert outputs.shape == (len(stored), 64, 512)
@@ -185,7 +185,7 @@ def test_report_files(report):
 
 def test_compare_tabulates_one_row_per_model(report):
     _, out, _ = report
-    table = evaluate.compare([out, out / "evaluation.json"])
+    table = comparison.compare([out, out / "evaluation.json"])
     rows = [line for line in table.splitlines() if line.startswith("| hierdec-drum_4bar")]
     assert len(rows) == 2 and table.splitlines()[0].startswith("| model | step |")
 
@@ -207,7 +207,7 @@ def test_clear_errors_for_missing_data_checkpoint_and_run(tiny_model, tmp_path, 
     with pytest.raises(FileNotFoundError, match="no such checkpoint"):
         evaluate.evaluate("v2_rock_beat", tmp_path / "model.ckpt-7")
     with pytest.raises(FileNotFoundError, match="no test evaluation"):
-        evaluate.compare(["v2_rock_beat"])
+        comparison.compare(["v2_rock_beat"])
     assert cli.main(["evaluate", "--run", "no_such_run"]) == 2
     assert capsys.readouterr().err.startswith("bgmaker evaluate: error: unknown run or model 'no_such_run'")
     assert cli.main(["evaluate", "--run", "v2_rock_beat", "--checkpoint", str(tiny_model["checkpoint"])]) == 2
@@ -275,6 +275,22 @@ GATE_KEYS = (
     "real_vs_real_overlap", "train_vs_real_overlap",
 )
 NOVELTY_KEYS = ("copies_samples", "copies_samples_t1", "nearest_train_samples", "nearest_train_real")  # not in --quick
+
+
+def test_every_summary_figure_is_declared_once_with_what_it_is_read_against():
+    """summary_row, compare()'s columns and evaluation.md's summary table all read bgmaker.evaluation.summary."""
+    from bgmaker.evaluation import summary
+    keys = [f.key for f in summary.FIGURES]
+    assert len(keys) == len(set(keys)) and set(GATE_KEYS + NOVELTY_KEYS) <= set(keys)
+    assert {k for h in summary.HEADLINES for k in h.model + h.floor + h.ceiling} <= set(keys)
+    assert [k for k, _, _ in summary.COMPARE_COLUMNS][:4] == ["model", "step", "split", "windows"]
+    assert set(metrics.RHYTHM_FEATURES) < set(metrics.FEATURES)
+
+
+def test_markdown_tables_keep_their_cells_as_given():
+    from bgmaker.evaluation.markdown import table
+    assert table(["a", "b"], [["x", "1.0"], ["y", ""], ["z", None]], "lr") == [
+        "| a | b |", "|---|---:|", "| x | 1.0 |", "| y |  |", "| z | |"]
 
 
 def test_summary_holds_every_gate_figure_with_its_floor_and_ceiling(report):

@@ -41,8 +41,10 @@ def test_expressive_windows_keep_velocity_and_timing_and_the_converter_reads_the
     originals = [n for n in ns.notes if STEPS_PER_BAR * STEP - STEP / 2 <= n.start_time < 3 * STEPS_PER_BAR * STEP - STEP / 2]
     assert sorted(n.velocity for n in first.sequence.notes) == sorted(n.velocity for n in originals)
 
-    from bgmaker_configs import models
-    tensors = models.groove_converter(2).to_tensors(first.sequence)
+    from bgmaker import compat
+    compat.apply()  # Magenta's converters need the shims
+    from bgmaker_configs import architectures
+    tensors = architectures.groove_converter(2).to_tensors(first.sequence)
     assert len(tensors.inputs) == 1 and tensors.outputs[0].shape == (32, 27)
     out = tensors.outputs[0]
     hits, velocity, offset = out[:, :9] > 0.5, out[:, 9:18], out[:, 18:]
@@ -61,8 +63,10 @@ def test_expressive_windows_keep_repeats_grid_windows_drop_them():
 def test_a_silent_last_bar_is_padded_to_the_window():
     ns = drum_midi.rock_beat(bars=1, qpm=QPM)
     ns.total_time = 4 * STEPS_PER_BAR * STEP
-    from bgmaker_configs import models
-    tensors = models.groove_converter(2).to_tensors(ns)
+    from bgmaker import compat
+    compat.apply()  # Magenta's converters need the shims
+    from bgmaker_configs import architectures
+    tensors = architectures.groove_converter(2).to_tensors(ns)
     assert tensors.outputs[0].shape == (32, 27) and not tensors.outputs[0][16:].any()
 
 
@@ -154,7 +158,7 @@ def test_groove_metrics_state_their_floor():
 def tiny_humanizer(tmp_path_factory):
     """Run humanize trained 2 steps with tiny hparams on expressive windows of synthetic played beats."""
     from bgmaker.data.convert import convert_performances
-    from bgmaker_configs.models import TINY_HPARAMS
+    from bgmaker_configs.architectures import TINY_HPARAMS
     work = tmp_path_factory.mktemp("tiny_humanize")
     midi = work / "midi"
     midi.mkdir()

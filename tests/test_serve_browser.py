@@ -20,6 +20,8 @@ from serve_harness import api, serve_tiny
 
 from bgmaker.data.midi import find_window
 from bgmaker.data.windows import to_grid
+from bgmaker.drums import DEFAULT_BPM, MAX_BPM
+from bgmaker.generation.generator import DEFAULT_NOISE, DEFAULT_TEMPERATURE
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -97,6 +99,10 @@ def test_generate_edit_interpolate_play_export(page):
     url = page.url_base
     shot(page, "01-empty")
     assert page.locator("#grid .cell").count() == 64 * 9
+    # the controls start where the server says (/api/info), at `bgmaker generate`'s defaults and limits
+    assert [float(page.input_value(c)) for c in ("#temperature", "#noise", "#bpm")] == [
+        DEFAULT_TEMPERATURE, DEFAULT_NOISE, DEFAULT_BPM]
+    assert page.inner_text("#noise-value") == f"{DEFAULT_NOISE:.2f}" and page.get_attribute("#bpm", "max") == str(MAX_BPM)
 
     page.fill("#count", "4")
     page.fill("#seed", "11")
@@ -219,7 +225,7 @@ def test_bad_input_shows_one_line_on_the_page_and_drop_loads_midi(page, tmp_path
     page.fill("#bpm", "999")
     page.click("#export-midi")
     page.wait_for_selector("#status.error")
-    assert "bpm must be between 40 and 300" in page.inner_text("#status")
+    assert "bpm must be between 20 and 400" in page.inner_text("#status")
     page.fill("#bpm", "120")
 
     page.fill("#temperature", "9")

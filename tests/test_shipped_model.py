@@ -82,50 +82,67 @@ def test_shipped_model_reproduces_its_recorded_figures(model, gmd_dir, tmp_path)
     assert [key for key, _, _ in check.compare(moved, measured)] == [k for k, v in recorded.items() if v is not None]
 
 
-def test_the_readmes_model_tables_are_the_committed_reports():
-    """README's generated blocks are what the benchmarks write from their committed records: the models
-    table and the shipped rock model's report "in full" (benchmarks/models.py, from benchmarks/models.json
-    and models/v2_rock_beat/evaluation.md) and the warm-start table (benchmarks/campaign.py, from
-    benchmarks/campaign.json). A ship that forgets to regenerate them fails here."""
+def report_script(name):
+    """A script of reports/, loaded as a module (they are no package)."""
     import importlib.util
+    spec = importlib.util.spec_from_file_location(f"report_{name}", REPO / "reports" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_generated_tables_in_docs_are_the_committed_reports():
+    """The generated blocks of docs/ are what reports/ writes from its committed records: the models table and
+    the shipped rock model's report "in full" in docs/evaluation.md (reports/models.py, from reports/models.json
+    and models/v2_rock_beat/evaluation.md), the warm-start table in docs/training.md (reports/campaign.py, from
+    reports/campaign.json) and the refinement gate in docs/refine.md (reports/refine_gate.py). A ship that
+    forgets to regenerate them fails here."""
     import json
 
-    def benchmark(name):  # a script of benchmarks/, loaded as a module (they are no package)
-        spec = importlib.util.spec_from_file_location(f"benchmark_{name}", REPO / "benchmarks" / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-    table = benchmark("models")
-    readme = (REPO / "README.md").read_text()
-    rows = json.loads((REPO / "benchmarks" / "models.json").read_text())
+    table = report_script("models")
+    page = (REPO / "docs" / "evaluation.md").read_text()
+    rows = json.loads((REPO / "reports" / "models.json").read_text())
     report = (REPO / "models" / "v2_rock_beat" / "evaluation.md").read_text()
-    assert table.BEGIN in readme and table.SHIPPED_REPORT[0] in readme
-    assert table.readme_text(readme, rows, report) == readme, \
-        "README out of date: .venv/bin/python benchmarks/models.py"
+    assert table.BEGIN in page and table.SHIPPED_REPORT[0] in page
+    assert table.page_text(page, rows, report) == page, \
+        "docs/evaluation.md out of date: .venv/bin/python reports/models.py"
     assert table.summary_tables(report).splitlines()[0].startswith("| figure | model |")
-    # and the warm-start table is what benchmarks/campaign.py writes from the committed benchmarks/campaign.json
-    curves = benchmark("campaign")
-    recorded = json.loads((REPO / "benchmarks" / "campaign.json").read_text())
+    # and the warm-start table is what reports/campaign.py writes from the committed reports/campaign.json
+    curves = report_script("campaign")
+    page = (REPO / "docs" / "training.md").read_text()
+    recorded = json.loads((REPO / "reports" / "campaign.json").read_text())
     block = curves.warm_start_table(recorded["stages"][1], recorded["from_scratch"])
-    assert all(marker in readme for marker in curves.WARM_START + table.SHIPPED_REPORT), "a README block lost its markers"
-    assert table.replace_block(readme, *curves.WARM_START, block) == readme, \
-        "README out of date: .venv/bin/python benchmarks/campaign.py"
-    # and the refinement gate's block is what benchmarks/refine_gate.py writes from its committed record
-    gate = benchmark("refine_gate")
-    recorded = json.loads((REPO / "benchmarks" / "refine_gate.json").read_text())
+    assert all(marker in page for marker in curves.WARM_START), "docs/training.md's warm-start block lost its markers"
+    assert table.replace_block(page, *curves.WARM_START, block) == page, \
+        "docs/training.md out of date: .venv/bin/python reports/campaign.py"
+    # and the refinement gate's block is what reports/refine_gate.py writes from its committed record
+    gate = report_script("refine_gate")
+    page = (REPO / "docs" / "refine.md").read_text()
+    recorded = json.loads((REPO / "reports" / "refine_gate.json").read_text())
     markers = ("<!-- refine-gate:begin -->", "<!-- refine-gate:end -->")
-    assert all(m in readme for m in markers), "the refine-gate block lost its markers"
-    assert gate.replace_block(readme, *markers, gate.readme_block(recorded["evaluations"])) == readme, \
-        "README out of date: .venv/bin/python benchmarks/refine_gate.py --report-only"
+    assert all(m in page for m in markers), "docs/refine.md's refine-gate block lost its markers"
+    assert gate.replace_block(page, *markers, gate.page_block(recorded["evaluations"])) == page, \
+        "docs/refine.md out of date: .venv/bin/python reports/refine_gate.py --report-only"
+
+
+def test_the_readme_links_only_pages_that_exist():
+    """The README is short and points to docs/; every page and file it links must be there."""
+    import re
+    readme = (REPO / "README.md").read_text()
+    for page in sorted((REPO / "docs").glob("*.md")):
+        text = page.read_text()
+        for link in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", text):
+            assert (page.parent / link).exists(), f"{page.name} links {link}, which is not there"
+    links = re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", readme)
+    assert "docs/usage.md" in links
+    missing = [link for link in links if not (REPO / link).exists()]
+    assert not missing, f"README links what is not there: {missing}"
 
 
 def test_the_models_gate_reads_each_line_against_real_drumming():
-    """#26's gate (benchmarks/models.py GATE): ceilings from the report itself, ranges either way round,
+    """#26's gate (reports/models.py GATE): ceilings from the report itself, ranges either way round,
     no verdict on copies where a report did not count them."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("benchmark_models", REPO / "benchmarks" / "models.py")
-    table = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(table)
+    table = report_script("models")
     s = dict(train_vs_real_overlap=0.73, real_vs_real_overlap=0.67, bar_repetition_real=0.50,
              bar_repetition_train=0.58, kick_on_one_real=0.78, kick_on_one_train=0.66, copies_samples=0)
     gate = {k: test for k, (_, test) in table.GATE.items()}

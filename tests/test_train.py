@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from bgmaker_configs.models import TINY_HPARAMS
+from bgmaker_configs import TINY_HPARAMS
 
 from conftest import REPO, run_cli
 from test_convert import mini_gmd

@@ -78,12 +78,12 @@ def test_matmul_cells_match_lstm_block_cell_on_the_same_weights():
 def test_precision_switch_builds_the_chosen_cell_everywhere_with_the_same_variables():
     import tensorflow.compat.v1 as tf
     from magenta.models.music_vae import lstm_utils
-    from bgmaker_configs import models
+    from bgmaker_configs import architectures
 
     def build(precision):
-        hparams = models.hparams()
-        hparams.parse(models.TINY_HPARAMS + f",lstm_precision={precision}")
-        config = models.hierdec_drum_4bar()
+        hparams = architectures.hparams()
+        hparams.parse(architectures.TINY_HPARAMS + f",lstm_precision={precision}")
+        config = architectures.hierdec_drum_4bar()
         with tf.Graph().as_default() as graph:
             config.model.build(hparams, config.data_converter.output_depth, is_training=True)
             config.model.train(
@@ -116,7 +116,7 @@ def op_types(graph):
 @pytest.mark.parametrize("train_in,sample_in", [("bf16", "fp32"), ("fp32", "bf16")])
 def test_checkpoint_trained_in_one_precision_samples_in_the_other(tiny_model, tmp_path, train_in, sample_in):
     from bgmaker.generation.generator import BeatGenerator
-    from bgmaker_configs.models import TINY_HPARAMS
+    from bgmaker_configs.architectures import TINY_HPARAMS
 
     run_dir = tmp_path / "run"
     run_cli("music_vae_train", "--config=hierdec-drum_4bar", f"--run_dir={run_dir}", "--mode=train",
@@ -140,7 +140,7 @@ def test_checkpoint_trained_in_one_precision_samples_in_the_other(tiny_model, tm
 def test_vectorized_sequence_loss_equals_magentas_loop():
     import tensorflow.compat.v1 as tf
     from magenta.models.music_vae import lstm_models
-    from bgmaker_configs import models
+    from bgmaker_configs import architectures
 
     new = lstm_models.BaseLstmDecoder.reconstruction_loss
     original = new._bgmaker_original
@@ -154,7 +154,7 @@ def test_vectorized_sequence_loss_equals_magentas_loop():
     cases = ("teacher", "scheduled", "teacher + controls", "scheduled + controls")
     for name, method in (("magenta", original), ("bgmaker", new)):
         for sampling in cases:
-            hparams = models.hparams()
+            hparams = architectures.hparams()
             hparams.parse("batch_size=6,dec_rnn_size=[16],z_size=8,sampling_schedule=constant")
             # Scheduled sampling at rate 1 with an argmax "sampler": every step feeds back
             # the model's own output, deterministically, so both versions see the same inputs.
@@ -202,7 +202,7 @@ def test_auto_precision_follows_the_cpu_flags(tmp_path):
 
 
 def test_the_campaign_trains_drum_models_in_bf16_only_once_the_paired_check_passed(tmp_path, monkeypatch):
-    """benchmarks/bf16_training.json decides; fp32 while it is missing, unreadable or failed; humanize keeps its own."""
+    """reports/bf16_training.json decides; fp32 while it is missing, unreadable or failed; humanize keeps its own."""
     from bgmaker.training import campaign
     check = tmp_path / "bf16_training.json"
     monkeypatch.setattr(compat, "resolve_lstm_precision", lambda precision: "bf16")  # a CPU with hardware bf16

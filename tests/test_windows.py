@@ -6,7 +6,7 @@ import bgmaker_configs
 
 bgmaker_configs.register()  # compat shims + configs, before Magenta
 from bgmaker.data import windows
-from bgmaker_configs import models
+from bgmaker_configs import architectures
 
 import drum_midi
 
@@ -60,13 +60,13 @@ def test_silent_bar_does_not_split_windows_and_silence_is_dropped():
     found = windows.extract_windows(ns)
     # starts 0..4; every one touches bar 0-2 or bar 6: none silent, all distinct
     assert [w.start_bar for w in found] == [0, 1, 2, 3, 4]
-    stock = models.drums_converter()
+    stock = architectures.drums_converter()
     stock.set_mode("eval")
     assert len(stock.to_tensors(ns).outputs) < len(found)  # Magenta splits at the silent bars
 
 
 def test_each_stored_window_is_one_example_for_the_run_converter():
-    conv = models.windows_converter()
+    conv = architectures.windows_converter()
     for w in windows.extract_windows(counting(12)):
         tensors = conv.to_tensors(w.sequence)
         assert len(tensors.outputs) == 1 and tensors.lengths[0] == 64

@@ -7,14 +7,14 @@ modules keep TensorFlow out of their top-level imports, so `bgmaker --help`,
 (bad run name, missing file, unusable MIDI, mismatched checkpoint) is printed
 as one line, `bgmaker <cmd>: error: ...`, exit 2. TensorFlow's and Magenta's
 log noise is kept off stderr unless `--verbose` is given (training commands,
-whose log is their progress, set QUIET = False).
+whose log is their progress, set QUIET = False). Both rules live in
+bgmaker.console, which the library's own `python -m` entry points share.
 """
 import argparse
 import importlib
-import os
 import sys
 
-from bgmaker.errors import UserError  # noqa: F401  (re-exported for subcommands)
+from bgmaker.console import VERBOSE_HELP, exit_status, quiet, split_verbose  # quiet: magenta_apps, reports/fp16.py
 
 # name -> (module, one-line help)
 COMMANDS = {
@@ -34,11 +34,9 @@ COMMANDS = {
 
 def build_parser(commands=COMMANDS):
     parser = argparse.ArgumentParser(prog="bgmaker", description=__doc__.splitlines()[0])
-    parser.add_argument("--verbose", "-v", action="store_true",
-                        help="show TensorFlow's and Magenta's logs and warnings on stderr")
+    parser.add_argument("--verbose", "-v", action="store_true", help=VERBOSE_HELP)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--verbose", "-v", action="store_true", default=argparse.SUPPRESS,
-                        help="show TensorFlow's and Magenta's logs and warnings on stderr")
+    common.add_argument("--verbose", "-v", action="store_true", default=argparse.SUPPRESS, help=VERBOSE_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in commands.items():
         module = importlib.import_module(module_name)
@@ -49,29 +47,8 @@ def build_parser(commands=COMMANDS):
     return parser
 
 
-def quiet(verbose):
-    """Keep TensorFlow's C++ logs, Python deprecation warnings and absl INFO lines off stderr.
-
-    Set before TensorFlow is imported (the subcommands import it lazily).
-    """
-    if verbose:
-        os.environ["BGMAKER_VERBOSE"] = "1"
-        return
-    import logging
-    import warnings
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"  # --verbose shows them
-    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
-    for name in ("tensorflow", "absl", "h5py", "numba", "matplotlib"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    for category in (DeprecationWarning, FutureWarning, UserWarning, PendingDeprecationWarning):
-        warnings.filterwarnings("ignore", category=category)
-    warnings.filterwarnings("ignore", message="Couldn't find ffmpeg", category=RuntimeWarning)  # pydub, via note_seq
-
-
 def main(argv=None):
-    argv = list(sys.argv[1:] if argv is None else argv)
-    verbose = any(a in ("--verbose", "-v") for a in argv)  # accepted anywhere, also after a nested mode
-    argv = [a for a in argv if a not in ("--verbose", "-v")]
+    verbose, argv = split_verbose(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if not args.command:
@@ -81,15 +58,7 @@ def main(argv=None):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.extra = extra
     quiet(verbose or not getattr(args._module, "QUIET", True))
-    try:
-        return args._module.main(args) or 0
-    except (UserError, FileNotFoundError, NotADirectoryError, ValueError) as e:
-        # Unknown names arrive as UnknownNameError (a UserError); a bare KeyError is a bug and keeps its traceback.
-        print(f"{args._prog}: error: {e}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:  # `bgmaker campaign --status | head -1`: the reader is done; no traceback
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+    return exit_status(args._prog, lambda: args._module.main(args))
 
 
 if __name__ == "__main__":

@@ -13,11 +13,7 @@ $BGMAKER_STATE_DIR/campaign (default ~/.local/state/bgmaker/campaign); each stag
 training log: campaign/runs/<run>.log there. The stages, budgets and choice of
 checkpoint live in bgmaker.training.campaign.
 """
-import os
-
-from bgmaker.training.campaign import (STAGES, check_plateau, claim, forget_stale_start, run_dir, ship, stage_done,
-                                       status, train_stage, use_campaign_dirs)
-from bgmaker.training.run_state import read_milestones
+from bgmaker.training.campaign import resume, ship, status, use_campaign_dirs
 
 ACCEPTS_EXTRA_ARGS = False
 QUIET = True  # training logs to campaign/runs/<run>.log (its own command); this process only prints its steps
@@ -39,23 +35,4 @@ def main(args):
         use_campaign_dirs()
         print(f"bgmaker campaign: shipped {ship(args.ship)}")
         return 0
-    claim()
-    os.nice(args.nice)  # scoring milestones between chunks runs in this process: as low as the training
-    for name, hours, parent, milestone_minutes in STAGES:
-        forget_stale_start(name, parent, log=lambda m: print(m, flush=True))
-        while not stage_done(name, hours):
-            # checked before each chunk: a campaign stopped between a chunk and its check loses nothing
-            if check_plateau(name, log=lambda m: print(m, flush=True)) is not None:
-                break
-            before = read_milestones(run_dir(name))
-            code = train_stage(name, hours, parent, 0, milestone_minutes)
-            print("\n".join(status()), flush=True)
-            if code != 0:
-                return code
-            if read_milestones(run_dir(name)) == before and not stage_done(name, hours):
-                # a chunk ends on a milestone: none new means it trained nothing, and would loop for ever
-                print(f"bgmaker campaign: {name} made no new milestone (log: {run_dir(name).parent / (name + '.log')})")
-                return 1
-    print("bgmaker campaign: every stage is done (its budget spent, or its validation curve flat: --status); "
-          "ship with --ship humanize / --ship v1_all / --ship v2_rock_beat")
-    return 0
+    return resume(args.nice)

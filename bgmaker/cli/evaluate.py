@@ -21,7 +21,7 @@ and writes it as comparison.md next to the new evaluation (or into --output-dir)
 import argparse
 from pathlib import Path
 
-from bgmaker.cli import UserError
+from bgmaker.errors import UserError
 from bgmaker.generation.generator import DEFAULT_TEMPERATURE  # numpy only: --help stays instant
 from bgmaker.generation.refine import DEFAULT_STEPS as REFINE_STEPS
 
@@ -109,7 +109,7 @@ def main(args):
         if args.run in bgmaker_configs.RUNS and bgmaker_configs.get_run(args.run).humanizes:
             return evaluate_humanizer(args, split)
 
-    from bgmaker.evaluation import evaluate  # numpy/matplotlib only; TensorFlow loads when a model is evaluated
+    from bgmaker.evaluation import comparison, evaluate  # numpy/scipy only; TensorFlow loads when a model is evaluated
 
     sources, out_dir = [], Path(args.output_dir) if args.output_dir else None
     if args.run:
@@ -131,9 +131,9 @@ def main(args):
         sources.append(report_dir / "evaluation.json")
         out_dir = out_dir or report_dir
         print()
-        print(evaluate.comparison_table([summary]))
+        print(comparison.comparison_table([summary]))
     if args.compare:
-        table = evaluate.compare(sources + list(args.compare), split=split)
+        table = comparison.compare(sources + list(args.compare), split=split)
         print(table)
         if out_dir:
             out_dir.mkdir(parents=True, exist_ok=True)
@@ -144,13 +144,14 @@ def main(args):
 
 def evaluate_humanizer(args, split):
     """--run humanize: the GrooVAE, the template and the floor on the split (bgmaker.humanize.evaluate)."""
-    from bgmaker import humanize, models, paths
+    from bgmaker import humanize, models
     from bgmaker.humanize import evaluate
+    from bgmaker.models import records
     choice = models.locate(args.run, args.checkpoint)
     print(f"model: {choice.why}", flush=True)
     out = Path(args.output_dir) if args.output_dir else Path(choice.checkpoint).parent / "evaluation" / split
     if Path(choice.checkpoint).parent.resolve() == humanize.shipped_dir().resolve() and not args.output_dir:
-        out = paths.runs_dir() / args.run / "evaluation" / f"{split}-shipped"
+        out = records.run_dir(args.run) / "evaluation" / f"{split}-shipped"
     report = evaluate.evaluate(choice.checkpoint, humanize.load("template"), split, seed=args.seed, output_dir=out,
                                log=lambda m: print(m, flush=True))
     print((out / "evaluation.md").read_text())
@@ -161,8 +162,9 @@ def evaluate_humanizer(args, split):
 def check(model_dir, record):
     """--check: the shipped model's fingerprint (bgmaker.evaluation.check), recorded or compared."""
     from bgmaker.evaluation import check as fingerprint
-    if not Path(model_dir, "bgmaker_run.json").is_file():
-        raise UserError(f"--check {model_dir}: not a shipped model folder (no bgmaker_run.json)")
+    from bgmaker.models import records
+    if not records.has_record(model_dir):
+        raise UserError(f"--check {model_dir}: not a shipped model folder (no {records.RUN_RECORD})")
     if record:
         try:
             figures = fingerprint.record(model_dir)

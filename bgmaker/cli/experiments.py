@@ -7,38 +7,12 @@
 Trains each model (and its fixes) on Bach chorale piano rolls and v2_rock_beat drum grids, scores them on test
 beside floors and MusicVAE's committed figures (bgmaker.experiments.table); this module parses arguments.
 """
-import os
+from bgmaker.experiments import command
 
-from bgmaker.errors import UserError
-
-ACCEPTS_EXTRA_ARGS = False
-QUIET = False  # the training prints its per-epoch progress
-DEFAULT_OUTPUT = "experiments"
-ROWS = ("01", "02", "03", "04", "04.3", "05", "01-fix", "03-fix", "04.3-fix")  # bgmaker.experiments.models, without TF
-
-
-def add_arguments(parser):
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke test: tiny subsets, 1 epoch each, written to out/experiments-quick by default")
-    parser.add_argument("--only", help="comma-separated rows (default: all): " + ", ".join(ROWS))
-    parser.add_argument("--data", default="piano,drums",
-                        help="comma-separated datasets: piano (Bach chorales), drums (v2_rock_beat), or a folder "
-                             "of your own MIDI files (default: piano,drums)")
-    parser.add_argument("--output-dir", help=f"default: {DEFAULT_OUTPUT}/ (the committed table)")
-    parser.add_argument("--seed", type=int, default=0)
+ACCEPTS_EXTRA_ARGS = command.ACCEPTS_EXTRA_ARGS
+QUIET = command.QUIET
+add_arguments = command.add_arguments  # one parser: the experiments' own (python -m bgmaker.experiments)
 
 
 def main(args):
-    only = args.only.split(",") if args.only else None
-    unknown = [n for n in only or [] if n not in ROWS]
-    if unknown:
-        raise UserError(f"unknown row(s) {', '.join(unknown)}; known: {', '.join(ROWS)}")
-    datasets = [d for d in args.data.split(",") if d]
-    for d in datasets:
-        if d not in ("piano", "drums") and not os.path.isdir(d):
-            raise UserError(f"--data {d}: not 'piano', 'drums' or a folder")
-    output = args.output_dir or ("out/experiments-quick" if args.quick else DEFAULT_OUTPUT)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from bgmaker.experiments.table import run
-    run(output, datasets=datasets, only=only, quick=args.quick, seed=args.seed)
-    return 0
+    return command.main(args)

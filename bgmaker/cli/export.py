@@ -18,14 +18,15 @@ def add_arguments(parser):
     parser.add_argument("--weights", choices=WEIGHTS, default="fp32",
                         help="fp16: round every weight to float16 precision, still stored as float32 so any "
                              "Magenta loader reads it; git packs it ~37%% smaller and nearly every beat stays the same "
-                             "(benchmarks/fp16.md). Default: fp32, exactly as trained")
+                             "(reports/fp16.md). Default: fp32, exactly as trained")
 
 
 def main(args):
+    from bgmaker.models import records
     from bgmaker_configs import get_run
     run = get_run(args.run)
     out = Path(args.output) if args.output else run.shipped_dir  # $BGMAKER_MODELS_DIR/<run>
-    prefix = export(run.name, args.checkpoint or str(run.run_dir / "train"), out, run_dir=run.run_dir,
+    prefix = export(run.name, args.checkpoint or str(records.train_dir(run.run_dir)), out, run_dir=run.run_dir,
                     weights=args.weights)
     size = sum(f.stat().st_size for f in out.iterdir()) / 1e6
     print(f"exported {prefix} ({size:.1f} MB, weights only, {args.weights})")

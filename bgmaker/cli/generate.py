@@ -126,7 +126,7 @@ def humanize_arguments(p, seed=False, switch=True):
     g.add_argument("--humanize", nargs="?", const="auto", default=None, metavar="HUMANIZER",
                    help=f"play the beats like a drummer: {', '.join(CHOICES)} (with no value, {DEFAULT}), "
                         "or a humanize model folder. Default: on with the shipped GrooVAE once its test report "
-                        "passed the gate (README, Play it like a drummer), else off")
+                        "passed the gate (docs/humanize.md), else off")
     if switch:
         g.add_argument("--no-humanize", action="store_true",
                        help="every hit on the grid at one velocity, as the drum model decodes it")
@@ -327,9 +327,10 @@ def _report_failures(failures):
 
 def _check(args):
     """Argument errors found before loading anything (one line each)."""
+    from bgmaker.drums import MAX_BPM, MIN_BPM
     from bgmaker.render import kit
-    if args.bpm is not None and not 20 <= args.bpm <= 400:
-        raise UserError(f"--bpm must be between 20 and 400, got {args.bpm:g}")
+    if args.bpm is not None and not MIN_BPM <= args.bpm <= MAX_BPM:
+        raise UserError(f"--bpm must be between {MIN_BPM} and {MAX_BPM}, got {args.bpm:g}")
     kit.drum_map(args.drum_map)  # ValueError with the choices
     for name, least in (("num", 1), ("steps", 2)):
         if getattr(args, name, least) < least:

@@ -17,7 +17,6 @@ Magenta's own `run()`. The additions:
   (Magenta's slerp divides by zero and writes empty files).
 """
 import importlib
-import os
 import sys
 
 
@@ -46,6 +45,7 @@ def music_vae_generate():
 
     from bgmaker import models
     from bgmaker.errors import UserError
+    from bgmaker.models.records import train_dir
 
     flags.DEFINE_string(
         "hparams", None,
@@ -58,7 +58,7 @@ def music_vae_generate():
         try:
             name = FLAGS.config
             if name in config_map and (FLAGS.checkpoint_file or FLAGS.run_dir):
-                where = FLAGS.checkpoint_file or os.path.join(FLAGS.run_dir, "train")
+                where = FLAGS.checkpoint_file or str(train_dir(FLAGS.run_dir))
                 checkpoint = models.resolve_checkpoint(where)
                 config_map[name] = models.config_for(name, checkpoint, FLAGS.hparams)  # one line if it does not fit
             if FLAGS.mode == "interpolate" and name in config_map:

@@ -9,62 +9,14 @@ wins; `--hparams` values are merged over the run's). How a run is trained,
 recorded, budgeted and resumed is bgmaker.training.train; this module parses
 arguments.
 """
-import os
 import sys
 
-from bgmaker.compat import LSTM_PRECISIONS, stock_mode
-from bgmaker.errors import UserError
+from bgmaker.training import command
 
-ACCEPTS_EXTRA_ARGS = True
-QUIET = False  # Magenta's log lines are the training's progress
-
-
-def add_arguments(parser):
-    parser.add_argument("--run", required=True,
-                        help="named run (see `bgmaker runs`), or a name of your own with --midi DIR")
-    parser.add_argument("--mode", choices=("train", "eval"), default="train",
-                        help="train, or evaluate the latest checkpoint on the validation split")
-    parser.add_argument("--precision", choices=LSTM_PRECISIONS, default=None,
-                        help="LSTM matmul precision (hparam lstm_precision). auto (default): bf16 where the CPU "
-                             "has AMX-BF16/AVX512-BF16, else fp32 (Magenta's LSTMBlockCell); checkpoints load "
-                             "with any value")
-    parser.add_argument("--recipe", default=None,
-                        help="training recipe (bgmaker_configs.recipes; default: the run's own)")
-    parser.add_argument("--config", default=None, metavar="MODEL",
-                        help="train the run's data with another of BGMaker's models (hierdec-drum_4bar, or the "
-                             "flat baseline cat-drums_4bar; for run humanize: groovae-humanize_2bar or _4bar); "
-                             "default: the run's own. Use a separate BGMAKER_RUNS_DIR: a run keeps the model it "
-                             "started with (and a separate BGMAKER_DATA_DIR when its window length differs)")
-    parser.add_argument("--midi", default=None, metavar="DIR",
-                        help="train on your own MIDI folder (windowed like GMD) as run --run NAME; "
-                             "with --init-from a shipped model, this fine-tunes it on your grooves")
-    parser.add_argument("--init-from", default=None, metavar="MODEL",
-                        help="start a new run from this model's weights (models/NAME folder, run name or "
-                             "checkpoint); ignored when the run already has a checkpoint to resume")
-    parser.add_argument("--init-step", action="store_true",
-                        help="with --init-from: also take its global step, so Magenta's learning-rate schedule "
-                             "goes on where that model's training stopped (a continuation; Adam's moments start "
-                             "anew, as a weights-only model keeps none). Without it a warm start begins at step 0")
-    parser.add_argument("--cpu-hours", type=float, default=None,
-                        help="stop once the run has used this many CPU-hours (process CPU time, all "
-                             "threads, summed over restarts)")
-    parser.add_argument("--milestone-every", type=float, default=60.0, metavar="CPU_MINUTES",
-                        help="save the weights alone to runs/<run>/milestones every this many CPU-minutes "
-                             "(default 60; 0: never)")
-    parser.epilog = "Other flags are passed to Magenta's music_vae_train, e.g. --num_steps=2000 --hparams=batch_size=64"
+ACCEPTS_EXTRA_ARGS = command.ACCEPTS_EXTRA_ARGS
+QUIET = command.QUIET
+add_arguments = command.add_arguments  # one parser: the training process's own (python -m bgmaker.training)
 
 
 def main(args):
-    from bgmaker.training import train
-    if args.init_step and not args.init_from:
-        raise UserError("--init-step goes with --init-from MODEL")
-    from bgmaker_configs.recipes import get_recipe
-    run = train.resolve_run(args.run, args.midi, args.config)
-    recipe = get_recipe(args.recipe or run.recipe)
-    if recipe.stock and not stock_mode():
-        # Magenta as released: the shims must be chosen before Magenta is imported, so start afresh.
-        os.execvpe(sys.executable, [sys.executable, "-m", "bgmaker.cli", "train"] + sys.argv[2:],
-                   {**os.environ, "BGMAKER_STOCK": "1"})
-    return train.train(run, args.mode, args.extra, precision=args.precision, recipe=recipe.name,
-                       init_from=args.init_from, init_step=args.init_step, cpu_hours=args.cpu_hours, milestone_every=args.milestone_every,
-                       log=lambda m: print(f"bgmaker train: {m}", flush=True))
+    return command.main(args, argv=sys.argv[2:])  # `bgmaker train FLAGS`: a stock recipe restarts with FLAGS

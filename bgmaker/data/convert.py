@@ -9,7 +9,7 @@ Magenta's stock DrumsConverter would extract), and every skipped file with
 its reason. Windows are written in a seeded random order (`shuffle_seed`,
 recorded in the report), not performance by performance: Magenta's training
 input shuffles only within a small buffer, so file order decides how many
-performances a batch mixes (benchmarks/batch_mix.py). MIDI is read the way Magenta's convert_dir_to_note_sequences
+performances a batch mixes (reports/batch_mix.py). MIDI is read the way Magenta's convert_dir_to_note_sequences
 reads it (same NoteSequence ids), but a file that cannot be used is
 reported with a reason instead of vanishing into a log line; conversion of
 the rest continues. Outputs are written to a temporary name and renamed, so
@@ -67,20 +67,17 @@ def convert_performances(items, root, out_dir, every_window=True, log=print, shu
     `shuffle_seed` (None: performance order); whole files keep file order,
     as Magenta's own converter writes them.
     """
-    import numpy as np
-    import note_seq
-    import tensorflow as tf
+    from bgmaker import compat
+    compat.apply()  # Magenta's converters: the shims before Magenta is imported (idempotent)
+    from bgmaker_configs import architectures
 
-    from bgmaker.data import windows
-    from bgmaker_configs import models
-
-    stock = models.drums_converter()
+    stock = architectures.drums_converter()
     stock.set_mode("eval")  # deterministic; the count is min(5, distinct slices) in either mode
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     by_split = defaultdict(list)
-    for split, path, minutes in items:
-        by_split[split].append((Path(path), minutes))
+    for split, path, _ in items:  # the minutes are GMD's; the report counts the NoteSequences' own
+        by_split[split].append(Path(path))
 
     shuffled = every_window and shuffle_seed is not None
     bars, expressive = window
@@ -91,58 +88,19 @@ def convert_performances(items, root, out_dir, every_window=True, log=print, shu
     start = time.time()
     done, total = 0, sum(len(v) for v in by_split.values())
     for split, files in by_split.items():
-        final = out_dir / f"{split}.tfrecord"
-        fd, tmp = tempfile.mkstemp(prefix=f".{split}.", suffix=".tfrecord.tmp", dir=out_dir)
-        os.close(fd)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it owner-only; data is as readable as any file
-        stats = Counter()
-        records = []
-        try:
-            with tf.io.TFRecordWriter(tmp) as writer:
-                for path, minutes in files:
-                    done += 1
-                    rel = os.path.relpath(path, root)
-                    reason = _midi_error(path)
-                    ns = None
-                    if reason is None:
-                        try:
-                            ns = note_seq.midi_file_to_note_sequence(str(path))
-                        except Exception as e:  # pretty_midi/mido raise many types on corrupt files
-                            reason = f"unreadable MIDI ({type(e).__name__}: {str(e)[:80]})"
-                        else:
-                            _name_like_magenta(ns, path, root)
-                    found = []
-                    if ns is not None:
-                        try:
-                            found = windows.extract_windows(ns, bars=bars, expressive=expressive)
-                        except windows.UnusableSequenceError as e:
-                            reason = str(e)
-                    if reason is None and not found:
-                        reason = f"no {bars}-bar window with drum hits"
-                    if reason is not None:
-                        report["skipped"].append(dict(file=rel, split=split, reason=reason))
-                        stats["skipped"] += 1
-                        continue
-                    n_stock = len(stock.to_tensors(ns).outputs)
-                    stats["files"] += 1
-                    stats["seconds"] += ns.total_time
-                    stats["examples"] += len(found) if every_window else n_stock
-                    stats["windows"] += len(found)
-                    stats["stock_examples"] += n_stock
-                    if every_window:
-                        records.extend(w.sequence.SerializeToString() for w in found)
-                    else:
-                        records.append(ns.SerializeToString())
-                    if done % 100 == 0 or done == total:
-                        log(f"  {done}/{total} files ({time.time() - start:.0f} s)")
-                order = (np.random.default_rng([shuffle_seed, _split_key(split)]).permutation(len(records))
-                         if shuffled else range(len(records)))
-                for i in order:
-                    writer.write(records[i])
-            os.replace(tmp, final)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+        stats, records = Counter(), []
+        for path in files:
+            done += 1
+            ns, found, reason = _read_performance(path, root, window)
+            if reason is not None:
+                report["skipped"].append(dict(file=os.path.relpath(path, root), split=split, reason=reason))
+                stats["skipped"] += 1
+                continue
+            records += _count_performance(stats, ns, found, stock, every_window)
+            if done % 100 == 0 or done == total:
+                log(f"  {done}/{total} files ({time.time() - start:.0f} s)")
+        final = _write_records(records, _write_order(len(records), split, shuffle_seed if shuffled else None),
+                               out_dir, split)
         report["splits"][split] = dict(
             file=str(final), sha256=sha256_of(final), files=stats["files"], skipped=stats["skipped"],
             minutes=round(stats["seconds"] / 60, 1), examples=stats["examples"],
@@ -151,6 +109,77 @@ def convert_performances(items, root, out_dir, every_window=True, log=print, shu
     report["skip_reasons"] = dict(Counter(_reason_kind(s["reason"]) for s in report["skipped"]))
     _write_report(report, out_dir)
     return report
+
+
+def _read_performance(path, root, window):
+    """(NoteSequence, its windows, None) for a usable MIDI file, else (NoteSequence or None, [], why not).
+
+    window: (bars, expressive), as convert_performances takes it.
+    """
+    import note_seq
+
+    from bgmaker.data import windows
+    bars, expressive = window
+    reason = _midi_error(path)
+    if reason is not None:
+        return None, [], reason
+    try:
+        ns = note_seq.midi_file_to_note_sequence(str(path))
+    except Exception as e:  # pretty_midi/mido raise many types on corrupt files
+        return None, [], f"unreadable MIDI ({type(e).__name__}: {str(e)[:80]})"
+    _name_like_magenta(ns, path, root)
+    try:
+        found = windows.extract_windows(ns, bars=bars, expressive=expressive)
+    except windows.UnusableSequenceError as e:
+        return ns, [], str(e)
+    if not found:
+        return ns, [], f"no {bars}-bar window with drum hits"
+    return ns, found, None
+
+
+def _count_performance(stats, ns, found, stock, every_window):
+    """Add a usable performance to its split's `stats`; return its records: each window, or the whole file.
+
+    Beside our own windows it counts what Magenta's stock converter (`stock`)
+    would extract from the file, the figure the report compares them with.
+    """
+    n_stock = len(stock.to_tensors(ns).outputs)
+    stats["files"] += 1
+    stats["seconds"] += ns.total_time
+    stats["examples"] += len(found) if every_window else n_stock
+    stats["windows"] += len(found)
+    stats["stock_examples"] += n_stock
+    return [w.sequence.SerializeToString() for w in found] if every_window else [ns.SerializeToString()]
+
+
+def _write_order(n, split, shuffle_seed):
+    """The order a split's `n` records are written in: a permutation seeded by `shuffle_seed` and the split's
+    name, or as read when `shuffle_seed` is None."""
+    import numpy as np
+    return np.random.default_rng([shuffle_seed, _split_key(split)]).permutation(n) if shuffle_seed is not None \
+        else range(n)
+
+
+def _write_records(records, order, out_dir, split):
+    """Write records[i] for i in `order` to <out_dir>/<split>.tfrecord through a temporary name; return its path.
+
+    Renamed into place only when complete, so an interrupted conversion never
+    leaves a half-written TFRecord behind.
+    """
+    import tensorflow as tf
+    final = out_dir / f"{split}.tfrecord"
+    fd, tmp = tempfile.mkstemp(prefix=f".{split}.", suffix=".tfrecord.tmp", dir=out_dir)
+    os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it owner-only; data is as readable as any file
+    try:
+        with tf.io.TFRecordWriter(tmp) as writer:
+            for i in order:
+                writer.write(records[i])
+        os.replace(tmp, final)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return final
 
 
 def _umask():
@@ -228,16 +257,16 @@ def converted(name, data_dir, whole_files=False):
     """The folder of named run `name`'s windows under `data_dir`, converted first when missing.
 
     For the long-lived runs outside the checkout (the campaign, the recipe
-    runs, the models table), whose data lives in the state directory. It runs
-    `bgmaker convert` in a child process, as ensure_converted does and for the
-    same reason; report.json is written last, so a folder without it is an
-    interrupted conversion and is made again.
+    runs, the models table), whose data lives in the state directory. It
+    converts in a child process (`python -m bgmaker.data`), as ensure_converted
+    does and for the same reason; report.json is written last, so a folder
+    without it is an interrupted conversion and is made again.
     """
     import subprocess
     import sys
     folder = Path(data_dir) / name / ("whole_files" if whole_files else "")
     if not ((folder / "report.json").is_file() and (folder / "train.tfrecord").is_file()):
-        command = [sys.executable, "-m", "bgmaker.cli", "convert", "--run", name]
+        command = [sys.executable, "-m", "bgmaker.data", "--run", name]
         if whole_files:
             command += ["--whole-files", "--output-dir", str(folder)]
         subprocess.run(command, env={**os.environ, "BGMAKER_DATA_DIR": str(data_dir)}, check=True,
@@ -248,9 +277,10 @@ def converted(name, data_dir, whole_files=False):
 def ensure_converted(run, log=print):
     """Convert a user-MIDI run's folder unless data/<run> already holds this exact folder's windows.
 
-    The conversion runs as `bgmaker convert` in a child process: reading MIDI
-    the way Magenta's convert_dir_to_note_sequences does imports that app,
-    whose absl flags clash with music_vae_train's in the training process.
+    The conversion runs in a child process (`python -m bgmaker.data`, the job
+    of `bgmaker convert`): reading MIDI the way Magenta's
+    convert_dir_to_note_sequences does imports that app, whose absl flags
+    clash with music_vae_train's in the training process.
     """
     import subprocess
     import sys
@@ -263,7 +293,7 @@ def ensure_converted(run, log=print):
     if previous == listing and run.examples_path("train").is_file():
         return None
     log(f"converting {run.midi_dir} -> {out_dir}")
-    child = subprocess.run([sys.executable, "-m", "bgmaker.cli", "convert", "--input", str(run.midi_dir),
+    child = subprocess.run([sys.executable, "-m", "bgmaker.data", "--input", str(run.midi_dir),
                             "--output-dir", str(out_dir)], capture_output=True, text=True)
     if child.returncode != 0:
         raise ValueError((child.stderr.strip().splitlines() or [f"converting {run.midi_dir} failed"])[-1])

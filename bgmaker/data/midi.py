@@ -80,16 +80,16 @@ def drum_problem(ns):
     return None
 
 
-def find_window(beat, start_bar=None):
-    """The bgmaker.data.windows Window of `beat` (MIDI path or NoteSequence) that a model encodes.
+def find_windows(beat):
+    """Every distinct non-silent bar-aligned 4-bar window of `beat` (MIDI path or NoteSequence), in order.
 
-    The first non-silent bar-aligned 4-bar window, or the one starting at
-    `start_bar` (0-based). Needs no model, so commands check their inputs
-    before loading one.
+    UnusableMidiError naming the input and why when there is none: the one
+    wording for a MIDI file without a beat, whether a command encodes one
+    window (find_window) or the web page shows them all.
     """
     from bgmaker.data import windows
     ns = read_midi(beat) if isinstance(beat, (str, os.PathLike)) else beat
-    name = ns.filename or ns.id or "the input NoteSequence"
+    name = _name_of(ns)
     problem = drum_problem(ns)
     if problem:
         raise UnusableMidiError(f"{name}: no 4-bar drum beat: {problem}")
@@ -99,10 +99,26 @@ def find_window(beat, start_bar=None):
         raise UnusableMidiError(f"{name}: no 4-bar drum beat: {e}") from None
     if not found:
         raise UnusableMidiError(f"{name}: no 4-bar drum beat: no notes of the 9-piece drum kit")
+    return found
+
+
+def find_window(beat, start_bar=None):
+    """The bgmaker.data.windows Window of `beat` (MIDI path or NoteSequence) that a model encodes.
+
+    The first non-silent bar-aligned 4-bar window, or the one starting at
+    `start_bar` (0-based). Needs no model, so commands check their inputs
+    before loading one.
+    """
+    ns = read_midi(beat) if isinstance(beat, (str, os.PathLike)) else beat
+    found = find_windows(ns)
     if start_bar is None:
         return found[0]
     for w in found:
         if w.start_bar == start_bar:
             return w
-    raise UnusableMidiError(f"{name}: no non-silent 4-bar window starts at bar {start_bar} "
+    raise UnusableMidiError(f"{_name_of(ns)}: no non-silent 4-bar window starts at bar {start_bar} "
                             f"(windows start at bars {', '.join(str(w.start_bar) for w in found)})")
+
+
+def _name_of(ns):
+    return ns.filename or ns.id or "the input NoteSequence"

@@ -10,7 +10,7 @@ windows are dropped.
 A window is stored as a NoteSequence already snapped to the 16th-note grid
 (4 bars, exact total_time, original pitches and velocities), so Magenta's
 converter turns each stored window into exactly one training example (the
-run configs use `pad_to_total_time=True`, see bgmaker_configs.models).
+run configs use `pad_to_total_time=True`, see bgmaker_configs.architectures).
 
 An *expressive* window (`expressive=True`, the humanize model's data) keeps
 what the drummer played instead: each hit's own time relative to the window's

@@ -43,11 +43,11 @@ class CheckFileError(ValueError):
 
 def _model_run(model_dir):
     """The named run a model folder was trained as (its bgmaker_run.json)."""
+    from bgmaker.models import records
     from bgmaker_configs.runs import get_run
-    record = Path(model_dir) / "bgmaker_run.json"
-    if not record.is_file():
-        raise FileNotFoundError(f"{model_dir} has no bgmaker_run.json: not a shipped model folder")
-    return get_run(json.loads(record.read_text())["run"])
+    if not records.has_record(model_dir):
+        raise FileNotFoundError(f"{model_dir} has no {records.RUN_RECORD}: not a shipped model folder")
+    return get_run(records.read_record(model_dir)["run"])
 
 
 def convert_test_split(run, folder):

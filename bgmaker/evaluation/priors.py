@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from bgmaker import metrics
+from bgmaker.evaluation.markdown import table
 from bgmaker.generation.generator import DEFAULT_TEMPERATURE
 
 SAMPLES = 256
@@ -106,8 +107,8 @@ def prior_figures(samples, real, performances, train_grids, rng):
     from bgmaker.metrics.structure import bar_repetition
     test = metrics.classifier_two_sample_test(samples, real, [f"sample {i}" for i in range(len(samples))],
                                               performances, rng)
-    real_table, table = metrics.feature_table(real), metrics.feature_table(samples)
-    overlap = float(np.mean([metrics.overlap_and_kl(real_table[f], table[f])["overlap"] for f in real_table]))
+    real_table, sample_table = metrics.feature_table(real), metrics.feature_table(samples)
+    overlap = float(np.mean([metrics.overlap_and_kl(real_table[f], sample_table[f])["overlap"] for f in real_table]))
     nearest = metrics.nearest_hamming(samples, train_grids)
     return dict(classifier=test["accuracy"], overlap=overlap, bar_repetition=float(bar_repetition(samples).mean()),
                 nearest_train_cells=float(nearest.mean()), copies=int((nearest == 0).sum()))
@@ -256,38 +257,38 @@ def markdown(report):
             f"validation {d['real_bar_repetition']['validation']:.3f}, test {d['real_bar_repetition']['test']:.3f}). "
             "Classifier: 0.5 = indistinguishable from real windows; nearest train window in cells "
             "of the 64 × 9 grid (real test windows: "
-            f"{d['real_test_windows']['nearest_train_cells']:.1f}, {d['real_test_windows']['copies']} identical).", "",
-            "| split | prior | classifier | feature overlap | bar 3 = bar 1 | nearest train window | copies |",
-            "|---|---|---:|---:|---:|---:|---:|"]
-    for split in ("validation", "test"):
-        for name, f in d[split].items():
-            out.append(f"| {split} | {name} | {_f(f['classifier'])} | {_f(f['overlap'])} | "
-                       f"{_f(f['bar_repetition'])} | {f['nearest_train_cells']:.1f} | {f['copies']} |")
+            f"{d['real_test_windows']['nearest_train_cells']:.1f}, {d['real_test_windows']['copies']} identical).", ""]
+    out += table(["split", "prior", "classifier", "feature overlap", "bar 3 = bar 1", "nearest train window", "copies"],
+                 [[split, name, _f(f["classifier"]), _f(f["overlap"]), _f(f["bar_repetition"]),
+                   f"{f['nearest_train_cells']:.1f}", f["copies"]]
+                  for split in ("validation", "test") for name, f in d[split].items()],
+                 "llrrrrr")
     if report["styles"]:
         out += ["", "## Style control", "",
                 "Share of samples a style classifier (trained on real train windows) hears as the style asked for; "
                 "ceiling: the style's real test windows heard as themselves; floor: N(0, I) samples heard as it. "
                 f"A style with fewer than {MIN_HELD_OUT} test windows has no ceiling to gate against (–, or "
-                "in parentheses).", "",
-                "| style | test windows | samples from its prior | real test windows (ceiling) | N(0, I) (floor) |",
-                "|---|---:|---:|---:|---:|"]
+                "in parentheses).", ""]
+        rows = []
         for style, r in report["styles"].items():
             ceiling = _f(r["real_as_style"], "{:.2f}")
             ceiling = f"({ceiling})" if r["passed"] is None and r["real_as_style"] is not None else ceiling
             mark = "" if r["passed"] is None else (" ✓" if r["passed"] else " ✗")
-            out.append(f"| {style} | {r['test_windows']} | {r['samples_as_style']:.2f}{mark} | {ceiling} "
-                       f"| {r['normal_as_style']:.2f} |")
+            rows.append([style, r["test_windows"], f"{r['samples_as_style']:.2f}{mark}", ceiling,
+                         f"{r['normal_as_style']:.2f}"])
+        out += table(["style", "test windows", "samples from its prior", "real test windows (ceiling)",
+                      "N(0, I) (floor)"], rows, "lrrrr")
     curves = report["attributes"]["curves"]
     out += ["", "## Attribute vectors", "",
             "Change of each attribute (columns) when a vector (rows) is added at −2 and +2, in standard "
             "deviations of the attribute over real train windows (bgmaker.metrics.attributes); the pushed "
-            "attribute in bold.", "",
-            "| vector | " + " | ".join(next(iter(curves.values()), {})) + " |",
-            "|---|" + "---:|" * len(next(iter(curves.values()), {}))]
+            "attribute in bold.", ""]
+    attributes = list(next(iter(curves.values()), {}))
+    rows = []
     for name, responses in curves.items():
         cells = [f"{r[0]:+.2f} … {r[-1]:+.2f}" for r in responses.values()]
-        cells = [f"**{c}**" if k == name else c for k, c in zip(responses, cells)]
-        out.append(f"| {name} | " + " | ".join(cells) + " |")
+        rows.append([name, *(f"**{c}**" if k == name else c for k, c in zip(responses, cells))])
+    out += table(["vector", *attributes], rows, "l" + "r" * len(attributes))
     out += ["", f"![attribute responses]({REPORT}.png)", ""]
     return "\n".join(out)
 

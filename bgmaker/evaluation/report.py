@@ -1,8 +1,8 @@
 """Write an evaluation (bgmaker.evaluation.evaluate) as evaluation.json, evaluation.md and plots.
 
-summary_table is the evaluation's headline (evaluation.md's Summary and the
-README's "How good is it"): every figure in one row with its floor and its
-ceiling, so none is read alone.
+summary_table is the evaluation's headline (evaluation.md's Summary and
+docs/evaluation.md, "How good is it"): every figure in one row with its floor and its
+ceiling (bgmaker.evaluation.summary.HEADLINES), so none is read alone.
 
 Plots use matplotlib's object API (Figure, no pyplot), so writing a report
 never needs a display nor changes a notebook's backend.
@@ -15,54 +15,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from bgmaker import metrics
-
-
-# (figure, keys of the model's figures, of the floor / baseline, of the ceiling / reference); a cell with
-# several keys shows them in the order the title names them, separated by " / ".
-SUMMARY_FIGURES = (
-    ("step accuracy (512 classes), free-running / teacher-forced / decoded · floor: steps shuffled",
-     ("accuracy_free_running", "accuracy_teacher_forced", "accuracy_decoded"), ("accuracy_shuffle_floor",), ()),
-    ("the reconstruction a user gets, step accuracy: decoded from the encoder mean / from the code refined "
-     "{refine} steps · floor: steps shuffled", ("accuracy_decoded", "accuracy_decoded_refined"),
-     ("accuracy_shuffle_floor",), ()),
-    ("onset F1, free-running · floor: steps shuffled", ("onset_f1_free_running",), ("onset_f1_shuffle_floor",), ()),
-    ("KL(q(z|x) ‖ N(0, I)), bits per window", ("kl_bits",), (), ()),
-    # no shuffle floor here: shuffling keeps every density, so over all features it scores near 1
-    ("feature overlap, samples at T={t} / T=1 · ceiling: real vs real (halves by performance) / train vs {split}",
-     ("sample_overlap", "sample_overlap_t1"), (), ("real_vs_real_overlap", "train_vs_real_overlap")),
-    ("rhythm-feature overlap, samples at T={t} / T=1 · floor: shuffle · ceiling: real vs real / train vs {split}",
-     ("sample_rhythm_overlap", "sample_rhythm_overlap_t1"), ("shuffle_rhythm_overlap",),
-     ("real_vs_real_rhythm_overlap", "train_vs_real_rhythm_overlap")),
-    ("active instruments per beat, samples at T={t} / T=1 · real windows",
-     ("active_instruments_samples", "active_instruments_samples_t1"), (), ("active_instruments_real",)),
-    ("bar 3 repeats bar 1 (onset Jaccard), samples at T={t} / T=1 · floor: steps shuffled · real {split} / train",
-     ("bar_repetition_samples", "bar_repetition_samples_t1"), ("bar_repetition_shuffle",),
-     ("bar_repetition_real", "bar_repetition_train")),
-    ("bars with a kick on the downbeat, samples at T={t} / T=1 · floor: steps shuffled · real {split} / train",
-     ("kick_on_one_samples", "kick_on_one_samples_t1"), ("kick_on_one_shuffle",),
-     ("kick_on_one_real", "kick_on_one_train")),
-    ("classifier two-sample accuracy, samples at T={t} / T=1 vs real (0.5 = indistinguishable) · reference: "
-     "{split} vs train windows", ("classifier_samples_vs_real", "classifier_samples_t1_vs_real"), (),
-     ("classifier_real_vs_train",)),
-    ("nearest train window (cells of 64 x 9 that differ), samples at T={t} / T=1 · real {split} windows",
-     ("nearest_train_samples", "nearest_train_samples_t1"), (), ("nearest_train_real",)),
-    ("train windows copied exactly, samples at T={t} / T=1", ("copies_samples", "copies_samples_t1"), (), ()),
-    ("interpolation realism (in-between feature overlap), between encoder means / refined codes · baseline: "
-     "crossfade · ceiling: real vs real", ("interp_overlap", "interp_overlap_refined"), ("crossfade_overlap",),
-     ("real_vs_real_overlap",)),
-    ("interpolation smoothness (lower is smoother), between encoder means / refined codes · baseline: crossfade",
-     ("interp_smoothness", "interp_smoothness_refined"), ("crossfade_smoothness",), ()),
-    ("interpolation detour (path travelled / distance between its own ends; 1 = straight), between encoder means / "
-     "refined codes · baseline: crossfade", ("interp_detour", "interp_detour_refined"), ("crossfade_detour",), ()),
-    ("interpolation endpoint error, between encoder means / refined codes · baseline: crossfade · reference: "
-     "distance A–B", ("interp_endpoint_error", "interp_endpoint_error_refined"), ("crossfade_endpoint_error",),
-     ("endpoint_distance",)),
-    ("interpolation monotonicity, between encoder means / refined codes · baseline: crossfade",
-     ("interp_monotonicity", "interp_monotonicity_refined"), ("crossfade_monotonicity",), ()),
-    ("variation realism (feature overlap of one variation per window at noise {noise}), from encoder means / "
-     "refined codes · ceiling: real vs real", ("variation_overlap", "variation_overlap_refined"), (),
-     ("real_vs_real_overlap",)),
-)
+from bgmaker.evaluation.markdown import table
+from bgmaker.evaluation.summary import FORMATS, HEADLINES
 
 
 def summary_table(summary):
@@ -73,25 +27,24 @@ def summary_table(summary):
     F1 per drum beside its shuffle floor.
     """
     def cells(keys):
-        fmt = {"kl_bits": "{:.1f}", "copies_samples": "{:.0f}", "copies_samples_t1": "{:.0f}",
-               "nearest_train_samples": "{:.1f}", "nearest_train_samples_t1": "{:.1f}", "nearest_train_real": "{:.1f}"}
-        return " / ".join(_f(summary.get(k), fmt.get(k, "{:.2f}" if "instruments" in k else "{:.3f}"))
-                          for k in keys) or " "
+        return " / ".join(_f(summary.get(k), FORMATS[k]) for k in keys) or " "
 
     names = dict(t=f"{summary['sample_temperature']:g}", split=summary["split"],
-                 refine=summary.get("refine_steps") or 0, noise=_f(summary.get("variation_noise"), "{:g}"))
-    lines = ["| figure | model | floor / baseline | ceiling / reference |", "|---|---:|---:|---:|"]
-    for title, model, floor, ceiling in SUMMARY_FIGURES:
-        if all(summary.get(k) is None for k in model) and not any(k in summary for k in model):
-            continue  # a figure this report predates (e.g. novelty)
-        lines.append(f"| {title.format(**names)} | {cells(model)} | {cells(floor)} | {cells(ceiling)} |")
+                 refine=summary.get("refine_steps") or 0,
+                 noise=_f(summary.get("variation_noise"), FORMATS["variation_noise"]))
+    rows = [[title.format(**names), cells(model), cells(floor), cells(ceiling)]
+            for title, model, floor, ceiling in HEADLINES
+            # a figure this report predates (e.g. novelty) is left out
+            if not (all(summary.get(k) is None for k in model) and not any(k in summary for k in model))]
+    lines = table(["figure", "model", "floor / baseline", "ceiling / reference"], rows, "lrrr")
     drums = summary.get("onset_f1_free_running_by_drum") or {}
     floors = summary.get("onset_f1_shuffle_floor_by_drum") or {}
     if drums:
-        lines += ["", "| onset F1 (free-running) | " + " | ".join(drums) + " |",
-                  "|---|" + "---:|" * len(drums),
-                  "| model | " + " | ".join(_f(v, "{:.2f}") for v in drums.values()) + " |",
-                  "| floor: steps shuffled | " + " | ".join(_f(floors.get(d), "{:.2f}") for d in drums) + " |"]
+        lines += [""] + table(
+            ["onset F1 (free-running)", *drums],
+            [["model", *(_f(v, FORMATS["onset_f1_free_running_by_drum"]) for v in drums.values())],
+             ["floor: steps shuffled", *(_f(floors.get(d), FORMATS["onset_f1_shuffle_floor_by_drum"]) for d in drums)]],
+            "l" + "r" * len(drums))
     return "\n".join(lines) + "\n"
 
 
@@ -138,111 +91,49 @@ def _f(value, fmt="{:.3f}"):
 
 
 def markdown(report, images):
+    """evaluation.md: what was evaluated, the summary, one section per question, the definitions.
+
+    images: the names of the plots written beside it (each is linked where its section is).
+    """
+    return "\n".join(header_section(report) + summary_section(report)
+                     + reconstruction_section(report["reconstruction"])
+                     + samples_section(report["features"], images)
+                     + two_sample_section(report["two_sample"])
+                     + interpolation_section(report["interpolation"], report["features"]["vs_real"], images)
+                     + DEFINITIONS)
+
+
+def header_section(report):
+    """The title and what was evaluated: checkpoint, data, reference windows, settings, how to repeat it."""
     m, d, s = report["model"], report["data"], report["settings"]
-    rec, feats, interp, two = (report["reconstruction"], report["features"], report["interpolation"],
-                               report["two_sample"])
-    out = [f"# Evaluation: {m['run']} (step {m['step']}) on GMD's {d['split']} split (unseen performances)", ""]
-    out += [f"- checkpoint: `{m['checkpoint']}` (config `{m['config']}`)",
+    return [f"# Evaluation: {m['run']} (step {m['step']}) on GMD's {d['split']} split (unseen performances)", "",
+            f"- checkpoint: `{m['checkpoint']}` (config `{m['config']}`)",
             f"- data: `{d['examples_path']}`: {d['windows']} four-bar windows of {d['performances']} performances"
             + (f" (random subset, --max-windows {d['max_windows']})" if d.get("max_windows") else ""),
             f"- records without a usable window: {d['skipped'] or 'none'}",
-            f"- reference real windows: " + (f"{d['reference_windows']} windows of {d['reference_performances']} "
+            "- reference real windows: " + (f"{d['reference_windows']} windows of {d['reference_performances']} "
                                              f"performances from `{d['reference_path']}`"
                                              if d.get("reference_path") else "none (no train split found)"),
             f"- {s['n_samples']} prior samples at temperature {' and '.join(f'{t:g}' for t in s['temperatures'])} "
             f"(the same z); {s['n_interpolations']} interpolations of {s['interpolation_steps']} points at "
             f"temperature {s['interpolation_temperature']:g}; seed {s['seed']}; decoded by {s['decoder']}; "
             f"{report['seconds']} s",
-            f"- reproduce: `{report['command']}`",
-            "", "## Summary", "", summary_table(report["summary"]),
+            f"- reproduce: `{report['command']}`"]
+
+
+def summary_section(report):
+    """The summary table and how to read its floors and ceilings."""
+    return ["", "## Summary", "", summary_table(report["summary"]),
             "Each figure beside what it should be read against. Floors: the real windows with their steps "
             "shuffled (same drums, same counts, no time order; a floor for accuracy, onsets and the rhythm "
             "features, not for overlap over all features, where it keeps every density exactly). "
             "Ceilings: real drumming against real drumming "
             "(real vs real = the split's performances in two halves; train vs "
-            f"{d['split']} = as many train windows). Overlap = KDE overlapping area with the real windows' "
-            "feature distribution, mean over features (1 = same); rhythm = syncopation and groove consistency "
-            "only, the features that shuffling changes. Classifier accuracy: held-out accuracy of a logistic "
-            "regression telling the two sets apart, folds grouped by performance (0.5 = indistinguishable). "
-            "Realism = mean overlap of the in-between points of interpolations.", ""]
-
-    out += reconstruction_section(rec)
-
-    order = [k for k in feats["vs_real"] if k.startswith("samples")]
-    order += [k for k in ("shuffle", "real vs real", "train vs real", "interpolation", "interpolation refined",
-                          "crossfade", "variations", "variations refined") if k in feats["vs_real"]]
-    means = [k for k in order if k.startswith("samples")]
-    out += ["", "## 2. Samples against real drumming", "",
-            "Each feature's distribution over a set against the real windows': overlap / KL(real ‖ set) of "
-            "Gaussian KDEs on a shared grid. shuffle = real windows with their steps shuffled (a floor on "
-            "temporal features; densities are unchanged by construction); real vs real = one half of the split's "
-            "performances against the other half (a ceiling; each half has half the windows, so it is a slightly "
-            "low one); train vs real = as many train windows as the split has, against the split (a ceiling at "
-            "the samples' set size); interpolation / crossfade = in-between points of the paths in section 4 "
-            "(refined: between refined codes); variations = one variation of each of a subset of the windows, "
-            "from its encoder mean or its refined code.", "",
-            "| feature | real mean ± std | " + " | ".join(f"{k} mean ± std" for k in means) + " | "
-            + " | ".join(order) + " |",
-            "|---|---:|" + "---:|" * (len(means) + len(order))]
-    for feat, moments in feats["real"].items():
-        cells = [f"{feats['vs_real'][k][feat]['mean']:.3f} ± {feats['vs_real'][k][feat]['std']:.3f}" for k in means]
-        cells += [f"{_f(feats['vs_real'][k][feat]['overlap'], '{:.2f}')} / {_f(feats['vs_real'][k][feat]['kl'], '{:.2f}')}"
-                  for k in order]
-        out.append(f"| {feat} | {moments['mean']:.3f} ± {moments['std']:.3f} | " + " | ".join(cells) + " |")
-    out += ["", "Cells after the means: overlap / KL (nats)."]
-    if "features.png" in images:
-        out += ["", "![feature histograms](features.png)"]
-
-    out += ["", "## 3. Classifier two-sample test", "",
-            "L2-regularised logistic regression (bgmaker.metrics.two_sample) on each beat's MGEval-style features "
-            "and its per-drum hit rate at each 16th of the bar, telling one set from the other; balanced accuracy "
-            "over held-out folds grouped by performance (overlapping windows of one performance never straddle "
-            "folds; each model sample is its own group). 0.5 = indistinguishable. The real-vs-train row is what "
-            "real drumming reaches against real drumming from other performances.", "",
-            "| sets | accuracy | folds | per fold | grids (groups) |", "|---|---:|---:|---|---|"]
-    for name, t in two.items():
-        folds = ", ".join(f"{a:.2f}" for a in t["fold_accuracies"]) or "–"
-        out.append(f"| {name} | {_f(t['accuracy'])} | {t['folds']} | {folds} | "
-                   f"{t['n_a']} ({t['groups_a']}) vs {t['n_b']} ({t['groups_b']}) |")
-
-    out += ["", "## 4. Interpolation", ""]
-    if interp.get("pairs"):
-        out += [f"{interp['pairs']} pairs of real windows from different performances, mean normalised Hamming "
-                f"distance between the two ends {interp['endpoint_distance']:.3f}. Latent: slerp between the "
-                "posterior means, decoded by BeatGenerator; crossfade: a per-cell dissolve in data space "
-                "(metrics.crossfade).", "",
-                "| method | monotonicity | smoothness | endpoint error | in-between realism (mean overlap) |",
-                "|---|---:|---:|---:|---:|"]
-        names = {"model": ("interpolation", "latent, between encoder means"),
-                 "refined": ("interpolation refined", "latent, between refined codes"),
-                 "crossfade": ("crossfade", "data-space crossfade")}
-        for method in [m for m in names if m in interp]:
-            i, (set_name, label) = interp[method], names[method]
-            realism = feats["vs_real"].get(set_name)
-            realism = float(np.mean([v["overlap"] for v in realism.values()])) if realism else None
-            out.append(f"| {label} | {_f(i['monotonicity'])} | {_f(i['smoothness'])} | {_f(i['endpoint_error'])} | "
-                       f"{_f(realism)} |")
-        out += ["", "| alpha | model d(start) | model d(end) | crossfade d(start) | crossfade d(end) |",
-                "|---:|---:|---:|---:|---:|"]
-        for k, alpha in enumerate(interp["alphas"]):
-            out.append(f"| {alpha:.3f} | {interp['model']['d_start'][k]:.3f} | {interp['model']['d_end'][k]:.3f} | "
-                       f"{interp['crossfade']['d_start'][k]:.3f} | {interp['crossfade']['d_end'][k]:.3f} |")
-        for image in ("interpolation.png", "interpolation_example.png"):
-            if image in images:
-                out += ["", f"![{image[:-4]}]({image})"]
-    else:
-        out.append("No interpolation (fewer than two windows or --interpolations 0).")
-
-    out += ["", "## Definitions", "",
-            "Formulas are in the docstrings of bgmaker/metrics: step accuracy = fraction of steps whose 9-drum "
-            "row (one of 512 classes) matches; onset P/R/F1 pooled over all cells of a drum; densities = hits / "
-            "64 steps; active instruments = drums hit at least once; syncopation = Longuet-Higgins–Lee strength "
-            "of the kit's onsets per bar; groove consistency = 1 − mean Hamming distance between all pairs of "
-            "bars; two-sample accuracy = mean over the two sets of the share of held-out grids classified into "
-            "their own set; monotonicity = share of path steps moving away from the start and towards the end; "
-            "smoothness = mean Hamming distance between neighbouring path points (lower is smoother); endpoint "
-            "error = mean Hamming distance of a path's ends from the windows it joins.", ""]
-    return "\n".join(out)
+            f"{report['data']['split']} = as many train windows). Overlap = KDE overlapping area with the real "
+            "windows' feature distribution, mean over features (1 = same); rhythm = syncopation and groove "
+            "consistency only, the features that shuffling changes. Classifier accuracy: held-out accuracy of a "
+            "logistic regression telling the two sets apart, folds grouped by performance (0.5 = "
+            "indistinguishable). Realism = mean overlap of the in-between points of interpolations.", ""]
 
 
 def reconstruction_section(rec):
@@ -255,32 +146,119 @@ def reconstruction_section(rec):
            "Magenta's eval job). Decoded: the posterior mean decoded by BeatGenerator fully free-running at "
            f"temperature {rec['decoded']['temperature']:g}; decoded-refined: the code refined against the decoder "
            "from that mean (bgmaker.generation.refine), decoded the same way: the reconstruction a user of "
-           "`generate` gets. Shuffle: the window's own steps in random order, the floor.", "",
-           "| decoding | step accuracy | Magenta's accuracy op | onset P | onset R | onset F1 | recon. loss (nats/window) |",
-           "|---|---:|---:|---:|---:|---:|---:|"]
-    for mode in [m for m in ("teacher_forced", "free_running", "decoded", "decoded_refined", "shuffle") if m in rec]:
-        r, o = rec[mode], rec[mode]["onsets"]["all"]
-        out.append(f"| {mode.replace('_', '-')} | {_f(r['accuracy'])} | {_f(r.get('magenta_accuracy'))} | "
-                   f"{_f(o['precision'])} | {_f(o['recall'])} | {_f(o['f1'])} | {_f(r.get('r_loss'), '{:.1f}')} |")
-    out += ["", f"KL(q(z|x) ‖ N(0, I)): {rec['kl_bits']:.1f} ± {rec['kl_bits_std']:.1f} bits per window.", "",
-            "| drum | true onsets | F1 teacher-forced | P free | R free | F1 free | F1 decoded | "
-            + ("F1 decoded-refined | " if refined else "") + "F1 shuffle |",
-            "|---|---:|---:|---:|---:|---:|---:|" + ("---:|" if refined else "") + "---:|"]
+           "`generate` gets. Shuffle: the window's own steps in random order, the floor.", ""]
+    modes = [m for m in ("teacher_forced", "free_running", "decoded", "decoded_refined", "shuffle") if m in rec]
+    out += table(["decoding", "step accuracy", "Magenta's accuracy op", "onset P", "onset R", "onset F1",
+                  "recon. loss (nats/window)"],
+                 [[mode.replace("_", "-"), _f(rec[mode]["accuracy"]), _f(rec[mode].get("magenta_accuracy")),
+                   *(_f(rec[mode]["onsets"]["all"][k]) for k in ("precision", "recall", "f1")),
+                   _f(rec[mode].get("r_loss"), "{:.1f}")] for mode in modes],
+                 "lrrrrrr")
+    out += ["", f"KL(q(z|x) ‖ N(0, I)): {rec['kl_bits']:.1f} ± {rec['kl_bits_std']:.1f} bits per window.", ""]
+    rows = []
     for name, tf_row in rec["teacher_forced"]["onsets"].items():
-        fr, dec, sh = rec["free_running"]["onsets"][name], rec["decoded"]["onsets"][name], rec["shuffle"]["onsets"][name]
-        out.append(f"| {name} | {tf_row['support']} | {_f(tf_row['f1'])} | {_f(fr['precision'])} | "
-                   f"{_f(fr['recall'])} | {_f(fr['f1'])} | {_f(dec['f1'])} | "
-                   + (f"{_f(rec['decoded_refined']['onsets'][name]['f1'])} | " if refined else "")
-                   + f"{_f(sh['f1'])} |")
+        fr, dec = rec["free_running"]["onsets"][name], rec["decoded"]["onsets"][name]
+        sh = rec["shuffle"]["onsets"][name]
+        rows.append([name, tf_row["support"], _f(tf_row["f1"]), _f(fr["precision"]), _f(fr["recall"]), _f(fr["f1"]),
+                     _f(dec["f1"]), *([_f(rec["decoded_refined"]["onsets"][name]["f1"])] if refined else []),
+                     _f(sh["f1"])])
+    out += table(["drum", "true onsets", "F1 teacher-forced", "P free", "R free", "F1 free", "F1 decoded",
+                  *(["F1 decoded-refined"] if refined else []), "F1 shuffle"], rows,
+                 "lrrrrrr" + ("r" if refined else "") + "r")
     if rec.get("by_style"):
-        out += ["", "Decoded step accuracy per GMD style (the style of the file a window was cut from):", "",
-                "| style | windows | decoded | " + ("decoded-refined | gain | " if refined else "") + "shuffle |",
-                "|---|---:|---:|" + ("---:|---:|" if refined else "") + "---:|"]
-        for style, row in rec["by_style"].items():
-            gain = (f"{_f(row['decoded_refined'])} | {row['decoded_refined'] - row['decoded']:+.3f} | "
-                    if refined else "")
-            out.append(f"| {style} | {row['windows']} | {_f(row['decoded'])} | {gain}{_f(row['shuffle'])} |")
+        out += ["", "Decoded step accuracy per GMD style (the style of the file a window was cut from):", ""]
+        out += table(["style", "windows", "decoded", *(["decoded-refined", "gain"] if refined else []), "shuffle"],
+                     [[style, row["windows"], _f(row["decoded"]),
+                       *([_f(row["decoded_refined"]), f"{row['decoded_refined'] - row['decoded']:+.3f}"]
+                         if refined else []), _f(row["shuffle"])]
+                      for style, row in rec["by_style"].items()],
+                     "lrr" + ("rr" if refined else "") + "r")
     return out
+
+
+def samples_section(feats, images):
+    """Section 2: each feature's distribution over every set against the real windows'."""
+    vs_real = feats["vs_real"]
+    order = [k for k in vs_real if k.startswith("samples")]
+    order += [k for k in ("shuffle", "real vs real", "train vs real", "interpolation", "interpolation refined",
+                          "crossfade", "variations", "variations refined") if k in vs_real]
+    means = [k for k in order if k.startswith("samples")]
+    out = ["", "## 2. Samples against real drumming", "",
+           "Each feature's distribution over a set against the real windows': overlap / KL(real ‖ set) of "
+           "Gaussian KDEs on a shared grid. shuffle = real windows with their steps shuffled (a floor on "
+           "temporal features; densities are unchanged by construction); real vs real = one half of the split's "
+           "performances against the other half (a ceiling; each half has half the windows, so it is a slightly "
+           "low one); train vs real = as many train windows as the split has, against the split (a ceiling at "
+           "the samples' set size); interpolation / crossfade = in-between points of the paths in section 4 "
+           "(refined: between refined codes); variations = one variation of each of a subset of the windows, "
+           "from its encoder mean or its refined code.", ""]
+    rows = [[feat, f"{moments['mean']:.3f} ± {moments['std']:.3f}",
+             *(f"{vs_real[k][feat]['mean']:.3f} ± {vs_real[k][feat]['std']:.3f}" for k in means),
+             *(f"{_f(vs_real[k][feat]['overlap'], '{:.2f}')} / {_f(vs_real[k][feat]['kl'], '{:.2f}')}" for k in order)]
+            for feat, moments in feats["real"].items()]
+    out += table(["feature", "real mean ± std", *(f"{k} mean ± std" for k in means), *order], rows,
+                 "lr" + "r" * (len(means) + len(order)))
+    out += ["", "Cells after the means: overlap / KL (nats)."]
+    if "features.png" in images:
+        out += ["", "![feature histograms](features.png)"]
+    return out
+
+
+def two_sample_section(two):
+    """Section 3: the classifier two-sample tests, each with its folds."""
+    out = ["", "## 3. Classifier two-sample test", "",
+           "L2-regularised logistic regression (bgmaker.metrics.two_sample) on each beat's MGEval-style features "
+           "and its per-drum hit rate at each 16th of the bar, telling one set from the other; balanced accuracy "
+           "over held-out folds grouped by performance (overlapping windows of one performance never straddle "
+           "folds; each model sample is its own group). 0.5 = indistinguishable. The real-vs-train row is what "
+           "real drumming reaches against real drumming from other performances.", ""]
+    rows = [[name, _f(t["accuracy"]), t["folds"], ", ".join(f"{a:.2f}" for a in t["fold_accuracies"]) or "–",
+             f"{t['n_a']} ({t['groups_a']}) vs {t['n_b']} ({t['groups_b']})"] for name, t in two.items()]
+    return out + table(["sets", "accuracy", "folds", "per fold", "grids (groups)"], rows, "lrrll")
+
+
+def interpolation_section(interp, vs_real, images):
+    """Section 4: each interpolation method's path figures and realism, and the mean distance curves."""
+    out = ["", "## 4. Interpolation", ""]
+    if not interp.get("pairs"):
+        return out + ["No interpolation (fewer than two windows or --interpolations 0)."]
+    out += [f"{interp['pairs']} pairs of real windows from different performances, mean normalised Hamming "
+            f"distance between the two ends {interp['endpoint_distance']:.3f}. Latent: slerp between the "
+            "posterior means, decoded by BeatGenerator; crossfade: a per-cell dissolve in data space "
+            "(metrics.crossfade).", ""]
+    names = {"model": ("interpolation", "latent, between encoder means"),
+             "refined": ("interpolation refined", "latent, between refined codes"),
+             "crossfade": ("crossfade", "data-space crossfade")}
+    rows = []
+    for method in [m for m in names if m in interp]:
+        i, (set_name, label) = interp[method], names[method]
+        realism = vs_real.get(set_name)
+        realism = float(np.mean([v["overlap"] for v in realism.values()])) if realism else None
+        rows.append([label, _f(i["monotonicity"]), _f(i["smoothness"]), _f(i["endpoint_error"]), _f(realism)])
+    out += table(["method", "monotonicity", "smoothness", "endpoint error", "in-between realism (mean overlap)"],
+                 rows, "lrrrr")
+    out += [""] + table(
+        ["alpha", "model d(start)", "model d(end)", "crossfade d(start)", "crossfade d(end)"],
+        [[f"{alpha:.3f}", *(f"{interp[method][curve][k]:.3f}" for method in ("model", "crossfade")
+                             for curve in ("d_start", "d_end"))]
+         for k, alpha in enumerate(interp["alphas"])],
+        "rrrrr")
+    for image in ("interpolation.png", "interpolation_example.png"):
+        if image in images:
+            out += ["", f"![{image[:-4]}]({image})"]
+    return out
+
+
+DEFINITIONS = [
+    "", "## Definitions", "",
+    "Formulas are in the docstrings of bgmaker/metrics: step accuracy = fraction of steps whose 9-drum "
+    "row (one of 512 classes) matches; onset P/R/F1 pooled over all cells of a drum; densities = hits / "
+    "64 steps; active instruments = drums hit at least once; syncopation = Longuet-Higgins–Lee strength "
+    "of the kit's onsets per bar; groove consistency = 1 − mean Hamming distance between all pairs of "
+    "bars; two-sample accuracy = mean over the two sets of the share of held-out grids classified into "
+    "their own set; monotonicity = share of path steps moving away from the start and towards the end; "
+    "smoothness = mean Hamming distance between neighbouring path points (lower is smoother); endpoint "
+    "error = mean Hamming distance of a path's ends from the windows it joins.", ""]
 
 
 def plot_features(report, real, samples, shuffled, path):
@@ -296,9 +274,9 @@ def plot_features(report, real, samples, shuffled, path):
         values = [v[name] for v in tables.values() if v is not None]
         lo, hi = min(v.min() for v in values), max(v.max() for v in values)
         bins = np.linspace(lo, hi if hi > lo else lo + 1, 21)
-        for (label, table), color in zip(tables.items(), ("black", "tab:orange", "tab:gray")):
-            if table is not None:
-                ax.hist(table[name], bins=bins, density=True, histtype="step", color=color, label=label,
+        for (label, of_set), color in zip(tables.items(), ("black", "tab:orange", "tab:gray")):
+            if of_set is not None:
+                ax.hist(of_set[name], bins=bins, density=True, histtype="step", color=color, label=label,
                         linewidth=1.5 if label != "shuffle" else 1, linestyle="-" if label != "shuffle" else "--")
         user_set = report["settings"]["user_sample_set"]
         overlap = report["features"]["vs_real"].get(user_set, {}).get(name, {}).get("overlap")

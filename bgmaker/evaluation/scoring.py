@@ -29,10 +29,6 @@ import copy
 import numpy as np
 
 from bgmaker.data.windows import STEPS, to_grid
-from bgmaker.generation import seeded_sampling  # applies the compat shims before Magenta
-from bgmaker_configs import models
-
-from magenta.models.music_vae import configs  # noqa: E402  (after the shims)
 
 
 def model_config(run, checkpoint, lstm_precision=None):
@@ -43,16 +39,20 @@ def model_config(run, checkpoint, lstm_precision=None):
     with (bgmaker.models.config_for), so tiny test models load.
     lstm_precision: pin how the LSTM matmuls run (default: the config's
     "auto", which is bf16 on CPUs with hardware bf16 and fp32 elsewhere). The
-    converter is always `models.windows_converter()`: every BGMaker config
+    converter is always `architectures.windows_converter()`: every BGMaker config
     encodes drums the same way, and this one turns each stored window into
     exactly one example, where the stock converter would re-slice it.
     """
     from bgmaker import models as model_folders
     run = model_folders.as_trained(run, str(checkpoint))
-    config = model_folders.config_for(run.magenta_config(), str(checkpoint))
+    config = model_folders.config_for(run.magenta_config(), str(checkpoint))  # applies the compat shims
+    # Magenta and BGMaker's model configs import only now, after the shims.
+    from magenta.models.music_vae import configs
+
+    from bgmaker_configs import architectures
     if lstm_precision:
         config.hparams.lstm_precision = lstm_precision
-    converter = models.windows_converter()
+    converter = architectures.windows_converter()
     if (converter.input_depth, converter.output_depth) != (config.data_converter.input_depth,
                                                           config.data_converter.output_depth):
         raise ValueError(f"run {run.name} does not use BGMaker's drum encoding; cannot evaluate it on windows")
@@ -92,6 +92,8 @@ def reconstruct(config, checkpoint, sequences, teacher_forced, batch_size=64, se
     import tensorflow.compat.v1 as tf
     import tensorflow_probability as tfp
     import tf_slim
+
+    from bgmaker.generation import seeded_sampling  # a Config exists, so the shims are applied
 
     converter = config.data_converter
     inputs, outputs = window_tensors(converter, sequences)

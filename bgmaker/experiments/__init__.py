@@ -2,10 +2,11 @@
 beside MusicVAE in one table.
 
 The folders are the data flow: `data` (piano rolls from music21's Bach chorales or a MIDI folder, drum
-grids of v2_rock_beat) -> `models` (the registry EXPERIMENTS, parameter counts) -> `train` (one seeded
-loop) -> `scores` (plain numpy metrics) -> `table` (run everything, floors, MusicVAE's committed figures)
--> `report` / `plots` (experiments/README.md and its pictures).
+grids of v2_rock_beat) -> `networks` (the registry EXPERIMENTS, the Keras networks, parameter counts) ->
+`train` (one seeded loop) -> `scores` (plain numpy metrics) -> `table` (run everything, floors, MusicVAE's
+committed figures) -> `report` / `plots` (experiments/README.md and its pictures).
 
-The command is `bgmaker experiments` (bgmaker.cli.experiments; also `python -m bgmaker.experiments`);
-importing this package imports no TensorFlow.
+The command is `python -m bgmaker.experiments` (`command`; also `bgmaker experiments`);
+importing this package, or any of its modules, imports no TensorFlow and chooses no Keras: building a
+network does (`networks.load_keras`).
 """

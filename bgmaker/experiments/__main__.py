@@ -1,6 +1,8 @@
-"""`python -m bgmaker.experiments ...` is `bgmaker experiments ...` (bgmaker.cli.experiments)."""
+"""`python -m bgmaker.experiments ...`: the experiments' own entry point (bgmaker.experiments.command), the job
+of `bgmaker experiments`."""
 import sys
 
-from bgmaker.cli import main
+from bgmaker import console
+from bgmaker.experiments import command
 
-sys.exit(main(["experiments", *sys.argv[1:]]))
+sys.exit(console.run(command))

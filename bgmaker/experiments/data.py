@@ -157,10 +157,7 @@ def drum_grids(run="v2_rock_beat"):
     import tensorflow as tf
 
     import bgmaker_configs
-    try:
-        from bgmaker.data.windows import performance_of, to_grid
-    except ImportError:  # before the reorganisation the module was bgmaker.windows
-        from bgmaker.windows import performance_of, to_grid
+    from bgmaker.data.windows import performance_of, to_grid
 
     out = {}
     for split in SPLITS:

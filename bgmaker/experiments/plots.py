@@ -1,11 +1,15 @@
 """The experiments' two pictures: validation L2 per epoch, and a few test reconstructions as piano rolls."""
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
 
 RECONSTRUCTION_ROWS = ("02", "04", "05", "01", "01-fix", "03-fix", "04.3-fix")
+
+
+def _pyplot():
+    """pyplot on the Agg backend (pictures to files), chosen when a picture is drawn: importing changes nothing."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
 
 
 def loss_curves(trained_by_dataset, results, path):
@@ -14,6 +18,7 @@ def loss_curves(trained_by_dataset, results, path):
     Dashed: the always-silent predictor's L2 (= the validation density's floor on test) and the per-key
     frequency floor, from the test split. Rows that went NaN stop where they did.
     """
+    plt = _pyplot()
     datasets = list(trained_by_dataset)
     fig, axes = plt.subplots(1, len(datasets), figsize=(5.2 * len(datasets), 3.6), squeeze=False)
     for ax, dataset in zip(axes[0], datasets):
@@ -37,6 +42,7 @@ def loss_curves(trained_by_dataset, results, path):
 def reconstructions(trained, splits, entry, path, seed=0, n_windows=2):
     """n_windows test windows (seeded) and each row's output for them, values 0 (white) to 1 (black), the
     thresholded cells outlined in red. Piano: only the keys the shown windows use, +- 3."""
+    plt = _pyplot()
     test = splits["test"].x
     rng = np.random.default_rng(seed)
     index = np.sort(rng.choice(len(test), n_windows, replace=False))

@@ -1,5 +1,6 @@
 """experiments/README.md from results.json (+ timing.json): the tables and how to read them."""
-from bgmaker.experiments.models import EXPERIMENTS, ORIGINAL_ROWS
+from bgmaker.evaluation.markdown import table
+from bgmaker.experiments.networks import EXPERIMENTS, ORIGINAL_ROWS
 from bgmaker.experiments.train import BATCH_SIZE, EPOCH_WINDOWS, VAE_BATCH_SIZE, VAE_EPOCH_WINDOWS, VAL_WINDOWS
 
 COMMAND = ".venv/bin/python -m bgmaker.experiments    # or scripts/experiments.sh"
@@ -37,21 +38,22 @@ def _counts(results):
     out = ["## The models and their parameter counts", "",
            "Keras counts at 88 keys. PyTorch convention = Keras trainable + one extra bias per recurrent layer "
            "(PyTorch keeps b_ih and b_hh: +units per RNN layer, +4 x units per LSTM layer); BatchNorm running "
-           "statistics are buffers in PyTorch and Keras' non-trainable weights, so they are in neither count.", "",
-           "| id | model | Keras trainable | Keras non-trainable | PyTorch convention | original table | match |",
-           "|---|---|---:|---:|---:|---:|---|"]
+           "statistics are buffers in PyTorch and Keras' non-trainable weights, so they are in neither count.", ""]
+    rows = []
     for name, c in results["counts"].items():
         e = EXPERIMENTS[name]
         original = c["original"]
         match = ("exact" if original == c["pytorch_convention"] else
                  f"{c['pytorch_convention'] - original:+,}") if original else f"fix of {e.row}"
-        out.append(f"| {name} | {e.description} | {_int(c['keras_trainable'])} | {_int(c['keras_non_trainable'])} "
-                   f"| {_int(c['pytorch_convention'])} | {_int(original)} | {match} |")
+        rows.append([name, e.description, _int(c["keras_trainable"]), _int(c["keras_non_trainable"]),
+                     _int(c["pytorch_convention"]), _int(original), match])
+    out += table(["id", "model", "Keras trainable", "Keras non-trainable", "PyTorch convention", "original table",
+                  "match"], rows, "llrrrrl")
     out += ["", "01's layout is derived from the count: five U-Net DoubleConvs (3x3 conv with bias, BatchNorm, ReLU, "
             "twice) down with channels 32-64-128-256-512 on the roll as a 1-channel image, five up with 256-128-64-32-1, "
             "max-pooling / nearest upsampling between: exactly 7,068,879. That leaves no parameter for a latent "
             "projection, so mu and log sigma^2 are taken parameter-free from the encoder's 512-channel map (both = "
-            "the map here; see `models.doubleconv_vae`). The fix adds 1x1-conv heads for them (+525,312).", ""]
+            "the map here; see `networks.doubleconv_vae`). The fix adds 1x1-conv heads for them (+525,312).", ""]
     return out
 
 
@@ -70,31 +72,31 @@ def _dataset(key, entry, results):
            + ("F1 = frame F1 (a cell is a sounding note); onset F1 on the onsets of the thresholded roll. "
               if frames else "Cells are onsets, so F1 is onset F1. ")
            + "Density = fraction of cells on (output at the threshold / input); notes per sounding step: "
-           "1.0 = one note at a time.", "",
-           "| id | epochs: original -> run (best) | test L2 | F1 @ 0.5 | threshold (val) | F1 | "
-           + ("onset F1 | " if frames else "") + "density out / in | notes per sounding step out / in | "
-           "silent windows out | what happened |",
-           "|---|---|---:|---:|---:|---:|" + ("---:|" if frames else "") + "---|---|---:|---|"]
+           "1.0 = one note at a time.", ""]
 
     def line(name, epochs, s, what):
-        return (f"| {name} | {epochs} | {_f(s['l2'])} | {_f(s['f1_at_half'], 3)} | {_f(s['threshold'], 3)} | "
-                f"{_f(s['f1'], 3)} | " + (f"{_f(s['onset_f1'], 3)} | " if frames else "")
-                + f"{_f(s['density_out'], 4)} / {_f(s['density_in'], 4)} | "
-                f"{_f(s['polyphony_out'], 2)} / {_f(s['polyphony_in'], 2)} | {_f(s['silent_windows_out'], 2)} | {what} |")
+        return [name, epochs, _f(s["l2"]), _f(s["f1_at_half"], 3), _f(s["threshold"], 3), _f(s["f1"], 3),
+                *([_f(s["onset_f1"], 3)] if frames else []), f"{_f(s['density_out'], 4)} / {_f(s['density_in'], 4)}",
+                f"{_f(s['polyphony_out'], 2)} / {_f(s['polyphony_in'], 2)}", _f(s["silent_windows_out"], 2), what]
 
+    lines = []
     for name in [n for n in EXPERIMENTS if n in rows]:
         row, e = rows[name], EXPERIMENTS[name]
         epochs = f"{e.epochs} -> {row['epochs_run']} ({row['best_epoch']})"
-        out.append(line(f"**{name}**" if e.fixes else name, epochs, row["test"], _diagnosis(row)))
-    out.append(line("floor: always silent", "", floors["silent"], "predicts no note"))
-    out.append(line("floor: per-key frequency", "", floors["key frequency"], "each key's training frequency, every step"))
-    out.append(line("floor: shuffle", "", floors["shuffle"], "another test window of another piece"))
+        lines.append(line(f"**{name}**" if e.fixes else name, epochs, row["test"], _diagnosis(row)))
+    lines.append(line("floor: always silent", "", floors["silent"], "predicts no note"))
+    lines.append(line("floor: per-key frequency", "", floors["key frequency"],
+                      "each key's training frequency, every step"))
+    lines.append(line("floor: shuffle", "", floors["shuffle"], "another test window of another piece"))
+    out += table(["id", "epochs: original -> run (best)", "test L2", "F1 @ 0.5", "threshold (val)", "F1",
+                  *(["onset F1"] if frames else []), "density out / in", "notes per sounding step out / in",
+                  "silent windows out", "what happened"], lines, "llrrrr" + ("r" if frames else "") + "llrl")
     out += ["", "Ceiling: the input itself (L2 0, F1 1): these models see the whole window and have no bottleneck "
             "in time, so reconstruction is a per-step copy through the layers.", ""]
     if key == "drums" and entry.get("musicvae"):
         out += _musicvae(entry)
     out += _samples(key, entry)
-    out += [f"![validation L2 per epoch](loss_curves.png)", "",
+    out += ["![validation L2 per epoch](loss_curves.png)", "",
             f"![test reconstructions](reconstructions-{key}.png)", "",
             "Reconstructions: two test windows (seeded) and each row's output, white 0 to black 1, the cells above "
             "its threshold outlined in red.", ""]
@@ -124,19 +126,19 @@ def _musicvae(entry):
            "windows; `models/v2_rock_beat/evaluation.json`): 'decoded' is the reconstruction a user gets (posterior "
            "mean, decoded free-running at temperature 0.001), 'free-running' as Magenta's eval job; its L2 and "
            "density are those of its 0/1 grid, from the report's onset counts; the flat cat-drums_4bar row is on the "
-           "test split too (`benchmarks/models/flat-windows-b64/evaluation.json`). The recipe runs are scored on the "
-           "**validation** split (128 windows, quick mode; `benchmarks/recipes.json`, last milestone), so they do "
-           "not compare digit for digit with the test rows above.", "",
-           "| model | split | steps | L2 (0/1 grid) | onset F1 decoded | onset F1 free-running | density out / in |",
-           "|---|---|---:|---:|---:|---:|---|"]
+           "test split too (`reports/models/flat-windows-b64/evaluation.json`). The recipe runs are scored on the "
+           "**validation** split (128 windows, quick mode; `reports/recipes.json`, last milestone), so they do "
+           "not compare digit for digit with the test rows above.", ""]
+    rows = []
     for r in entry["musicvae"]:
         if r.get("status"):
-            out.append(f"| {r['id']} ({_int(r['params'])} parameters) | – | – | – | – | – | {r['status']} |")
+            rows.append([f"{r['id']} ({_int(r['params'])} parameters)", *["–"] * 5, r["status"]])
             continue
         d, fr = r.get("decoded"), r.get("free_running", {})
-        out.append(f"| {r['id']} | {r['split']} | {_int(r['steps'])} | {_f(d['l2']) if d else '–'} | "
-                   f"{_f(d['f1'], 3) if d else '–'} | {_f(fr.get('f1'), 3)} | "
-                   + (f"{_f(d['density_out'], 4)} / {_f(d['density_in'], 4)}" if d else "–") + " |")
+        rows.append([r["id"], r["split"], _int(r["steps"]), _f(d["l2"]) if d else "–", _f(d["f1"], 3) if d else "–",
+                     _f(fr.get("f1"), 3), f"{_f(d['density_out'], 4)} / {_f(d['density_in'], 4)}" if d else "–"])
+    out += table(["model", "split", "steps", "L2 (0/1 grid)", "onset F1 decoded", "onset F1 free-running",
+                  "density out / in"], rows, "llrrrrl")
     out.append("")
     return out
 
@@ -146,40 +148,37 @@ def _samples(key, entry):
     if not vaes:
         return []
     if key != "drums":
-        out = ["### Samples (VAEs only: z ~ N(0, I), thresholded at the row's validated threshold)", "",
-               "| id | density | notes per sounding step | silent windows |", "|---|---:|---:|---:|"]
-        for n, r in vaes.items():
-            s = r["samples"]
-            out.append(f"| {n} | {_f(s['density'], 4)} | {_f(s['polyphony'], 2)} | {_f(s['silent_windows'], 2)} |")
-        out.append(f"| real test windows | {_f(entry['rows'][next(iter(vaes))]['test']['density_in'], 4)} | "
-                   f"{_f(entry['rows'][next(iter(vaes))]['test']['polyphony_in'], 2)} | 0.00 |")
-        return out + [""]
+        test = entry["rows"][next(iter(vaes))]["test"]
+        rows = [[n, _f(r["samples"]["density"], 4), _f(r["samples"]["polyphony"], 2),
+                 _f(r["samples"]["silent_windows"], 2)] for n, r in vaes.items()]
+        rows.append(["real test windows", _f(test["density_in"], 4), _f(test["polyphony_in"], 2), "0.00"])
+        return (["### Samples (VAEs only: z ~ N(0, I), thresholded at the row's validated threshold)", ""]
+                + table(["id", "density", "notes per sounding step", "silent windows"], rows, "lrrr") + [""])
     out = ["### Samples against real drumming (the evaluation's sample figures)", "",
            "Our VAEs: 256 samples, z ~ N(0, I) (T=1), thresholded at the row's validated threshold, against the test "
            "windows. MusicVAE: its test report (T=0.5 and 1, 256 samples) and the recipes' validation reports "
            "(T=0.5). Overlap: mean KDE overlap over every drum feature (1 = same distribution); rhythm: syncopation "
-           "and groove consistency; classifier: two-sample accuracy (0.5 = indistinguishable from real).", "",
-           "| samples | overlap | rhythm overlap | classifier acc. | bar 3 = bar 1 | kick on one | active drums |",
-           "|---|---:|---:|---:|---:|---:|---:|"]
+           "and groove consistency; classifier: two-sample accuracy (0.5 = indistinguishable from real).", ""]
 
     def line(name, s):
-        return (f"| {name} | {_f(s.get('overlap'), 3)} | {_f(s.get('rhythm_overlap'), 3)} | "
-                f"{_f(s.get('classifier'), 3)} | {_f(s.get('bar_repetition'), 3)} | {_f(s.get('kick_on_one'), 3)} | "
-                f"{_f(s.get('active_instruments'), 2)} |")
-    for n, r in vaes.items():
-        out.append(line(f"{n} (test, T=1)", r["samples"]))
+        return [name, _f(s.get("overlap"), 3), _f(s.get("rhythm_overlap"), 3), _f(s.get("classifier"), 3),
+                _f(s.get("bar_repetition"), 3), _f(s.get("kick_on_one"), 3), _f(s.get("active_instruments"), 2)]
+    rows = [line(f"{n} (test, T=1)", r["samples"]) for n, r in vaes.items()]
     for r in entry.get("musicvae", []):
         for t, s in r.get("samples", {}).items():
-            out.append(line(f"{r['id']} ({r['split'].split(' ')[0]}, {t})", s))
-    out.append(line("floor: test windows, steps shuffled", entry["shuffle_samples"]))
+            rows.append(line(f"{r['id']} ({r['split'].split(' ')[0]}, {t})", s))
+    rows.append(line("floor: test windows, steps shuffled", entry["shuffle_samples"]))
     real = entry["real_test"]
-    out.append(f"| real test windows (against themselves: overlap 1 by construction) | – | – | – | "
-               f"{_f(real['bar_repetition'], 3)} | {_f(real['kick_on_one'], 3)} | {_f(real['active_instruments'], 2)} |")
+    rows.append(["real test windows (against themselves: overlap 1 by construction)", "–", "–", "–",
+                 _f(real["bar_repetition"], 3), _f(real["kick_on_one"], 3), _f(real["active_instruments"], 2)])
     shipped = next((r for r in entry.get("musicvae", []) if r.get("reference")), None)
     if shipped:
         ref = shipped["reference"]
-        out.append(f"| ceiling: train vs test windows (shipped report) | {_f(ref['real_vs_train_overlap'], 3)} | "
-                   f"{_f(ref['real_vs_train_rhythm_overlap'], 3)} | {_f(ref['classifier_real_vs_train'], 3)} | – | – | – |")
+        rows.append(["ceiling: train vs test windows (shipped report)", _f(ref["real_vs_train_overlap"], 3),
+                     _f(ref["real_vs_train_rhythm_overlap"], 3), _f(ref["classifier_real_vs_train"], 3),
+                     "–", "–", "–"])
+    out += table(["samples", "overlap", "rhythm overlap", "classifier acc.", "bar 3 = bar 1", "kick on one",
+                  "active drums"], rows, "lrrrrrr")
     return out + [""]
 
 

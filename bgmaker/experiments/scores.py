@@ -3,7 +3,11 @@
 A roll is [n, steps, keys] (piano frames or drum onsets); a prediction is the same shape of real
 values (probabilities, or an L2 model's raw output) or of bools (already thresholded).
 """
+import math
+
 import numpy as np
+
+from bgmaker.metrics.onsets import onset_prf
 
 # Candidate thresholds, chosen on validation: low ones too, so a model whose outputs are all small but
 # rank the right cells first is not scored as silent just for its scale.
@@ -18,13 +22,13 @@ def l2(prediction, target):
 def prf(predicted, target):
     """Cell precision, recall, F1 pooled over every cell: TP = #(p & x), F1 = 2 TP / (2 TP + FP + FN).
 
-    Undefined ratios (nothing predicted / nothing to find) are 0.
+    The pooled ("all") figures of bgmaker.metrics.onset_prf, with one difference, the experiments'
+    convention: a ratio with nothing to count (nothing predicted, nothing to find) is 0 here, where the
+    metric says NaN. The tables score a model that predicts nothing (the silent floor, a collapsed row) as
+    precision 0, as the original experiments did, and choose_threshold compares F1s, which NaN would break.
     """
-    p, x = np.asarray(predicted, bool), np.asarray(target, bool)
-    tp = float(np.sum(p & x))
-    fp, fn = float(np.sum(p & ~x)), float(np.sum(~p & x))
-    return dict(precision=tp / (tp + fp) if tp + fp else 0.0, recall=tp / (tp + fn) if tp + fn else 0.0,
-                f1=2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0)
+    pooled = onset_prf(predicted, target, names=())["all"]
+    return {k: 0.0 if math.isnan(pooled[k]) else pooled[k] for k in ("precision", "recall", "f1")}
 
 
 def onsets(roll):

@@ -18,12 +18,12 @@ import numpy as np
 
 from bgmaker.experiments import data as rolls_data
 from bgmaker.experiments import scores
-from bgmaker.experiments.models import (EXPERIMENTS, ORIGINAL_ROWS, build, keras_counts, pytorch_convention_count)
+from bgmaker.experiments.networks import (EXPERIMENTS, ORIGINAL_ROWS, build, keras_counts, load_keras,
+                                          pytorch_convention_count)
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_RUNS = {"03": ("04", 6)}   # 03 = the best of the first 6 epochs of 04's run (see train.py)
 N_SAMPLES = 256
-RHYTHM_FEATURES = ("syncopation", "groove consistency")
 DATASET_TITLES = {"piano": "Bach chorales (music21 corpus), 88-key frame roll",
                   "drums": "v2_rock_beat drum grids (GMD rock beats), 9 drums x 64 sixteenths"}
 
@@ -100,7 +100,7 @@ def drum_sample_metrics(samples, real, real_pieces, seed=0):
     two = metrics.classifier_two_sample_test(samples, real, [f"sample {i}" for i in range(len(samples))],
                                              list(real_pieces), rng)
     return dict(overlap=float(np.mean(list(per.values()))),
-                rhythm_overlap=float(np.mean([per[f] for f in RHYTHM_FEATURES])),
+                rhythm_overlap=float(np.mean([per[f] for f in metrics.RHYTHM_FEATURES])),
                 classifier=two["accuracy"], bar_repetition=float(bar_repetition(samples).mean()),
                 kick_on_one=float(kick_on_one(samples).mean()),
                 active_instruments=float(table["active instruments"].mean()),
@@ -121,9 +121,9 @@ def musicvae_rows():
 
     Shipped model: models/v2_rock_beat/evaluation.json (test split, all 316 windows): the decoded
     reconstruction (posterior mean, free-running at temperature 0.001), whose onset counts give the L2 of
-    its 0/1 grid and its density; samples at T=0.5 and 1. Recipe runs: benchmarks/recipes.json, the last
+    its 0/1 grid and its density; samples at T=0.5 and 1. Recipe runs: reports/recipes.json, the last
     milestone of each, scored on the validation split (quick mode: 128 windows) -- not the test split.
-    The flat cat-drums_4bar baseline: benchmarks/models/flat-windows-b64/evaluation.json (test split, its
+    The flat cat-drums_4bar baseline: reports/models/flat-windows-b64/evaluation.json (test split, its
     best milestone on validation), like the shipped model.
     """
     rows = []
@@ -131,7 +131,7 @@ def musicvae_rows():
                               8_048_128)
     if shipped:
         rows.append(shipped)
-    recipes_path = REPO / "benchmarks/recipes.json"
+    recipes_path = REPO / "reports/recipes.json"
     if recipes_path.exists():
         for r in json.loads(recipes_path.read_text())["results"]:
             if not r.get("validation"):
@@ -147,10 +147,10 @@ def musicvae_rows():
                                        bar_repetition=s["bar_repetition_samples"],
                                        kick_on_one=s["kick_on_one_samples"],
                                        active_instruments=s["active_instruments_samples"])}))
-    flat = _test_split_row(REPO / "benchmarks/models/flat-windows-b64/evaluation.json",
-                           "MusicVAE cat-drums_4bar, recipe windows-b64 (80 CPU-min; benchmarks/models.py)", 5_685_760)
+    flat = _test_split_row(REPO / "reports/models/flat-windows-b64/evaluation.json",
+                           "MusicVAE cat-drums_4bar, recipe windows-b64 (80 CPU-min; reports/models.py)", 5_685_760)
     rows.append(flat or dict(id="MusicVAE cat-drums_4bar", split=None, source=None, params=5_685_760,
-                             status="not trained yet (benchmarks/models.py trains it)"))
+                             status="not trained yet (reports/models.py trains it)"))
     return rows
 
 
@@ -208,7 +208,7 @@ def refresh_musicvae_rows(output_dir=REPO / "experiments"):
 
 def counts_table(names=None):
     """Keras and PyTorch-convention parameter counts of the registry's entries at 88 keys, 32 steps."""
-    import tf_keras as keras
+    keras = load_keras()
     out = {}
     for name, e in EXPERIMENTS.items():
         if names is not None and name not in names:
@@ -224,7 +224,7 @@ def counts_table(names=None):
 
 def run(output_dir, datasets=("piano", "drums"), only=None, quick=False, seed=0, log=print):
     """Train and score every row on every dataset, then write the report to output_dir (see the module doc)."""
-    import tf_keras as keras
+    keras = load_keras()
 
     from bgmaker.experiments import plots
     from bgmaker.experiments.train import train
@@ -296,11 +296,10 @@ def run(output_dir, datasets=("piano", "drums"), only=None, quick=False, seed=0,
 
 
 def _snapshot(trained, experiment, k):
-    """A TrainedModel of `experiment` holding the best weights within the first k epochs of `trained`'s run."""
+    """A TrainedNetwork of `experiment` holding the best weights within the first k epochs of `trained`'s run."""
     from dataclasses import replace
     best_epoch, weights = trained.snapshots[k]
     # weights are copied into a second model of the same shape, so both rows can be scored
-    import tf_keras as keras  # noqa: F401
     built = build(experiment, *reversed(trained.built.input_shape[1:])) if not experiment.is_vae else None
     built.set_weights(weights[0])
     return replace(trained, experiment=experiment, built=built, history=trained.history[:k], best_epoch=best_epoch,

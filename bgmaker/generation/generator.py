@@ -122,10 +122,15 @@ class BeatGenerator:
 
     def __init__(self, config, checkpoint, hparams=None, batch_size=DEFAULT_BATCH_SIZE, run=None,
                  refine_steps=None, refine_learning_rate=None, refine_prior_weight=None, refine_batch_size=None):
-        from bgmaker import models
+        from bgmaker import compat, models
         from bgmaker.errors import ModelMismatchError
+        from bgmaker.generation.refine import MIN_BATCH
+        # No graph of ours runs a batch of one row: its matrix-vector kernels round otherwise, and the
+        # refinement grows that into other beats; so a one-file command and the page get the codes of a batch.
+        batch_size = max(batch_size, MIN_BATCH)
+        compat.apply()  # this builds a Magenta model: the shims before Magenta is imported (idempotent)
         from bgmaker.generation import seeded_sampling
-        from bgmaker_configs.models import windows_converter
+        from bgmaker_configs.architectures import windows_converter
         import tensorflow.compat.v1 as tf
         from magenta.models.music_vae import TrainedModel
 
@@ -147,7 +152,7 @@ class BeatGenerator:
         self.batch_size = batch_size
         self.choice = None
         # Input windows are encoded with the converter that keeps a stored window whole
-        # (same tensors as every BGMaker config's; see bgmaker_configs.models).
+        # (same tensors as every BGMaker config's; see bgmaker_configs.architectures).
         self._window_converter = windows_converter()
         self._window_converter.set_mode("infer")
         from bgmaker.generation import refine
@@ -156,7 +161,7 @@ class BeatGenerator:
         self.refine_prior_weight = refine.DEFAULT_PRIOR_WEIGHT if refine_prior_weight is None else refine_prior_weight
         if self.refine_steps < 0:
             raise ValueError(f"refine steps must be 0 or more, got {self.refine_steps}")
-        self.refine_batch_size = refine_batch_size or batch_size
+        self.refine_batch_size = max(refine_batch_size or batch_size, MIN_BATCH)
         self._refiner = None
         self._latent_map = False  # not looked for yet (bgmaker.generation.priors; None: the model has none)
         self.last_refinement = None  # the refinement history of the last encode (refine.Refiner.refine)

@@ -30,7 +30,7 @@ import time
 import numpy as np
 
 # Chosen on validation windows of every GMD style and of rock, for both shipped models
-# (benchmarks/refine.md): the knee of accuracy against steps; lambda 1 pulls z to a third of the
+# (reports/refine.md): the knee of accuracy against steps; lambda 1 pulls z to a third of the
 # encoder's norm and gains less; a learning rate of 0.2 gains no more at 100 steps and moves |z| further.
 DEFAULT_STEPS = 100
 DEFAULT_LEARNING_RATE = 0.05
@@ -39,10 +39,11 @@ DEFAULT_PRIOR_WEIGHT = 0.1
 # session (below) costs one beat ~1.5-2x that on these CPUs, so the page shows the refinement's progress.
 INTERACTIVE_STEPS = 25
 ADAM = dict(beta1=0.9, beta2=0.999, epsilon=1e-8)
-# The smallest batch the refiner's graph runs: a batch of one row is a matrix-vector product, whose kernel sums
-# in another order than the matrix-matrix one, and Adam grows that ~1e-6 into different beats (shipped v2_rock_beat,
-# 16 validation windows x 100 steps: 2 of 16 beats differed between batch 1 and batch 5 or 16). From two rows up
-# a row's codes are the same to the bit whatever the batch and the row's place in it (batches 2, 3, 5, 8 compared).
+# The smallest batch a model graph runs (the encoder's, the decoder's, the refiner's): a batch of one row is a
+# matrix-vector product, whose kernel sums in another order than the matrix-matrix one, and the refinement's Adam
+# grows that ~1e-6 into different beats (shipped v2_rock_beat, 16 validation windows x 100 steps: 2 of 16 beats
+# differed between refiner batch 1 and batch 5 or 16). From two rows up a row's codes are the same to the bit
+# whatever the batch and the row's place in it (refiner batches 2, 3, 5, 8 compared).
 MIN_BATCH = 2
 
 

@@ -27,6 +27,9 @@ Only sampling is replaced; the trained variables and the rest of the graph are
 Magenta's. Use `seeded_config(config)` before building a TrainedModel and
 `key_setter(session)` to set the keys before each decoder run. Scoring graphs
 (bgmaker.evaluation.scoring) use `logit_keyed_model(model, seed)` instead.
+Putting these decoders in place of Magenta's inside a built model is a patch,
+so it lives in bgmaker.compat (`recast_categorical_decoders`); this module
+holds the sampling itself. Import it after `bgmaker.compat.apply()`.
 """
 import copy
 import zlib
@@ -35,10 +38,12 @@ import numpy as np
 
 from bgmaker import compat
 
-compat.apply()  # Magenta cannot be imported on TF 2.21 without the shims
+# The decoders below subclass Magenta's, which cannot be imported on TF 2.21 without the shims;
+# the shims are applied where a model is built (BeatGenerator, bgmaker_configs.register), not here.
+compat.require_applied(__name__)
 
 import tensorflow.compat.v1 as tf  # noqa: E402
-from magenta.models.music_vae import base_model, lstm_models  # noqa: E402
+from magenta.models.music_vae import lstm_models  # noqa: E402
 
 _COLLECTION = "bgmaker_sampling_keys"
 _MASK32 = 0xFFFFFFFF
@@ -143,24 +148,10 @@ class LogitKeyedCategoricalLstmDecoder(lstm_models.CategoricalLstmDecoder):
 def _swap_decoders(model, cls):
     """Give every plain CategoricalLstmDecoder inside `model` the subclass `cls`; return them.
 
-    Walks the model's decoder objects by value (the hierarchical decoder keeps
-    its core decoder in a private attribute). The subclasses add no
-    constructor state, so the swap is safe.
+    The class rewrite is a patch of Magenta's objects, so it is compat's
+    (`recast_categorical_decoders`); a model without such a decoder is ours to refuse.
     """
-    swapped = []
-
-    def walk(obj, depth=0):
-        if type(obj) is lstm_models.CategoricalLstmDecoder:
-            obj.__class__ = cls
-            swapped.append(obj)
-        if depth > 4:
-            return
-        for value in vars(obj).values():
-            for item in value if isinstance(value, (list, tuple)) else [value]:
-                if isinstance(item, base_model.BaseDecoder):
-                    walk(item, depth + 1)
-
-    walk(model)
+    swapped = compat.recast_categorical_decoders(model, cls)
     if not swapped:
         raise ValueError("this model's decoder is not a CategoricalLstmDecoder; "
                          "BeatGenerator only supports categorical drum models")

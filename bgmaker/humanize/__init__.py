@@ -26,6 +26,7 @@ and the GrooVAE draws nothing.
 from pathlib import Path
 
 from bgmaker import paths
+from bgmaker.models import records
 
 HUMANIZE_RUN = "humanize"
 TEMPLATE_FILE = "template.npz"
@@ -34,7 +35,7 @@ MAX_AMOUNT = 2.0
 
 
 def shipped_dir():
-    return paths.models_dir() / HUMANIZE_RUN
+    return records.shipped_dir(HUMANIZE_RUN)
 
 
 def load(spec="auto"):
@@ -63,7 +64,7 @@ def load(spec="auto"):
 
 
 # What `--humanize` with no value ("auto") uses: the shipped GrooVAE, which beats the template on every figure
-# it is chosen on (validation: benchmarks/humanize_bars.md), else the template (README, "Play it like a drummer").
+# it is chosen on (validation: reports/humanize_bars.md), else the template (docs/humanize.md).
 DEFAULT = "auto: groovae when models/humanize has one, else template"
 
 

@@ -1,6 +1,6 @@
 """The trained humanizer: a GrooVAE that plays given hits with a drummer's velocities and timing.
 
-The model (bgmaker_configs.models.groovae_humanize, Magenta's
+The model (bgmaker_configs.architectures.groovae_humanize, Magenta's
 GrooVAE) reads a window of hits with no velocity or timing, encodes it to z
 and decodes, step by step, (hit, velocity, offset) for each of the 9 drums.
 Its decoder is autoregressive: each step reads the previous step's output.
@@ -22,7 +22,7 @@ import numpy as np
 from bgmaker.data.groove import N_CLASSES, windows_of
 
 _COLLECTION = "bgmaker_forced_hits"
-HIT_FLOOR = 0.005  # the smallest p(hit) a forced hit's velocity and offset are divided by (benchmarks/humanize_hit_floor.md)
+HIT_FLOOR = 0.005  # the smallest p(hit) a forced hit's velocity and offset are divided by (reports/humanize_hit_floor.md)
 
 
 def _decoder_class():
@@ -80,7 +80,7 @@ class GrooveHumanizer:
 
         from bgmaker import models
         from bgmaker_configs import HUMANIZE_MODEL_NAMES, MODEL_WINDOWS
-        from bgmaker_configs.models import groovae_humanize
+        from bgmaker_configs.architectures import groovae_humanize
         self.checkpoint = models.resolve_checkpoint(checkpoint)
         config = config or models.run_record(self.checkpoint).get("model")
         if config not in HUMANIZE_MODEL_NAMES:

@@ -6,6 +6,7 @@ import os
 import numpy as np
 
 from bgmaker.drums import DRUM_NAMES
+from bgmaker.evaluation.markdown import table
 
 # The summary figures of a humanizer (bgmaker.humanize.evaluate), in the order every table shows them.
 SUMMARY = ("velocity_mae", "velocity_r", "timing_mae_ms", "timing_r", "velocity_overlap", "timing_overlap",
@@ -70,12 +71,11 @@ def markdown(report):
              f"{report['windows']} consecutive 4-bar windows of {report['performances']} GMD 4/4 performances, "
              f"{report['hits']:,} hits, seed {report['seed']}. Each window's hits are given to each humanizer "
              "without velocity or timing; its playing is compared with the drummer's (bgmaker.humanize.evaluate). "
-             "Errors: lower is better; r and overlap: higher; classifier: nearest 0.5.", "",
-             "| humanizer | " + " | ".join(TITLES[k] for k in SUMMARY) + " |", "|---|" + "---|" * len(SUMMARY)]
-    for name, r in results.items():
-        lines.append(f"| {name} | " + " | ".join(cell(r['summary'].get(k)) for k in SUMMARY) + " |")
-    ceiling = report["ceiling"]
-    lines.append("| ceiling: real vs real | | | | | " + " | ".join(cell(ceiling.get(k)) for k in SUMMARY[4:]) + " |")
+             "Errors: lower is better; r and overlap: higher; classifier: nearest 0.5.", ""]
+    rows = [[name, *(cell(r["summary"].get(k)) for k in SUMMARY)] for name, r in results.items()]
+    # the real-vs-real ceiling is one of realism: per-hit errors and correlations (SUMMARY[:4]) have none
+    rows.append(["ceiling: real vs real", *[None] * 4, *(cell(report["ceiling"].get(k)) for k in SUMMARY[4:])])
+    lines += table(["humanizer", *(TITLES[k] for k in SUMMARY)], rows, "l" * (1 + len(SUMMARY)))
     lines_of_gate = gate(report)
     if lines_of_gate:
         passed = all(ok for _, ok in lines_of_gate)
@@ -87,23 +87,23 @@ def markdown(report):
         lines += ["", f"Hits: every humanizer plays exactly the input's hits. Left to choose its own hits, {name}'s "
                       f"decoder would drop {s['own_hits_dropped']:.1%} of them and add "
                       f"{s['own_hits_added_per_bar']:.2f} per bar."]
-    lines += ["", "## Per drum (velocity error / timing error in ms)", "",
-              "| humanizer | " + " | ".join(DRUM_NAMES) + " |", "|---|" + "---|" * len(DRUM_NAMES)]
-    for name, r in results.items():
-        lines.append(f"| {name} | " + " | ".join(
-            f"{cell(r['per_drum'][d]['velocity_mae'], 1)} / {cell(r['per_drum'][d]['timing_mae_ms'], 1)}"
-            for d in DRUM_NAMES) + " |")
-    styles = sorted(next(iter(results.values()))["per_style"])
-    lines += ["", "## Per style (velocity error / timing error in ms; windows)", "",
-              "| humanizer | " + " | ".join(f"{s} ({next(iter(results.values()))['per_style'][s]['windows']})"
-                                          for s in styles) + " |", "|---|" + "---|" * len(styles)]
-    for name, r in results.items():
-        lines.append(f"| {name} | " + " | ".join(
-            f"{cell(r['per_style'][s]['velocity_mae'], 1)} / {cell(r['per_style'][s]['timing_mae_ms'], 1)}"
-            for s in styles) + " |")
+    lines += ["", "## Per drum (velocity error / timing error in ms)", ""]
+    lines += table(["humanizer", *DRUM_NAMES], [[name, *(errors(r["per_drum"][d]) for d in DRUM_NAMES)]
+                                                 for name, r in results.items()], "l" * (1 + len(DRUM_NAMES)))
+    per_style = next(iter(results.values()))["per_style"]
+    styles = sorted(per_style)
+    lines += ["", "## Per style (velocity error / timing error in ms; windows)", ""]
+    lines += table(["humanizer", *(f"{s} ({per_style[s]['windows']})" for s in styles)],
+                   [[name, *(errors(r["per_style"][s]) for s in styles)] for name, r in results.items()],
+                   "l" * (1 + len(styles)))
     if report.get("command"):
         lines += ["", f"Regenerate: `{report['command']}`"]
     return "\n".join(lines) + "\n"
+
+
+def errors(row):
+    """A per-drum or per-style cell: "velocity error / timing error"."""
+    return f"{cell(row['velocity_mae'], 1)} / {cell(row['timing_mae_ms'], 1)}"
 
 
 def write(report, folder):

@@ -16,8 +16,9 @@ docstring. The modules follow the evaluation's three questions:
 """
 from bgmaker.drums import DRUM_NAMES, STEPS_PER_BAR
 from bgmaker.metrics.distributions import kde_on_shared_grid, overlap_and_kl, shuffle_steps
-from bgmaker.metrics.features import (FEATURES, active_instruments, feature_table, groove_consistency,
-                                      onset_density, position_profile, step_density, syncopation)
+from bgmaker.metrics.features import (FEATURES, RHYTHM_FEATURES, active_instruments, feature_table,
+                                      groove_consistency, onset_density, position_profile, step_density,
+                                      syncopation)
 from bgmaker.metrics.interpolation import (crossfade, detour, distance_curves, hamming, monotonicity,
                                            smoothness)
 from bgmaker.metrics.novelty import nearest_hamming, novelty
@@ -27,7 +28,8 @@ from bgmaker.metrics.two_sample import (classifier_two_sample_test, fit_logistic
 
 __all__ = [
     "DRUM_NAMES", "STEPS_PER_BAR",
-    "FEATURES", "active_instruments", "classifier_two_sample_test", "crossfade", "detour", "distance_curves",
+    "FEATURES", "RHYTHM_FEATURES", "active_instruments", "classifier_two_sample_test", "crossfade", "detour",
+    "distance_curves",
     "feature_table", "fit_logistic", "grid_statistics", "groove_consistency", "group_halves", "grouped_folds",
     "hamming", "kde_on_shared_grid", "monotonicity", "nearest_hamming", "novelty", "onset_density", "onset_prf", "overlap_and_kl",
     "position_profile", "shuffle_steps", "smoothness", "step_accuracy", "step_density", "syncopation",

@@ -96,6 +96,10 @@ FEATURES = {
     **{f"{name} density": (lambda g, c=c: onset_density(g)[..., c]) for c, name in enumerate(DRUM_NAMES)},
 }
 
+# The features that depend on time order: shuffling a grid's steps (distributions.shuffle_steps) keeps every
+# other feature exactly, so only these can tell a model from shuffled drumming.
+RHYTHM_FEATURES = ("syncopation", "groove consistency")
+
 
 def position_profile(grid):
     """Per drum, how often it is hit at each 16th position of the bar: P[p, c] = (1/B) sum_b grid[16 b + p, c].

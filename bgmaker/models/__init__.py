@@ -13,6 +13,9 @@ Two kinds of folder hold a model:
   with Adam's slots, `hparams.txt`, `bgmaker_run.json`, `progress.jsonl`,
   `milestones/`.
 
+Where those folders are and what their `bgmaker_run.json` says is
+bgmaker.models.records' business; this module asks it.
+
 `hparams.txt` holds the hparam overrides the model was trained with: a
 checkpoint cannot be loaded without them and Magenta records them nowhere a
 tool can read back. `locate()` turns a run name and/or a path into one
@@ -21,17 +24,16 @@ that fits it. Locating needs no TensorFlow (the `checkpoint` index file is
 text), so commands can say which model they will use, and refuse a
 mismatched one, before anything heavy loads.
 """
-import json
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from bgmaker.errors import ModelMismatchError, UnknownNameError
+from bgmaker.models.records import run_record, train_dir
 from bgmaker.paths import as_typed
 
 HPARAMS_FILE = "hparams.txt"
-RUN_RECORD = "bgmaker_run.json"
 DEFAULT_CONFIG = "hierdec-drum_4bar"
 
 # hparams about how a model was trained, not what it is: loading for generation does not inherit them
@@ -85,18 +87,6 @@ def recorded_hparams(path, keep_training_only=False):
     return ""
 
 
-def run_record(checkpoint):
-    """The bgmaker_run.json next to a checkpoint (its folder or the folder above), or {}."""
-    start = Path(checkpoint).parent
-    for folder in (start, start.parent):
-        if (folder / RUN_RECORD).is_file():
-            try:
-                return json.loads((folder / RUN_RECORD).read_text())
-            except ValueError:
-                return {}
-    return {}
-
-
 # -- which checkpoint -------------------------------------------------------
 
 def latest_checkpoint(folder):
@@ -123,7 +113,7 @@ def resolve_checkpoint(path):
     """The checkpoint prefix for a checkpoint, a model folder, a train/ dir or a run dir (which holds train/)."""
     path = os.path.abspath(os.path.expanduser(str(path)))
     if os.path.isdir(path):
-        for folder in (os.path.join(path, "train"), path):
+        for folder in (str(train_dir(path)), path):
             latest = latest_checkpoint(folder) if os.path.isdir(folder) else None
             if latest:
                 return latest
@@ -152,7 +142,7 @@ class ModelChoice:
 
 def _shipped_and_training(run):
     shipped = latest_checkpoint(run.shipped_dir) if run.shipped_dir.is_dir() else None
-    training = latest_checkpoint(run.run_dir / "train") if (run.run_dir / "train").is_dir() else None
+    training = latest_checkpoint(train_dir(run.run_dir)) if train_dir(run.run_dir).is_dir() else None
     return shipped, training
 
 
@@ -210,7 +200,7 @@ def locate(run=None, checkpoint=None, config=None):
         return ModelChoice(training, run.name, f"run {run.name}'s newest training checkpoint, step "
                                                f"{step_of(training)} (no shipped model in {as_typed(run.shipped_dir)})", run)
     raise FileNotFoundError(f"run {run.name} has no shipped model in {as_typed(run.shipped_dir)} and no checkpoint in "
-                            f"{as_typed(run.run_dir / 'train')} (train it: scripts/train.sh --run {run.name}, or bgmaker train --run {run.name})")
+                            f"{as_typed(train_dir(run.run_dir))} (train it: scripts/train.sh --run {run.name}, or bgmaker train --run {run.name})")
 
 
 # -- the config that fits a checkpoint ----------------------------------------

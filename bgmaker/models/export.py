@@ -12,10 +12,9 @@ keeps storing it as float32. Why not store float16: Magenta's TrainedModel,
 `music_vae_generate` and the Colab notebook restore a checkpoint into float32
 variables and would refuse it. Rounded values still shrink what a committed
 model adds to git history, because git's zlib packs a float32 whose low 13
-mantissa bits are zero into far fewer bytes (benchmarks/fp16.py measures
+mantissa bits are zero into far fewer bytes (reports/fp16.py measures
 that, and that the beats stay the same).
 """
-import json
 import os
 import shutil
 from pathlib import Path
@@ -44,6 +43,7 @@ def export(config_name, checkpoint, out_dir, run_dir=None, weights="fp32"):
     if weights not in WEIGHTS:
         raise ValueError(f"weights={weights!r}: one of {', '.join(WEIGHTS)}")
     from bgmaker import models
+    from bgmaker.models import records
     checkpoint = models.resolve_checkpoint(checkpoint)
     overrides = models.recorded_hparams(checkpoint)
     config = models.config_for(config_name, checkpoint, overrides)
@@ -71,11 +71,11 @@ def export(config_name, checkpoint, out_dir, run_dir=None, weights="fp32"):
         model._sess.close()
     models.record_hparams(str(tmp), overrides)
     source_run = Path(run_dir) if run_dir else Path(checkpoint).parent.parent
-    if (source_run / models.RUN_RECORD).is_file():
-        record = json.loads((source_run / models.RUN_RECORD).read_text())
+    if records.has_record(source_run):
+        record = records.read_record(source_run)
         record["exported_from"] = os.path.relpath(os.path.abspath(checkpoint), os.path.abspath(out_dir))
         record["weights"] = "float32 rounded to float16 precision" if weights == "fp16" else "float32"
-        (tmp / "bgmaker_run.json").write_text(json.dumps(record, indent=2) + "\n")
+        records.write_record(tmp, record)
     shutil.rmtree(out_dir, ignore_errors=True)
     os.replace(tmp, out_dir)
     return str(out_dir / f"model.ckpt-{step}")

@@ -12,7 +12,7 @@ import mido
 import note_seq
 from note_seq import sequences_lib
 
-from bgmaker.drums import DEFAULT_BPM, STEPS_PER_QUARTER, steps_per_bar
+from bgmaker.drums import DEFAULT_BPM, MAX_BPM, MIN_BPM, STEPS_PER_QUARTER, steps_per_bar
 from bgmaker.render import kit
 
 
@@ -33,8 +33,8 @@ def bar_seconds(ns):
 
 def at_tempo(ns, bpm=DEFAULT_BPM, drum_map_name="gm"):
     """A copy of `ns` at `bpm` (one tempo), drum notes on the map's pitches, other notes dropped."""
-    if not 20 <= bpm <= 400:
-        raise ValueError(f"bpm {bpm:g} is out of range (20-400)")
+    if not MIN_BPM <= bpm <= MAX_BPM:
+        raise ValueError(f"bpm {bpm:g} is out of range ({MIN_BPM}-{MAX_BPM})")
     pitches = kit.drum_map(drum_map_name)
     out = sequences_lib.stretch_note_sequence(ns, _qpm(ns) / bpm)
     del out.tempos[:]

@@ -44,8 +44,10 @@ from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from bgmaker.drums import DEFAULT_BPM, DRUM_NAMES, STEPS
-from bgmaker.generation.generator import DEFAULT_NOISE, DEFAULT_TEMPERATURE  # numpy only
+from bgmaker.drums import DEFAULT_BPM, DRUM_NAMES, MAX_BPM, MIN_BPM, STEPS
+from bgmaker.errors import UnusableMidiError, UserError
+from bgmaker.generation import jobs  # numpy only, as the generator module: TensorFlow loads with the model
+from bgmaker.generation.generator import DEFAULT_NOISE, DEFAULT_TEMPERATURE, random_seed
 from bgmaker.render.grid import ROW_ORDER  # rows as the PNG renderer draws them: cymbals on top, kick at the bottom
 from bgmaker.serve import beats as grids
 from bgmaker.serve.server import LOOPBACK_NAMES
@@ -58,7 +60,7 @@ LIMITS = {
     "temperature": (0.05, 2.0, DEFAULT_TEMPERATURE),
     "noise": (0.0, 2.0, DEFAULT_NOISE),
     "steps": (2, 16, 8),
-    "bpm": (40, 300, DEFAULT_BPM),
+    "bpm": (MIN_BPM, MAX_BPM, DEFAULT_BPM),
     "seed": (0, 2**31 - 1, None),
     "amount": (0.0, 2.0, 1.0),  # humanize: 0 = the grid, 1 = as played (bgmaker.humanize.MAX_AMOUNT)
     "more": (-2.0, 2.0, 0.0),   # an attribute vector's amount (bgmaker.generation.priors; evaluated over -2..+2)
@@ -198,6 +200,8 @@ class BeatMachine:
         generator.refine_progress = self._refining
         self._kit = None
         self._kit_lock = threading.Lock()
+        self.latent = generator.latent_map()  # the model's priors and attribute vectors, or None
+        self.attributes = list(self.latent.attributes) if self.latent else []
 
     def run_job(self, call, **kwargs):
         with self._model_lock:
@@ -213,10 +217,9 @@ class BeatMachine:
 
     def warm_up(self):
         """Run each kind of model call once: the first call of each TensorFlow signature is slow (seconds)."""
-        from bgmaker.generation import jobs
         beats = self.run_job(jobs.sample, generator=self.generator, num=8, seed=0, journey_steps=0).beats
-        self.run_job(jobs.interpolate, generator=self.generator, start=beats[0].sequence, end=beats[1].sequence, steps=8,
-                     seed=0)
+        self.run_job(jobs.interpolate, generator=self.generator, start=beats[0].sequence, end=beats[1].sequence,
+                     steps=8, seed=0)
         for drum in range(len(DRUM_NAMES)):
             self.kit_sample(drum)
 
@@ -226,6 +229,17 @@ class BeatMachine:
             if self._kit is None:
                 self._kit = [_render_hit(d, self.renderer) for d in range(len(DRUM_NAMES))]
         return self._kit[drum]
+
+    def humanized(self, sequences, settings):
+        """`sequences` played by the humanizer as `settings` ({amount, seed}) say: the CLI's --humanize."""
+        from bgmaker import humanize
+        if self.humanizer is None:
+            raise bad("this server has no humanizer (bgmaker serve loads models/humanize when it is there)", 409)
+        if not isinstance(settings, dict):
+            raise bad(f"humanize must be an object {{amount, seed}}, got {json.dumps(settings)}")
+        check_fields(settings, HUMANIZE_FIELDS, "humanize")
+        amount, seed = number(settings, "amount"), number(settings, "seed", int) or 0
+        return [humanize.humanize([ns], self.humanizer, amount, seed)[0] for ns in sequences]
 
 
 def _render_hit(drum, renderer):
@@ -268,155 +282,20 @@ def create_app(generator, model_label="", renderer="auto", allowed_hosts=LOOPBAC
 
     allowed_hosts: Host headers answered (the loopback names by default, so a web page
     cannot reach this server by pointing its own domain name at 127.0.0.1); ["*"] for any.
+    The endpoints below find the model as request.app.state.machine.
     """
-    from bgmaker.errors import UserError
-    from bgmaker.generation import jobs
-    from bgmaker.generation.generator import random_seed
-
     machine = BeatMachine(generator, model_label, renderer, humanizer)
-    latent = generator.latent_map()  # the model's priors and attribute vectors, or None
-    attributes = list(latent.attributes) if latent else []
+    app = Starlette(routes=routes(), middleware=[Middleware(HostCheck, allowed=allowed_hosts)],
+                    exception_handlers={HTTPException: http_error, Exception: server_error})
+    app.state.machine = machine
+    return app
 
-    def humanized(sequences, settings):
-        """`sequences` played by the humanizer as `settings` ({amount, seed}) say: the CLI's --humanize."""
-        from bgmaker import humanize
-        if machine.humanizer is None:
-            raise bad("this server has no humanizer (bgmaker serve loads models/humanize when it is there)", 409)
-        if not isinstance(settings, dict):
-            raise bad(f"humanize must be an object {{amount, seed}}, got {json.dumps(settings)}")
-        check_fields(settings, HUMANIZE_FIELDS, "humanize")
-        amount, seed = number(settings, "amount"), number(settings, "seed", int) or 0
-        return [humanize.humanize([ns], machine.humanizer, amount, seed)[0] for ns in sequences]
 
-    async def run_model(data, what, call):
-        """Run call(temperature=, seed=) -> NoteSequences in a worker thread, one model call at a time;
-        answer the beats as grids with the seed, the temperature and the time the model took."""
-        temperature = number(data, "temperature")
-        seed = number(data, "seed", int)
-        seed = random_seed() if seed is None else seed
-        start = time.perf_counter()
-        try:
-            beats = await asyncio.to_thread(machine.run_job, call, temperature=temperature, seed=seed)
-        except UserError as e:  # e.g. a beat that gives no 4-bar window
-            raise bad(str(e)) from None
-        return JSONResponse(dict(what=what, beats=[grids.to_json(b) for b in beats], seed=seed,
-                                 temperature=temperature, ms=round(1000 * (time.perf_counter() - start), 1)))
-
-    # Every request is checked whole before the model is asked; the model is asked through the
-    # bgmaker.generation.jobs calls `bgmaker generate` makes (they take the page's grids as NoteSequences).
-    def sequences(job):
-        if job.failures:  # the one input gave no 4-bar drum beat
-            raise UserError(job.failures[0][1])
-        return [b.sequence for b in job.beats]
-
-    async def sample(request):
-        data = await read_json(request, FIELDS["sample"])
-        count, prior, more = number(data, "count", int), prior_name(data), steering(data, attributes)
-        return await run_model(data, "sample", lambda **kw: sequences(
-            jobs.sample(generator, count, journey_steps=0, prior=prior, more=more, **kw)))
-
-    async def interpolate(request):
-        data = await read_json(request, FIELDS["interpolate"])
-        a, b, steps = beat(data, "a"), beat(data, "b"), number(data, "steps", int)
-        return await run_model(data, "interpolation", lambda **kw: sequences(
-            jobs.interpolate(generator, a, b, steps, **kw)))
-
-    async def variations(request):
-        data = await read_json(request, FIELDS["variations"])
-        source, count, noise = beat(data, "beat"), number(data, "count", int), number(data, "noise")
-        more = steering(data, attributes)
-        return await run_model(data, "variation", lambda **kw: sequences(
-            jobs.variations(generator, [source], count, noise, more=more, **kw)))
-
-    async def reconstruct(request):
-        data = await read_json(request, FIELDS["reconstruct"])
-        source, more = beat(data, "beat"), steering(data, attributes)
-        return await run_model(data, "reconstruction", lambda **kw: sequences(
-            jobs.reconstruct(generator, [source], more=more, **kw)))
-
-    async def export(request):
-        from bgmaker.render.midi import concatenate
-        data = await read_json(request, FIELDS["export"])
-        fmt = data.get("format", "midi")
-        if fmt not in ("midi", "wav"):
-            raise bad(f"format must be 'midi' or 'wav', got {json.dumps(fmt)}")
-        bpm = number(data, "bpm")
-        beats = data.get("beats")
-        if not isinstance(beats, list) or not 1 <= len(beats) <= MAX_EXPORT_BEATS:
-            raise bad(f"beats must be a list of 1 to {MAX_EXPORT_BEATS} grids")
-        sequences = []
-        for i, b in enumerate(beats):
-            try:
-                sequences.append(grids.to_sequence(grids.parse_grid(b, f"beat {i + 1}")))
-            except grids.BadBeat as e:
-                raise bad(str(e)) from None
-        name = "".join(c for c in str(data.get("name", "beat")) if c.isascii() and (c.isalnum() or c in "-_"))[:60] or "beat"
-        if data.get("humanize") is not None:
-            settings = data["humanize"]
-            sequences = await asyncio.to_thread(machine.run_job, lambda: humanized(sequences, settings))
-        ns = sequences[0] if len(sequences) == 1 else concatenate(sequences)
-        body = await asyncio.to_thread(_export_bytes, ns, fmt, bpm, renderer)
-        ext, kind = ("mid", "audio/midi") if fmt == "midi" else ("wav", "audio/wav")
-        return Response(body, media_type=kind,
-                        headers={"Content-Disposition": f'attachment; filename="{name}.{ext}"'})
-
-    async def upload_midi(request):
-        require_type(request, MIDI_TYPES, "the MIDI file")
-        body = await read_body(request, MAX_MIDI_BYTES)
-        name = Path(request.query_params.get("name", "upload.mid")).name or "upload.mid"
-        windows = await asyncio.to_thread(_midi_windows, body, name)
-        return JSONResponse(dict(name=name, beats=[grids.to_json(w.sequence) for w in windows],
-                                 start_bars=[w.start_bar for w in windows]))
-
-    async def humanize_beat(request):
-        import numpy as np
-
-        from bgmaker.data import groove
-        data = await read_json(request, FIELDS["humanize"])
-        source = beat(data, "beat")
-        start = time.perf_counter()
-        settings = {k: v for k, v in data.items() if k != "beat"}
-        (played,) = await asyncio.to_thread(machine.run_job, lambda: humanized([source], settings))
-        g = groove.groove_of(played, STEPS)
-        return JSONResponse(dict(velocity=np.round(g.velocity).astype(int).tolist(),
-                                 offset=np.round(g.offset, 4).tolist(), humanizer=machine.humanizer.name,
-                                 ms=round(1000 * (time.perf_counter() - start), 1)))
-
-    async def kit(request):
-        drum = request.path_params["drum"]
-        if not 0 <= drum < len(DRUM_NAMES):
-            raise bad(f"no drum {drum}: the kit has drums 0-{len(DRUM_NAMES) - 1}", 404)
-        return Response(await asyncio.to_thread(machine.kit_sample, drum), media_type="audio/wav",
-                        headers={"Cache-Control": "max-age=3600"})
-
-    async def info(request):
-        return JSONResponse(dict(model=model_label, drums=list(DRUM_NAMES), rows=list(ROW_ORDER), steps=STEPS,
-                                 limits={k: dict(min=lo, max=hi, default=d) for k, (lo, hi, d) in LIMITS.items()},
-                                 max_export_beats=MAX_EXPORT_BEATS, max_midi_bytes=MAX_MIDI_BYTES,
-                                 humanizer=machine.humanizer.name if machine.humanizer else None,
-                                 humanize_default=bool(machine.humanizer) and humanize_default(),
-                                 priors=latent.names() if latent else ["normal"],
-                                 default_prior=latent.default_prior if latent else "normal",
-                                 attributes=attributes))
-
-    async def progress(request):
-        """{"stage": "idle" | "working" | "refining", and for refining: step, steps, windows}."""
-        return JSONResponse(machine.progress or dict(stage="idle"))
-
-    async def index(request):
-        return FileResponse(STATIC / "index.html")
-
-    async def http_error(request, exc):
-        return JSONResponse({"error": str(exc.detail).splitlines()[0]}, exc.status_code,
-                            headers=getattr(exc, "headers", None))
-
-    async def server_error(request, exc):
-        return JSONResponse({"error": f"internal error: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"}, 500)
-
+def routes():
     def post(path, endpoint):
         return Route(path, endpoint, methods=["POST"])
 
-    routes = [
+    return [
         Route("/", index),
         Route("/api/info", info),
         Route("/api/progress", progress),
@@ -430,10 +309,159 @@ def create_app(generator, model_label="", renderer="auto", allowed_hosts=LOOPBAC
         post("/api/midi", upload_midi),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(HostCheck, allowed=allowed_hosts)],
-                    exception_handlers={HTTPException: http_error, Exception: server_error})
-    app.state.machine = machine
-    return app
+
+
+# -- the endpoints --------------------------------------------------------------
+# Every request is checked whole before the model is asked; the model is asked through the
+# bgmaker.generation.jobs calls `bgmaker generate` makes (they take the page's grids as NoteSequences).
+
+async def run_model(machine, data, what, call):
+    """Run call(temperature=, seed=) -> NoteSequences in a worker thread, one model call at a time;
+    answer the beats as grids with the seed, the temperature and the time the model took."""
+    temperature = number(data, "temperature")
+    seed = number(data, "seed", int)
+    seed = random_seed() if seed is None else seed
+    start = time.perf_counter()
+    try:
+        beats = await asyncio.to_thread(machine.run_job, call, temperature=temperature, seed=seed)
+    except UserError as e:  # e.g. a beat that gives no 4-bar window
+        raise bad(str(e)) from None
+    return JSONResponse(dict(what=what, beats=[grids.to_json(b) for b in beats], seed=seed,
+                             temperature=temperature, ms=round(1000 * (time.perf_counter() - start), 1)))
+
+
+def sequences(job):
+    """The NoteSequences of a jobs call's beats; its one input's failure (no 4-bar drum beat) as a UserError."""
+    if job.failures:  # the one input gave no 4-bar drum beat
+        raise UserError(job.failures[0][1])
+    return [b.sequence for b in job.beats]
+
+
+async def sample(request):
+    machine = request.app.state.machine
+    data = await read_json(request, FIELDS["sample"])
+    count, prior, more = number(data, "count", int), prior_name(data), steering(data, machine.attributes)
+    return await run_model(machine, data, "sample", lambda **kw: sequences(
+        jobs.sample(machine.generator, count, journey_steps=0, prior=prior, more=more, **kw)))
+
+
+async def interpolate(request):
+    machine = request.app.state.machine
+    data = await read_json(request, FIELDS["interpolate"])
+    a, b, steps = beat(data, "a"), beat(data, "b"), number(data, "steps", int)
+    return await run_model(machine, data, "interpolation", lambda **kw: sequences(
+        jobs.interpolate(machine.generator, a, b, steps, **kw)))
+
+
+async def variations(request):
+    machine = request.app.state.machine
+    data = await read_json(request, FIELDS["variations"])
+    source, count, noise = beat(data, "beat"), number(data, "count", int), number(data, "noise")
+    more = steering(data, machine.attributes)
+    return await run_model(machine, data, "variation", lambda **kw: sequences(
+        jobs.variations(machine.generator, [source], count, noise, more=more, **kw)))
+
+
+async def reconstruct(request):
+    machine = request.app.state.machine
+    data = await read_json(request, FIELDS["reconstruct"])
+    source, more = beat(data, "beat"), steering(data, machine.attributes)
+    return await run_model(machine, data, "reconstruction", lambda **kw: sequences(
+        jobs.reconstruct(machine.generator, [source], more=more, **kw)))
+
+
+async def export(request):
+    from bgmaker.render.midi import concatenate
+    machine = request.app.state.machine
+    data = await read_json(request, FIELDS["export"])
+    fmt = data.get("format", "midi")
+    if fmt not in ("midi", "wav"):
+        raise bad(f"format must be 'midi' or 'wav', got {json.dumps(fmt)}")
+    bpm = number(data, "bpm")
+    beats = data.get("beats")
+    if not isinstance(beats, list) or not 1 <= len(beats) <= MAX_EXPORT_BEATS:
+        raise bad(f"beats must be a list of 1 to {MAX_EXPORT_BEATS} grids")
+    played = []
+    for i, b in enumerate(beats):
+        try:
+            played.append(grids.to_sequence(grids.parse_grid(b, f"beat {i + 1}")))
+        except grids.BadBeat as e:
+            raise bad(str(e)) from None
+    name = str(data.get("name", "beat"))
+    name = "".join(c for c in name if c.isascii() and (c.isalnum() or c in "-_"))[:60] or "beat"
+    if data.get("humanize") is not None:
+        settings = data["humanize"]
+        played = await asyncio.to_thread(machine.run_job, lambda: machine.humanized(played, settings))
+    ns = played[0] if len(played) == 1 else concatenate(played)
+    body = await asyncio.to_thread(_export_bytes, ns, fmt, bpm, machine.renderer)
+    ext, kind = ("mid", "audio/midi") if fmt == "midi" else ("wav", "audio/wav")
+    return Response(body, media_type=kind,
+                    headers={"Content-Disposition": f'attachment; filename="{name}.{ext}"'})
+
+
+async def upload_midi(request):
+    require_type(request, MIDI_TYPES, "the MIDI file")
+    body = await read_body(request, MAX_MIDI_BYTES)
+    name = Path(request.query_params.get("name", "upload.mid")).name or "upload.mid"
+    windows = await asyncio.to_thread(_midi_windows, body, name)
+    return JSONResponse(dict(name=name, beats=[grids.to_json(w.sequence) for w in windows],
+                             start_bars=[w.start_bar for w in windows]))
+
+
+async def humanize_beat(request):
+    import numpy as np
+
+    from bgmaker.data import groove
+    machine = request.app.state.machine
+    data = await read_json(request, FIELDS["humanize"])
+    source = beat(data, "beat")
+    start = time.perf_counter()
+    settings = {k: v for k, v in data.items() if k != "beat"}
+    (played,) = await asyncio.to_thread(machine.run_job, lambda: machine.humanized([source], settings))
+    g = groove.groove_of(played, STEPS)
+    return JSONResponse(dict(velocity=np.round(g.velocity).astype(int).tolist(),
+                             offset=np.round(g.offset, 4).tolist(), humanizer=machine.humanizer.name,
+                             ms=round(1000 * (time.perf_counter() - start), 1)))
+
+
+async def kit(request):
+    drum = request.path_params["drum"]
+    if not 0 <= drum < len(DRUM_NAMES):
+        raise bad(f"no drum {drum}: the kit has drums 0-{len(DRUM_NAMES) - 1}", 404)
+    return Response(await asyncio.to_thread(request.app.state.machine.kit_sample, drum), media_type="audio/wav",
+                    headers={"Cache-Control": "max-age=3600"})
+
+
+async def info(request):
+    """Everything the page sets itself up from: drums, limits and defaults (LIMITS), priors, attributes."""
+    machine = request.app.state.machine
+    latent = machine.latent
+    return JSONResponse(dict(model=machine.model_label, drums=list(DRUM_NAMES), rows=list(ROW_ORDER), steps=STEPS,
+                             limits={k: dict(min=lo, max=hi, default=d) for k, (lo, hi, d) in LIMITS.items()},
+                             max_export_beats=MAX_EXPORT_BEATS, max_midi_bytes=MAX_MIDI_BYTES,
+                             humanizer=machine.humanizer.name if machine.humanizer else None,
+                             humanize_default=bool(machine.humanizer) and humanize_default(),
+                             priors=latent.names() if latent else ["normal"],
+                             default_prior=latent.default_prior if latent else "normal",
+                             attributes=machine.attributes))
+
+
+async def progress(request):
+    """{"stage": "idle" | "working" | "refining", and for refining: step, steps, windows}."""
+    return JSONResponse(request.app.state.machine.progress or dict(stage="idle"))
+
+
+async def index(request):
+    return FileResponse(STATIC / "index.html")
+
+
+async def http_error(request, exc):
+    return JSONResponse({"error": str(exc.detail).splitlines()[0]}, exc.status_code,
+                        headers=getattr(exc, "headers", None))
+
+
+async def server_error(request, exc):
+    return JSONResponse({"error": f"internal error: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"}, 500)
 
 
 def humanize_default():
@@ -456,22 +484,15 @@ def _export_bytes(ns, fmt, bpm, renderer):
 
 def _midi_windows(body, name):
     """The distinct non-silent 4-bar windows of an uploaded MIDI file (the CLI encodes the first), at most
-    MAX_MIDI_WINDOWS; read by bgmaker.data.midi, so the reasons for a bad file are the CLI's."""
-    from bgmaker.data import midi, windows
-    from bgmaker.errors import UnusableMidiError
+    MAX_MIDI_WINDOWS; found by bgmaker.data.midi, so the reasons for a bad file are the CLI's."""
+    from bgmaker.data import midi
     if not body:
         raise bad(f"{name}: empty upload")
     with tempfile.TemporaryDirectory(prefix="bgmaker-upload-") as tmp:
         path = Path(tmp) / name
         path.write_bytes(body)
         try:
-            ns = midi.read_midi(path)
-            problem = midi.drum_problem(ns)
-            if problem:
-                raise UnusableMidiError(f"{path}: no 4-bar drum beat: {problem}")
-            found = windows.extract_windows(ns)
-        except (UnusableMidiError, windows.UnusableSequenceError) as e:
+            found = midi.find_windows(path)
+        except UnusableMidiError as e:
             raise bad(f"{name}: {str(e).replace(f'{path}: ', '')}") from None
-    if not found:
-        raise bad(f"{name}: no 4-bar drum beat: no notes of the 9-piece drum kit")
     return found[:MAX_MIDI_WINDOWS]

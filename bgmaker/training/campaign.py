@@ -1,9 +1,9 @@
 """The training campaign behind the shipped models: v1_all, then v2_rock_beat warm-started from it.
 
-`bgmaker campaign` (scripts/campaign.sh) is meant to be started at the beginning
-of every working session and left running niced in the background: it picks
-up wherever the campaign stopped (a killed process, a new session on the same
-machine) and does the next thing that is not done yet:
+`bgmaker campaign` (scripts/campaign.sh; `resume` here) is meant to be started
+at the beginning of every working session and left running niced in the
+background: it picks up wherever the campaign stopped (a killed process, a new
+session on the same machine) and does the next thing that is not done yet:
 
 0. humanize (the GrooVAE that plays beats with GMD's velocities and timing,
    bgmaker.humanize) until HUMANIZE_CPU_HOURS, milestones every 30
@@ -19,9 +19,9 @@ machine) and does the next thing that is not done yet:
    validation split), with the recipe its trials chose (TRIALS: each
    fine-tuning recipe, plain, lower learning rate, replay of v1_all's windows,
    trained the same CPU from those weights and scored on rock validation;
-   benchmarks/finetune.py reports them), until V2_CPU_HOURS, or earlier once its validation curve
+   reports/finetune.py reports them), until V2_CPU_HOURS, or earlier once its validation curve
    is flat (PLATEAU, check_plateau). Its milestones come every 20
-   CPU-minutes, as the from-scratch recipe runs' do (benchmarks/recipes.py), so
+   CPU-minutes, as the from-scratch recipe runs' do (reports/recipes.py), so
    the warm start and training from scratch meet at equal CPU at several points.
 
 Each stage keeps milestone weights (bgmaker.training.hooks); `--ship` scores
@@ -41,11 +41,12 @@ import json
 import math
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from bgmaker import paths
+from bgmaker.models import records
+from bgmaker.training.command import child_command
 
 HUMANIZE_CPU_HOURS = 6.0
 # v1_all (#26): at least 16 CPU-hours (its curve still rose at 8), longer while its validation curve rises
@@ -60,7 +61,7 @@ CREDIT_FILE = "campaign_credit.json"
 # `minimum` CPU-hours (#11's budget) and its best milestone on validation (`choose`, the starting weights
 # included) is `patience` CPU-hours older than its newest one. A stage with such a rule trains in chunks of
 # CHECK_EVERY milestones and is scored between them (never beside its training). v1_all's curve still rose
-# at its first 8 CPU-hours (benchmarks/campaign.md), so its rule only starts at 16.
+# at its first 8 CPU-hours (reports/campaign.md), so its rule only starts at 16.
 PLATEAU = {"v2_rock_beat": dict(minimum=3.0, patience=2.0), "v1_all": dict(minimum=16.0, patience=2.0)}
 CHECK_EVERY = 2
 PLATEAU_FILE = "plateau.json"
@@ -70,9 +71,9 @@ PLATEAU_FILE = "plateau.json"
 TRIALS = {"v2_rock_beat": dict(recipes=("windows-b64", "finetune-lr3e-4", "replay25", "replay25-lr3e-4"),
                                cpu_hours=1.0, milestone_minutes=20.0)}
 CHOICE_FILE = "choice.json"
-# The paired check that bf16 training learns as fp32 does (benchmarks/bf16_training.py): a drum stage
+# The paired check that bf16 training learns as fp32 does (reports/bf16_training.py): a drum stage
 # trains in bf16 on a CPU with hardware bf16 only where it passed.
-BF16_CHECK = paths.REPO_ROOT / "benchmarks" / "bf16_training.json"
+BF16_CHECK = paths.REPO_ROOT / "reports" / "bf16_training.json"
 TEMPLATE_FILE = "template.npz"  # the humanize model's no-network baseline, shipped beside it
 
 # The figures a checkpoint is chosen on (validation) and gated on (test): higher is better,
@@ -99,7 +100,8 @@ def env():
 
 
 def run_dir(name):
-    return root() / "runs" / name
+    """Stage `name`'s run folder in the campaign's own runs folder (the BGMAKER_RUNS_DIR of env())."""
+    return records.run_dir(name, root() / "runs")
 
 
 def use_campaign_dirs():
@@ -147,6 +149,37 @@ def claim():
     (paths.state_dir() / "campaign.pid").write_text(f"{os.getpid()}\n")
 
 
+def resume(nice=10, log=lambda m: print(m, flush=True)):
+    """Train the next unfinished stage, and the ones after it, until every stage is done; return an exit status.
+
+    What `bgmaker campaign` runs: each stage in chunks (train_stage), its
+    plateau rule checked before each chunk, its status logged after it. It
+    stops on a chunk that fails (its exit status) or that made no new
+    milestone (1: it would loop for ever).
+    """
+    from bgmaker.training.run_state import read_milestones
+    claim()
+    os.nice(nice)  # scoring milestones between chunks runs in this process: as low as the training
+    for name, hours, parent, milestone_minutes in STAGES:
+        forget_stale_start(name, parent, log=log)
+        while not stage_done(name, hours):
+            # checked before each chunk: a campaign stopped between a chunk and its check loses nothing
+            if check_plateau(name, log=log) is not None:
+                break
+            before = read_milestones(run_dir(name))
+            code = train_stage(name, hours, parent, 0, milestone_minutes)
+            log("\n".join(status()))
+            if code != 0:
+                return code
+            if read_milestones(run_dir(name)) == before and not stage_done(name, hours):
+                # a chunk ends on a milestone: none new means it trained nothing, and would loop for ever
+                log(f"bgmaker campaign: {name} made no new milestone (log: {run_dir(name).parent / (name + '.log')})")
+                return 1
+    log("bgmaker campaign: every stage is done (its budget spent, or its validation curve flat: --status); "
+        "ship with --ship humanize / --ship v1_all / --ship v2_rock_beat")
+    return 0
+
+
 def status():
     """One line per stage: CPU spent of budget, steps, milestones."""
     from bgmaker.training.run_state import read_milestones, read_progress
@@ -189,10 +222,10 @@ def status():
                 f"{r} {spent(trial_dir(name, r))[0] / 3600:.2f}" for r in plan["recipes"])
                 + (f"; chosen: {chosen['recipe']} (best {chosen['best']})" if chosen else ""))
     recipes = paths.state_dir() / "recipes"
-    if recipes.is_dir():  # benchmarks/recipes.py: the equal-CPU runs that choose the recipe
+    if recipes.is_dir():  # reports/recipes.py: the equal-CPU runs that choose the recipe
         spent_by = {r.name: read_progress(r / "v2_rock_beat") for r in sorted(recipes.iterdir())
                     if (r / "v2_rock_beat").is_dir()}  # recipes and baselines, not the cached scores
-        lines.append("recipe runs (benchmarks/recipes.py): " + ", ".join(
+        lines.append("recipe runs (reports/recipes.py): " + ", ".join(
             f"{name} {p[-1]['cpu_s'] / 60:.0f} CPU-min" if p else f"{name} not started"
             for name, p in spent_by.items()))
     return lines
@@ -273,7 +306,7 @@ def committed_model(name, parent):
     if not (own / "checkpoint").is_file() or (parent and read_milestones(run_dir(parent))):
         return None, 0.0
     try:
-        shipped = json.loads((own / "bgmaker_run.json").read_text()).get("shipped")
+        shipped = records.read_record(own).get("shipped")
     except (OSError, ValueError):
         shipped = None
     if shipped and shipped.get("cpu_hours"):
@@ -307,7 +340,7 @@ def resume_source(name, parent):
 def _shipped_plateau(model):
     """The plateau record a model shipped by the campaign carries (ship copies it), else None."""
     try:
-        return json.loads((Path(model) / "bgmaker_run.json").read_text())["shipped"].get("plateau")
+        return records.read_record(model)["shipped"].get("plateau")
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -348,9 +381,9 @@ def run_trials(name, parent, nice, log=print):
         if spent(folder)[0] >= plan["cpu_hours"] * 3600:
             continue
         log(f"bgmaker campaign: trial {name} {recipe}: {plan['cpu_hours']:g} CPU-hours from {paths.portable(source)}")
-        command = ["nice", "-n", str(nice), sys.executable, "-m", "bgmaker.cli", "train", "--run", name,
-                   "--recipe", recipe, "--init-from", str(source), "--cpu-hours", f"{plan['cpu_hours']:g}",
-                   "--milestone-every", f"{plan['milestone_minutes']:g}", "--checkpoints_to_keep=1"]
+        command = ["nice", "-n", str(nice)] + child_command(
+            name, "--recipe", recipe, "--init-from", str(source), "--cpu-hours", f"{plan['cpu_hours']:g}",
+            "--milestone-every", f"{plan['milestone_minutes']:g}", "--checkpoints_to_keep=1")
         precision = training_precision(name)
         if precision:
             command += ["--precision", precision]
@@ -390,7 +423,7 @@ def training_precision(name, check=None):
 
     `--precision auto` picks bf16 on CPUs that multiply it in hardware. The
     drum models' campaign relies on that only once the paired run of
-    benchmarks/bf16_training.py has shown on validation that bf16 learns as
+    reports/bf16_training.py has shown on validation that bf16 learns as
     fp32 does at equal steps; until then (or where it failed) they train in
     fp32. The humanize model was trained and chosen on validation in bf16
     (its own gate, measured on test, is its evidence), so it keeps its setting.
@@ -446,9 +479,9 @@ def train_stage(name, hours, parent, nice, milestone_minutes=60.0):
         chunk_end = max(minimum, (int(own / every + 1e-9) + CHECK_EVERY) * every)  # on the run's milestone grid
         budget = min(budget, chunk_end)
     hours_arg = f"{math.ceil(budget * 1e6) / 1e6:.6f}".rstrip("0").rstrip(".")  # rounded up: never short of a milestone
-    command = ["nice", "-n", str(nice), sys.executable, "-m", "bgmaker.cli", "train", "--run", name,
-               "--cpu-hours", hours_arg, "--milestone-every", f"{milestone_minutes:g}",
-               "--checkpoints_to_keep=2"] + extra
+    command = ["nice", "-n", str(nice)] + child_command(
+        name, "--cpu-hours", hours_arg, "--milestone-every", f"{milestone_minutes:g}", "--checkpoints_to_keep=2",
+        *extra)
     precision = training_precision(name)
     if precision:
         command += ["--precision", precision]
@@ -497,8 +530,7 @@ def validation_scores(name, folder=None, seed=0, log=print):
 
 def start_point(name):
     """The weights stage `name` was warm-started from (its run record's init_from), absolute; None from scratch."""
-    record = run_dir(name) / "bgmaker_run.json"
-    start = json.loads(record.read_text()).get("init_from") if record.is_file() else None
+    start = records.read_record(run_dir(name), missing_ok=True).get("init_from")
     return Path(os.path.normpath(run_dir(name) / start)) if start else None
 
 
@@ -607,7 +639,7 @@ def ship(name):
     if kept_template is not None and not (out / "checkpoint").is_file():
         (out / TEMPLATE_FILE).unlink()  # export writes only into an empty folder or over an exported model
     try:
-        # Rounded to float16 precision: ~37% less in git history per ship, beats unchanged (benchmarks/fp16.md).
+        # Rounded to float16 precision: ~37% less in git history per ship, beats unchanged (reports/fp16.md).
         prefix = export.export(name, best["checkpoint"], out, run_dir=run_dir(name), weights="fp16")
     except BaseException:
         if kept_template is not None:
@@ -615,8 +647,7 @@ def ship(name):
             (out / TEMPLATE_FILE).write_bytes(kept_template)
         raise
     progress = read_progress(run_dir(name))
-    record_path = out / "bgmaker_run.json"
-    record = json.loads(record_path.read_text()) if record_path.is_file() else {}
+    record = records.read_record(out, missing_ok=True)
     before = credit(name)[0]  # CPU a resumed stage had spent before its run folder began counting
     record.update(shipped=dict(
         checkpoint=Path(prefix).name, step=best["step"], examples=best["examples"],
@@ -628,7 +659,7 @@ def ship(name):
         time=time.strftime("%Y-%m-%dT%H:%M:%S%z")))
     # The run record's data paths are relative to the run folder it came from: name it (portably).
     record["exported_from"] = f"$BGMAKER_STATE_DIR/campaign/runs/{name}/milestones/{Path(best['checkpoint']).name}"
-    record_path.write_text(json.dumps(record, indent=2, default=float) + "\n")
+    records.write_record(out, record, default=float)
     if get_run(name).humanizes:  # the humanizer ships with the template it must beat, and both are reported
         from bgmaker.humanize import evaluate as humanize_evaluation
         from bgmaker.humanize.template import TemplateHumanizer, fit_gmd_template

@@ -27,7 +27,6 @@ hparams, data selection, command and package versions.
 """
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -36,7 +35,7 @@ from pathlib import Path
 
 from bgmaker.compat import resolve_lstm_precision, stock_mode
 from bgmaker.errors import ModelMismatchError, UnknownNameError, UserError
-from bgmaker.models import split_hparams
+from bgmaker.models import records, split_hparams
 
 RECORDED_PACKAGES = ("bgmaker", "magenta", "tensorflow", "tf-keras", "tensorflow-probability",
                      "tf-slim", "note-seq", "numpy", "protobuf")
@@ -101,12 +100,7 @@ def record_run(run, argv, recipe=None, init_from=None):
                                     text=True, cwd=os.path.dirname(__file__)).stdout.strip()) if commit else None
     except OSError:
         commit = dirty = None
-    previous = {}
-    if (run.run_dir / "bgmaker_run.json").is_file():
-        try:
-            previous = json.loads((run.run_dir / "bgmaker_run.json").read_text())
-        except ValueError:
-            previous = {}
+    previous = previous_record(run)
     cpu, wall = spent(run.run_dir)
     pools = thread_pools(int(hparams["batch_size"]))
     # Per start, as well as for the run: a resumed run may run on other pools than it began with.
@@ -128,11 +122,17 @@ def record_run(run, argv, recipe=None, init_from=None):
                   packages=versions, git_commit=commit, python=sys.version.split()[0],
                   started=previous.get("started", start["time"]),
                   starts=previous.get("starts", []) + [start])
-    run.run_dir.mkdir(parents=True, exist_ok=True)
-    tmp = run.run_dir / ".bgmaker_run.json.tmp"
-    tmp.write_text(json.dumps(record, indent=2, default=str) + "\n")
-    os.replace(tmp, run.run_dir / "bgmaker_run.json")
+    records.write_record(run.run_dir, record, default=str)
     return record
+
+
+def previous_record(run):
+    """The run record earlier starts of `run` left, or {}: none yet, or one that cannot be read (the next
+    start writes a whole one)."""
+    try:
+        return records.read_record(run.run_dir, missing_ok=True)
+    except ValueError:
+        return {}
 
 
 def _relative(path, start):
@@ -184,7 +184,7 @@ LEAN_GRAPPLER = {"constant_folding": False, "layout_optimizer": False}
 # Thread pools of a training process on a small machine at a small batch: one thread inside each op, two
 # ops at once. The LSTMs' matmuls at batch 64 are too small to split across cores with profit, while the
 # encoder's two directions and the decoder's independent ops can run side by side. Measured on this 2-core
-# machine at batch 64 only (README, Speed), so larger machines and batches keep TensorFlow's pools.
+# machine at batch 64 only (docs/speed.md), so larger machines and batches keep TensorFlow's pools.
 TRAINING_THREADS = (1, 2)
 SMALL_MACHINE_CORES = 4
 SMALL_BATCH = 128
@@ -239,7 +239,7 @@ def prepare(grappler="lean", threads=None):
 def latest_checkpoint(run_dir):
     """The newest training checkpoint of a run dir (its train/), or None (bgmaker.models.latest_checkpoint)."""
     from bgmaker import models
-    return models.latest_checkpoint(os.path.join(run_dir, "train"))
+    return models.latest_checkpoint(str(records.train_dir(run_dir)))
 
 
 def resolve_run(name, midi=None, config=None):
@@ -262,25 +262,31 @@ def resolve_run(name, midi=None, config=None):
         try:
             run = get_run(name)
         except UnknownRunError:
-            run = user_run(name)  # your own MIDI run, started before with --midi
+            run = user_run(name, recorded_midi_dir(name))  # your own MIDI run, started before with --midi
     if config:
         if (config in HUMANIZE_MODEL_NAMES) != run.humanizes:
             raise UnknownNameError(f"--config {config}: run {run.name} trains "
                                    + ("a humanize model" if run.humanizes else "a drum model")
                                    + f"; choose one of {', '.join(HUMANIZE_MODEL_NAMES if run.humanizes else MODEL_NAMES)}")
         run = dataclasses.replace(run, config=config)
-    record = run.run_dir / "bgmaker_run.json"
-    if record.is_file():
-        try:
-            trained_as = json.loads(record.read_text()).get("model")
-        except ValueError:
-            trained_as = None
-        if trained_as and trained_as != run.config:
-            raise ModelMismatchError(
-                f"run {run.name} in {run.run_dir} was trained as '{trained_as}', not '{run.config}'; "
-                + (f"resume it with --config {trained_as}" if trained_as in MODEL_NAMES else "resume it as it was")
-                + ", or give the new model its own BGMAKER_RUNS_DIR")
+    trained_as = previous_record(run).get("model")
+    if trained_as and trained_as != run.config:
+        raise ModelMismatchError(
+            f"run {run.name} in {run.run_dir} was trained as '{trained_as}', not '{run.config}'; "
+            + (f"resume it with --config {trained_as}" if trained_as in MODEL_NAMES else "resume it as it was")
+            + ", or give the new model its own BGMAKER_RUNS_DIR")
     return run
+
+
+def recorded_midi_dir(name):
+    """The MIDI folder an earlier start of your own MIDI run `name` recorded (absolute), or None.
+
+    The record holds it relative to the run folder (record_run), so a moved
+    checkout resumes the run by name.
+    """
+    folder = records.run_dir(name)
+    recorded = records.read_record(folder, missing_ok=True).get("midi_dir")
+    return (folder / recorded).resolve() if recorded else None
 
 
 def train(run, mode="train", extra=(), precision=None, recipe=None, init_from=None, init_step=False, cpu_hours=None,
@@ -372,7 +378,7 @@ def run_magenta_train(argv, run, hooks=()):
     """Run music_vae_train in this process with `hooks`; turn a NaN/Inf loss into one line."""
     from bgmaker.compat import extra_training_hooks
     from bgmaker.training.hooks import MismatchedCheckpointError
-    from bgmaker_configs.models import NONFINITE_LOSS_MESSAGE
+    from bgmaker_configs.architectures import NONFINITE_LOSS_MESSAGE
     sys.argv = argv
     try:
         with extra_training_hooks(hooks):

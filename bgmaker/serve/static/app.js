@@ -559,19 +559,30 @@ function wire() {
   });
 }
 
+// The controls' ranges and starting values are the server's (/api/info's limits: what the API accepts, with
+// the defaults of `bgmaker generate`). The page's own choices: 4 variations, and a noise slider that stops at 1.
+const RANGES = [["count", "count"], ["var-count", "count"], ["temperature", "temperature"], ["steps", "steps"],
+                ["bpm", "bpm"], ["bpm-slider", "bpm"], ["amount", "amount"]];
+const DEFAULTS = [["count", "count"], ["temperature", "temperature"], ["noise", "noise"], ["steps", "steps"],
+                  ["bpm", "bpm"], ["bpm-slider", "bpm"], ["amount", "amount"]];
+
+function setLimits(limits) {
+  for (const [id, key] of RANGES) {
+    $(id).min = limits[key].min;
+    $(id).max = limits[key].max;
+  }
+  for (const [id, key] of DEFAULTS) $(id).value = limits[key].default;
+  $("noise-value").textContent = Number($("noise").value).toFixed(2);
+  $("amount-value").textContent = Number($("amount").value).toFixed(1);
+}
+
 async function start() {
   const info = await (await check(await fetch("/api/info"))).json();
   state.info = info;
   state.drums = info.drums;
   state.rows = info.rows;
   $("model").textContent = info.model;
-  for (const [id, key] of [["count", "count"], ["var-count", "count"], ["temperature", "temperature"], ["steps", "steps"], ["bpm", "bpm"]]) {
-    $(id).min = info.limits[key].min;
-    $(id).max = info.limits[key].max;
-  }
-  $("bpm-slider").min = info.limits.bpm.min;
-  $("bpm-slider").max = info.limits.bpm.max;
-  $("bpm").value = $("bpm-slider").value = info.limits.bpm.default;
+  setLimits(info.limits);
   if (info.humanizer) {
     $("humanize-controls").hidden = false;
     $("humanize").checked = Boolean(info.humanize_default);

@@ -1,0 +1,175 @@
+"""Which path between two refined codes keeps the encoder-mean path's smoothness? Chosen on validation.
+
+  .venv/bin/python reports/refine_paths.py [--pairs 64] [--seed 0]
+  .venv/bin/python reports/refine_paths.py --report-only
+
+Refinement (bgmaker.generation.refine) moves each input's code from the
+encoder's mean mu to a refined code r = mu + d that the decoder plays back
+more faithfully. An interpolation must end exactly on the refined ends, but
+the straight slerp from r_a to r_b was measured on test (reports/refine_gate.md)
+to be less smooth than the slerp between the means. The candidates, each
+with ends exactly r_a and r_b (t = 0 and 1):
+
+- `mean`: slerp(mu_a, mu_b, t), the encoder means' path (its ends are the
+  means, not the refined codes: the reference the gate compares with);
+- `refined`: slerp(r_a, r_b, t), today's path;
+- `fade-p` (p = 2, 4, 8): slerp(mu_a, mu_b, t) + (1 - t)^p d_a + t^p d_b: the
+  means' path, with each end's refinement offset fading out as the path
+  leaves it (p = 1 would be the straight path between the refined codes, up
+  to slerp's curvature);
+- `..., one key`: the same path, its in-between points decoded with one
+  shared sampling key (the ends keep their own, so they stay the inputs'
+  reconstructions): at temperature 0.5 the decoder samples, and a key per
+  point adds sampling jitter between neighbours that the latent path does
+  not cause.
+
+For each model (v2_rock_beat on its rock validation windows, v1_all on all of
+GMD's) it draws `--pairs` pairs of validation windows from different
+performances, refines their codes as generate does, decodes each path (9
+points, temperature 0.5, seeded) and scores: smoothness (mean Hamming step),
+detour (path length over the distance between its own ends), and realism of
+the in-between points (feature overlap with the validation windows, as the
+evaluation's interpolation realism). Writes reports/refine_paths.md/.json;
+the path generate takes (bgmaker.generation.generator.interpolation_z and
+the keys of BeatGenerator.interpolate_z) is chosen from this table, then
+checked on test by reports/refine_gate.py.
+"""
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+OUT = REPO / "reports"
+MODELS = (("v2_rock_beat", "v2_rock_beat"), ("v1_all", "v1_all"))  # (model, the run whose validation windows)
+FADES = (2, 4, 8)
+STEPS = 9
+TEMPERATURE = 0.5
+
+
+def faded(mu_a, mu_b, r_a, r_b, p):
+    """slerp(mu_a, mu_b, t) + (1 - t)^p (r_a - mu_a) + t^p (r_b - mu_b): ends exactly r_a and r_b."""
+    from bgmaker.generation.generator import interpolation_z
+    ts = np.linspace(0.0, 1.0, STEPS)[:, None]
+    z = interpolation_z(mu_a, mu_b, STEPS) + (1 - ts) ** p * (r_a - mu_a) + ts ** p * (r_b - mu_b)
+    z[0], z[-1] = r_a, r_b
+    return z
+
+
+def paths_for(generator, windows, pairs, seed):
+    from bgmaker.data.windows import to_grid
+    from bgmaker.generation.generator import interpolation_z
+    sequences = [w.sequence for w in windows]
+    used = sorted({i for pair in pairs for i in pair})
+    mu = dict(zip(used, generator.encode([sequences[i] for i in used], refine_steps=0)))
+    started = time.time()
+    refined = dict(zip(used, generator.encode([sequences[i] for i in used])))
+    seconds = time.time() - started
+    variants = {"mean": lambda i, j: interpolation_z(mu[i], mu[j], STEPS),
+                "refined": lambda i, j: interpolation_z(refined[i], refined[j], STEPS)}
+    for p in FADES:
+        variants[f"fade-{p}"] = (lambda p: lambda i, j: faded(mu[i], mu[j], refined[i], refined[j], p))(p)
+    from bgmaker.generation.generator import item_key
+    from bgmaker.generation.seeded_sampling import row_keys
+
+    def one_key(path):  # the ends keep their own keys (exact reconstructions); the points between share one
+        a, b = (int(k) for k in row_keys(path[[0, -1]]))
+        return [a] + [item_key("between", a, b)] * (len(path) - 2) + [b]
+    for name in ("mean", "refined", "fade-4"):
+        variants[f"{name}, one key"] = (name, one_key)
+    out = {}
+    for name, make in variants.items():
+        keyed = None
+        if isinstance(make, tuple):
+            make, keyed = variants[make[0]], make[1]
+        zs = [make(i, j) for i, j in pairs]
+        z = np.concatenate(zs)
+        keys = np.concatenate([keyed(p) for p in zs]) if keyed else None
+        beats = generator.decode(z, TEMPERATURE, seed, keys)
+        out[name] = np.stack([to_grid(b.sequence if hasattr(b, "sequence") else b) for b in beats]).reshape(
+            len(pairs), STEPS, 64, -1)
+    return out, seconds
+
+
+def figures(paths, real):
+    from bgmaker import metrics
+    real_table = metrics.feature_table(real)
+    inner = paths[:, 1:-1].reshape(-1, *real.shape[1:])
+    table = metrics.feature_table(inner)
+    detours = [metrics.detour(p) for p in paths]
+    return dict(smoothness=float(np.mean([metrics.smoothness(p) for p in paths])),
+                detour=float(np.nanmean(detours)),
+                realism=float(np.mean([metrics.overlap_and_kl(real_table[f], table[f])["overlap"] for f in real_table])),
+                span=float(np.mean([metrics.hamming(p[0], p[-1]) for p in paths])))
+
+
+def measure(args):
+    from bgmaker.data.windows import performance_of, read_windows
+    from bgmaker.evaluation.decode import choose_pairs
+    from bgmaker.generation.generator import BeatGenerator
+    from bgmaker_configs.runs import get_run
+    results = []
+    for model, data in MODELS:
+        windows, _ = read_windows(get_run(data).examples_path("validation"))
+        real = np.stack([w.grid for w in windows])
+        pairs = choose_pairs(windows, args.pairs, np.random.default_rng(args.seed))
+        print(f"{model}: {len(pairs)} pairs of {len(windows)} {data} validation windows "
+              f"({len({performance_of(w.sequence) for w in windows})} performances)", flush=True)
+        generator = BeatGenerator.load(run=model, batch_size=256)
+        try:
+            paths, seconds = paths_for(generator, windows, pairs, args.seed)
+        finally:
+            generator.close()
+        rows = {name: figures(p, real) for name, p in paths.items()}
+        results.append(dict(model=model, data=f"{data} validation", windows=len(windows), pairs=len(pairs),
+                            refine_seconds=round(seconds, 1), rows=rows))
+        for name, row in rows.items():
+            print(f"  {name:8s} " + "  ".join(f"{k} {v:.3f}" for k, v in row.items()), flush=True)
+    return dict(command="python reports/refine_paths.py " + " ".join(sys.argv[1:]), seed=args.seed,
+                steps=STEPS, temperature=TEMPERATURE, fades=FADES, results=results)
+
+
+def write(report):
+    (OUT / "refine_paths.json").write_text(json.dumps(report, indent=1) + "\n")
+    lines = ["# Paths between refined codes (validation)", "", f"`{report['command']}`", "",
+             "Each path: 9 points, temperature 0.5, seeded; smoothness = mean Hamming step (lower is smoother); "
+             "detour = path length / distance between its own ends (1 = straight); realism = feature overlap of "
+             "the in-between points with the validation windows (higher is better); span = Hamming distance "
+             "between the path's ends (share of the 64 x 9 cells). `mean` ends on the encoder means, every other path on the refined codes.",
+             ""]
+    for r in report["results"]:
+        lines += [f"## {r['model']} ({r['data']}: {r['pairs']} pairs of {r['windows']} windows)", "",
+                  "| path | smoothness | detour | realism | span |", "|---|---:|---:|---:|---:|"]
+        for name, row in r["rows"].items():
+            lines.append(f"| {name} | {row['smoothness']:.3f} | {row['detour']:.2f} | {row['realism']:.3f} | "
+                         f"{row['span']:.3f} |")
+        rows = r["rows"]
+        lines += ["", "Refined against mean, one key per point (today) / one key per path: smoothness "
+                  + " / ".join(f"{rows['refined' + k]['smoothness'] - rows['mean' + k]['smoothness']:+.3f}"
+                               for k in ("", ", one key"))
+                  + ", realism " + " / ".join(f"{rows['refined' + k]['realism'] - rows['mean' + k]['realism']:+.3f}"
+                                               for k in ("", ", one key"))
+                  + f"; one key per path against one per point, refined: smoothness "
+                  f"{rows['refined, one key']['smoothness'] - rows['refined']['smoothness']:+.3f}, detour "
+                  f"{rows['refined, one key']['detour'] - rows['refined']['detour']:+.2f}.", ""]
+    (OUT / "refine_paths.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--report-only", action="store_true")
+    args = parser.parse_args()
+    write(json.loads((OUT / "refine_paths.json").read_text()) if args.report_only else measure(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
