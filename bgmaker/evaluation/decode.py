@@ -73,8 +73,8 @@ def decode_with_generator(config, checkpoint, windows, n_samples, temperatures, 
         noise_seeds = varied.integers(0, 2**31, len(chosen))
         out["variations"] = {}
         # Every decode's sampling keys come from the encoder-mean version of its code (row_keys: the CRC of its
-        # bits): a refined code moves by ~1e-7 from run to run (bgmaker.generation.refine), and keys read from
-        # its own bits would turn that into different samples and figures.
+        # bits), so a refined beat and its encoder-mean counterpart are decoded with the same sampling draws and
+        # compare pair by pair; and the refined figures do not hang on the last bit of a refined code.
         points = {suffix: np.stack([vary(z[i], 1, DEFAULT_NOISE, int(k))[0] for i, k in zip(chosen, noise_seeds)])
                   for suffix, z in codes.items()}
         paths = {suffix: np.concatenate([interpolation_z(z[i], z[j], steps) for i, j in out["pairs"]])
