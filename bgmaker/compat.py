@@ -124,8 +124,9 @@ def thread_pools_per_session():
 
     Cause: by default the CPU device's intra-op pool is the process's, sized by
     the first session made, so a later session's intra_op_parallelism_threads is
-    ignored. Latent refinement (bgmaker.generation.refine) repeats to the bit only
-    single-threaded, while the generator's session beside it keeps its threads.
+    ignored. Latent refinement (bgmaker.generation.refine) runs one thread so that
+    its codes do not depend on the machine's core count, while the generator's
+    session beside it keeps its threads.
     TensorFlow reads TF_OVERRIDE_GLOBAL_THREADPOOL when a session makes its
     devices, so this must run before the first session; sessions that ask for
     nothing still get one thread per CPU, as before.

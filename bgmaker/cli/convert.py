@@ -6,7 +6,7 @@
   bgmaker convert --style jazz --output-dir data/jazz   # a custom GMD selection
 
 The conversion itself (selection, windows, shuffle, split, report) is
-bgmaker.data.convert; this module parses arguments and prints the report.
+bgmaker.data.convert; its flags and job are bgmaker.data.command (also `python -m bgmaker.data`).
 """
 from bgmaker.data import command
 

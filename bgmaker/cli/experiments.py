@@ -5,7 +5,8 @@
   bgmaker experiments --only 02,03 --data drums
 
 Trains each model (and its fixes) on Bach chorale piano rolls and v2_rock_beat drum grids, scores them on test
-beside floors and MusicVAE's committed figures (bgmaker.experiments.table); this module parses arguments.
+beside floors and MusicVAE's committed figures (bgmaker.experiments.table); the flags and the job are
+bgmaker.experiments.command (also `python -m bgmaker.experiments`).
 """
 from bgmaker.experiments import command
 

@@ -6,8 +6,8 @@
 
 Any flag not listed below goes to music_vae_train unchanged (a later flag
 wins; `--hparams` values are merged over the run's). How a run is trained,
-recorded, budgeted and resumed is bgmaker.training.train; this module parses
-arguments.
+recorded, budgeted and resumed is bgmaker.training.train; the flags and the
+job are bgmaker.training.command (also `python -m bgmaker.training`).
 """
 import sys
 

@@ -229,9 +229,11 @@ class BeatGenerator:
 
         Its LSTMs run in fp32 whatever lstm_precision says: on these CPUs fp32 is
         the faster at refinement's small batches (benchmarks/bench_refine.py), and
-        a refined code then moves by ~1e-7 between batch sizes, where bf16's moves
-        by ~1e-2. Its batch is refine_batch_size (default: batch_size): a batch of
-        256 refines ~2x more windows per second than one of 64 on these CPUs.
+        a refined code is then the same to the bit whatever the batch (from
+        refine.MIN_BATCH rows up), where bf16's moved by ~1e-2. Its batch is
+        refine_batch_size (default: batch_size); a larger batch refines more
+        windows per second (benchmarks/bench_refine.py, measured before the
+        one-thread session: 256 ~2x 64).
         """
         if self._refiner is None:
             import copy

@@ -17,8 +17,8 @@ keeps z where the decoder is used to being. Every weight is frozen; only z
 moves, by Adam (`steps` fixed, `learning_rate`), each row on its own: a
 row's update never reads another row, so a beat's refined code does not
 depend on what else is in the batch. Nothing is random: the same input
-gives the same code, to float32 rounding (see the session's comment for
-what repeats to the bit and what does not yet).
+gives the same code to the bit, in any process and whatever the batch (the
+session's comment and MIN_BATCH say what that takes).
 
 `Refiner` builds that graph once on a loaded model's config and checkpoint
 (bgmaker.generation.generator.BeatGenerator owns one), and `refine()` runs
@@ -36,10 +36,11 @@ DEFAULT_STEPS = 100
 DEFAULT_LEARNING_RATE = 0.05
 DEFAULT_PRIOR_WEIGHT = 0.1
 # The web page's default: most of the gain, chosen for its 1.5 s budget at ~45 ms a step; the one-thread
-# session (below) costs one beat ~1.5-2x that on these CPUs, so the page shows the refinement's progress.
+# session (below) costs one beat ~2-2.5x that on these CPUs (~110 ms a step with training paused), so the page
+# shows the refinement's progress.
 INTERACTIVE_STEPS = 25
 ADAM = dict(beta1=0.9, beta2=0.999, epsilon=1e-8)
-# The smallest batch a model graph runs (the encoder's, the decoder's, the refiner's): a batch of one row is a
+# The smallest batch the generator's graphs run (its encoder and decoder, its refiner): a batch of one row is a
 # matrix-vector product, whose kernel sums in another order than the matrix-matrix one, and the refinement's Adam
 # grows that ~1e-6 into different beats (shipped v2_rock_beat, 16 validation windows x 100 steps: 2 of 16 beats
 # differed between refiner batch 1 and batch 5 or 16). From two rows up a row's codes are the same to the bit
