@@ -8,8 +8,9 @@ $BGMAKER_MODELS_DIR) holds the weights `bgmaker export` keeps. Each carries a
 start of it (bgmaker.training.train.record_run), with `exported_from` and,
 for a model the campaign shipped, `shipped` added.
 
-Everything that reads or writes those folders asks here, so the layout and
-the record's file name are spelled once. No TensorFlow, and no import of
+Everything in the package that reads or writes those folders asks here, so
+the layout and the record's file name are spelled once (tests/test_structure.py
+checks it; the scripts of reports/ still read records by hand). No TensorFlow, and no import of
 bgmaker_configs: its Run asks here for its folders.
 """
 import json
