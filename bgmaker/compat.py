@@ -373,13 +373,17 @@ def recast_categorical_decoders(model, cls):
 
 
 @contextlib.contextmanager
-def extra_training_hooks(hooks):
-    """Within this block, Magenta's training loop also runs these SessionRunHooks.
+def extra_training_hooks(hooks, session_config=None):
+    """Within this block, Magenta's training loop also runs these SessionRunHooks (and this session config).
 
     Cause: `music_vae_train.train` builds its hooks and calls
     `tf_slim.training.train` itself, with no way to pass more. BGMaker's
     training needs a few (bgmaker.training.hooks: CPU budget, progress log,
     milestone weights, warm start); they are appended to that one call.
+    session_config: a function returning the ConfigProto of the training
+    session, called when the session is made (a cluster's worker filters its
+    devices: bgmaker.training.cluster); None keeps Magenta's (none: the
+    process's tf.config settings).
     """
     from magenta.models.music_vae import music_vae_train
 
@@ -388,6 +392,8 @@ def extra_training_hooks(hooks):
 
     def train(*args, **kwargs):
         kwargs["hooks"] = list(kwargs.get("hooks") or []) + list(hooks)
+        if session_config is not None:
+            kwargs["config"] = session_config()
         return original(*args, **kwargs)
 
     tf_slim.training.train = train

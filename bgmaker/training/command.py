@@ -52,6 +52,17 @@ def add_arguments(parser):
     parser.add_argument("--milestone-every", type=float, default=60.0, metavar="CPU_MINUTES",
                         help="save the weights alone to runs/<run>/milestones every this many CPU-minutes "
                              "(default 60; 0: never)")
+    group = parser.add_argument_group(
+        "a cluster (TensorFlow's distributed runtime; or give it in TF_CONFIG)",
+        "Start one process per task, each with the same --cluster: parameter servers hold the weights, "
+        "workers train (worker 0 is the chief: it records and checkpoints the run). docs/scaling.md")
+    group.add_argument("--cluster", default=None, metavar="SPEC",
+                       help='the cluster\'s tasks, e.g. "ps=10.0.0.1:2222;worker=10.0.0.2:2222,10.0.0.3:2222"')
+    group.add_argument("--job", choices=("worker", "ps"), default=None, help="this process's job in --cluster")
+    group.add_argument("--task", type=int, default=None, metavar="N", help="this process's task number in its job")
+    group.add_argument("--sync", action="store_true",
+                       help="workers step together (Magenta's --num_sync_workers: each step sums one batch/W "
+                            "from every worker); default: each worker steps on its own (asynchronous)")
     parser.epilog = "Other flags are passed to Magenta's music_vae_train, e.g. --num_steps=2000 --hparams=batch_size=64"
 
 
@@ -66,7 +77,10 @@ def main(args, argv=None):
     argv: the flags as given (default this process's own); a stock recipe
     starts the process afresh with them.
     """
-    from bgmaker.training import train
+    from bgmaker.training import cluster, train
+    task = cluster.resolve(args.cluster, args.job, args.task)
+    if task is not None and task.job == "ps":
+        return cluster.serve_parameters(task, log=lambda m: print(f"{PROG}: {m}", flush=True))
     if args.init_step and not args.init_from:
         raise UserError("--init-step goes with --init-from MODEL")
     from bgmaker_configs.recipes import get_recipe
@@ -78,4 +92,5 @@ def main(args, argv=None):
         os.execvpe(sys.executable, [sys.executable, "-m", "bgmaker.training", *flags], {**os.environ, "BGMAKER_STOCK": "1"})
     return train.train(run, args.mode, args.extra, precision=args.precision, recipe=recipe.name,
                        init_from=args.init_from, init_step=args.init_step, cpu_hours=args.cpu_hours,
-                       milestone_every=args.milestone_every, log=lambda m: print(f"{PROG}: {m}", flush=True))
+                       milestone_every=args.milestone_every, log=lambda m: print(f"{PROG}: {m}", flush=True),
+                       cluster=task, sync=args.sync)

@@ -22,6 +22,12 @@ already spent and keep what it learned along the way:
   committed model), not a fine-tune from step 0. A run that already has a
   checkpoint resumes from it instead.
 
+- `TaskStepsHook` (a cluster's tasks) appends the steps this process has
+  run to `<run_dir>/cluster/<job>-<task>.jsonl`: which workers did the work.
+- `StopOnSignalHook` turns SIGTERM or Ctrl-C into a stop after the current
+  step, so the chief's last checkpoint is written on the way out (a second
+  signal stops at once).
+
 CPU time is the process's user + system time (all threads), so a run that
 shares the machine is charged for what it used, not for waiting.
 """
@@ -33,8 +39,8 @@ from pathlib import Path
 import tensorflow.compat.v1 as tf
 
 from bgmaker.compat import cpu_model
-from bgmaker.training.run_state import (MILESTONE_INDEX, MILESTONES_DIR, PROGRESS_FILE, append, read_milestones,  # noqa: F401
-                               read_progress, spent)
+from bgmaker.training.run_state import (MILESTONE_INDEX, MILESTONES_DIR, PROGRESS_FILE, TASKS_DIR, append,  # noqa: F401
+                                       read_milestones, read_progress, spent)
 
 
 class MismatchedCheckpointError(ValueError):
@@ -172,3 +178,64 @@ def check_compatible(checkpoint, wanted):
             raise MismatchedCheckpointError(
                 f"{checkpoint} does not fit this model: {name} is {list(have[name])} there, {list(shape)} here "
                 f"(different hparams, e.g. z_size or rnn sizes?)")
+
+
+class TaskStepsHook(tf.train.SessionRunHook):
+    """Append this task's step count to <run_dir>/cluster/<job>-<task>.jsonl every `every_s` seconds and at the end.
+
+    The chief's progress.jsonl counts global steps, which every worker
+    advances; this says how many of them each task ran (read by
+    run_state.read_task_steps).
+    """
+
+    def __init__(self, run_dir, task_name, every_s=10.0):
+        self.path = Path(run_dir) / TASKS_DIR / (task_name.replace(":", "-") + ".jsonl")
+        self.start = time.strftime("%Y-%m-%dT%H:%M:%S") + f"/{os.getpid()}"
+        self.every_s = every_s
+        self.steps = 0
+        self.last = 0.0
+
+    def begin(self):
+        self.global_step = tf.train.get_global_step()
+
+    def before_run(self, run_context):
+        return tf.train.SessionRunArgs(self.global_step)
+
+    def after_run(self, run_context, run_values):
+        self.steps += 1
+        self.last_global_step = int(run_values.results)
+        if time.time() - self.last >= self.every_s:
+            self._record()
+
+    def end(self, session):
+        self._record()
+
+    def _record(self):
+        self.last = time.time()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        append(self.path, dict(start=self.start, steps=self.steps, global_step=getattr(self, "last_global_step", None),
+                               time=time.strftime("%Y-%m-%dT%H:%M:%S")))
+
+
+class StopOnSignalHook(tf.train.SessionRunHook):
+    """Stop training after the step in progress when SIGTERM or SIGINT arrives (a second one: at once).
+
+    A stop requested this way ends the session normally, so the chief's
+    checkpoint saver writes the last step (Magenta saves only every 60 s).
+    """
+
+    def __init__(self, log=print):
+        from bgmaker.training.cluster import StopOnSignal
+        self.signals = StopOnSignal()
+        self.log = log
+
+    def after_create_session(self, session, coord):
+        self.signals.__enter__()
+
+    def after_run(self, run_context, run_values):
+        if self.signals.received:
+            self.log(f"bgmaker train: {self.signals.received}; stopping after this step")
+            run_context.request_stop()
+
+    def end(self, session):
+        self.signals.__exit__()

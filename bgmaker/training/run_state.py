@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 PROGRESS_FILE = "progress.jsonl"
+TASKS_DIR = "cluster"  # <run_dir>/cluster/<job>-<task>.jsonl: the steps each task of a cluster ran
 MILESTONES_DIR = "milestones"
 MILESTONE_INDEX = "index.jsonl"
 
@@ -55,3 +56,26 @@ def append(path, record):
         f.write(json.dumps(record) + "\n")
         f.flush()
         os.fsync(f.fileno())
+
+
+def read_task_steps(run_dir):
+    """{"worker:0": steps, ...}: the training steps each task of a cluster ran, summed over its starts.
+
+    Each task appends (start, steps so far in that start) to
+    <run_dir>/cluster/<job>-<task>.jsonl (bgmaker.training.hooks.TaskStepsHook);
+    a start's last record counts. On machines that do not share the run
+    folder each holds its own tasks' files.
+    """
+    folder = Path(run_dir) / TASKS_DIR
+    totals = {}
+    for path in sorted(folder.glob("*.jsonl")) if folder.is_dir() else []:
+        last = {}
+        for line in path.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            last[record["start"]] = record["steps"]
+        job, _, task = path.stem.rpartition("-")
+        totals[f"{job}:{task}"] = sum(last.values())
+    return totals

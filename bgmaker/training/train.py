@@ -19,12 +19,19 @@ a run name or a checkpoint) with a fresh optimizer; it is recorded in the run.
 `--milestone-every` keeps its weights every so many CPU-minutes
 (bgmaker.training.hooks: runs/<run>/progress.jsonl, runs/<run>/milestones/).
 
+`cluster` (a bgmaker.training.cluster.ClusterTask, from `--cluster`/`--job`/
+`--task` or TF_CONFIG) trains the run with several processes on TensorFlow's
+distributed runtime: this process's server is started and Magenta's
+between-graph flags are set; the chief (worker 0) records, budgets and
+checkpoints the run, the other workers only add steps.
+
 Restarting resumes from the run's last checkpoint (Magenta's monitored
 session restores it). A NaN or Inf loss stops training with one line naming
 the step; the last good checkpoint stays (the failing step is never saved).
 Before training, runs/<run>/bgmaker_run.json records the exact config,
 hparams, data selection, command and package versions.
 """
+import functools
 import json
 import os
 import subprocess
@@ -68,7 +75,7 @@ def magenta_argv(run, mode, extra, precision=None, recipe=None):
     return argv + passthrough
 
 
-def record_run(run, argv, recipe=None, init_from=None):
+def record_run(run, argv, recipe=None, init_from=None, cluster=None, sync=False):
     """Write runs/<run>/bgmaker_run.json: what this run was trained with, and every start of it.
 
     Paths are relative to the run dir (a run folder can move); `starts` keeps
@@ -106,6 +113,9 @@ def record_run(run, argv, recipe=None, init_from=None):
     # Per start, as well as for the run: a resumed run may run on other pools than it began with.
     start = dict(time=time.strftime("%Y-%m-%dT%H:%M:%S%z"), command=[_relative(a, run.run_dir) for a in argv],
                  git_commit=commit, git_dirty=dirty, thread_pools=pools, cpu_s_before=cpu, wall_s_before=wall)
+    if cluster is not None:
+        start["cluster"] = dict(task=cluster.name, ps=len(cluster.spec.get("ps", [])),
+                                workers=len(cluster.spec["worker"]), sync=bool(sync))
     examples = {s: run.examples_path(s, recipe.every_window, recipe.replay) for s in ("train", "validation", "test")}
     record = dict(run=run.name, model=run.config, description=run.description, select=run.select,
                   midi_dir=_relative(run.midi_dir, run.run_dir) if run.midi_dir else None,
@@ -290,17 +300,23 @@ def recorded_midi_dir(name):
 
 
 def train(run, mode="train", extra=(), precision=None, recipe=None, init_from=None, init_step=False, cpu_hours=None,
-          milestone_every=60.0, log=print):
+          milestone_every=60.0, log=print, cluster=None, sync=False):
     """Train (mode "train") or evaluate (mode "eval") `run` with Magenta's loop; return the exit status.
 
     extra: music_vae_train flags, passed on (`--hparams` merged over the run's).
     init_from: a model folder, run name or checkpoint to start a new run from.
     init_step: also start from its global step (the learning-rate schedule goes on; see WarmStartHook).
+    cluster: this process's ClusterTask (a worker; bgmaker.training.cluster), or None to train alone;
+    sync: the cluster's workers step together (SyncReplicasOptimizer) instead of each on its own.
     Raises UserError for anything the user can fix (missing data, bad flags,
     a warm start that does not fit).
     """
     import bgmaker_configs
     from bgmaker_configs.recipes import get_recipe
+    if cluster is not None and mode != "train":
+        raise UserError("--mode=eval runs on one machine: leave out the cluster")
+    if sync and cluster is None:
+        raise UserError("--sync is for a cluster's workers (--cluster or TF_CONFIG)")
     recipe = get_recipe(recipe or run.recipe)
     if run.midi_dir and mode == "train":
         from bgmaker.data.convert import ensure_converted
@@ -321,17 +337,31 @@ def train(run, mode="train", extra=(), precision=None, recipe=None, init_from=No
     if init_from:
         if mode != "train":
             raise UserError("--init-from is for --mode=train")
+        if cluster is not None:
+            # The chief would load the weights after the other workers may have begun on fresh ones.
+            raise UserError("--init-from with a cluster: start the run from that model on one machine first "
+                            "(--num_steps=1), then train it in the cluster: it resumes from the run's checkpoint")
         init_from = resolve_init_from(init_from)
     try:
         argv = magenta_argv(run, mode, extra, precision, recipe.name)
     except ValueError as e:
         raise UserError(str(e)) from None
+    if cluster is not None:
+        from bgmaker.training.cluster import magenta_flags
+        argv += magenta_flags(cluster, sync)
     # The run as trained now (its recipe may be a --recipe other than its own): what Magenta's app looks up.
     config_map = bgmaker_configs.register()
     config_map[run.name] = run.magenta_config(recipe.name)
     hooks = []
+    if cluster is not None and not cluster.is_chief:
+        # A worker adds steps; the chief (worker 0) records, budgets, checkpoints and keeps milestones.
+        from bgmaker.training import hooks as th
+        log(f"{run.name} ({recipe.name}): {cluster.describe()}; the chief, worker 0, records and checkpoints "
+            f"the run")
+        hooks = [th.TaskStepsHook(run.run_dir, cluster.name), th.StopOnSignalHook(log=log)]
+        return run_magenta_train(argv, run, hooks, cluster)
     if mode == "train":
-        record = record_run(run, argv, recipe.name, init_from)
+        record = record_run(run, argv, recipe.name, init_from, cluster, sync)
         previous = latest_checkpoint(str(run.run_dir))
         log(f"{run.name} ({recipe.name}) -> {run.run_dir}"
             + (f" (resuming from {os.path.basename(previous)})" if previous
@@ -342,7 +372,11 @@ def train(run, mode="train", extra=(), precision=None, recipe=None, init_from=No
         log(f"LSTM matmuls in {record['lstm_cell']}" + (why.get(record["lstm_cell"], "") if auto else ""))
         hooks = training_hooks(run, record["hparams"]["batch_size"], cpu_hours, milestone_every,
                                None if previous else init_from, precision=record["lstm_cell"], init_step=init_step)
-    return run_magenta_train(argv, run, hooks)
+        if cluster is not None:
+            from bgmaker.training import hooks as th
+            log(f"{cluster.describe()}" + (", stepping together (--sync)" if sync else ""))
+            hooks.append(th.TaskStepsHook(run.run_dir, cluster.name))
+    return run_magenta_train(argv, run, hooks, cluster)
 
 
 def resolve_init_from(name):
@@ -368,21 +402,26 @@ def training_hooks(run, batch_size, cpu_hours, milestone_minutes, init_from, pre
     hooks = [th.ProgressHook(model, run.run_dir, batch_size,
                              cpu_budget_s=cpu_hours * 3600 if cpu_hours else None,
                              milestone_every_s=milestone_minutes * 60 if milestone_minutes else None,
-                             log=lambda m: print(m, flush=True), precision=precision)]
+                             log=lambda m: print(m, flush=True), precision=precision),
+             th.StopOnSignalHook(log=lambda m: print(m, flush=True))]
     if init_from:
         hooks.append(th.WarmStartHook(init_from, step=init_step))
     return hooks
 
 
-def run_magenta_train(argv, run, hooks=()):
-    """Run music_vae_train in this process with `hooks`; turn a NaN/Inf loss into one line."""
+def run_magenta_train(argv, run, hooks=(), cluster=None):
+    """Run music_vae_train in this process with `hooks` (as `cluster`'s task); turn a NaN/Inf loss into one line."""
     from bgmaker.compat import extra_training_hooks
     from bgmaker.training.hooks import MismatchedCheckpointError
     from bgmaker_configs.architectures import NONFINITE_LOSS_MESSAGE
     sys.argv = argv
+    config = None
+    if cluster is not None:
+        from bgmaker.training.cluster import session_config
+        config = functools.partial(session_config, cluster)  # built when Magenta makes its session
     try:
-        with extra_training_hooks(hooks):
-            magenta_train_main(argv)
+        with extra_training_hooks(hooks, session_config=config):
+            magenta_train_main(argv, cluster)
     except SystemExit as e:
         return e.code or 0
     except MismatchedCheckpointError as e:
@@ -397,12 +436,13 @@ def run_magenta_train(argv, run, hooks=()):
     return 0
 
 
-def magenta_train_main(argv):
+def magenta_train_main(argv, cluster=None):
     """Magenta's music_vae_train app in this process, with `argv`, BGMaker's configs and training setup.
 
-    The setup: Grappler options and thread pools for Magenta's session (`prepare`) and
+    The setup: Grappler options and thread pools for Magenta's session (`prepare`),
     `<run_dir>/hparams.txt`, the overrides the run was started with
-    (bgmaker.models.record_hparams). Exits like an absl app (SystemExit).
+    (bgmaker.models.record_hparams), and for a cluster's task its TensorFlow
+    server, whose address becomes Magenta's --master. Exits like an absl app (SystemExit).
     """
     import bgmaker_configs
     config_map = bgmaker_configs.register()
@@ -417,7 +457,11 @@ def magenta_train_main(argv):
         batch = split_hparams(flags.FLAGS.hparams or "").get("batch_size")
         batch = int(batch) if batch else config_map[flags.FLAGS.config].hparams.batch_size
         prepare(threads=thread_pools(batch))
-        if flags.FLAGS.run_dir:
+        if cluster is not None:
+            from bgmaker.training.cluster import session_config, start_server
+            server = start_server(cluster, config=session_config(cluster))  # lives as long as this process
+            flags.FLAGS.master = server.target
+        if flags.FLAGS.run_dir and (cluster is None or cluster.is_chief):
             models.record_hparams(os.path.expanduser(flags.FLAGS.run_dir), flags.FLAGS.hparams)
         app.run(config_map)
 
