@@ -7,24 +7,35 @@
 # (requirements.txt). Idempotent: when requirements.txt and setup.py are
 # unchanged since the last successful run it returns in well under a second.
 #
-# Usage: scripts/install.sh [--force] [--system]
+# Usage: scripts/install.sh [--force] [--system] [--beam]
 #   --force              reinstall even if nothing changed
 #   --system             install into the running python3 itself, no venv (Colab)
+#   --beam               make the Apache Beam environment of `bgmaker convert --beam` instead:
+#                        requirements.txt with requirements-beam.txt's pins (Beam cannot share the
+#                        main venv; that file says which pins conflict), in <repo>/.venv-beam
 #   BGMAKER_VENV=/path   use another venv location (default: <repo>/.venv)
+#   BGMAKER_BEAM_VENV=/path  the Beam environment's location (default: <repo>/.venv-beam)
 #   BGMAKER_PYTHON=bin   interpreter to create it with (default: python3.11 or python3)
 set -euo pipefail
 
-force=0 system=0
+force=0 system=0 beam=0
 for arg in "$@"; do
   case "$arg" in
     -h|--help) awk 'NR>1 && /^#/ {sub(/^# ?/, ""); print; next} NR>1 {exit}' "$0"; exit 0 ;;
     --force) force=1 ;;
     --system) system=1 ;;
+    --beam) beam=1 ;;
     *) echo "install.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+beam_pins=""
+if [ "$beam" = 1 ]; then
+  [ "$system" = 0 ] || { echo "install.sh: --beam makes its own venv; it does not go with --system" >&2; exit 2; }
+  BGMAKER_VENV="${BGMAKER_BEAM_VENV:-$repo/.venv-beam}"
+  beam_pins="$repo/requirements-beam.txt"
+fi
 if [ "$system" = 1 ]; then
   py="${BGMAKER_PYTHON:-$(command -v python3)}"
   venv="$("$py" -c 'import sys; print(sys.prefix)')"
@@ -36,7 +47,7 @@ else
   py=""
 fi
 python="${py:-$venv/bin/python}"
-want="$(cat "$repo/requirements.txt" "$repo/setup.py" | sha256sum | cut -d' ' -f1)"
+want="$(cat "$repo/requirements.txt" "$repo/setup.py" $beam_pins | sha256sum | cut -d' ' -f1)"
 
 # Optional system packages for `bgmaker generate`'s WAVs: fluidsynth and a small General MIDI
 # soundfont (without them the WAVs come from a built-in synth). Tried once per venv, only as root
@@ -71,6 +82,12 @@ pip=("$python" -m pip --disable-pip-version-check -q)
 
 pins="$(mktemp)"; trap 'rm -f "$pins"' EXIT
 grep -vE '^\s*(#|$)|^magenta==' "$repo/requirements.txt" > "$pins"
+if [ -n "$beam_pins" ]; then
+  # requirements.txt, with the Beam file's pins replacing the packages they name
+  names="$(grep -vE '^\s*(#|$)' "$beam_pins" | sed -E 's/[=<>!~ ].*//' | paste -sd'|')"
+  grep -viE "^($names)==" "$pins" > "$pins.main" || true
+  cat "$pins.main" <(grep -vE '^\s*(#|$)' "$beam_pins") > "$pins"; rm -f "$pins.main"
+fi
 magenta_pin="$(grep -E '^magenta==' "$repo/requirements.txt")"
 
 # 1. current, mutually compatible pins (with their dependencies)
@@ -83,7 +100,7 @@ magenta_pin="$(grep -E '^magenta==' "$repo/requirements.txt")"
 "${pip[@]}" install --no-deps -e "$repo"
 
 # Fail here, not later in a test, if pip left the environment inconsistent.
-"$python" -c "import magenta, tensorflow, tf_keras, note_seq, bgmaker" \
+"$python" -c "import magenta, tensorflow, tf_keras, note_seq, bgmaker$([ "$beam" = 1 ] && echo ', apache_beam')" \
   || { echo "install.sh: the venv at $venv does not import BGMaker's dependencies" >&2; exit 1; }
 
 maybe_install_fluidsynth

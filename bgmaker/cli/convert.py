@@ -4,10 +4,13 @@
   bgmaker convert --run v2_rock_beat       # one run -> data/v2_rock_beat/
   bgmaker convert --input ~/grooves        # your own MIDI folder -> data/grooves/
   bgmaker convert --style jazz --output-dir data/jazz   # a custom GMD selection
+  bgmaker convert --run v1_all --beam      # as an Apache Beam pipeline (DirectRunner, or --runner=...)
 
 The conversion itself (selection, windows, shuffle, split, report) is
 bgmaker.data.convert; its flags and job are bgmaker.data.command (also `python -m bgmaker.data`).
 """
+import sys
+
 from bgmaker.data import command
 
 ACCEPTS_EXTRA_ARGS = command.ACCEPTS_EXTRA_ARGS
@@ -15,4 +18,4 @@ add_arguments = command.add_arguments  # one parser: the conversion's own (pytho
 
 
 def main(args):
-    return command.main(args)
+    return command.main(args, argv=sys.argv[2:])  # `bgmaker convert FLAGS`: --beam may restart with FLAGS

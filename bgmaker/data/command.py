@@ -2,6 +2,7 @@
 
   python -m bgmaker.data --run v2_rock_beat                     # -> $BGMAKER_DATA_DIR/v2_rock_beat
   python -m bgmaker.data --input ~/grooves --output-dir data/grooves
+  python -m bgmaker.data --run v1_all --beam [--runner=... --project=...]   # Apache Beam (bgmaker.data.beam)
 
 Reading MIDI the way Magenta's convert_dir_to_note_sequences does imports
 that app, whose absl flags clash with music_vae_train's; so a process that
@@ -17,7 +18,7 @@ from bgmaker import paths
 from bgmaker.data.convert import SELECT_FIELDS, convert_run
 
 PROG = "bgmaker convert"  # the name its errors carry, however it was started (a parent may quote them)
-ACCEPTS_EXTRA_ARGS = False
+ACCEPTS_EXTRA_ARGS = True  # Beam's pipeline options, with --beam
 
 
 def add_arguments(parser):
@@ -38,6 +39,13 @@ def add_arguments(parser):
                              "for run humanize: 4-bar expressive windows); default: the run's own model")
     parser.add_argument("--whole-files", action="store_true",
                         help="store whole performances (Magenta's 5 random slices) instead of every window")
+    parser.add_argument("--beam", action="store_true",
+                        help="convert with the Apache Beam pipeline (same windows per split, sharded output): "
+                             "DirectRunner here, or any runner given Beam's options (--runner, --project, "
+                             "--temp_location, ...). Needs scripts/install.sh --beam")
+    parser.add_argument("--shards", type=int, default=None, metavar="N",
+                        help="with --beam: shards per split (default 4)")
+    parser.epilog = "With --beam, flags not listed here are Beam pipeline options."
 
 
 def selection(args, run):
@@ -56,8 +64,28 @@ def selection(args, run):
     return select
 
 
-def main(args):
-    """Convert what the flags select, printing each report; return the exit status."""
+def main(args, argv=None):
+    """Convert what the flags select, printing each report; return the exit status.
+
+    argv: the flags as given (default this process's own); with --beam and
+    no Beam here, the conversion starts afresh with them in Beam's environment.
+    """
+    extra = list(getattr(args, "extra", []) or [])
+    if extra and not args.beam:
+        raise ValueError(f"unrecognized arguments: {' '.join(extra)} (pipeline options go with --beam)")
+    if args.shards is not None and (not args.beam or args.shards < 1):
+        raise ValueError("--shards N goes with --beam, N >= 1")
+    if args.beam:
+        from bgmaker.data import beam
+        if not beam.beam_available():
+            import os
+            import sys
+            try:
+                command = beam.relaunch_command(sys.argv[1:] if argv is None else argv)
+            except beam.BeamNotInstalled as e:
+                raise ValueError(str(e)) from None
+            sys.stdout.flush()
+            os.execv(command[0], command)
     custom = any(getattr(args, f) for f in SELECT_FIELDS) or args.bpm
     from bgmaker_configs.runs import RUNS, get_run
     if args.run:
@@ -77,9 +105,15 @@ def main(args):
         runs = [None]
     else:
         runs = list(RUNS.values())
+    engine = None
+    if args.beam:
+        import functools
+
+        from bgmaker.data import beam
+        engine = functools.partial(beam.convert, pipeline_args=extra, shards=args.shards or beam.DEFAULT_SHARDS)
     for run in runs:
         report = convert_run(run, source=args.input, out_dir=args.output_dir,
                              select=selection(args, run),
-                             every_window=False if args.whole_files else None)
+                             every_window=False if args.whole_files else None, engine=engine)
         print((Path(report["out_dir"]) / "report.md").read_text(), flush=True)
     return 0

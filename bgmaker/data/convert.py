@@ -33,22 +33,21 @@ from bgmaker.data import gmd
 SELECT_FIELDS = ("style", "beat_type", "time_signature", "drummer", "session", "split")
 
 
-def _name_like_magenta(ns, path, root):
-    """Name a NoteSequence as Magenta's convert_dir_to_note_sequences names it."""
+def _name_like_magenta(ns, filename, collection):
+    """Name a NoteSequence as Magenta's convert_dir_to_note_sequences names it.
+
+    filename: the file's path relative to the folder converted; collection: that folder's name.
+    """
     from magenta.scripts.convert_dir_to_note_sequences import generate_note_sequence_id
-    ns.collection_name = os.path.basename(os.path.normpath(root))
-    ns.filename = os.path.relpath(path, root)
+    ns.collection_name = collection
+    ns.filename = filename
     ns.id = generate_note_sequence_id(ns.filename, ns.collection_name, "midi")
     return ns
 
 
-def _midi_error(path):
-    """Read errors a broken MIDI file raises (pretty_midi/mido), as one short reason."""
-    try:
-        size = os.path.getsize(path)
-    except OSError:
-        return "missing file"
-    return "empty file (0 bytes)" if size == 0 else None
+def collection_name(root):
+    """The collection a folder's NoteSequences carry: the folder's own name, as Magenta's converter names it."""
+    return os.path.basename(os.path.normpath(str(root)))
 
 
 # Seed of the order windows are written in; recorded in report.json.
@@ -116,18 +115,32 @@ def _read_performance(path, root, window):
 
     window: (bars, expressive), as convert_performances takes it.
     """
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return None, [], "missing file"
+    return performance_windows(data, os.path.relpath(path, root), collection_name(root), window)
+
+
+def performance_windows(data, filename, collection, window):
+    """(NoteSequence, its windows, None) for the bytes of a usable MIDI file, else (NoteSequence or None, [], why not).
+
+    The one reading of a performance, for the local converter and the Beam
+    pipeline alike (bgmaker.data.beam): `filename` (relative to the folder
+    converted) and `collection` name the NoteSequence as Magenta does;
+    window: (bars, expressive), as convert_performances takes it.
+    """
     import note_seq
 
     from bgmaker.data import windows
     bars, expressive = window
-    reason = _midi_error(path)
-    if reason is not None:
-        return None, [], reason
+    if not data:
+        return None, [], "empty file (0 bytes)"
     try:
-        ns = note_seq.midi_file_to_note_sequence(str(path))
+        ns = note_seq.midi_to_note_sequence(data)
     except Exception as e:  # pretty_midi/mido raise many types on corrupt files
         return None, [], f"unreadable MIDI ({type(e).__name__}: {str(e)[:80]})"
-    _name_like_magenta(ns, path, root)
+    _name_like_magenta(ns, filename, collection)
     try:
         found = windows.extract_windows(ns, bars=bars, expressive=expressive)
     except windows.UnusableSequenceError as e:
@@ -195,6 +208,15 @@ def sha256_of(path):
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
+    return digest.hexdigest()
+
+
+def shards_sha256(files):
+    """One checksum for a split written as shards (bgmaker.data.beam): sha256 over each shard's sha256, in order."""
+    import hashlib
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(sha256_of(f).encode())
     return digest.hexdigest()
 
 
@@ -322,8 +344,14 @@ def _open_source(path):
     return path, None
 
 
-def convert_run(run=None, source=None, out_dir=None, select=None, every_window=None, log=print):
-    """Convert the selected GMD performances (a run's by default); return the report."""
+def convert_run(run=None, source=None, out_dir=None, select=None, every_window=None, log=print, engine=None):
+    """Convert the selected GMD performances (a run's by default); return the report.
+
+    engine: another converter of the same items, called as
+    engine(items, root, out_dir, window=..., log=...) -> report: the Apache
+    Beam pipeline (bgmaker.data.beam.convert, with its options bound);
+    default this module's convert_performances.
+    """
     import shutil
     root, cleanup = _open_source(source or (run.midi_dir if run is not None and run.midi_dir else None)
                                  or paths.gmd_dir())
@@ -333,16 +361,15 @@ def convert_run(run=None, source=None, out_dir=None, select=None, every_window=N
         select = dict(run.select) if select is None and run else (select or {})
         name = run.name if run else Path(out_dir).name
         out_dir = Path(out_dir) if out_dir else run.examples_path("train", every_window).parent
-        if (root / "info.csv").is_file():
-            perfs = gmd.select(gmd.load(root), **select)
-            items = [(p.split, root / p.midi_filename, p.duration / 60) for p in perfs]
+        items = selected_items(root, select)
+        window = run.window if run else (4, False)
+        if engine is not None:
+            if not every_window:
+                raise ValueError("--beam writes every window; whole files (--whole-files) are the local converter's")
+            report = engine(items, root, out_dir, window=window, log=log)
         else:
-            if select:
-                raise ValueError(f"{root} has no info.csv, so it cannot be selected by {sorted(select)}")
-            items = own_midi_splits(root)
-        log(f"{name}: converting {len(items)} files from {root} -> {out_dir}")
-        report = convert_performances(items, root, out_dir, every_window=every_window, log=log,
-                                      window=run.window if run else (4, False))
+            log(f"{name}: converting {len(items)} files from {root} -> {out_dir}")
+            report = convert_performances(items, root, out_dir, every_window=every_window, log=log, window=window)
         report.update(name=name, selection=select, out_dir=str(out_dir))
         _write_report(report, Path(out_dir))
         return report
@@ -351,3 +378,21 @@ def convert_run(run=None, source=None, out_dir=None, select=None, every_window=N
             shutil.rmtree(cleanup, ignore_errors=True)
 
 
+def selected_items(root, select):
+    """(split, path, minutes or None) of every performance to convert: GMD's selection, or a folder's MIDI files."""
+    root = Path(root)
+    if (root / "info.csv").is_file():
+        perfs = gmd.select(gmd.load(root), **select)
+        return [(p.split, root / p.midi_filename, p.duration / 60) for p in perfs]
+    if select:
+        raise ValueError(f"{root} has no info.csv, so it cannot be selected by {sorted(select)}")
+    return own_midi_splits(root)
+
+
+def examples_pattern(path):
+    """What training reads for a split's TFRecord `path`: the file itself, else the Beam pipeline's shards of it
+    (`<path>-*-of-*`, a pattern Magenta's input globs), else None when neither exists."""
+    path = Path(path)
+    if path.is_file():
+        return str(path)
+    return str(path) + "-*-of-*" if any(path.parent.glob(path.name + "-*-of-*")) else None

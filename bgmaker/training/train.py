@@ -69,10 +69,16 @@ def magenta_argv(run, mode, extra, precision=None, recipe=None):
         resolve_lstm_precision(hparams["lstm_precision"])  # a clear error before Magenta starts
     split = "train" if mode == "train" else "validation"
     argv = ["music_vae_train", f"--config={run.name}", f"--run_dir={run.run_dir}", f"--mode={mode}",
-            f"--examples_path={run.examples_path(split, recipe.every_window, recipe.replay)}"]
+            f"--examples_path={examples_read(run.examples_path(split, recipe.every_window, recipe.replay))}"]
     if hparams:
         argv.append("--hparams=" + ",".join(f"{k}={v}" for k, v in hparams.items()))
     return argv + passthrough
+
+
+def examples_read(path):
+    """What Magenta reads for a split's TFRecord: the file, or the Beam pipeline's shards of it when only they exist."""
+    from bgmaker.data.convert import examples_pattern
+    return examples_pattern(path) or str(path)
 
 
 def record_run(run, argv, recipe=None, init_from=None, cluster=None, sync=False):
@@ -155,13 +161,21 @@ def _relative(path, start):
 
 
 def data_checksums(examples):
-    """sha256 of each split's TFRecord, from the conversion report when it has them, else hashed here."""
-    import hashlib
+    """sha256 of each split's TFRecord, from the conversion report when it has them, else hashed here.
+
+    A split converted by the Beam pipeline (shards, no single file) gets one sum over its shards' sums
+    (bgmaker.data.convert.shards_sha256).
+    """
+    from bgmaker.data.convert import examples_pattern, sha256_of, shards_sha256
     sums = {}
     reports = {}
     for split, path in examples.items():
         path = Path(path)
-        if not path.is_file():
+        found = examples_pattern(path)
+        if found is None:
+            continue
+        if found != str(path):
+            sums[split] = shards_sha256(sorted(path.parent.glob(Path(found).name)))
             continue
         report_path = path.parent / "report.json"
         if report_path not in reports:
@@ -173,11 +187,7 @@ def data_checksums(examples):
         if recorded.get("sha256") and recorded.get("file") and Path(recorded["file"]).resolve() == path.resolve():
             sums[split] = recorded["sha256"]
             continue
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        sums[split] = digest.hexdigest()
+        sums[split] = sha256_of(path)
     return sums
 
 
@@ -331,7 +341,7 @@ def train(run, mode="train", extra=(), precision=None, recipe=None, init_from=No
         except FileNotFoundError as e:
             raise UserError(str(e)) from None
     examples = run.examples_path(split, recipe.every_window, recipe.replay)
-    if not examples.is_file():
+    if examples_read(examples) == str(examples) and not examples.is_file():
         raise UserError(f"run {run.name} has no {split} data at {examples}; make it with: "
                         f"scripts/convert_gmd.sh --run {run.name}" + ("" if recipe.every_window else " --whole-files"))
     if init_from:
