@@ -24,7 +24,9 @@ run without, tests/test_training_speed.py for the speed patches);
 - Training: the `shuffle_buffer` hparam reaches Magenta's input pipeline
   (`honour_shuffle_buffer`), and BGMaker's session hooks (CPU budget,
   progress log, milestone weights, warm start) reach Magenta's training loop
-  (`extra_training_hooks`).
+  (`extra_training_hooks`); a cluster's worker that starts before its chief
+  looks for the chief's weights every second, not every 30 s
+  (`poll_for_chief`).
 - Sampling: BGMaker's seeded decoders take the place of Magenta's categorical
   ones inside a built model (`recast_categorical_decoders`).
 """
@@ -76,6 +78,9 @@ def patched():
     lstm_models = sys.modules.get("magenta.models.music_vae.lstm_models")
     if lstm_models is not None and getattr(lstm_models.BaseLstmDecoder.reconstruction_loss, "_bgmaker_shim", False):
         found.append("magenta.models.music_vae.lstm_models.BaseLstmDecoder.reconstruction_loss")
+    session_manager = sys.modules.get("tensorflow.python.training.session_manager")
+    if session_manager is not None and getattr(session_manager.SessionManager.__init__, "_bgmaker_shim", False):
+        found.append("tensorflow.python.training.session_manager.SessionManager.__init__")
     if _restored_numpy_bool:
         found.append("numpy.bool")
     return found
@@ -340,6 +345,36 @@ def honour_shuffle_buffer():
     get_dataset._bgmaker_shim = True
     get_dataset.__doc__ = original.__doc__
     data.get_dataset = get_dataset
+
+
+CHIEF_POLL_SECONDS = 1.0
+
+
+def poll_for_chief(seconds=CHIEF_POLL_SECONDS):
+    """A cluster's worker checks every `seconds` whether the chief has initialised the weights (TF: every 30 s).
+
+    Cause: a non-chief worker's MonitoredTrainingSession waits for the
+    chief through a SessionManager built with TensorFlow's default
+    `recovery_wait_secs=30`, and Magenta's loop (tf_slim.training.train)
+    offers no way to pass another; a worker started beside its chief then
+    idles up to 30 s after the weights are ready (bgmaker.training.cluster).
+    Only the default changes; a caller that passes the argument keeps its value.
+    """
+    from tensorflow.python.training import session_manager
+
+    cls = session_manager.SessionManager
+    if getattr(cls.__init__, "_bgmaker_shim", False):
+        return
+    original = cls.__init__
+
+    def __init__(self, *args, **kwargs):
+        if len(args) < 5:  # recovery_wait_secs is the fifth parameter
+            kwargs.setdefault("recovery_wait_secs", seconds)
+        original(self, *args, **kwargs)
+
+    __init__._bgmaker_shim = True
+    __init__.__doc__ = original.__doc__
+    cls.__init__ = __init__
 
 
 def recast_categorical_decoders(model, cls):

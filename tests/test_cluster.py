@@ -98,13 +98,13 @@ def test_a_parameter_server_and_two_workers_train_one_run_on_loopback(env, tmp_p
     (tmp_path / "logs").mkdir()
     cluster = Cluster(env, tmp_path / "logs")
     try:
+        # the three tasks start together, as on three machines: worker 1 waits for the chief's weights
         ps = cluster.start("ps", 0)
+        worker = cluster.start("worker", 1)
         chief = cluster.start("worker", 0, "--milestone-every=0")
         steps = lambda: read_task_steps(run_dir)  # noqa: E731
-        # worker 1 starts once the chief has initialised the weights (a worker polls for them every 30 s)
-        wait_for(lambda: steps().get("worker:0", 0) > 0, "the chief's first steps", cluster, (ps, chief))
-        worker = cluster.start("worker", 1)
-        wait_for(lambda: steps().get("worker:1", 0) > 0, "worker 1's first steps", cluster, (ps, chief, worker))
+        wait_for(lambda: steps().get("worker:0", 0) > 0 and steps().get("worker:1", 0) > 0,
+                 "both workers' first steps", cluster, (ps, chief, worker))
 
         # worker 1 dies without warning and comes back: it rejoins the same run
         before = steps()["worker:1"]
@@ -148,6 +148,17 @@ def test_a_parameter_server_and_two_workers_train_one_run_on_loopback(env, tmp_p
 def task_starts(run_dir, task):
     path = run_dir / "cluster" / f"{task}.jsonl"
     return {json.loads(line)["start"] for line in path.read_text().splitlines()} if path.is_file() else set()
+
+
+def test_a_worker_polls_for_its_chief_every_second():
+    """compat.poll_for_chief: TensorFlow's SessionManager waits 30 s between looks unless told otherwise."""
+    from tensorflow.python.training.session_manager import SessionManager
+
+    from bgmaker import compat
+    compat.poll_for_chief()
+    assert SessionManager()._recovery_wait_secs == compat.CHIEF_POLL_SECONDS
+    assert SessionManager(recovery_wait_secs=7)._recovery_wait_secs == 7
+    assert "tensorflow.python.training.session_manager.SessionManager.__init__" in compat.patched()
 
 
 def test_cluster_flags_and_tf_config_name_what_is_wrong(tmp_path):

@@ -468,7 +468,9 @@ def magenta_train_main(argv, cluster=None):
         batch = int(batch) if batch else config_map[flags.FLAGS.config].hparams.batch_size
         prepare(threads=thread_pools(batch))
         if cluster is not None:
+            from bgmaker.compat import poll_for_chief
             from bgmaker.training.cluster import session_config, start_server
+            poll_for_chief()
             server = start_server(cluster, config=session_config(cluster))  # lives as long as this process
             flags.FLAGS.master = server.target
         if flags.FLAGS.run_dir and (cluster is None or cluster.is_chief):
