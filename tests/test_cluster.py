@@ -145,6 +145,28 @@ def test_a_parameter_server_and_two_workers_train_one_run_on_loopback(env, tmp_p
         generator.close()
 
 
+def test_synchronous_workers_stop_together_at_num_steps(env, tmp_path):
+    """--sync: every global step sums the gradients of both workers (Magenta's SyncReplicasOptimizer)."""
+    from bgmaker.training.run_state import read_task_steps
+    run_dir = tmp_path / "runs" / "v2_rock_beat"
+    (tmp_path / "logs").mkdir()
+    cluster = Cluster(env, tmp_path / "logs")
+    try:
+        cluster.start("ps", 0)
+        workers = [cluster.start("worker", 1, "--sync", "--num_steps=30"),
+                   cluster.start("worker", 0, "--sync", "--num_steps=30", "--milestone-every=0")]
+        for name in workers:
+            assert cluster.procs[name].wait(timeout=300) == 0, cluster.log(name)
+    finally:
+        cluster.stop()
+    assert (run_dir / "train" / "model.ckpt-30.index").is_file()
+    totals = read_task_steps(run_dir)
+    # each of the 30 updates took one gradient from each of 2 replicas: at least 60 local steps in all
+    assert sum(totals.values()) >= 60, totals
+    record = json.loads((run_dir / "bgmaker_run.json").read_text())
+    assert record["starts"][-1]["cluster"]["sync"] is True
+
+
 def task_starts(run_dir, task):
     path = run_dir / "cluster" / f"{task}.jsonl"
     return {json.loads(line)["start"] for line in path.read_text().splitlines()} if path.is_file() else set()

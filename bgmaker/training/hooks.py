@@ -24,6 +24,8 @@ already spent and keep what it learned along the way:
 
 - `TaskStepsHook` (a cluster's tasks) appends the steps this process has
   run to `<run_dir>/cluster/<job>-<task>.jsonl`: which workers did the work.
+- `CloseSyncQueueHook` (the chief of a --sync cluster) lets the chief and
+  the workers stop together instead of waiting on a token queue.
 - `StopOnSignalHook` turns SIGTERM or Ctrl-C into a stop after the current
   step, so the chief's last checkpoint is written on the way out (a second
   signal stops at once).
@@ -239,3 +241,41 @@ class StopOnSignalHook(tf.train.SessionRunHook):
 
     def end(self, session):
         self.signals.__exit__()
+
+
+class CloseSyncQueueHook(tf.train.SessionRunHook):
+    """With --sync, the chief lets everyone stop at once: it closes the token queue and does not wait on its runner.
+
+    Cause: SyncReplicasOptimizer's chief runs a queue-runner thread that
+    waits for every worker's gradient and then hands out the next step's
+    tokens. When training ends that thread waits for gradients that never
+    come, and TensorFlow gives it a 120 s grace period before the chief's
+    session closes (and cancels it); a worker still waiting for a token once
+    the chief is gone waits forever. So at the end the chief closes the token
+    queue (a waiting worker's dequeue fails with OutOfRange, which Magenta's
+    loop takes as the end of training) and joins that thread with a
+    `grace_s` grace period instead (its step is cancelled, as after 120 s).
+    """
+
+    def __init__(self, grace_s=2.0):
+        self.grace_s = grace_s
+
+    def begin(self):
+        graph = tf.get_default_graph()
+        self.close = []
+        for op in graph.get_operations():
+            if op.type in ("FIFOQueueV2", "FIFOQueue") and op.name.split("/")[-1] == "sync_token_q":
+                with tf.device(op.device):  # a queue is closed where it lives: on a parameter server
+                    self.close.append(tf.raw_ops.QueueCloseV2(handle=op.outputs[0], cancel_pending_enqueues=True))
+
+    def after_create_session(self, session, coord):
+        join, grace = coord.join, self.grace_s
+
+        def short_join(threads=None, stop_grace_period_secs=120, ignore_live_threads=False):
+            return join(threads, stop_grace_period_secs=min(stop_grace_period_secs, grace),
+                        ignore_live_threads=ignore_live_threads)
+        coord.join = short_join  # this coordinator only: the one of this training session
+
+    def end(self, session):
+        if self.close:
+            session.run(self.close)

@@ -386,6 +386,8 @@ def train(run, mode="train", extra=(), precision=None, recipe=None, init_from=No
             from bgmaker.training import hooks as th
             log(f"{cluster.describe()}" + (", stepping together (--sync)" if sync else ""))
             hooks.append(th.TaskStepsHook(run.run_dir, cluster.name))
+            if sync:
+                hooks.append(th.CloseSyncQueueHook())
     return run_magenta_train(argv, run, hooks, cluster)
 
 
