@@ -41,8 +41,8 @@ from pathlib import Path
 import tensorflow.compat.v1 as tf
 
 from bgmaker.compat import cpu_model
-from bgmaker.training.run_state import (MILESTONE_INDEX, MILESTONES_DIR, PROGRESS_FILE, TASKS_DIR, append,  # noqa: F401
-                                       read_milestones, read_progress, spent)
+from bgmaker.training.run_state import (MILESTONE_INDEX, MILESTONES_DIR, PROGRESS_FILE, TASKS_DIR, append,
+                                       read_milestones, spent)
 
 
 class MismatchedCheckpointError(ValueError):
