@@ -232,8 +232,8 @@ class BeatGenerator:
         a refined code is then the same to the bit whatever the batch (from
         refine.MIN_BATCH rows up), where bf16's moved by ~1e-2. Its batch is
         refine_batch_size (default: batch_size); a larger batch refines more
-        windows per second (benchmarks/bench_refine.py, measured before the
-        one-thread session: 256 ~2x 64).
+        windows per second (benchmarks/bench_refine.py; 256 ~2x 64 was measured
+        before the one-thread session, which made one beat 2.3x slower and a batch of 64 no slower).
         """
         if self._refiner is None:
             import copy
