@@ -109,7 +109,26 @@ def test_beam_on_your_own_midi_folder_and_training_reads_its_shards(tmp_path, sy
     assert len(record["data_sha256"]["train"]) == 64
 
 
+def test_each_converter_replaces_the_others_data(tmp_path, synthetic_midi_dir):
+    """Local after Beam and Beam after local, into one folder: a split is read from what was written last."""
+    from bgmaker.data.convert import examples_pattern
+    out = tmp_path / "out"
+    run_cli("bgmaker", "convert", "--input", synthetic_midi_dir, "--output-dir", out)
+    assert examples_pattern(out / "train.tfrecord") == str(out / "train.tfrecord")
+    run_cli("bgmaker", "convert", "--input", synthetic_midi_dir, "--output-dir", out, "--beam", "--shards", "2")
+    assert not (out / "train.tfrecord").exists() and len(list(out.glob("train.tfrecord-*-of-00002"))) == 2
+    assert examples_pattern(out / "train.tfrecord") == str(out / "train.tfrecord") + "-*-of-*"
+    assert not list(out.glob(".beam-staging-*"))
+    run_cli("bgmaker", "convert", "--input", synthetic_midi_dir, "--output-dir", out)
+    assert (out / "train.tfrecord").is_file() and not list(out.glob("train.tfrecord-*"))
+
+
 def test_beam_flags_say_what_is_wrong(tmp_path):
+    from bgmaker.cli import own_flags
+    assert own_flags("convert", ["-v", "convert", "--beam", "--run", "x"]) == ["--beam", "--run", "x", "--verbose"]
+    remote = run_cli("bgmaker", "convert", "--run", "v2_rock_beat", "--beam", "--output-dir", "gs://bucket/x",
+                     check=False)
+    assert remote.returncode == 2 and "remote storage such as gs:// is not supported yet" in remote.stderr
     bad = run_cli("bgmaker", "convert", "--run", "v2_rock_beat", "--runner=DirectRunner", check=False)
     assert bad.returncode == 2 and "pipeline options go with --beam" in bad.stderr
     bad = run_cli("bgmaker", "convert", "--run", "v2_rock_beat", "--shards", "2", check=False)

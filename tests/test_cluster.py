@@ -155,8 +155,17 @@ def test_synchronous_workers_stop_together_at_num_steps(env, tmp_path):
         cluster.start("ps", 0)
         workers = [cluster.start("worker", 1, "--sync", "--num_steps=30"),
                    cluster.start("worker", 0, "--sync", "--num_steps=30", "--milestone-every=0")]
+        ended = {}
         for name in workers:
             assert cluster.procs[name].wait(timeout=300) == 0, cluster.log(name)
+            ended[name] = time.time()
+        # together: the chief closes the token queue instead of waiting TensorFlow's 120 s for its runner thread
+        assert max(ended.values()) - min(ended.values()) < 60, ended
+        # a new --sync chief on the same parameter server finds that closed queue: one line, not a silent stop
+        again = cluster.start("worker", 0, "--sync", "--num_steps=40", "--milestone-every=0")
+        assert cluster.procs[again].wait(timeout=300) == 2, cluster.log(again)
+        assert cluster.log(again).strip().splitlines()[-1].startswith(
+            "bgmaker train: error: --sync: the parameter servers still hold the token queue")
     finally:
         cluster.stop()
     assert (run_dir / "train" / "model.ckpt-30.index").is_file()
@@ -198,10 +207,11 @@ def test_cluster_flags_and_tf_config_name_what_is_wrong(tmp_path):
     for args, message in [(("ps=h:1", "worker", 0), "no worker"),
                           (("worker=h", "worker", 0), "'h' is not HOST:PORT"),
                           (("chief=h:1;worker=h:2", "worker", 0), "with JOB one of ps, worker"),
-                          (("worker=h:1,h:1", "worker", 0), "given to two tasks"),
+                          (("ps=h:3;worker=h:1,h:1", "worker", 0), "given to two tasks"),
                           (("worker=h:1", "worker", 3), "worker task 3 does not exist"),
                           (("worker=h:1", "ps", 0), "has no ps job"),
-                          (("worker=h:1", None, None), "needs --job")]:
+                          (("worker=h:1", None, None), "needs --job"),
+                          (("worker=h:1,h:2", "worker", 0), "2 workers and no parameter server")]:
         with pytest.raises(UserError, match=message):
             cluster.resolve(*args)
     with pytest.raises(UserError, match="TF_CONFIG: not JSON"):

@@ -32,6 +32,18 @@ COMMANDS = {
 }
 
 
+def own_flags(name, argv=None):
+    """The flags after subcommand `name` on this process's command line, plus --verbose when given anywhere.
+
+    What a job that starts itself afresh in another process (a stock recipe,
+    Beam's own environment) passes on: `bgmaker -v convert --beam` ->
+    ["--beam", "--verbose"].
+    """
+    verbose, argv = split_verbose(sys.argv[1:] if argv is None else argv)
+    rest = argv[argv.index(name) + 1:] if name in argv else argv
+    return rest + (["--verbose"] if verbose else [])
+
+
 def build_parser(commands=COMMANDS):
     parser = argparse.ArgumentParser(prog="bgmaker", description=__doc__.splitlines()[0])
     parser.add_argument("--verbose", "-v", action="store_true", help=VERBOSE_HELP)

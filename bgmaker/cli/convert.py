@@ -9,8 +9,7 @@
 The conversion itself (selection, windows, shuffle, split, report) is
 bgmaker.data.convert; its flags and job are bgmaker.data.command (also `python -m bgmaker.data`).
 """
-import sys
-
+from bgmaker.cli import own_flags
 from bgmaker.data import command
 
 ACCEPTS_EXTRA_ARGS = command.ACCEPTS_EXTRA_ARGS
@@ -18,4 +17,4 @@ add_arguments = command.add_arguments  # one parser: the conversion's own (pytho
 
 
 def main(args):
-    return command.main(args, argv=sys.argv[2:])  # `bgmaker convert FLAGS`: --beam may restart with FLAGS
+    return command.main(args, argv=own_flags("convert"))  # --beam may restart with these flags

@@ -9,8 +9,7 @@ wins; `--hparams` values are merged over the run's). How a run is trained,
 recorded, budgeted and resumed is bgmaker.training.train; the flags and the
 job are bgmaker.training.command (also `python -m bgmaker.training`).
 """
-import sys
-
+from bgmaker.cli import own_flags
 from bgmaker.training import command
 
 ACCEPTS_EXTRA_ARGS = command.ACCEPTS_EXTRA_ARGS
@@ -19,4 +18,4 @@ add_arguments = command.add_arguments  # one parser: the training process's own 
 
 
 def main(args):
-    return command.main(args, argv=sys.argv[2:])  # `bgmaker train FLAGS`: a stock recipe restarts with FLAGS
+    return command.main(args, argv=own_flags("train"))  # a stock recipe restarts with these flags

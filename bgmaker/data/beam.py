@@ -197,19 +197,26 @@ def convert(items, root, out_dir, pipeline_args=(), shards=DEFAULT_SHARDS, seed=
     runner = options.get_all_options().get("runner") or "DirectRunner"
     log(f"Beam ({runner}): {len(relative)} files from {root} -> {out_dir} ({shards} shards per split)")
     start = time.time()
-    with beam.Pipeline(options=options) as pipeline:
-        build(pipeline, relative, root, out_dir, shards, seed, window)
-    report = _report(out_dir, root, shards, seed, window, runner)
+    # The pipeline writes into a staging folder; its shards replace the folder's data only once it has succeeded,
+    # so a failed run leaves the previous conversion whole.
+    staging = Path(tempfile.mkdtemp(prefix=".beam-staging-", dir=out_dir))
+    try:
+        with beam.Pipeline(options=options) as pipeline:
+            build(pipeline, relative, root, staging, shards, seed, window)
+        report = _report(staging, out_dir, root, shards, seed, window, runner)
+        _swap_in(staging, out_dir, report["splits"])
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     report["seconds"] = round(time.time() - start, 1)
     local._write_report(report, out_dir)
-    _remove_stale_shards(out_dir, report["splits"], shards)
     return report
 
 
-def _report(out_dir, root, shards, seed, window, runner):
-    """The local converter's report, built from the pipeline's file ledger (removed once read)."""
+def _report(staging, out_dir, root, shards, seed, window, runner):
+    """The local converter's report, built from the pipeline's file ledger in `staging` (the shards' final
+    folder: `out_dir`)."""
     from bgmaker.data import convert as local
-    ledger_path = out_dir / f"{FILES_LEDGER}.jsonl"
+    ledger_path = staging / f"{FILES_LEDGER}.jsonl"
     lines = [json.loads(line) for line in ledger_path.read_text().splitlines() if line.strip()]
     ledger_path.unlink()
     bars, expressive = window
@@ -229,7 +236,7 @@ def _report(out_dir, root, shards, seed, window, runner):
         s["stock_examples"] += line["stock_examples"]
     for split in sorted(stats):
         s = stats[split]
-        files = [out_dir / shard_name(split, i, shards) for i in range(shards)]
+        files = [staging / shard_name(split, i, shards) for i in range(shards)]
         report["splits"][split] = dict(
             file=str(out_dir / f"{split}.tfrecord-*-of-{shards:05d}"), shards=[f.name for f in files],
             sha256=local.shards_sha256(files), files=s["files"], skipped=s["skipped"], minutes=round(s["seconds"] / 60, 1),
@@ -238,9 +245,12 @@ def _report(out_dir, root, shards, seed, window, runner):
     return report
 
 
-def _remove_stale_shards(out_dir, splits, shards):
-    """Shards of an earlier conversion with another shard count: they would be read with the new ones."""
+def _swap_in(staging, out_dir, splits):
+    """Replace the data of `splits` in out_dir (the local converter's single files, earlier shards, the report)
+    with the staged shards: afterwards a split is read from these shards only (convert.examples_pattern)."""
+    from bgmaker.data.convert import remove_split_files
+    (out_dir / "report.json").unlink(missing_ok=True)  # written again once the new shards are in place
     for split in splits:
-        for path in out_dir.glob(f"{split}.tfrecord-*-of-*"):
-            if not path.name.endswith(f"-of-{shards:05d}"):
-                path.unlink()
+        remove_split_files(out_dir, split)
+        for path in sorted(staging.glob(f"{split}.tfrecord-*-of-*")):
+            os.replace(path, out_dir / path.name)

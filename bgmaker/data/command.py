@@ -77,6 +77,11 @@ def main(args, argv=None):
         raise ValueError("--shards N goes with --beam, N >= 1")
     if args.beam:
         from bgmaker.data import beam
+        remote = next((f"{flag} {value}" for flag, value in (("--input", args.input), ("--output-dir", args.output_dir))
+                       if value and "://" in str(value)), None)
+        if remote:
+            raise ValueError(f"{remote}: --beam reads and writes folders of this machine's filesystem (local or "
+                             "mounted); remote storage such as gs:// is not supported yet")
         if not beam.beam_available():
             import os
             import sys

@@ -100,6 +100,7 @@ def convert_performances(items, root, out_dir, every_window=True, log=print, shu
                 log(f"  {done}/{total} files ({time.time() - start:.0f} s)")
         final = _write_records(records, _write_order(len(records), split, shuffle_seed if shuffled else None),
                                out_dir, split)
+        remove_split_files(out_dir, split, keep=final)  # the Beam pipeline's shards of it, if any, are stale now
         report["splits"][split] = dict(
             file=str(final), sha256=sha256_of(final), files=stats["files"], skipped=stats["skipped"],
             minutes=round(stats["seconds"] / 60, 1), examples=stats["examples"],
@@ -201,6 +202,28 @@ def _umask():
     return mask
 
 
+def remove_split_files(folder, split, keep=None):
+    """Remove a split's converted data from `folder`: its single TFRecord and any shards (`keep` stays).
+
+    The local converter writes `<split>.tfrecord`, the Beam pipeline
+    `<split>.tfrecord-SSSSS-of-NNNNN`; each removes the other's when it writes
+    a split, so training never reads a stale one beside the new.
+    """
+    folder = Path(folder)
+    for path in [folder / f"{split}.tfrecord", *folder.glob(f"{split}.tfrecord-*-of-*")]:
+        if path.exists() and (keep is None or Path(path) != Path(keep)):
+            path.unlink()
+
+
+def single_file_needed(path, who):
+    """The error for `who` (a job that reads one TFRecord) when `path` exists only as the Beam pipeline's shards;
+    None when it does not."""
+    if Path(path).is_file() or examples_pattern(path) is None:
+        return None
+    return (f"{path.name} was converted with --beam (shards); {who} reads the local converter's single file: "
+            f"convert again without --beam")
+
+
 def sha256_of(path):
     """The file's sha256: the data checksum a run, a shipped model and its priors record."""
     import hashlib
@@ -230,7 +253,7 @@ def _reason_kind(reason):
 
 
 def _write_report(report, out_dir):
-    tmp = out_dir / ".report.json.tmp"
+    tmp = out_dir / f".report.json.{os.getpid()}.tmp"  # per process: a cluster's workers may share the folder
     tmp.write_text(json.dumps(report, indent=2) + "\n")
     os.replace(tmp, out_dir / "report.json")
     lines = [f"# Data report: {report.get('name', out_dir.name)}", "",

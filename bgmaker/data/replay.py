@@ -63,7 +63,7 @@ def mix(run_train, parent_train, out_dir, share, seed=SEED):
     mixed = own + replayed
     order = rng.permutation(len(mixed))
     out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir / ".train.tfrecord.tmp"
+    tmp = out_dir / f".train.tfrecord.{os.getpid()}.tmp"  # per process: a cluster's workers may share the folder
     with tf.io.TFRecordWriter(str(tmp)) as writer:
         for i in order:
             writer.write(mixed[i])
@@ -71,7 +71,7 @@ def mix(run_train, parent_train, out_dir, share, seed=SEED):
     report = dict(share=share, seed=seed, windows=len(mixed), run_windows=len(own), replayed_windows=wanted,
                   parent_windows_available=len(others), shared_windows=len(parents) - len(others),
                   inputs=inputs, sha256=sha256_of(out_dir / "train.tfrecord"))
-    tmp_report = out_dir / ".report.json.tmp"
+    tmp_report = out_dir / f".report.json.{os.getpid()}.tmp"
     tmp_report.write_text(json.dumps(report, indent=1) + "\n")
     os.replace(tmp_report, report_path)
     return report
@@ -83,6 +83,10 @@ def ensure(run, parent, share, log=print):
     from bgmaker import paths
     from bgmaker.data.convert import converted
     run_train = run.examples_path("train")
+    from bgmaker.data.convert import single_file_needed
+    sharded = single_file_needed(run_train, "a replay recipe")
+    if sharded:
+        raise FileNotFoundError(sharded)
     if not run_train.is_file():
         raise FileNotFoundError(f"run {run.name} has no train data at {run_train}; make it with: "
                                 f"scripts/convert_gmd.sh --run {run.name}")

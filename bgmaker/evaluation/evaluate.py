@@ -346,6 +346,10 @@ def find_data(run, split, examples_path=None, reference_path=None):
     Errors say how to make what is missing; the reference must hold other windows than the evaluated ones.
     """
     examples_path = Path(examples_path) if examples_path else run.examples_path(split)
+    from bgmaker.data.convert import single_file_needed
+    sharded = single_file_needed(examples_path, "the evaluation")
+    if sharded:
+        raise FileNotFoundError(sharded)
     if not examples_path.is_file():
         raise FileNotFoundError(
             f"no {split} data for run {run.name}: {examples_path} does not exist; "

@@ -79,6 +79,10 @@ def _address(address, text):
 def _checked(spec, where):
     if not spec.get("worker"):
         raise UserError(f"{where}: no worker; a cluster needs at least one (worker 0 is the chief)")
+    if len(spec["worker"]) > 1 and not spec.get("ps"):
+        # Magenta's replica_device_setter(0) places nothing: each worker would train its own uninitialised copy
+        raise UserError(f"{where}: {len(spec['worker'])} workers and no parameter server; the workers share "
+                        "their weights through one (add ps=HOST:PORT)")
     addresses = [a for job in spec.values() for a in job]
     duplicate = next((a for a in addresses if addresses.count(a) > 1), None)
     if duplicate:
@@ -97,7 +101,8 @@ def from_tf_config(text):
     unknown = sorted(set(cluster) - {"ps", "worker", "chief"})
     if unknown or kind not in ("ps", "worker", "chief"):
         raise UserError(f"TF_CONFIG: jobs {', '.join(unknown or [kind])} are not trained here; BGMaker's cluster "
-                        "has ps, worker and optionally chief (an evaluator runs `bgmaker train --mode=eval`)")
+                        "has ps, worker and optionally chief (an evaluator: unset TF_CONFIG and run "
+                        "`bgmaker train --mode=eval` on its own)")
     chief = list(cluster.get("chief", []))
     spec = {"worker": chief + list(cluster.get("worker", []))}
     if cluster.get("ps"):
@@ -185,8 +190,9 @@ class StopOnSignal:
         self.previous = {}
 
     def __enter__(self):
-        for sig in self.signals:
-            self.previous[sig] = signal.signal(sig, self._handle)
+        if not self.previous and self.received is None:  # once: a session re-created after an error enters again
+            for sig in self.signals:
+                self.previous[sig] = signal.signal(sig, self._handle)
         return self
 
     def _handle(self, signum, frame):

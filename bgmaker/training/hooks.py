@@ -255,7 +255,12 @@ class CloseSyncQueueHook(tf.train.SessionRunHook):
     queue (a waiting worker's dequeue fails with OutOfRange, which Magenta's
     loop takes as the end of training) and joins that thread with a
     `grace_s` grace period instead (its step is cancelled, as after 120 s).
+    The queue lives on the parameter servers and stays closed: a later --sync
+    chief on the same ones fails at its start (STALE_SYNC_QUEUE, turned into
+    one line by bgmaker.training.train), and they have to be restarted.
     """
+
+    STALE_SYNC_QUEUE = "FIFOQueue 'sync_token_q' is closed"
 
     def __init__(self, grace_s=2.0):
         self.grace_s = grace_s

@@ -324,7 +324,7 @@ def train(run, mode="train", extra=(), precision=None, recipe=None, init_from=No
     import bgmaker_configs
     from bgmaker_configs.recipes import get_recipe
     if cluster is not None and mode != "train":
-        raise UserError("--mode=eval runs on one machine: leave out the cluster")
+        raise UserError("--mode=eval runs on one machine: leave out --cluster/--job/--task and unset TF_CONFIG")
     if sync and cluster is None:
         raise UserError("--sync is for a cluster's workers (--cluster or TF_CONFIG)")
     recipe = get_recipe(recipe or run.recipe)
@@ -424,7 +424,7 @@ def training_hooks(run, batch_size, cpu_hours, milestone_minutes, init_from, pre
 def run_magenta_train(argv, run, hooks=(), cluster=None):
     """Run music_vae_train in this process with `hooks` (as `cluster`'s task); turn a NaN/Inf loss into one line."""
     from bgmaker.compat import extra_training_hooks
-    from bgmaker.training.hooks import MismatchedCheckpointError
+    from bgmaker.training.hooks import CloseSyncQueueHook, MismatchedCheckpointError
     from bgmaker_configs.architectures import NONFINITE_LOSS_MESSAGE
     sys.argv = argv
     config = None
@@ -439,6 +439,9 @@ def run_magenta_train(argv, run, hooks=(), cluster=None):
     except MismatchedCheckpointError as e:
         raise UserError(f"--init-from: {e}") from None
     except Exception as e:  # InvalidArgumentError raised by the loss check
+        if CloseSyncQueueHook.STALE_SYNC_QUEUE in str(e):
+            raise UserError("--sync: the parameter servers still hold the token queue an earlier --sync session "
+                            "closed when it stopped: restart them (every ps task), then the workers") from None
         if NONFINITE_LOSS_MESSAGE not in str(e):
             raise
         last = latest_checkpoint(str(run.run_dir))
