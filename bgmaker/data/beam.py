@@ -110,12 +110,9 @@ _stock = None
 def _stock_count(ns):
     """How many examples Magenta's stock DrumsConverter would take from the file (the report's comparison)."""
     global _stock
-    if _stock is None:
-        from bgmaker import compat
-        compat.apply()
-        from bgmaker_configs import architectures
-        _stock = architectures.drums_converter()
-        _stock.set_mode("eval")
+    if _stock is None:  # once per worker process
+        from bgmaker.data.convert import stock_converter
+        _stock = stock_converter()
     return len(_stock.to_tensors(ns).outputs)
 
 

@@ -66,12 +66,7 @@ def convert_performances(items, root, out_dir, every_window=True, log=print, shu
     `shuffle_seed` (None: performance order); whole files keep file order,
     as Magenta's own converter writes them.
     """
-    from bgmaker import compat
-    compat.apply()  # Magenta's converters: the shims before Magenta is imported (idempotent)
-    from bgmaker_configs import architectures
-
-    stock = architectures.drums_converter()
-    stock.set_mode("eval")  # deterministic; the count is min(5, distinct slices) in either mode
+    stock = stock_converter()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     by_split = defaultdict(list)
@@ -109,6 +104,17 @@ def convert_performances(items, root, out_dir, every_window=True, log=print, shu
     report["skip_reasons"] = dict(Counter(_reason_kind(s["reason"]) for s in report["skipped"]))
     _write_report(report, out_dir)
     return report
+
+
+def stock_converter():
+    """Magenta's stock DrumsConverter, whose example count per file the report compares ours with."""
+    from bgmaker import compat
+    compat.apply()  # Magenta's converters: the shims before Magenta is imported (idempotent)
+    from bgmaker_configs import architectures
+
+    stock = architectures.drums_converter()
+    stock.set_mode("eval")  # deterministic; the count is min(5, distinct slices) in either mode
+    return stock
 
 
 def _read_performance(path, root, window):
