@@ -33,7 +33,6 @@ Not part of the test suite: about an hour of this 2-core machine.
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -75,13 +74,11 @@ def train(args, arm, precision):
         return last
     print(f"{arm}: training {args.steps} steps in {precision} from {args.start} ({time.strftime('%H:%M')})",
           flush=True)
+    from bgmaker.training.command import train_in_child
     log = state() / arm / "train.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    command = ["nice", "-n", str(args.nice), sys.executable, "-m", "bgmaker.cli", "train", "--run", args.run,
-               "--precision", precision, "--init-from", str(args.start), f"--num_steps={args.steps}",
-               "--checkpoints_to_keep=1"]
-    with open(log, "a") as f:
-        code = subprocess.run(command, env=env_for(arm), stdout=f, stderr=subprocess.STDOUT).returncode
+    code = train_in_child(args.run, ["--precision", precision, "--init-from", str(args.start),
+                                     f"--num_steps={args.steps}", "--checkpoints_to_keep=1"],
+                          log, env=env_for(arm), nice=args.nice)
     if code != 0:
         raise SystemExit(f"{arm}: training failed (exit {code}); see {log}")
     return latest_checkpoint(str(folder))

@@ -59,6 +59,7 @@ def ensure_data(model):
 
 
 def train(args):
+    from bgmaker.training.command import train_in_child
     from bgmaker.training.run_state import spent
     for model in args.models:
         ensure_data(model)
@@ -69,11 +70,9 @@ def train(args):
         print(f"{model}: training from {done / 60:.0f} to {args.cpu_minutes:g} CPU-minutes "
               f"({time.strftime('%H:%M')})", flush=True)
         log = arm_root(model) / "train.log"
-        command = ["nice", "-n", str(args.nice), sys.executable, "-m", "bgmaker.cli", "train", "--run", RUN,
-                   "--config", model, "--cpu-hours", f"{args.cpu_minutes / 60:.6f}",
-                   "--milestone-every", f"{args.milestone_every:g}", "--checkpoints_to_keep=2"]
-        with open(log, "a") as f:
-            code = subprocess.run(command, env=env_for(model), stdout=f, stderr=subprocess.STDOUT).returncode
+        code = train_in_child(RUN, ["--config", model, "--cpu-hours", f"{args.cpu_minutes / 60:.6f}",
+                                    "--milestone-every", f"{args.milestone_every:g}", "--checkpoints_to_keep=2"],
+                              log, env=env_for(model), nice=args.nice)
         print(f"{model}: exit {code}, {spent(run_dir(model))[0] / 60:.0f} CPU-minutes spent "
               f"({time.strftime('%H:%M')}); log: {log}", flush=True)
         if code != 0:

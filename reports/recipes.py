@@ -27,7 +27,6 @@ Not part of the test suite: hours of CPU, and figures that depend on the machine
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -71,6 +70,7 @@ def ensure_data():
 
 
 def train(args):
+    from bgmaker.training.command import train_in_child
     from bgmaker.training.run_state import spent
     ensure_data()
     budget_s = args.cpu_minutes * 60
@@ -82,13 +82,10 @@ def train(args):
         print(f"{recipe}: training from {done / 60:.0f} to {args.cpu_minutes:g} CPU-minutes "
               f"({time.strftime('%H:%M')})", flush=True)
         log = run_dir(recipe).parent / "train.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
         name, model = ARMS[recipe]
-        command = ["nice", "-n", str(args.nice), sys.executable, "-m", "bgmaker.cli", "train", "--run", RUN,
-                   "--recipe", name, "--config", model, "--cpu-hours", f"{args.cpu_minutes / 60:.6f}",
-                   "--milestone-every", str(args.milestone_every), "--checkpoints_to_keep=2"]
-        with open(log, "a") as f:
-            code = subprocess.run(command, env=env_for(recipe), stdout=f, stderr=subprocess.STDOUT).returncode
+        code = train_in_child(RUN, ["--recipe", name, "--config", model, "--cpu-hours", f"{args.cpu_minutes / 60:.6f}",
+                                    "--milestone-every", str(args.milestone_every), "--checkpoints_to_keep=2"],
+                              log, env=env_for(recipe), nice=args.nice)
         print(f"{recipe}: exit {code}, {spent(run_dir(recipe))[0] / 60:.0f} CPU-minutes spent "
               f"({time.strftime('%H:%M')}); log: {log}", flush=True)
         if code != 0:

@@ -73,7 +73,7 @@ def test_a_lost_machine_resumes_from_the_committed_model_and_counts_its_cpu(tmp_
 
     commands = []
     monkeypatch.setattr("bgmaker.data.convert.converted", lambda *a, **k: None)
-    monkeypatch.setattr(campaign.subprocess, "run",
+    monkeypatch.setattr(subprocess, "run",
                         lambda command, **k: commands.append(command) or subprocess.CompletedProcess(command, 0))
     monkeypatch.setattr(campaign, "run_trials", lambda *a, **k: dict(recipe="windows-b64"))  # tested below
     for name, hours, parent, minutes in campaign.STAGES:
@@ -114,7 +114,7 @@ def test_an_intact_state_starts_v2_from_v1s_best_milestone_and_a_spent_budget_tr
 
     commands = []
     monkeypatch.setattr("bgmaker.data.convert.converted", lambda *a, **k: None)
-    monkeypatch.setattr(campaign.subprocess, "run",
+    monkeypatch.setattr(subprocess, "run",
                         lambda command, **k: commands.append(command) or subprocess.CompletedProcess(command, 0))
     # state lost for v1_all but its committed model had spent all 24 CPU-hours: nothing to train
     assert campaign.train_stage("v1_all", 24.0, None, 10, 60.0) == 0 and not commands
@@ -193,7 +193,7 @@ def test_a_stage_with_a_flat_validation_curve_stops_before_its_budget(tmp_path, 
     commands = []
     monkeypatch.setattr("bgmaker.data.convert.converted", lambda *a, **k: None)
     monkeypatch.setattr("bgmaker.training.train.latest_checkpoint", lambda *a: "model.ckpt-1")
-    monkeypatch.setattr(campaign.subprocess, "run",
+    monkeypatch.setattr(subprocess, "run",
                         lambda command, **k: commands.append(command) or subprocess.CompletedProcess(command, 0))
     spend(1.0)
     campaign.train_stage("v2_rock_beat", 6.0, "v1_all", 10, 20.0)
@@ -300,7 +300,7 @@ def test_a_stage_that_stopped_on_its_plateau_stays_stopped_on_a_new_machine(tmp_
            "model.ckpt-1638 at 2.33 CPU-hours (nothing to train)" in _line(lines, "v2_rock_beat")
     commands = []
     monkeypatch.setattr("bgmaker.data.convert.converted", lambda *a, **k: None)
-    monkeypatch.setattr(campaign.subprocess, "run",
+    monkeypatch.setattr(subprocess, "run",
                         lambda command, **k: commands.append(command) or subprocess.CompletedProcess(command, 0))
     assert campaign.train_stage("v2_rock_beat", 6.0, "v1_all", 10, 20.0) == 0 and not commands
     assert campaign.stage_done("v2_rock_beat", 6.0)
@@ -331,7 +331,7 @@ def test_a_fine_tuning_stage_first_tries_each_recipe_at_equal_cpu_and_trains_wit
             (folder / "milestones" / "index.jsonl").write_text(json.dumps(dict(
                 checkpoint="model.ckpt-10", step=10, examples=640, cpu_s=plan["cpu_hours"] * 3600, wall_s=1.0)) + "\n")
         return subprocess.CompletedProcess(command, 0)
-    monkeypatch.setattr(campaign.subprocess, "run", run)
+    monkeypatch.setattr(subprocess, "run", run)
     accuracy = {"windows-b64": 0.50, "finetune-lr3e-4": 0.52, "replay25": 0.56, "replay25-lr3e-4": 0.54}
 
     def validate(run_name, checkpoint, output_dir=None, **k):

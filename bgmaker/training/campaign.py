@@ -40,13 +40,12 @@ CPU-hours here are process CPU time (all threads): 8 CPU-hours is 4 hours of a
 import json
 import math
 import os
-import subprocess
 import time
 from pathlib import Path
 
 from bgmaker import paths
 from bgmaker.models import records
-from bgmaker.training.command import child_command
+from bgmaker.training.command import child_command, train_in_child
 
 HUMANIZE_CPU_HOURS = 6.0
 # v1_all (#26): at least 16 CPU-hours (its curve still rose at 8), longer while its validation curve rises
@@ -381,16 +380,13 @@ def run_trials(name, parent, nice, log=print):
         if spent(folder)[0] >= plan["cpu_hours"] * 3600:
             continue
         log(f"bgmaker campaign: trial {name} {recipe}: {plan['cpu_hours']:g} CPU-hours from {paths.portable(source)}")
-        command = ["nice", "-n", str(nice)] + child_command(
-            name, "--recipe", recipe, "--init-from", str(source), "--cpu-hours", f"{plan['cpu_hours']:g}",
-            "--milestone-every", f"{plan['milestone_minutes']:g}", "--checkpoints_to_keep=1")
+        flags = ["--recipe", recipe, "--init-from", str(source), "--cpu-hours", f"{plan['cpu_hours']:g}",
+                 "--milestone-every", f"{plan['milestone_minutes']:g}", "--checkpoints_to_keep=1"]
         precision = training_precision(name)
         if precision:
-            command += ["--precision", precision]
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        with open(folder.parent / "train.log", "a") as f:
-            code = subprocess.run(command, env={**env(), "BGMAKER_RUNS_DIR": str(folder.parent)}, stdout=f,
-                                  stderr=subprocess.STDOUT).returncode
+            flags += ["--precision", precision]
+        code = train_in_child(name, flags, folder.parent / "train.log",
+                              env={**env(), "BGMAKER_RUNS_DIR": str(folder.parent)}, nice=nice)
         if code != 0:
             raise RuntimeError(f"trial {name} {recipe} failed (exit {code}); log: {folder.parent / 'train.log'}")
     return choose_trial(name, source, log)
@@ -479,19 +475,15 @@ def train_stage(name, hours, parent, nice, milestone_minutes=60.0):
         chunk_end = max(minimum, (int(own / every + 1e-9) + CHECK_EVERY) * every)  # on the run's milestone grid
         budget = min(budget, chunk_end)
     hours_arg = f"{math.ceil(budget * 1e6) / 1e6:.6f}".rstrip("0").rstrip(".")  # rounded up: never short of a milestone
-    command = ["nice", "-n", str(nice)] + child_command(
-        name, "--cpu-hours", hours_arg, "--milestone-every", f"{milestone_minutes:g}", "--checkpoints_to_keep=2",
-        *extra)
+    flags = ["--cpu-hours", hours_arg, "--milestone-every", f"{milestone_minutes:g}", "--checkpoints_to_keep=2",
+             *extra]
     precision = training_precision(name)
     if precision:
-        command += ["--precision", precision]
+        flags += ["--precision", precision]
         print(f"bgmaker campaign: {name} trains in {precision}: bf16 has not been shown to learn as fp32 does "
               f"({os.path.relpath(BF16_CHECK, paths.REPO_ROOT)})", flush=True)
-    print(f"bgmaker campaign: {' '.join(command[3:])}", flush=True)
-    log = run_dir(name).parent / f"{name}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "a") as f:
-        return subprocess.run(command, env=env(), stdout=f, stderr=subprocess.STDOUT).returncode
+    print(f"bgmaker campaign: {' '.join(child_command(name, *flags))}", flush=True)
+    return train_in_child(name, flags, run_dir(name).parent / f"{name}.log", env=env(), nice=nice)
 
 
 def validation_scores(name, folder=None, seed=0, log=print):

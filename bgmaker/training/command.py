@@ -71,6 +71,24 @@ def child_command(run, *flags):
     return [sys.executable, "-m", "bgmaker.training", "--run", run, *flags]
 
 
+def train_in_child(run, flags, log_path, env=None, nice=10):
+    """Train `run` with `flags` in a process of its own at `nice`, its output appended to `log_path`; return the
+    exit status.
+
+    The one way the campaign and the scripts of reports/ start a training
+    chunk: a child process (Magenta's app owns absl's flags and the graph),
+    niced so that the work beside it keeps the machine. env: the child's
+    environment (default this process's).
+    """
+    import subprocess
+    from pathlib import Path
+    log_path = Path(log_path)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "a") as f:
+        return subprocess.run(["nice", "-n", str(nice)] + child_command(run, *flags), env=env, stdout=f,
+                              stderr=subprocess.STDOUT).returncode
+
+
 def main(args, argv=None):
     """Train (or evaluate) as the parsed flags `args` say; return the exit status.
 
