@@ -23,7 +23,6 @@ sys.path.insert(0, str(REPO / "reports"))
 
 import recipes  # noqa: E402  (the table's columns, the plot, the from-scratch run)
 from bgmaker.training import campaign  # noqa: E402
-from bgmaker.training.run_state import read_progress  # noqa: E402
 
 OUT = REPO / "reports"
 
@@ -31,17 +30,16 @@ OUT = REPO / "reports"
 def stage(name):
     folder = campaign.run_dir(name)
     campaign.use_campaign_dirs()
-    scores = campaign.validation_scores(name, log=lambda m: print(m, flush=True)) if folder.is_dir() else []
+    # Its curves in CPU of the whole stage (a stage resumed from a carried milestone begins with its curves).
+    history = campaign.stage_history(name, score=True, log=lambda m: print(m, flush=True))
     # A warm-started stage's curve begins at the weights it started from, scored on its own validation split.
     start = campaign.start_score(name, log=lambda m: print(m, flush=True)) if folder.is_dir() else None
-    scores = ([start] if start else []) + scores
-    record = folder / "bgmaker_run.json"
-    starts = json.loads(record.read_text()).get("starts", []) if record.is_file() else []
-    before = campaign.credit(name)[0]  # a stage resumed from its committed model counts that model's CPU
-    shift = lambda r: dict(r, cpu_s=r["cpu_s"] + before)  # noqa: E731
-    return dict(recipe=name, progress=[shift(p) for p in read_progress(folder)],
-                validation=[shift(v) for v in scores],
-                starts=[dict(s, cpu_s_before=s["cpu_s_before"] + before) for s in starts])
+    validation = history["validation"]
+    if start:  # at the CPU the stage had spent when it started from them (a carried milestone's own score: once)
+        start = dict(start, cpu_s=start["cpu_s"] + campaign.credit(name)[0])
+        validation = sorted([v for v in validation if abs(v["cpu_s"] - start["cpu_s"]) > 1] + [start],
+                            key=lambda v: v["cpu_s"])
+    return dict(history, recipe=name, validation=validation)
 
 
 def cost_per_step(result):

@@ -273,8 +273,10 @@ def test_the_campaign_loop_trains_chunks_until_the_plateau_and_stops_on_a_chunk_
         return None
     monkeypatch.setattr(campaign, "check_plateau", check_plateau)
     monkeypatch.setattr(campaign, "status", lambda: [])
+    carried = []  # each chunk's newest milestone is carried for another machine (tested below)
+    monkeypatch.setattr(campaign, "carry", lambda name: carried.append(name))
     assert campaign.resume(nice=10, log=lambda m: None) == 0
-    assert (chunks, checks) == (["v2_rock_beat"] * 4, [0, 2, 4, 6, 8])
+    assert (chunks, checks) == (["v2_rock_beat"] * 4, [0, 2, 4, 6, 8]) and carried == chunks
 
     (folder / campaign.PLATEAU_FILE).unlink()
     chunks[:], flat_at[0] = ["x"] * 98, 99  # not flat yet, and the next chunk adds no milestone
@@ -371,3 +373,76 @@ def test_a_child_stage_inherited_from_its_committed_model_starts_again_once_the_
     assert campaign.forget_stale_start("v2_rock_beat", "v1_all", log=lambda m: None)
     assert not campaign.stage_done("v2_rock_beat", 6.0) and campaign.credit("v2_rock_beat") == (0.0, None)
     assert not campaign.forget_stale_start("v1_all", None, log=lambda m: None)  # a stage with no parent keeps its credit
+
+
+def test_a_stage_is_carried_in_git_and_a_new_machine_goes_on_from_it(tiny_model, tmp_path, monkeypatch):
+    """The state lives on one machine: `carry` exports a stage's newest milestone (fp16-rounded) to
+    models/carry/<run> with the CPU it had spent and its curves; with the state gone, the stage goes on from
+    it (its step, its CPU credited) rather than from its older shipped model, and its curves keep the carried
+    ones. Shipping the finished stage drops the carry."""
+    import shutil
+
+    from bgmaker.models import records
+    monkeypatch.setenv("BGMAKER_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("BGMAKER_MODELS_DIR", str(tmp_path / "models"))
+    shipped = tmp_path / "models" / "v1_all"  # shipped by the campaign at 2 CPU-hours; the state went on from it
+    shipped.mkdir(parents=True)
+    (shipped / "checkpoint").write_text('model_checkpoint_path: "model.ckpt-1"\n')
+    (shipped / "bgmaker_run.json").write_text(json.dumps(dict(shipped=dict(cpu_hours=2.0, run_cpu_hours=2.0))))
+    folder = campaign.run_dir("v1_all")
+    (folder / "milestones").mkdir(parents=True)
+    for f in tiny_model["checkpoint"].parent.glob("model.ckpt-2.*"):
+        shutil.copy(f, folder / "milestones" / f.name)
+    (folder / "hparams.txt").write_text(tiny_model["hparams"] + "\n")
+    (folder / "bgmaker_run.json").write_text(json.dumps(dict(run="v1_all", starts=[dict(cpu_s_before=0.0)])))
+    (folder / campaign.CREDIT_FILE).write_text(json.dumps(dict(cpu_s=7200.0, model=str(shipped))))
+    (folder / "progress.jsonl").write_text("".join(
+        json.dumps(dict(step=s, examples=s * 64, cpu_s=c, wall_s=c, loss=1.0, cpu="AMD EPYC", precision="bf16")) + "\n"
+        for s, c in ((1, 1800.0), (2, 3600.0), (3, 3700.0))))
+    (folder / "milestones" / "index.jsonl").write_text(json.dumps(dict(
+        checkpoint="model.ckpt-2", step=2, examples=128, cpu_s=3600.0, wall_s=3600.0)) + "\n")
+
+    proc = run_cli("bgmaker", "campaign", "--carry", "v3_jazz", check=False)
+    assert proc.returncode == 2 and "--carry v3_jazz: not a campaign stage (one of humanize, v1_all, v2_rock_beat)" \
+        in proc.stderr
+    prefix = campaign.carry("v1_all")
+    carried = records.carry_dir("v1_all")
+    assert prefix == str(carried / "model.ckpt-2") and (carried / "model.ckpt-2.index").is_file()
+    record = records.read_record(carried)
+    assert record["carried"]["cpu_s"] == 10800.0 and record["carried"]["step"] == 2  # its own hour + the 2 credited
+    assert record["carried"]["precision"] == "bf16" and "float16" in record["weights"]
+    history = json.loads((carried / campaign.HISTORY_FILE).read_text())
+    assert [p["cpu_s"] for p in history["progress"]] == [9000.0, 10800.0]  # up to the milestone, whole-stage CPU
+    assert campaign.carry("v1_all") is None  # nothing newer
+    assert not list(carried.parent.glob("*.new-*"))  # its staging folder is gone
+
+    monkeypatch.setenv("BGMAKER_STATE_DIR", str(tmp_path / "new_machine"))
+    assert campaign.resume_source("v1_all", None) == (str(carried), 10800.0)
+    assert ("v1_all: no state on this machine; its committed carried milestone "
+            in _line(campaign.status(), "v1_all")) and "had spent 3.00 of 24 CPU-hours; a resume goes on from it" \
+        in _line(campaign.status(), "v1_all")
+    commands = []
+    monkeypatch.setattr("bgmaker.data.convert.converted", lambda *a, **k: None)
+    monkeypatch.setattr(subprocess, "run",
+                        lambda command, **k: commands.append(command) or subprocess.CompletedProcess(command, 0))
+    campaign.train_stage("v1_all", 24.0, None, 10, 60.0)
+    assert f"--init-from {carried} --init-step" in " ".join(commands[0])
+    assert campaign.credit("v1_all") == (10800.0, str(carried))
+    (campaign.run_dir("v1_all") / "progress.jsonl").write_text(json.dumps(dict(
+        step=3, examples=192, cpu_s=600.0, wall_s=600.0, loss=1.0)) + "\n")
+    assert [p["cpu_s"] for p in campaign.stage_history("v1_all")["progress"]] == [9000.0, 10800.0, 11400.0]
+
+    # a shipped model that had spent more wins over an older carry; shipped since that milestone, none is made
+    (shipped / "bgmaker_run.json").write_text(json.dumps(dict(shipped=dict(cpu_hours=4.0, run_cpu_hours=4.0))))
+    monkeypatch.setenv("BGMAKER_STATE_DIR", str(tmp_path / "third_machine"))
+    assert campaign.resume_source("v1_all", None) == (str(shipped), 14400.0)
+    monkeypatch.setenv("BGMAKER_STATE_DIR", str(tmp_path / "state"))
+    shutil.rmtree(carried)
+    assert campaign.carry("v1_all") is None and not carried.exists()
+
+    # a finished stage's carry goes when it ships (drop_carry, the end of ship)
+    (shipped / "bgmaker_run.json").write_text(json.dumps(dict(shipped=dict(cpu_hours=2.0, run_cpu_hours=2.0))))
+    campaign.carry("v1_all")
+    assert carried.is_dir() and not campaign.drop_carry("v1_all")  # not done: kept
+    (folder / campaign.PLATEAU_FILE).write_text("{}")
+    assert campaign.drop_carry("v1_all") and not carried.exists()

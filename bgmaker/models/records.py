@@ -6,7 +6,9 @@ trains: Magenta's `music_vae_train` keeps its checkpoints in the folder's
 $BGMAKER_MODELS_DIR) holds the weights `bgmaker export` keeps. Each carries a
 **run record**, `bgmaker_run.json`: what the run was trained with and every
 start of it (bgmaker.training.train.record_run), with `exported_from` and,
-for a model the campaign shipped, `shipped` added.
+for a model the campaign shipped, `shipped` added. A **carried milestone** (`models/carry/<run>/`) is a campaign
+stage's newest milestone exported the same way, with `carried` added, so a
+campaign on another machine goes on from it.
 
 Everything in the package that reads or writes those folders asks here, so
 the layout and the record's file name are spelled once (tests/test_structure.py
@@ -21,6 +23,7 @@ from bgmaker import paths
 
 RUN_RECORD = "bgmaker_run.json"
 TRAIN_DIR = "train"  # music_vae_train's checkpoint folder inside a run folder (Magenta's choice)
+CARRY_DIR = "carry"  # models/carry/<run>: a campaign stage's newest milestone, committed between machines
 
 
 # -- the layout ---------------------------------------------------------------
@@ -38,6 +41,15 @@ def train_dir(folder):
 def shipped_dir(name):
     """Where `bgmaker export` puts run `name`'s weights-only model: paths.models_dir() (models/) / name."""
     return paths.models_dir() / name
+
+
+def carry_dir(name):
+    """Where the campaign carries stage `name`'s newest milestone between machines: paths.models_dir() / carry / name.
+
+    Committed like a shipped model but not one (bgmaker.training.campaign.carry): the campaign's own
+    state lives outside the checkout and survives only a session on the same machine.
+    """
+    return paths.models_dir() / CARRY_DIR / name
 
 
 def is_shipped_dir(folder):

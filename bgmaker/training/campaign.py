@@ -29,10 +29,11 @@ the milestones on the validation split (bgmaker.evaluation.evaluate.validate, ca
 picks the best, evaluates it once on the test split and exports it as the
 weights-only model in models/<run>/ with its run record and evaluation report,
 ready to commit. State lives in $BGMAKER_STATE_DIR/campaign (default
-~/.local/state/bgmaker/campaign), outside the checkout; the committed
-models/ are what survives a lost machine (a later campaign warm-starts from
-them when the state is gone, crediting the CPU-hours they had: see
-`resume_source`).
+~/.local/state/bgmaker/campaign), outside the checkout; what survives a lost
+machine is committed: the shipped models/<run> and, while a stage trains, its
+newest milestone, which the campaign exports after each chunk to
+models/carry/<run> (`carry`). A later campaign goes on from them when the
+state is gone, crediting the CPU-hours they had (`resume_source`).
 
 CPU-hours here are process CPU time (all threads): 8 CPU-hours is 4 hours of a
 2-core machine.
@@ -70,6 +71,9 @@ PLATEAU_FILE = "plateau.json"
 TRIALS = {"v2_rock_beat": dict(recipes=("windows-b64", "finetune-lr3e-4", "replay25", "replay25-lr3e-4"),
                                cpu_hours=1.0, milestone_minutes=20.0)}
 CHOICE_FILE = "choice.json"
+# A carried milestone's curves (carry), in CPU seconds of the whole stage: what a resume from it on
+# another machine puts ahead of its own in stage_history.
+HISTORY_FILE = "history.json"
 # The paired check that bf16 training learns as fp32 does (reports/bf16_training.py): a drum stage
 # trains in bf16 on a CPU with hardware bf16 only where it passed.
 BF16_CHECK = paths.REPO_ROOT / "reports" / "bf16_training.json"
@@ -170,6 +174,7 @@ def resume(nice=10, log=lambda m: print(m, flush=True)):
             log("\n".join(status()))
             if code != 0:
                 return code
+            carry_after_chunk(name, log)
             if read_milestones(run_dir(name)) == before and not stage_done(name, hours):
                 # a chunk ends on a milestone: none new means it trained nothing, and would loop for ever
                 log(f"bgmaker campaign: {name} made no new milestone (log: {run_dir(name).parent / (name + '.log')})")
@@ -177,6 +182,21 @@ def resume(nice=10, log=lambda m: print(m, flush=True)):
     log("bgmaker campaign: every stage is done (its budget spent, or its validation curve flat: --status); "
         "ship with --ship humanize / --ship v1_all / --ship v2_rock_beat")
     return 0
+
+
+def carry_after_chunk(name, log=print):
+    """Carry stage `name`'s newest milestone (carry) and say what to commit; a failure is logged, not raised:
+    the training goes on, and `bgmaker campaign --carry` tries again."""
+    try:
+        prefix = carry(name)
+    except Exception as e:  # noqa: BLE001  (an export error of any kind must not stop the campaign)
+        log(f"bgmaker campaign: could not carry {name}'s newest milestone: {e}")
+        return None
+    if prefix:
+        log(f"bgmaker campaign: carried {name}'s newest milestone to {paths.portable(Path(prefix).parent)}; "
+            f"commit it (git add {os.path.relpath(Path(prefix).parent, paths.REPO_ROOT)}) so another machine "
+            "goes on from it")
+    return prefix
 
 
 def status():
@@ -198,7 +218,8 @@ def status():
             source, cpu_s = committed
             flat = _shipped_plateau(source)
             done[name] = bool(flat) or cpu_s >= hours * 3600
-            lines.append(f"{name}: no state on this machine; its committed model {paths.portable(source)} had spent "
+            what = "carried milestone" if Path(source).parent.name == records.CARRY_DIR else "model"
+            lines.append(f"{name}: no state on this machine; its committed {what} {paths.portable(source)} had spent "
                          f"{cpu_s / 3600:.2f} of {hours:g} CPU-hours"
                          + (f"; stopped at {flat.get('spent_cpu_hours', cpu_s / 3600):.2f}, its validation curve "
                             f"flat: best milestone {flat['best']} at {flat['best_cpu_hours']:g} CPU-hours "
@@ -293,24 +314,29 @@ def check_plateau(name, log=print):
 
 
 def committed_model(name, parent):
-    """(models/<name>, CPU seconds it had spent) when a lost state resumes stage `name` from its own
-    committed model, else (None, 0.0); cheap (no scoring), so --status can say it before anything trains.
+    """(folder, CPU seconds it had spent) a lost state resumes stage `name` from, else (None, 0.0); cheap (no
+    scoring), so --status can say it before anything trains.
 
-    Only a model the campaign itself shipped (its `shipped` record) counts, and only while the parent
-    has no milestones here: those are newer than anything committed and win (resume_source).
+    The committed folder of the stage's own that had spent more: its carried milestone (models/carry/<name>,
+    `carry`) or a model the campaign itself shipped (models/<name> with its `shipped` record); and only
+    while the parent has no milestones here: those are newer than anything committed and win (resume_source).
     """
     from bgmaker_configs.runs import get_run
     from bgmaker.training.run_state import read_milestones
-    own = get_run(name).shipped_dir
-    if not (own / "checkpoint").is_file() or (parent and read_milestones(run_dir(parent))):
+    if parent and read_milestones(run_dir(parent)):
         return None, 0.0
-    try:
-        shipped = records.read_record(own).get("shipped")
-    except (OSError, ValueError):
-        shipped = None
-    if shipped and shipped.get("cpu_hours"):
-        return str(own), shipped["cpu_hours"] * 3600
-    return None, 0.0
+    found = (None, 0.0)
+    for folder, key in ((records.carry_dir(name), "carried"), (get_run(name).shipped_dir, "shipped")):
+        if not (folder / "checkpoint").is_file():
+            continue
+        try:
+            held = records.read_record(folder).get(key)
+        except (OSError, ValueError):
+            held = None
+        cpu_s = held and (held.get("cpu_s") or (held.get("cpu_hours") or 0) * 3600)
+        if cpu_s and cpu_s > found[1]:
+            found = (str(folder), float(cpu_s))
+    return found
 
 
 def resume_source(name, parent):
@@ -486,12 +512,13 @@ def train_stage(name, hours, parent, nice, milestone_minutes=60.0):
     return train_in_child(name, flags, run_dir(name).parent / f"{name}.log", env=env(), nice=nice)
 
 
-def validation_scores(name, folder=None, seed=0, log=print):
+def validation_scores(name, folder=None, seed=0, log=print, cached_only=False):
     """Every milestone of run `name` (in `folder`, default the campaign's) scored on its validation split.
 
     bgmaker.evaluation.evaluate.validate, once per milestone: results are cached in
     <folder>/validation.jsonl, so a stopped scoring resumes. Records: the
     milestone's step, examples, cpu_s, wall_s, checkpoint (absolute) and summary.
+    cached_only: only the milestones already scored (nothing is computed).
     """
     from bgmaker.training.run_state import read_milestones
     from bgmaker_configs.runs import get_run
@@ -504,7 +531,7 @@ def validation_scores(name, folder=None, seed=0, log=print):
             scored[record["checkpoint"]] = record
     for milestone in read_milestones(folder):
         key = Path(milestone["checkpoint"]).name
-        if key not in scored:
+        if key not in scored and not cached_only:
             log(f"validating {name} {key} ({milestone['cpu_s'] / 60:.0f} CPU-minutes)")
             if get_run(name).humanizes:
                 from bgmaker.humanize.evaluate import score_checkpoint
@@ -552,7 +579,11 @@ def weights_score(name, checkpoint, folder, seed=0, log=print):
         record = json.loads(cache.read_text())
         if record["checkpoint"] == str(checkpoint):
             return record
-    known = {Path(m["checkpoint"]).name: m for m in read_milestones(checkpoint.parent.parent)}.get(checkpoint.name, {})
+    known = {Path(m["checkpoint"]).name: m for m in read_milestones(checkpoint.parent.parent)}.get(checkpoint.name)
+    if known is None and checkpoint.is_dir() and records.has_record(checkpoint):  # a committed model: its record
+        record = records.read_record(checkpoint)
+        known = record.get("carried") or record.get("shipped")
+    known = known or {}
     log(f"validating {name}'s starting weights {checkpoint.name} ({checkpoint})")
     summary = evaluate.validate(name, str(checkpoint), seed=seed, log=lambda *_: None,
                                 output_dir=folder / "validation" / "start")
@@ -620,7 +651,8 @@ def ship(name):
     best, start, _ = stage_choice(name)
     # Ranked with the weights it started from (the choice's figures): a fine-tuned stage none of whose
     # milestones beats them is not shipped as an improvement of them.
-    if best is start:
+    # A stage that went on from its own carried milestone ships it if nothing since beat it (it is the stage's).
+    if best is start and Path(start["checkpoint"]).parent.name != records.CARRY_DIR:
         from bgmaker.errors import UserError
         raise UserError(f"{name}: none of its milestones has beaten its starting weights "
                         f"{Path(start['checkpoint']).name} on validation ({', '.join(CHOICE_FIGURES)}); "
@@ -668,6 +700,90 @@ def ship(name):
     # Priors and attribute vectors of this model's own latent space (a predecessor's would steer it wrongly)
     from bgmaker.evaluation import priors as latent_priors
     latent_priors.fit_and_evaluate(get_run(name), prefix, out)
+    drop_carry(name)
     return prefix
+
+
+def stage_history(name, score=False, log=print):
+    """Stage `name`'s curves, in CPU seconds of the whole stage: dict(progress, validation, starts), oldest first.
+
+    Its run's own records shifted by its credit, behind the curves of the carried milestone it resumed from
+    (its HISTORY_FILE), if it did. score: also score the milestones not yet scored on validation (slow);
+    else only those already scored. The starting weights' score is not among them (start_score).
+    """
+    from bgmaker.training.run_state import read_progress
+    folder = run_dir(name)
+    before, model = credit(name)
+    carried = {}
+    if model and (Path(model) / HISTORY_FILE).is_file():
+        carried = json.loads((Path(model) / HISTORY_FILE).read_text())
+    scores = validation_scores(name, log=log, cached_only=not score) if folder.is_dir() else []
+    starts = records.read_record(folder, missing_ok=True).get("starts", []) if folder.is_dir() else []
+    return dict(progress=carried.get("progress", []) + [dict(p, cpu_s=p["cpu_s"] + before) for p in read_progress(folder)],
+                validation=carried.get("validation", []) + [dict(v, cpu_s=v["cpu_s"] + before) for v in scores],
+                starts=carried.get("starts", []) + [dict(s, cpu_s_before=s["cpu_s_before"] + before) for s in starts])
+
+
+def carry(name):
+    """Export stage `name`'s newest milestone, rounded to fp16 as --ship rounds, to models/carry/<name> with
+    what it had spent and its curves; return the prefix, or None when the folder already holds it.
+
+    Why: the campaign's state lives outside the checkout and survives only a session on the same machine.
+    Committed, the carried milestone is where a campaign on another machine goes on from (committed_model:
+    with its global step and its CPU credited), instead of the stage's older shipped model. Adam's moments
+    are not carried (weights only, as a shipped model), so a resume from it starts them anew. One folder per
+    stage, overwritten: each commit of it adds one fp16-rounded model to the history.
+    """
+    import shutil
+
+    from bgmaker.models import export
+    from bgmaker.training.run_state import read_milestones, read_progress
+    milestones = read_milestones(run_dir(name))
+    if not milestones:
+        return None
+    newest = milestones[-1]
+    before, _ = credit(name)
+    cpu_s = newest["cpu_s"] + before
+    from bgmaker_configs.runs import get_run
+    shipped = records.read_record(get_run(name).shipped_dir, missing_ok=True).get("shipped") or {}
+    if (shipped.get("run_cpu_hours") or 0) * 3600 >= cpu_s - 36:  # shipped since: its --ship saw this milestone
+        return None
+    out = records.carry_dir(name)
+    held = records.read_record(out, missing_ok=True).get("carried") or {} if (out / "checkpoint").is_file() else {}
+    if held.get("step") == newest["step"] and held.get("cpu_s") == cpu_s:
+        return None
+    history = stage_history(name)
+    history = dict(progress=[p for p in history["progress"] if p["cpu_s"] <= cpu_s],
+                   validation=[dict(v, checkpoint=paths.portable(v["checkpoint"])) for v in history["validation"]
+                               if v["cpu_s"] <= cpu_s],
+                   starts=[s for s in history["starts"] if s["cpu_s_before"] <= cpu_s])
+    last = next((p for p in reversed(read_progress(run_dir(name))) if p["cpu_s"] <= newest["cpu_s"]), {})
+    staging = out.with_name(f"{out.name}.new-{os.getpid()}")  # filled, then swapped in: never half-written
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        prefix = export.export(name, newest["checkpoint"], staging, run_dir=run_dir(name), weights="fp16")
+        (staging / HISTORY_FILE).write_text(json.dumps(history, default=float) + "\n")
+        record = records.read_record(staging, missing_ok=True)
+        record["exported_from"] = f"$BGMAKER_STATE_DIR/campaign/runs/{name}/milestones/{Path(newest['checkpoint']).name}"
+        record["carried"] = dict(checkpoint=Path(prefix).name, step=newest["step"], examples=newest["examples"],
+                                 cpu_s=cpu_s, cpu_hours=round(cpu_s / 3600, 2), cpu=last.get("cpu"),
+                                 precision=last.get("precision"), time=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        records.write_record(staging, record, default=float)
+        shutil.rmtree(out, ignore_errors=True)
+        os.replace(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return str(out / Path(prefix).name)
+
+
+def drop_carry(name):
+    """Remove stage `name`'s carried milestone once the stage is done: its shipped model supersedes it (a carry
+    that had spent more would otherwise have a new machine train a finished stage again). True if removed."""
+    import shutil
+    hours = dict((n, h) for n, h, _, _ in STAGES)[name]
+    if not records.carry_dir(name).is_dir() or not stage_done(name, hours):
+        return False
+    shutil.rmtree(records.carry_dir(name))
+    return True
 
 
