@@ -341,7 +341,8 @@ def train(run, mode="train", extra=(), precision=None, recipe=None, init_from=No
         except FileNotFoundError as e:
             raise UserError(str(e)) from None
     examples = run.examples_path(split, recipe.every_window, recipe.replay)
-    if examples_read(examples) == str(examples) and not examples.is_file():
+    from bgmaker.data.convert import examples_pattern
+    if examples_pattern(examples) is None:  # neither the file nor the Beam pipeline's shards of it
         raise UserError(f"run {run.name} has no {split} data at {examples}; make it with: "
                         f"scripts/convert_gmd.sh --run {run.name}" + ("" if recipe.every_window else " --whole-files"))
     if init_from:
