@@ -426,8 +426,9 @@ def test_a_stage_is_carried_in_git_and_a_new_machine_goes_on_from_it(tiny_model,
     monkeypatch.setattr(subprocess, "run",
                         lambda command, **k: commands.append(command) or subprocess.CompletedProcess(command, 0))
     campaign.train_stage("v1_all", 24.0, None, 10, 60.0)
-    assert f"--init-from {carried} --init-step" in " ".join(commands[0])
-    assert campaign.credit("v1_all") == (10800.0, str(carried))
+    start = campaign.run_dir("v1_all") / campaign.CARRIED_START  # a copy: the next carry overwrites models/carry
+    assert f"--init-from {start} --init-step" in " ".join(commands[0]) and (start / "model.ckpt-2.index").is_file()
+    assert campaign.credit("v1_all") == (10800.0, str(start))
     (campaign.run_dir("v1_all") / "progress.jsonl").write_text(json.dumps(dict(
         step=3, examples=192, cpu_s=600.0, wall_s=600.0, loss=1.0)) + "\n")
     assert [p["cpu_s"] for p in campaign.stage_history("v1_all")["progress"]] == [9000.0, 10800.0, 11400.0]

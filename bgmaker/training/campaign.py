@@ -74,6 +74,7 @@ CHOICE_FILE = "choice.json"
 # A carried milestone's curves (carry), in CPU seconds of the whole stage: what a resume from it on
 # another machine puts ahead of its own in stage_history.
 HISTORY_FILE = "history.json"
+CARRIED_START = "carried_start"  # a stage's run folder: the carried milestone it went on from (train_stage)
 # The paired check that bf16 training learns as fp32 does (reports/bf16_training.py): a drum stage
 # trains in bf16 on a CPU with hardware bf16 only where it passed.
 BF16_CHECK = paths.REPO_ROOT / "reports" / "bf16_training.json"
@@ -470,6 +471,14 @@ def train_stage(name, hours, parent, nice, milestone_minutes=60.0):
     if not latest_checkpoint(str(run_dir(name))):
         source, cpu_s = resume_source(name, parent)
         from_parent = bool(parent) and not cpu_s
+        if source and Path(source).parent.name == records.CARRY_DIR:
+            # A copy in the run folder: the stage's next carry overwrites models/carry/<name>, and its start
+            # (start_score) and carried curves (stage_history) must stay these weights and curves.
+            import shutil
+            copy = run_dir(name) / CARRIED_START
+            shutil.rmtree(copy, ignore_errors=True)
+            shutil.copytree(source, copy)  # ~30 MB
+            source = str(copy)
         if source:
             extra = ["--init-from", source]
         if source and cpu_s:  # the stage's own committed model: go on with its step (learning-rate schedule)
@@ -652,7 +661,7 @@ def ship(name):
     # Ranked with the weights it started from (the choice's figures): a fine-tuned stage none of whose
     # milestones beats them is not shipped as an improvement of them.
     # A stage that went on from its own carried milestone ships it if nothing since beat it (it is the stage's).
-    if best is start and Path(start["checkpoint"]).parent.name != records.CARRY_DIR:
+    if best is start and Path(start["checkpoint"]).name != CARRIED_START:
         from bgmaker.errors import UserError
         raise UserError(f"{name}: none of its milestones has beaten its starting weights "
                         f"{Path(start['checkpoint']).name} on validation ({', '.join(CHOICE_FIGURES)}); "
@@ -715,8 +724,9 @@ def stage_history(name, score=False, log=print):
     folder = run_dir(name)
     before, model = credit(name)
     carried = {}
-    if model and (Path(model) / HISTORY_FILE).is_file():
-        carried = json.loads((Path(model) / HISTORY_FILE).read_text())
+    if model and (Path(model) / HISTORY_FILE).is_file():  # up to the carried milestone: the run's own follow
+        carried = {k: [r for r in v if r.get("cpu_s", r.get("cpu_s_before", 0)) <= before]
+                   for k, v in json.loads((Path(model) / HISTORY_FILE).read_text()).items()}
     scores = validation_scores(name, log=log, cached_only=not score) if folder.is_dir() else []
     starts = records.read_record(folder, missing_ok=True).get("starts", []) if folder.is_dir() else []
     return dict(progress=carried.get("progress", []) + [dict(p, cpu_s=p["cpu_s"] + before) for p in read_progress(folder)],
