@@ -61,6 +61,17 @@ def faded(mu_a, mu_b, r_a, r_b, p):
     return z
 
 
+def path_keys(path, one_key):
+    """The sampling keys of a path's points: the ends keep their own (exact reconstructions); the points between
+    get one key each (what generate does) or, with `one_key`, share one."""
+    from bgmaker.generation.generator import item_key
+    from bgmaker.generation.seeded_sampling import row_keys
+    a, b = (int(k) for k in row_keys(path[[0, -1]]))
+    between = [item_key("between", a, b)] * (len(path) - 2) if one_key else [
+        item_key("between", a, b, i) for i in range(1, len(path) - 1)]
+    return [a] + between + [b]
+
+
 def paths_for(generator, windows, pairs, seed):
     from bgmaker.data.windows import to_grid
     from bgmaker.generation.generator import interpolation_z
@@ -74,14 +85,8 @@ def paths_for(generator, windows, pairs, seed):
                 "refined": lambda i, j: interpolation_z(refined[i], refined[j], STEPS)}
     for p in FADES:
         variants[f"fade-{p}"] = (lambda p: lambda i, j: faded(mu[i], mu[j], refined[i], refined[j], p))(p)
-    from bgmaker.generation.generator import item_key
-    from bgmaker.generation.seeded_sampling import row_keys
-
-    def one_key(path):  # the ends keep their own keys (exact reconstructions); the points between share one
-        a, b = (int(k) for k in row_keys(path[[0, -1]]))
-        return [a] + [item_key("between", a, b)] * (len(path) - 2) + [b]
     for name in ("mean", "refined", "fade-4"):
-        variants[f"{name}, one key"] = (name, one_key)
+        variants[f"{name}, one key"] = (name, lambda path: path_keys(path, one_key=True))
     out = {}
     for name, make in variants.items():
         keyed = None

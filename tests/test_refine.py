@@ -38,6 +38,17 @@ def test_refinement_lowers_the_decoders_loss_and_moves_from_the_mean(generators,
     assert not np.allclose(mean, refined)
 
 
+def test_an_anchor_holds_the_codes_nearer_the_encoders_mean(generators, tiny_model):
+    """reports/refine_anchor.py's anchor term: weight 0 is today's refinement to the bit; a weight pulls toward mu."""
+    g = generators()
+    beats = [tiny_model["midi_dir"] / f"beat_{i}.mid" for i in range(4)]
+    mu, _, _, targets = g._encode(beats)
+    free, _ = g.refiner().refine(np.asarray(targets), np.asarray(mu), 40)
+    assert np.array_equal(free, g.refiner().refine(np.asarray(targets), np.asarray(mu), 40, anchor_weight=0.0)[0])
+    held, _ = g.refiner().refine(np.asarray(targets), np.asarray(mu), 40, anchor_weight=10.0)
+    assert np.linalg.norm(held - mu, axis=1).mean() < 0.5 * np.linalg.norm(free - mu, axis=1).mean()
+
+
 def test_refine_steps_0_is_the_encoders_mean_as_before(generators, tiny_model):
     g = generators(refine_steps=0)
     beat = tiny_model["midi_dir"] / "beat_3.mid"
