@@ -414,7 +414,14 @@ def test_a_stage_is_carried_in_git_and_a_new_machine_goes_on_from_it(tiny_model,
     history = json.loads((carried / campaign.HISTORY_FILE).read_text())
     assert [p["cpu_s"] for p in history["progress"]] == [9000.0, 10800.0]  # up to the milestone, whole-stage CPU
     assert campaign.carry("v1_all") is None  # nothing newer
-    assert not list(carried.parent.glob("*.new-*"))  # its staging folder is gone
+    with open(folder / "milestones" / "index.jsonl", "a") as f:  # a newer milestone replaces the carried one
+        f.write(json.dumps(dict(checkpoint="model.ckpt-2", step=3, examples=192, cpu_s=3700.0, wall_s=3700.0)) + "\n")
+    campaign.carry("v1_all")
+    assert records.read_record(carried)["carried"]["cpu_s"] == 10900.0
+    assert sorted(p.name for p in carried.parent.iterdir()) == ["v1_all"]  # no staging or older folder left
+    (folder / "milestones" / "index.jsonl").write_text(json.dumps(dict(
+        checkpoint="model.ckpt-2", step=2, examples=128, cpu_s=3600.0, wall_s=3600.0)) + "\n")
+    campaign.carry("v1_all")
 
     monkeypatch.setenv("BGMAKER_STATE_DIR", str(tmp_path / "new_machine"))
     assert campaign.resume_source("v1_all", None) == (str(carried), 10800.0)

@@ -759,13 +759,15 @@ def carry(name):
     if (shipped.get("run_cpu_hours") or 0) * 3600 >= cpu_s - 36:  # shipped since: its --ship saw this milestone
         return None
     out = records.carry_dir(name)
-    held = records.read_record(out, missing_ok=True).get("carried") or {} if (out / "checkpoint").is_file() else {}
+    held = {}
+    if (out / "checkpoint").is_file():
+        held = records.read_record(out, missing_ok=True).get("carried") or {}
     if held.get("step") == newest["step"] and held.get("cpu_s") == cpu_s:
         return None
-    history = stage_history(name)
+    history = stage_history(name)  # the run's own checkpoints named as on any machine (the carried ones are)
     history = dict(progress=[p for p in history["progress"] if p["cpu_s"] <= cpu_s],
-                   validation=[dict(v, checkpoint=paths.portable(v["checkpoint"])) for v in history["validation"]
-                               if v["cpu_s"] <= cpu_s],
+                   validation=[dict(v, checkpoint=paths.portable(v["checkpoint"]) if Path(v["checkpoint"]).is_absolute()
+                                    else v["checkpoint"]) for v in history["validation"] if v["cpu_s"] <= cpu_s],
                    starts=[s for s in history["starts"] if s["cpu_s_before"] <= cpu_s])
     last = next((p for p in reversed(read_progress(run_dir(name))) if p["cpu_s"] <= newest["cpu_s"]), {})
     staging = out.with_name(f"{out.name}.new-{os.getpid()}")  # filled, then swapped in: never half-written
@@ -779,8 +781,11 @@ def carry(name):
                                  cpu_s=cpu_s, cpu_hours=round(cpu_s / 3600, 2), cpu=last.get("cpu"),
                                  precision=last.get("precision"), time=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
         records.write_record(staging, record, default=float)
-        shutil.rmtree(out, ignore_errors=True)
+        old = out.with_name(f"{out.name}.old-{os.getpid()}")
+        if out.exists():
+            os.replace(out, old)  # the older carry stays whole until the new one is in place
         os.replace(staging, out)
+        shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return str(out / Path(prefix).name)
