@@ -454,3 +454,61 @@ def test_a_stage_is_carried_in_git_and_a_new_machine_goes_on_from_it(tiny_model,
     assert carried.is_dir() and not campaign.drop_carry("v1_all")  # not done: kept
     (folder / campaign.PLATEAU_FILE).write_text("{}")
     assert campaign.drop_carry("v1_all") and not carried.exists()
+
+
+def test_a_stage_stopped_on_its_plateau_carries_its_best_milestone_and_a_new_machine_ships_it(
+        tiny_model, tmp_path, monkeypatch):
+    """v1_all stopped on its plateau before it shipped: its carry is the best milestone with the plateau record.
+    On a new machine v1_all stays stopped, v2_rock_beat starts from that carry (not from its own model, fine-tuned
+    from older v1_all weights), and --ship v1_all ships the carried milestone with the CPU it had spent."""
+    import shutil
+
+    from bgmaker.models import records
+    monkeypatch.setenv("BGMAKER_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("BGMAKER_MODELS_DIR", str(tmp_path / "models"))
+    for run, shipped in (("v1_all", dict(cpu_hours=8.0, run_cpu_hours=8.0)),
+                         ("v2_rock_beat", dict(cpu_hours=2.33, run_cpu_hours=4.33, plateau=dict(best="model.ckpt-1")))):
+        (tmp_path / "models" / run).mkdir(parents=True)
+        (tmp_path / "models" / run / "checkpoint").write_text('model_checkpoint_path: "model.ckpt-1"\n')
+        (tmp_path / "models" / run / "bgmaker_run.json").write_text(json.dumps(dict(shipped=shipped)))
+    folder = campaign.run_dir("v1_all")
+    (folder / "milestones").mkdir(parents=True)
+    for step in (2, 3):  # the tiny checkpoint under two milestone names
+        for f in tiny_model["checkpoint"].parent.glob("model.ckpt-2.*"):
+            shutil.copy(f, folder / "milestones" / f.name.replace("ckpt-2", f"ckpt-{step}"))
+    (folder / "hparams.txt").write_text(tiny_model["hparams"] + "\n")
+    (folder / "bgmaker_run.json").write_text(json.dumps(dict(run="v1_all")))
+    (folder / campaign.CREDIT_FILE).write_text(json.dumps(dict(cpu_s=28800.0, model=str(tmp_path / "models" / "v1_all"))))
+    (folder / "milestones" / "index.jsonl").write_text("".join(json.dumps(dict(
+        checkpoint=f"model.ckpt-{s}", step=s, examples=s, cpu_s=c, wall_s=c)) + "\n" for s, c in ((2, 21600.0), (3, 28800.0))))
+    flat = dict(best="model.ckpt-2", best_cpu_hours=14.0, newest="model.ckpt-3", newest_cpu_hours=16.0,
+                spent_cpu_hours=16.0)
+    (folder / campaign.PLATEAU_FILE).write_text(json.dumps(flat))
+    assert campaign.carry("v1_all").endswith("model.ckpt-2")
+    carried = records.read_record(records.carry_dir("v1_all"))["carried"]
+    assert (carried["step"], carried["cpu_hours"], carried["plateau"]) == (2, 14.0, flat)
+
+    monkeypatch.setenv("BGMAKER_STATE_DIR", str(tmp_path / "new_machine"))
+    # v2_rock_beat's own model was fine-tuned from the 8-hour v1_all: it starts again from the carried best
+    assert campaign.resume_source("v2_rock_beat", "v1_all") == (str(records.carry_dir("v1_all")), 0.0)
+    commands = []
+    monkeypatch.setattr("bgmaker.data.convert.converted", lambda *a, **k: None)
+    monkeypatch.setattr(subprocess, "run",
+                        lambda command, **k: commands.append(command) or subprocess.CompletedProcess(command, 0))
+    assert campaign.train_stage("v1_all", 24.0, None, 10, 60.0) == 0 and not commands  # stopped: nothing to train
+    assert campaign.stage_done("v1_all", 24.0) and campaign.plateau("v1_all")["best"] == "model.ckpt-2"
+
+    from bgmaker.evaluation import check, evaluate
+    from bgmaker.evaluation import priors as latent_priors
+    exported = []
+    monkeypatch.setattr(campaign, "weights_score", lambda name, checkpoint, folder, *a, **k: dict(
+        checkpoint=str(checkpoint), step=2, examples=2, cpu_s=0.0, summary={}, start=True))
+    monkeypatch.setattr("bgmaker.models.export.export", lambda name, checkpoint, out, **k: exported.append(checkpoint)
+                        or str(out / "model.ckpt-2"))
+    for module, function in ((evaluate, "evaluate"), (check, "record"), (latent_priors, "fit_and_evaluate")):
+        monkeypatch.setattr(module, function, lambda *a, **k: None)
+    campaign.ship("v1_all")
+    assert exported == [str(campaign.run_dir("v1_all") / campaign.CARRIED_START)]
+    shipped = records.read_record(tmp_path / "models" / "v1_all")["shipped"]
+    assert (shipped["cpu_hours"], shipped["run_cpu_hours"], shipped["plateau"]["best"]) == (14.0, 16.0, "model.ckpt-2")
+    assert not records.carry_dir("v1_all").exists()  # shipped: the carry goes

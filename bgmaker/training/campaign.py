@@ -319,16 +319,19 @@ def committed_model(name, parent):
     scoring), so --status can say it before anything trains.
 
     The committed folder of the stage's own that had spent more: its carried milestone (models/carry/<name>,
-    `carry`) or a model the campaign itself shipped (models/<name> with its `shipped` record); and only
-    while the parent has no milestones here: those are newer than anything committed and win (resume_source).
+    `carry`) or a model the campaign itself shipped (models/<name> with its `shipped` record), the latter
+    not while the parent has a carried milestone; and only while the parent has no milestones here: those
+    are newer than anything committed and win (resume_source).
     """
     from bgmaker_configs.runs import get_run
     from bgmaker.training.run_state import read_milestones
     if parent and read_milestones(run_dir(parent)):
         return None, 0.0
+    # A carried parent trained on past its shipped model: the child's shipped model came from older weights.
+    parent_carried = bool(parent) and (records.carry_dir(parent) / "checkpoint").is_file()
     found = (None, 0.0)
     for folder, key in ((records.carry_dir(name), "carried"), (get_run(name).shipped_dir, "shipped")):
-        if not (folder / "checkpoint").is_file():
+        if not (folder / "checkpoint").is_file() or (key == "shipped" and parent_carried):
             continue
         try:
             held = records.read_record(folder).get(key)
@@ -358,16 +361,21 @@ def resume_source(name, parent):
         best = best_milestone(parent)
         if best:
             return best["checkpoint"], 0.0
+        committed, _ = committed_model(parent, None)  # its carried best milestone, once newer than its model
+        if committed:
+            return committed, 0.0
         shipped = get_run(parent).shipped_dir
         return (str(shipped), 0.0) if (shipped / "checkpoint").is_file() else (None, 0.0)
     return None, 0.0
 
 
 def _shipped_plateau(model):
-    """The plateau record a model shipped by the campaign carries (ship copies it), else None."""
+    """The plateau record a model shipped by the campaign (ship copies it), or a carried milestone of a
+    stopped stage (carry), holds, else None."""
     try:
-        return records.read_record(model)["shipped"].get("plateau")
-    except (OSError, ValueError, KeyError, TypeError):
+        record = records.read_record(model)
+        return (record.get("shipped") or record.get("carried") or {}).get("plateau")
+    except (OSError, ValueError, TypeError):
         return None
 
 
@@ -655,9 +663,15 @@ def ship(name):
     from bgmaker.models import export
     from bgmaker.training.run_state import read_milestones, read_progress
     from bgmaker_configs.runs import get_run
-    if not read_milestones(run_dir(name)):
+    before, model = credit(name)
+    if read_milestones(run_dir(name)):
+        best, start, _ = stage_choice(name)
+    elif model and Path(model).name == CARRIED_START and plateau(name):
+        # state lost after the stage stopped: its carried milestone is the best it had (carry)
+        start = None
+        best = dict(weights_score(name, model, run_dir(name)), cpu_s=0.0)
+    else:
         raise ValueError(f"campaign run {name} has no milestone yet ({run_dir(name)})")
-    best, start, _ = stage_choice(name)
     # Ranked with the weights it started from (the choice's figures): a fine-tuned stage none of whose
     # milestones beats them is not shipped as an improvement of them.
     # A stage that went on from its own carried milestone ships it if nothing since beat it (it is the stage's).
@@ -681,11 +695,13 @@ def ship(name):
         raise
     progress = read_progress(run_dir(name))
     record = records.read_record(out, missing_ok=True)
-    before = credit(name)[0]  # CPU a resumed stage had spent before its run folder began counting
+    # `before`: CPU a resumed stage had spent before its run folder began counting (its credit)
+    run_cpu_s = max(progress[-1]["cpu_s"] + before if progress else before,
+                    (plateau(name) or {}).get("spent_cpu_hours", 0) * 3600)
     record.update(shipped=dict(
         checkpoint=Path(prefix).name, step=best["step"], examples=best["examples"],
         cpu_hours=round((best["cpu_s"] + before) / 3600, 2),
-        run_cpu_hours=round((progress[-1]["cpu_s"] + before) / 3600, 2),
+        run_cpu_hours=round(run_cpu_s / 3600, 2),
         chosen_on="validation split, best mean rank of " + ", ".join(choice_figures(name)),
         validation=best["summary"], plateau=plateau(name), start_validation=start and dict(
             checkpoint=Path(start["checkpoint"]).name, step=start["step"], summary=start["summary"]),
@@ -752,6 +768,11 @@ def carry(name):
     if not milestones:
         return None
     newest = milestones[-1]
+    flat = plateau(name)
+    if flat:  # stopped on its plateau: the milestone it will ship, and the record that keeps it stopped
+        newest = next((m for m in milestones if Path(m["checkpoint"]).name == flat["best"]), None)
+        if newest is None:  # its best is the weights it started from: nothing of its own to carry
+            return None
     before, _ = credit(name)
     cpu_s = newest["cpu_s"] + before
     from bgmaker_configs.runs import get_run
@@ -762,7 +783,7 @@ def carry(name):
     held = {}
     if (out / "checkpoint").is_file():
         held = records.read_record(out, missing_ok=True).get("carried") or {}
-    if held.get("step") == newest["step"] and held.get("cpu_s") == cpu_s:
+    if held.get("step") == newest["step"] and held.get("cpu_s") == cpu_s and held.get("plateau") == flat:
         return None
     history = stage_history(name)  # the run's own checkpoints named as on any machine (the carried ones are)
     history = dict(progress=[p for p in history["progress"] if p["cpu_s"] <= cpu_s],
@@ -779,7 +800,8 @@ def carry(name):
         record["exported_from"] = f"$BGMAKER_STATE_DIR/campaign/runs/{name}/milestones/{Path(newest['checkpoint']).name}"
         record["carried"] = dict(checkpoint=Path(prefix).name, step=newest["step"], examples=newest["examples"],
                                  cpu_s=cpu_s, cpu_hours=round(cpu_s / 3600, 2), cpu=last.get("cpu"),
-                                 precision=last.get("precision"), time=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+                                 precision=last.get("precision"), plateau=flat,
+                                 time=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
         records.write_record(staging, record, default=float)
         old = out.with_name(f"{out.name}.old-{os.getpid()}")
         if out.exists():
