@@ -512,3 +512,16 @@ def test_a_stage_stopped_on_its_plateau_carries_its_best_milestone_and_a_new_mac
     shipped = records.read_record(tmp_path / "models" / "v1_all")["shipped"]
     assert (shipped["cpu_hours"], shipped["run_cpu_hours"], shipped["plateau"]["best"]) == (14.0, 16.0, "model.ckpt-2")
     assert not records.carry_dir("v1_all").exists()  # shipped: the carry goes
+
+
+def test_a_lost_machine_credits_what_a_shipped_stage_had_spent_not_only_its_best_milestone(tmp_path, monkeypatch):
+    """humanize shipped its 4-hour milestone of a 6-hour run: on a new machine its budget is spent."""
+    monkeypatch.setenv("BGMAKER_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("BGMAKER_MODELS_DIR", str(tmp_path / "models"))
+    (tmp_path / "models" / "humanize").mkdir(parents=True)
+    (tmp_path / "models" / "humanize" / "checkpoint").write_text('model_checkpoint_path: "model.ckpt-1"\n')
+    (tmp_path / "models" / "humanize" / "bgmaker_run.json").write_text(json.dumps(dict(
+        shipped=dict(cpu_hours=4.0, run_cpu_hours=6.0))))
+    assert campaign.resume_source("humanize", None) == (str(tmp_path / "models" / "humanize"), 21600.0)
+    assert _line(campaign.status(), "humanize").endswith("had spent 6.00 of 6 CPU-hours: its budget is spent "
+                                                         "(nothing to train)")

@@ -337,7 +337,9 @@ def committed_model(name, parent):
             held = records.read_record(folder).get(key)
         except (OSError, ValueError):
             held = None
-        cpu_s = held and (held.get("cpu_s") or (held.get("cpu_hours") or 0) * 3600)
+        # what the stage had spent: a shipped model's run (its best milestone may be older: humanize shipped
+        # its 4-hour milestone of a 6-hour run), a carried milestone's own CPU
+        cpu_s = held and (held.get("cpu_s") or (held.get("run_cpu_hours") or held.get("cpu_hours") or 0) * 3600)
         if cpu_s and cpu_s > found[1]:
             found = (str(folder), float(cpu_s))
     return found
