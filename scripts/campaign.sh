@@ -10,8 +10,9 @@
 #                  ~/.local/state/bgmaker/campaign/runs/<run>.log (each stage's training)
 #   --foreground   the same, in this terminal
 #   --status       whether it is running; CPU-hours spent, steps and milestones of each stage
-#   --carry [RUN]  export the newest milestone of RUN (default: each stage's) to models/carry/RUN
-#                  (the campaign does it after each chunk); commit it, and another machine goes on from it
+#   --carry [RUN]  export the newest milestone of RUN (its best once it stopped; default: each stage's)
+#                  to models/carry/RUN (the campaign does it after each chunk); commit it, and another
+#                  machine goes on from it
 #   --ship RUN     choose RUN's best milestone on validation, export it to models/RUN with its
 #                  test-split evaluation (then commit models/RUN)
 # State (data, checkpoints, milestones) lives in $BGMAKER_STATE_DIR/campaign, default

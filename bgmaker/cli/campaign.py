@@ -28,8 +28,9 @@ def add_arguments(parser):
                         help="score RUN's milestones on validation, export the best to models/RUN with its "
                              "test-split evaluation, and exit")
     parser.add_argument("--carry", nargs="?", const="all", default=None, metavar="RUN",
-                        help="export the newest milestone of RUN (default: of every stage that has one) to "
-                             "models/carry/RUN, for a campaign on another machine to go on from; commit it, and exit")
+                        help="export the newest milestone of RUN (its best, once it stopped on a flat curve; "
+                             "default: of every stage that has one) to models/carry/RUN, for a campaign on another "
+                             "machine to go on from; commit it, and exit")
     parser.add_argument("--nice", type=int, default=10, help="niceness of the campaign and its training (default 10)")
 
 

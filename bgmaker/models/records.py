@@ -7,8 +7,8 @@ $BGMAKER_MODELS_DIR) holds the weights `bgmaker export` keeps. Each carries a
 **run record**, `bgmaker_run.json`: what the run was trained with and every
 start of it (bgmaker.training.train.record_run), with `exported_from` and,
 for a model the campaign shipped, `shipped` added. A **carried milestone** (`models/carry/<run>/`) is a campaign
-stage's newest milestone exported the same way, with `carried` added, so a
-campaign on another machine goes on from it.
+stage's newest milestone (its best once it stopped) exported the same way, with
+`carried` added, so a campaign on another machine goes on from it.
 
 Everything in the package that reads or writes those folders asks here, so
 the layout and the record's file name are spelled once (tests/test_structure.py
