@@ -525,3 +525,42 @@ def test_a_lost_machine_credits_what_a_shipped_stage_had_spent_not_only_its_best
     assert campaign.resume_source("humanize", None) == (str(tmp_path / "models" / "humanize"), 21600.0)
     assert _line(campaign.status(), "humanize").endswith("had spent 6.00 of 6 CPU-hours: its budget is spent "
                                                          "(nothing to train)")
+
+
+def test_a_carried_fine_tuning_stage_keeps_the_recipe_its_trials_chose(tiny_model, tmp_path, monkeypatch):
+    """v2_rock_beat's carry records its trials' choice; on a new machine it goes on with that recipe, every chunk,
+    without trying the recipes again; and the trials start from the parent's carry, not its older model."""
+    import shutil
+
+    from bgmaker.models import records
+    monkeypatch.setenv("BGMAKER_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("BGMAKER_MODELS_DIR", str(tmp_path / "models"))
+    folder = campaign.run_dir("v2_rock_beat")
+    (folder / "milestones").mkdir(parents=True)
+    for f in tiny_model["checkpoint"].parent.glob("model.ckpt-2.*"):
+        shutil.copy(f, folder / "milestones" / f.name)
+    (folder / "hparams.txt").write_text(tiny_model["hparams"] + "\n")
+    (folder / "bgmaker_run.json").write_text(json.dumps(dict(run="v2_rock_beat")))
+    (folder / "milestones" / "index.jsonl").write_text(json.dumps(dict(
+        checkpoint="model.ckpt-2", step=2, examples=128, cpu_s=1200.0, wall_s=1200.0)) + "\n")
+    campaign.trials_dir("v2_rock_beat").mkdir(parents=True)
+    (campaign.trials_dir("v2_rock_beat") / campaign.CHOICE_FILE).write_text(json.dumps(dict(recipe="replay25")))
+    campaign.carry("v2_rock_beat")
+    assert records.read_record(records.carry_dir("v2_rock_beat"))["carried"]["trial_choice"] == dict(recipe="replay25")
+
+    monkeypatch.setenv("BGMAKER_STATE_DIR", str(tmp_path / "new_machine"))
+    commands = []
+    monkeypatch.setattr("bgmaker.data.convert.converted", lambda *a, **k: None)
+    monkeypatch.setattr(subprocess, "run",
+                        lambda command, **k: commands.append(command) or subprocess.CompletedProcess(command, 0))
+    monkeypatch.setattr(campaign, "run_trials", lambda *a, **k: pytest.fail("the trials had chosen"))
+    campaign.train_stage("v2_rock_beat", 6.0, "v1_all", 10, 20.0)
+    (campaign.run_dir("v2_rock_beat") / "train").mkdir()  # later chunks go on from the run's own checkpoint
+    (campaign.run_dir("v2_rock_beat") / "train" / "checkpoint").write_text('model_checkpoint_path: "model.ckpt-9"\n')
+    campaign.train_stage("v2_rock_beat", 6.0, "v1_all", 10, 20.0)
+    assert all("--recipe replay25" in " ".join(c) for c in commands) and len(commands) == 2
+    assert campaign.credit("v2_rock_beat")[0] == 1200.0
+
+    # the parent's carried weights are what a child (and its trials) start from once it has no milestones here
+    shutil.copytree(records.carry_dir("v2_rock_beat"), records.carry_dir("v1_all"))
+    assert campaign.parent_weights("v1_all") == str(records.carry_dir("v1_all"))

@@ -349,26 +349,33 @@ def resume_source(name, parent):
     """(checkpoint or model folder, CPU seconds it credits) a stage starts from when it has no checkpoint.
 
     The parent's best milestone when the parent has milestones here (the
-    state directory is intact); else a model the campaign itself shipped for
-    this stage (models/<name> with a `shipped` record: its best milestone on
-    validation when it was shipped), credited with the CPU it had spent; else the parent's shipped
-    model; else nothing (from scratch). So a campaign on a new machine goes on
-    from what was committed instead of starting the stage again.
+    state directory is intact); else the stage's own committed folder
+    (committed_model: its carried milestone, or a model the campaign shipped
+    for it), credited with the CPU it had spent; else the parent's committed
+    weights (parent_weights); else nothing (from scratch). So a campaign on a
+    new machine goes on from what was committed instead of starting the stage again.
     """
-    from bgmaker_configs.runs import get_run
     own, cpu_s = committed_model(name, parent)
     if own:
         return own, cpu_s
     if parent:
-        best = best_milestone(parent)
-        if best:
-            return best["checkpoint"], 0.0
-        committed, _ = committed_model(parent, None)  # its carried best milestone, once newer than its model
-        if committed:
-            return committed, 0.0
-        shipped = get_run(parent).shipped_dir
-        return (str(shipped), 0.0) if (shipped / "checkpoint").is_file() else (None, 0.0)
+        return parent_weights(parent), 0.0
     return None, 0.0
+
+
+def parent_weights(parent):
+    """The weights a child stage starts from (its trials too): the parent's best milestone here, else its
+    committed folder that had spent more (its carried best milestone, once newer than its shipped model),
+    else its shipped model; None if it has none."""
+    from bgmaker_configs.runs import get_run
+    best = best_milestone(parent)
+    if best:
+        return best["checkpoint"]
+    committed, _ = committed_model(parent, None)
+    if committed:
+        return committed
+    shipped = get_run(parent).shipped_dir
+    return str(shipped) if (shipped / "checkpoint").is_file() else None
 
 
 def _shipped_plateau(model):
@@ -408,9 +415,9 @@ def run_trials(name, parent, nice, log=print):
     chosen = trial_choice(name)
     if chosen:
         return chosen
-    from bgmaker_configs.runs import get_run
-    best_parent = best_milestone(parent)  # the parent trained here, else its committed model
-    source = best_parent["checkpoint"] if best_parent else str(get_run(parent).shipped_dir)
+    source = parent_weights(parent)
+    if source is None:
+        raise RuntimeError(f"no weights of {parent} to try {name}'s recipes from: train or ship {parent} first")
     converted(name, root() / "data")
     for recipe in plan["recipes"]:
         folder = trial_dir(name, recipe)
@@ -489,6 +496,10 @@ def train_stage(name, hours, parent, nice, milestone_minutes=60.0):
             shutil.rmtree(copy, ignore_errors=True)
             shutil.copytree(source, copy)  # ~30 MB
             source = str(copy)
+            chosen = (records.read_record(copy).get("carried") or {}).get("trial_choice")
+            if chosen and name in TRIALS and trial_choice(name) is None:  # its trials' recipe, on every chunk
+                trials_dir(name).mkdir(parents=True, exist_ok=True)
+                (trials_dir(name) / CHOICE_FILE).write_text(json.dumps(chosen) + "\n")
         if source:
             extra = ["--init-from", source]
         if source and cpu_s:  # the stage's own committed model: go on with its step (learning-rate schedule)
@@ -803,6 +814,7 @@ def carry(name):
         record["carried"] = dict(checkpoint=Path(prefix).name, step=newest["step"], examples=newest["examples"],
                                  cpu_s=cpu_s, cpu_hours=round(cpu_s / 3600, 2), cpu=last.get("cpu"),
                                  precision=last.get("precision"), plateau=flat,
+                                 trial_choice=trial_choice(name) if name in TRIALS else None,
                                  time=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
         records.write_record(staging, record, default=float)
         old = out.with_name(f"{out.name}.old-{os.getpid()}")
