@@ -497,6 +497,11 @@ def test_a_stage_stopped_on_its_plateau_carries_its_best_milestone_and_a_new_mac
                         lambda command, **k: commands.append(command) or subprocess.CompletedProcess(command, 0))
     assert campaign.train_stage("v1_all", 24.0, None, 10, 60.0) == 0 and not commands  # stopped: nothing to train
     assert campaign.stage_done("v1_all", 24.0) and campaign.plateau("v1_all")["best"] == "model.ckpt-2"
+    monkeypatch.setattr(campaign, "run_trials", lambda *a, **k: dict(recipe="windows-b64"))
+    campaign.train_stage("v2_rock_beat", 6.0, "v1_all", 10, 20.0)  # a copy: shipping v1_all removes its carry
+    start = campaign.run_dir("v2_rock_beat") / campaign.PARENT_START
+    assert f"--init-from {start} --recipe windows-b64" in " ".join(commands[0]) and "--init-step" not in commands[0]
+    assert (start / "model.ckpt-2.index").is_file() and campaign.credit("v2_rock_beat") == (0.0, None)
 
     from bgmaker.evaluation import check, evaluate
     from bgmaker.evaluation import priors as latent_priors

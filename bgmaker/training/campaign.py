@@ -74,7 +74,8 @@ CHOICE_FILE = "choice.json"
 # A carried milestone's curves (carry), in CPU seconds of the whole stage: what a resume from it on
 # another machine puts ahead of its own in stage_history.
 HISTORY_FILE = "history.json"
-CARRIED_START = "carried_start"  # a stage's run folder: the carried milestone it went on from (train_stage)
+CARRIED_START = "carried_start"  # a stage's run folder: its own carried milestone it went on from (train_stage)
+PARENT_START = "parent_start"  # a stage's run or trials folder: the parent's carried milestone it started from
 # The paired check that bf16 training learns as fp32 does (reports/bf16_training.py): a drum stage
 # trains in bf16 on a CPU with hardware bf16 only where it passed.
 BF16_CHECK = paths.REPO_ROOT / "reports" / "bf16_training.json"
@@ -363,6 +364,20 @@ def resume_source(name, parent):
     return None, 0.0
 
 
+def held_copy(source, copy):
+    """`source` itself, or, for a carried milestone (models/carry/<run>), a copy of it at `copy`, returned.
+
+    A carry is overwritten by its stage's next carry and removed when that stage ships; what started from it
+    (its start score, its curves, the trials' ranking) must keep these weights.
+    """
+    if not source or Path(source).parent.name != records.CARRY_DIR:
+        return source
+    import shutil
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(source, copy)  # ~30 MB
+    return str(copy)
+
+
 def parent_weights(parent):
     """The weights a child stage starts from (its trials too): the parent's best milestone here, else its
     committed folder that had spent more (its carried best milestone, once newer than its shipped model),
@@ -415,7 +430,7 @@ def run_trials(name, parent, nice, log=print):
     chosen = trial_choice(name)
     if chosen:
         return chosen
-    source = parent_weights(parent)
+    source = held_copy(parent_weights(parent), trials_dir(name) / PARENT_START)
     if source is None:
         raise RuntimeError(f"no weights of {parent} to try {name}'s recipes from: train or ship {parent} first")
     converted(name, root() / "data")
@@ -488,15 +503,10 @@ def train_stage(name, hours, parent, nice, milestone_minutes=60.0):
     if not latest_checkpoint(str(run_dir(name))):
         source, cpu_s = resume_source(name, parent)
         from_parent = bool(parent) and not cpu_s
-        if source and Path(source).parent.name == records.CARRY_DIR:
-            # A copy in the run folder: the stage's next carry overwrites models/carry/<name>, and its start
-            # (start_score) and carried curves (stage_history) must stay these weights and curves.
-            import shutil
-            copy = run_dir(name) / CARRIED_START
-            shutil.rmtree(copy, ignore_errors=True)
-            shutil.copytree(source, copy)  # ~30 MB
-            source = str(copy)
-            chosen = (records.read_record(copy).get("carried") or {}).get("trial_choice")
+        own_carry = bool(source) and Path(source) == records.carry_dir(name)
+        source = held_copy(source, run_dir(name) / (CARRIED_START if own_carry else PARENT_START))
+        if own_carry:
+            chosen = (records.read_record(source).get("carried") or {}).get("trial_choice")
             if chosen and name in TRIALS and trial_choice(name) is None:  # its trials' recipe, on every chunk
                 trials_dir(name).mkdir(parents=True, exist_ok=True)
                 (trials_dir(name) / CHOICE_FILE).write_text(json.dumps(chosen) + "\n")
