@@ -41,6 +41,7 @@ CPU-hours here are process CPU time (all threads): 8 CPU-hours is 4 hours of a
 import json
 import math
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -372,7 +373,6 @@ def held_copy(source, copy):
     """
     if not source or Path(source).parent.name != records.CARRY_DIR:
         return source
-    import shutil
     shutil.rmtree(copy, ignore_errors=True)
     shutil.copytree(source, copy)  # ~30 MB
     return str(copy)
@@ -783,8 +783,6 @@ def carry(name):
     are not carried (weights only, as a shipped model), so a resume from it starts them anew. One folder per
     stage, overwritten: each commit of it adds one fp16-rounded model to the history.
     """
-    import shutil
-
     from bgmaker.models import export
     from bgmaker.training.run_state import read_milestones, read_progress
     milestones = read_milestones(run_dir(name))
@@ -840,7 +838,6 @@ def carry(name):
 def drop_carry(name):
     """Remove stage `name`'s carried milestone once the stage is done: its shipped model supersedes it (a carry
     that had spent more would otherwise have a new machine train a finished stage again). True if removed."""
-    import shutil
     hours = dict((n, h) for n, h, _, _ in STAGES)[name]
     if not records.carry_dir(name).is_dir() or not stage_done(name, hours):
         return False
