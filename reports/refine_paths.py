@@ -63,13 +63,13 @@ def faded(mu_a, mu_b, r_a, r_b, p):
 
 def path_keys(path, one_key):
     """The sampling keys of a path's points: the ends keep their own (exact reconstructions); the points between
-    get one key each (what generate does) or, with `one_key`, share one."""
-    from bgmaker.generation.generator import item_key
+    share one (`one_key`: what generate does since this report) or get one key each (what it did before)."""
+    from bgmaker.generation import generator
     from bgmaker.generation.seeded_sampling import row_keys
     a, b = (int(k) for k in row_keys(path[[0, -1]]))
-    between = [item_key("between", a, b)] * (len(path) - 2) if one_key else [
-        item_key("between", a, b, i) for i in range(1, len(path) - 1)]
-    return [a] + between + [b]
+    if one_key:
+        return generator.path_keys(a, b, len(path))
+    return [a] + [generator.item_key("between", a, b, i) for i in range(1, len(path) - 1)] + [b]
 
 
 def paths_for(generator, windows, pairs, seed):

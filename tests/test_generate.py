@@ -67,6 +67,16 @@ def test_interpolation_endpoints_are_the_reconstructions(generator, tiny_model, 
     assert notes(generator.decode(z[1:], T, seed=5, keys=keys[1:])[0]) == notes(path[-1])
 
 
+def test_points_between_share_one_sampling_key(generator):
+    """Only the path moves the beats between an interpolation's ends: from one code to itself, every point between
+    is the same beat (with a key per point they differed by their sampling draws)."""
+    z = generator.sample_z(2, seed=3)
+    path = generator.interpolate_z(z[0], z[0], steps=6, temperature=1.0, seed=8, keys=[101, 202])
+    between = {tuple(notes(x)) for x in path[1:-1]}
+    assert len(between) == 1
+    assert notes(path[0]) == notes(generator.decode(z[:1], 1.0, seed=8, keys=[101])[0])
+
+
 def test_variations(generator, tiny_model):
     beat = tiny_model["midi_dir"] / "beat_2.mid"
     same = generator.variations(beat, n=3, noise=0.0, temperature=T, seed=4)

@@ -35,7 +35,7 @@ def decode_with_generator(config, checkpoint, windows, n_samples, temperatures, 
       user of `generate` hears (left out when refine_steps is 0);
     pairs [(i, j)] and paths [pairs, steps, 64, 9]: the points of
       generate.interpolation_z between the posterior means of windows i and
-      j (BeatGenerator.interpolate's path), decoded in one batch; paths_refined
+      j (BeatGenerator.interpolate's path and sampling keys), decoded in one batch; paths_refined
       between the refined codes. Pairs come from different performances where
       the split has more than one, so an interpolation has somewhere to go.
     variations {"variations": [m, 64, 9], "variations refined": ...}: one
@@ -45,7 +45,7 @@ def decode_with_generator(config, checkpoint, windows, n_samples, temperatures, 
     Every decode is seeded (bgmaker.generation.seeded_sampling): a beat is a function of
     (z, temperature, seed), whatever the batch size or order.
     """
-    from bgmaker.generation.generator import BeatGenerator, interpolation_z, vary
+    from bgmaker.generation.generator import BeatGenerator, interpolation_z, path_keys, vary
     from bgmaker.generation.seeded_sampling import row_keys
     from bgmaker.data.windows import STEPS, to_grid
 
@@ -79,13 +79,15 @@ def decode_with_generator(config, checkpoint, windows, n_samples, temperatures, 
                   for suffix, z in codes.items()}
         paths = {suffix: np.concatenate([interpolation_z(z[i], z[j], steps) for i, j in out["pairs"]])
                  for suffix, z in codes.items()} if out["pairs"] else {}
+        end_keys = row_keys(codes[""])  # each path keyed as BeatGenerator.interpolate keys it (path_keys)
+        path_point_keys = [k for i, j in out["pairs"] for k in path_keys(end_keys[i], end_keys[j], steps)]
         for suffix, z in codes.items():
             out["reconstructions" + suffix] = grids(generator.decode(z, RECONSTRUCTION_TEMPERATURE, seed,
                                                                      keys=row_keys(codes[""])))
             out["variations"]["variations" + suffix.replace("_", " ")] = grids(
                 generator.decode(points[suffix], temperatures[0], seed, keys=row_keys(points[""])))
             if out["pairs"]:
-                decoded = generator.decode(paths[suffix], interpolation_temperature, seed, keys=row_keys(paths[""]))
+                decoded = generator.decode(paths[suffix], interpolation_temperature, seed, keys=path_point_keys)
                 out["paths" + suffix] = grids(decoded).reshape(len(out["pairs"]), steps, STEPS, -1)
             else:
                 out["paths" + suffix] = np.zeros((0, steps, STEPS, 9), bool)
