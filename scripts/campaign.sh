@@ -14,7 +14,8 @@
 #                  to models/carry/RUN (the campaign does it after each chunk); commit it, and another
 #                  machine goes on from it
 #   --ship RUN     choose RUN's best milestone on validation, export it to models/RUN with its
-#                  test-split evaluation (then commit models/RUN)
+#                  test-split evaluation (then commit models/RUN); stopped or failed, it leaves
+#                  models/RUN as it was
 # State (data, checkpoints, milestones) lives in $BGMAKER_STATE_DIR/campaign, default
 # ~/.local/state/bgmaker/campaign, outside the checkout, so it survives a fresh clone on the same
 # machine; models/carry/ and models/ are what another machine finds.

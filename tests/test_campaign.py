@@ -510,8 +510,19 @@ def test_a_stage_stopped_on_its_plateau_carries_its_best_milestone_and_a_new_mac
         checkpoint=str(checkpoint), step=2, examples=2, cpu_s=0.0, summary={}, start=True))
     monkeypatch.setattr("bgmaker.models.export.export", lambda name, checkpoint, out, **k: exported.append(checkpoint)
                         or str(out / "model.ckpt-2"))
-    for module, function in ((evaluate, "evaluate"), (check, "record"), (latent_priors, "fit_and_evaluate")):
+    for module, function in ((check, "record"), (latent_priors, "fit_and_evaluate")):
         monkeypatch.setattr(module, function, lambda *a, **k: None)
+    before = {f.name: f.read_bytes() for f in (tmp_path / "models" / "v1_all").iterdir()}
+
+    def stopped(*a, **k):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(evaluate, "evaluate", stopped)  # a ship stopped during its evaluation
+    with pytest.raises(KeyboardInterrupt):
+        campaign.ship("v1_all")
+    assert {f.name: f.read_bytes() for f in (tmp_path / "models" / "v1_all").iterdir()} == before
+    assert sorted(p.name for p in (tmp_path / "models").iterdir()) == ["carry", "v1_all", "v2_rock_beat"]
+    exported.clear()
+    monkeypatch.setattr(evaluate, "evaluate", lambda *a, **k: None)
     campaign.ship("v1_all")
     assert exported == [str(campaign.run_dir("v1_all") / campaign.CARRIED_START)]
     shipped = records.read_record(tmp_path / "models" / "v1_all")["shipped"]
@@ -569,3 +580,32 @@ def test_a_carried_fine_tuning_stage_keeps_the_recipe_its_trials_chose(tiny_mode
     # the parent's carried weights are what a child (and its trials) start from once it has no milestones here
     shutil.copytree(records.carry_dir("v2_rock_beat"), records.carry_dir("v1_all"))
     assert campaign.parent_weights("v1_all") == str(records.carry_dir("v1_all"))
+
+
+def test_a_folder_kept_until_done_comes_back_whole_when_the_block_fails_or_is_killed(tmp_path):
+    """--ship rewrites models/<run> in place for an hour: stopped (an error, Ctrl-C, kill), the folder is as it was."""
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "report.md").write_text("old report")
+    with pytest.raises(ValueError):
+        with campaign.kept_until_done(folder):
+            (folder / "report.md").unlink()
+            (folder / "model.ckpt-9.index").write_text("new weights")
+            raise ValueError("evaluation failed")
+    assert [(f.name, f.read_text()) for f in folder.iterdir()] == [("report.md", "old report")]
+    script = (f"import os, signal, pathlib; from bgmaker.training import campaign\n"
+              f"with campaign.kept_until_done(pathlib.Path({str(folder)!r})) as f:\n"
+              f"    (f / 'report.md').write_text('half')\n"
+              f"    os.kill(os.getpid(), signal.SIGTERM)\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == 143, proc.stderr
+    assert [(f.name, f.read_text()) for f in folder.iterdir()] == [("report.md", "old report")]
+    with campaign.kept_until_done(folder):
+        (folder / "report.md").write_text("new report")
+    assert (folder / "report.md").read_text() == "new report"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # its copy is gone once done
+    with pytest.raises(ValueError):
+        with campaign.kept_until_done(tmp_path / "new"):
+            (tmp_path / "new").mkdir()
+            raise ValueError
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # nothing half-written where nothing was

@@ -26,7 +26,7 @@ def add_arguments(parser):
     parser.add_argument("--status", action="store_true", help="print where the campaign stands and exit")
     parser.add_argument("--ship", default=None, metavar="RUN",
                         help="score RUN's milestones on validation, export the best to models/RUN with its "
-                             "test-split evaluation, and exit")
+                             "test-split evaluation, and exit (stopped or failed, it leaves models/RUN as it was)")
     parser.add_argument("--carry", nargs="?", const="all", default=None, metavar="RUN",
                         help="export the newest milestone of RUN (its best, once it stopped on a flat curve; "
                              "default: of every stage that has one) to models/carry/RUN, for a campaign on another "

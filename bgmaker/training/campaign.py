@@ -38,10 +38,14 @@ state is gone, crediting the CPU-hours they had (`resume_source`).
 CPU-hours here are process CPU time (all threads): 8 CPU-hours is 4 hours of a
 2-core machine.
 """
+import contextlib
 import json
 import math
 import os
 import shutil
+import signal
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -679,9 +683,49 @@ def best_milestone(name):
     return choose(validation_scores(name), choice_figures(name))
 
 
+@contextlib.contextmanager
+def kept_until_done(folder):
+    """Whatever `folder` holds comes back if the block fails or is stopped: its copy beside it
+    (<folder>.old-<pid>) is put back then, and removed once the block has finished.
+
+    Why: --ship writes the new model into models/<run> and then takes an hour or more to evaluate it there
+    (the reports name the folder they describe, so it cannot be built elsewhere and moved). A ship stopped
+    half way (Ctrl-C, kill) had left the new weights beside the old model's reports, deleted.
+    SIGTERM is turned into SystemExit for the block (signal handlers are only the main thread's to set).
+    """
+    folder = Path(folder)
+    old = folder.with_name(f"{folder.name}.old-{os.getpid()}")
+    shutil.rmtree(old, ignore_errors=True)
+    if folder.exists():
+        shutil.copytree(folder, old)
+    handler = None
+    if threading.current_thread() is threading.main_thread():
+        handler = signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    try:
+        yield folder
+    except BaseException:
+        if old.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            os.replace(old, folder)
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+    finally:
+        if handler is not None:
+            signal.signal(signal.SIGTERM, handler)
+    shutil.rmtree(old, ignore_errors=True)
+
+
 def ship(name):
     """Export the best milestone of `name` to models/<name> with its record, its test-split evaluation
-    and its check.json (bgmaker.evaluation.check)."""
+    and its check.json (bgmaker.evaluation.check); a ship that fails or is stopped leaves models/<name>
+    as it found it (kept_until_done)."""
+    from bgmaker_configs.runs import get_run
+    with kept_until_done(get_run(name).shipped_dir):
+        return _ship(name)
+
+
+def _ship(name):
     from bgmaker.evaluation import check, evaluate
     from bgmaker.models import export
     from bgmaker.training.run_state import read_milestones, read_progress
