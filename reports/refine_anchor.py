@@ -59,7 +59,7 @@ def measure(args):
         return np.stack([to_grid(b.sequence if hasattr(b, "sequence") else b) for b in beats])
 
     try:
-        mu, sigma, keys, targets = generator._encode([windows[i].sequence for i in used])
+        mu, sigma, keys, targets = generator.encoded([windows[i].sequence for i in used])
         mu, sigma, targets = np.asarray(mu), np.asarray(sigma), np.asarray(targets)
         inactive = sigma > INACTIVE_SIGMA
 

@@ -42,7 +42,7 @@ def test_an_anchor_holds_the_codes_nearer_the_encoders_mean(generators, tiny_mod
     """reports/refine_anchor.py's anchor term: weight 0 is today's refinement to the bit; a weight pulls toward mu."""
     g = generators()
     beats = [tiny_model["midi_dir"] / f"beat_{i}.mid" for i in range(4)]
-    mu, _, _, targets = g._encode(beats)
+    mu, _, _, targets = g.encoded(beats)
     free, _ = g.refiner().refine(np.asarray(targets), np.asarray(mu), 40)
     assert np.array_equal(free, g.refiner().refine(np.asarray(targets), np.asarray(mu), 40, anchor_weight=0.0)[0])
     held, _ = g.refiner().refine(np.asarray(targets), np.asarray(mu), 40, anchor_weight=10.0)

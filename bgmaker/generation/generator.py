@@ -208,7 +208,7 @@ class BeatGenerator:
         (`refine_steps`, default the generator's; 0: the means themselves).
         progress(done_windows, total_windows, step, steps): called at each refinement step.
         """
-        mu, _, keys, targets = self._encode(beats, start_bar)
+        mu, _, keys, targets = self.encoded(beats, start_bar)
         steps = self.refine_steps if refine_steps is None else refine_steps
         progress = progress or self.refine_progress
         if steps:
@@ -216,8 +216,9 @@ class BeatGenerator:
                 np.asarray(targets), mu, steps, self.refine_learning_rate, self.refine_prior_weight, progress)
         return mu, keys
 
-    def _encode(self, beats, start_bar=None):
-        """(mu, sigma, keys, target tensors) of the beats' windows: the encoder's posterior, unrefined."""
+    def encoded(self, beats, start_bar=None):
+        """(mu, sigma, keys, target tensors) of the beats' windows: the encoder's posterior, unrefined, with
+        what a caller refining the codes itself needs (the targets for Refiner.refine, as reports/refine_anchor.py)."""
         inputs, lengths, controls, keys, targets = [], [], [], [], []
         for beat in beats:
             _, t, key = self.window(beat, start_bar)
@@ -232,7 +233,7 @@ class BeatGenerator:
     def posterior(self, beats, start_bar=None):
         """(mu, sigma) [n, z_size]: the encoder's q(z | x) = N(mu, sigma^2) of each beat's window, unrefined
         (what the decoder was trained on: codes drawn from it; bgmaker.generation.priors fits on both)."""
-        mu, sigma, _, _ = self._encode(beats, start_bar)
+        mu, sigma, _, _ = self.encoded(beats, start_bar)
         return np.asarray(mu), np.asarray(sigma)
 
     def refiner(self):
