@@ -66,7 +66,7 @@ from bgmaker.evaluation.sections import (compare_features, crossfade_paths, summ
                                          summarize_novelty, summarize_reconstruction, summarize_structure,
                                          two_sample_tests)
 from bgmaker.evaluation.summary import MODEL_TEMPERATURE, sample_set_name, summary_row
-from bgmaker.generation.generator import DEFAULT_NOISE, DEFAULT_TEMPERATURE
+from bgmaker.generation.generator import DEFAULT_NOISE, DEFAULT_TEMPERATURE, PATH_KEYS
 from bgmaker.generation.refine import DEFAULT_STEPS as REFINE_STEPS
 from bgmaker.paths import REPO_ROOT, portable
 
@@ -271,7 +271,7 @@ def settings_record(n_samples, temperatures, temperature, n_pairs, interpolation
     return dict(n_samples=n_samples, temperatures=temperatures, user_temperature=temperature,
                 user_sample_set=sample_set_name(temperature),
                 n_interpolations=n_pairs, interpolation_steps=interpolation_steps,
-                interpolation_temperature=interpolation_temperature, seed=seed,
+                interpolation_temperature=interpolation_temperature, interpolation_keys=PATH_KEYS, seed=seed,
                 decoder="bgmaker.generation.generator.BeatGenerator (seeded sampling)",
                 z="posterior sample (as Magenta's eval job) for teacher-forced/free-running; "
                   "posterior mean, and the code refined from it, for decoded reconstructions, "

@@ -40,6 +40,10 @@ DEFAULT_BATCH_SIZE = 8
 DEFAULT_NOISE = 0.3  # variations: std of the noise added to a beat's code, in units of the prior's std
 
 
+# What an evaluation's settings record of path_keys, so a report made with a key per point is told apart
+PATH_KEYS = "one sampling key shared by the points between the ends (generator.path_keys)"
+
+
 def path_keys(key_a, key_b, steps):
     """The sampling keys of an interpolation's `steps` points: the ends keep their own (so they are exactly the
     ends' reconstructions); the points between share one key, the pair's.
