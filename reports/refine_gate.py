@@ -53,6 +53,11 @@ def sources():
     ]
 
 
+# A report made before generator.path_keys decoded each point between an interpolation's ends with a key of
+# its own; its refined and encoder-mean paths were keyed alike, so its gate lines still compare like with like.
+OLD_KEYS = "a sampling key per point (before generator.path_keys)"
+
+
 def current(path, checkpoint):
     """The evaluation.json at `path` when it was made on `checkpoint` with generate's refinement, else None."""
     if not path.is_file():
@@ -75,7 +80,9 @@ def gather(report_only):
                                        log=lambda m: print(m, flush=True))
             report = json.loads((folder / "evaluation.json").read_text())
         out[label] = dict(summary=report["summary"], command=report["command"],
-                          windows=report["data"]["windows"], performances=report["data"]["performances"])
+                          windows=report["data"]["windows"], performances=report["data"]["performances"],
+                          checkpoint=Path(report["model"]["checkpoint"]).name,
+                          interpolation_keys=report["settings"].get("interpolation_keys", OLD_KEYS))
     return out
 
 
@@ -116,7 +123,8 @@ def markdown(results):
     for label, r in results.items():
         gated = "all styles" in label
         lines += [f"## {label}" + ("" if gated else " (shown beside; the gate is on all styles)"), "",
-                  f"{r['windows']} windows of {r['performances']} performances. Reproduce: `{r['command']}`", ""]
+                  f"{r['windows']} windows of {r['performances']} performances, checkpoint {r['checkpoint']}; "
+                  f"interpolations decoded with {r['interpolation_keys']}. Reproduce: `{r['command']}`", ""]
         for text, passed in verdict(r["summary"]):
             lines.append(f"- {'PASS' if passed else 'FAIL'}: {text}" if gated else f"- {text}")
         s = r["summary"]
@@ -148,7 +156,7 @@ def page_block(results):
     for label, r in results.items():
         s = r["summary"]
         gain = s["accuracy_decoded_refined"] - s["accuracy_decoded"]
-        lines.append(f"| {label} ({r['windows']}) | {cell(s, 'accuracy_decoded')} ({gain:+.3f}) | "
+        lines.append(f"| {label}, {r['checkpoint']} ({r['windows']}) | {cell(s, 'accuracy_decoded')} ({gain:+.3f}) | "
                      f"{s['accuracy_shuffle_floor']:.3f} | {cell(s, 'interp_overlap')} ({s['crossfade_overlap']:.3f}) | "
                      f"{cell(s, 'interp_smoothness')} | {cell(s, 'interp_detour', '{:.2f}')} | "
                      f"{s['variation_overlap']:.3f} → {s['variation_overlap_refined']:.3f} |")
@@ -158,13 +166,6 @@ def page_block(results):
         if "all styles" in label:
             lines += [f"- {label}, {'PASS' if p else 'FAIL'}: {t}" for t, p in verdict(r["summary"])]
     return "\n".join(lines) + "\n"
-
-
-def replace_block(text, begin, end, body):
-    if begin not in text or end not in text:
-        return text
-    head, rest = text.split(begin, 1)
-    return head + begin + "\n" + body + end + rest.split(end, 1)[1]
 
 
 def main(argv=None):
@@ -178,6 +179,8 @@ def main(argv=None):
     (OUT / "refine_gate.json").write_text(json.dumps(dict(gain=GAIN, refine_steps=evaluate.REFINE_STEPS,
                                                           gate=gate, evaluations=results), indent=1) + "\n")
     (OUT / "refine_gate.md").write_text(markdown(results))
+    sys.path.insert(0, str(OUT))
+    from models import replace_block  # reports/models.py: shared by the generated blocks of docs/
     page = REPO / "docs" / "refine.md"
     page.write_text(replace_block(page.read_text(), "<!-- refine-gate:begin -->", "<!-- refine-gate:end -->",
                                   page_block(results)))
