@@ -121,7 +121,7 @@ def test_the_generated_tables_in_docs_are_the_committed_reports():
     recorded = json.loads((REPO / "reports" / "refine_gate.json").read_text())
     markers = ("<!-- refine-gate:begin -->", "<!-- refine-gate:end -->")
     assert all(m in page for m in markers), "docs/refine.md's refine-gate block lost its markers"
-    assert gate.replace_block(page, *markers, gate.page_block(recorded["evaluations"])) == page, \
+    assert table.replace_block(page, *markers, gate.page_block(recorded["evaluations"])) == page, \
         "docs/refine.md out of date: .venv/bin/python reports/refine_gate.py --report-only"
 
 
