@@ -355,6 +355,23 @@ def test_a_fine_tuning_stage_first_tries_each_recipe_at_equal_cpu_and_trains_wit
     campaign.train_stage("v2_rock_beat", 6.0, "v1_all", 10, 20.0)  # the choice holds: no trial again
     assert len(commands) == 1 and "replay25" in commands[0]
 
+    # Another machine: the finished trials' scores are carried (models/carry/v2_rock_beat.trials.json, committed),
+    # so none trains again and the choice is the same; from other parent weights they count for nothing.
+    carried = json.loads(campaign.carry_trials_path("v2_rock_beat").read_text())
+    assert carried["start_step"] == 9 and sorted(carried["trials"]) == sorted(plan["recipes"])
+    monkeypatch.setenv("BGMAKER_STATE_DIR", str(tmp_path / "new_machine"))
+    assert "(carried: windows-b64, finetune-lr3e-4, replay25, replay25-lr3e-4)" in _line(
+        campaign.status(), "v2_rock_beat recipe trials")
+    commands.clear()
+    campaign.train_stage("v2_rock_beat", 6.0, "v1_all", 10, 20.0)
+    assert len(commands) == 1 and commands[0][commands[0].index("--recipe") + 1] == "replay25"
+    assert campaign.trial_choice("v2_rock_beat")["best"] == "model.ckpt-10"
+    monkeypatch.setattr(campaign, "best_milestone", lambda name: dict(checkpoint=str(tmp_path / "v1_all" / "model.ckpt-12")))
+    monkeypatch.setenv("BGMAKER_STATE_DIR", str(tmp_path / "third_machine"))
+    commands.clear()
+    campaign.train_stage("v2_rock_beat", 6.0, "v1_all", 10, 20.0)
+    assert [c[c.index("--recipe") + 1] for c in commands[:-1]] == list(plan["recipes"])
+
 
 def test_a_child_stage_inherited_from_its_committed_model_starts_again_once_the_parent_trains_here(tmp_path, monkeypatch):
     """v2_rock_beat stopped on its plateau in its committed model; once v1_all has milestones here (newer weights),

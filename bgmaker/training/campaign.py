@@ -243,10 +243,13 @@ def status():
                         f"{flat['best_cpu_hours']:g} CPU-hours" if (flat := plateau(name)) else ""))
     for name, plan in TRIALS.items():
         from bgmaker.training.run_state import spent
-        if trials_dir(name).is_dir():
+        carried = carried_trials(name)
+        if trials_dir(name).is_dir() or carried:
             chosen = trial_choice(name)
             lines.append(f"{name} recipe trials: CPU-hours of {plan['cpu_hours']:g} each: " + ", ".join(
-                f"{r} {spent(trial_dir(name, r))[0] / 3600:.2f}" for r in plan["recipes"])
+                f"{r} {max(spent(trial_dir(name, r))[0], carried.get(r, {}).get('cpu_s', 0)) / 3600:.2f}"
+                for r in plan["recipes"])
+                + (f" (carried: {', '.join(carried)})" if carried else "")
                 + (f"; chosen: {chosen['recipe']} (best {chosen['best']})" if chosen else ""))
     recipes = paths.state_dir() / "recipes"
     if recipes.is_dir():  # reports/recipes.py: the equal-CPU runs that choose the recipe
@@ -438,9 +441,14 @@ def run_trials(name, parent, nice, log=print):
     if source is None:
         raise RuntimeError(f"no weights of {parent} to try {name}'s recipes from: train or ship {parent} first")
     converted(name, root() / "data")
+    carried = carried_trials(name, source)
     for recipe in plan["recipes"]:
         folder = trial_dir(name, recipe)
         if spent(folder)[0] >= plan["cpu_hours"] * 3600:
+            carry_trials(name, source, log)  # its scores too, once (a trial done before trials were carried)
+            continue
+        if recipe in carried and carried[recipe]["cpu_s"] >= plan["cpu_hours"] * 3600:
+            log(f"bgmaker campaign: trial {name} {recipe}: done on another machine ({paths.portable(carry_trials_path(name))})")
             continue
         log(f"bgmaker campaign: trial {name} {recipe}: {plan['cpu_hours']:g} CPU-hours from {paths.portable(source)}")
         flags = ["--recipe", recipe, "--init-from", str(source), "--cpu-hours", f"{plan['cpu_hours']:g}",
@@ -452,19 +460,84 @@ def run_trials(name, parent, nice, log=print):
                               env={**env(), "BGMAKER_RUNS_DIR": str(folder.parent)}, nice=nice)
         if code != 0:
             raise RuntimeError(f"trial {name} {recipe} failed (exit {code}); log: {folder.parent / 'train.log'}")
+        carry_trials(name, source, log)
     return choose_trial(name, source, log)
 
 
-def trial_scores(name, log=print):
-    """{recipe: validation records of its milestones} for stage `name`'s trials (cached per milestone)."""
+def carry_trials_path(name):
+    """models/carry/<stage>.trials.json: the finished recipe trials of a stage, for a campaign on another machine."""
+    return records.carry_dir(name).with_name(f"{name}.trials.json")
+
+
+def carry_trials(name, source, log=print):
+    """Score stage `name`'s finished trials on validation and write their records to carry_trials_path.
+
+    Why: the trials take an hour of CPU each and live in the campaign's state, which survives only a session
+    on the same machine; the choice between them needs only their scores (the stage then trains from the
+    parent's weights with the chosen recipe), so a few kilobytes carry what a new machine would otherwise
+    train again. Kept only for trials from the same parent weights (their step). A failure is logged.
+    """
+    from bgmaker.training.run_state import spent
+    plan = TRIALS[name]
+    try:
+        done = {}
+        for recipe in plan["recipes"]:
+            folder = trial_dir(name, recipe)
+            cpu_s = spent(folder)[0]
+            if cpu_s >= plan["cpu_hours"] * 3600:
+                done[recipe] = dict(cpu_s=cpu_s, validation=validation_scores(name, folder, log=log))
+        kept = carried_trials(name, source)
+        record = dict(stage=name, start_step=start_step(source),
+                      trials={**kept, **done})
+        path = carry_trials_path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+        tmp.write_text(json.dumps(record, indent=1, default=float) + "\n")
+        os.replace(tmp, path)
+        log(f"bgmaker campaign: carried {name}'s finished trials ({', '.join(record['trials'])}) to "
+            f"{paths.portable(path)}; commit it")
+        return path
+    except Exception as e:  # noqa: BLE001  (the trials go on; the next one carries again)
+        log(f"bgmaker campaign: could not carry {name}'s trials: {e}")
+        return None
+
+
+def start_step(source):
+    """The global step of the weights trials start from: a checkpoint's (model.ckpt-N) or a model folder's."""
+    from bgmaker import models
+    return models.step_of(source) or models.step_of(models.resolve_checkpoint(source))
+
+
+def carried_trials(name, source=None):
+    """{recipe: dict(cpu_s, validation)} of stage `name`'s carried trials from the weights `source` (same
+    step; None: from whichever weights), else {}."""
+    try:
+        record = json.loads(carry_trials_path(name).read_text())
+        if source is not None and record.get("start_step") != start_step(source):
+            return {}
+        return record.get("trials") or {}
+    except (OSError, ValueError):
+        return {}
+
+
+def trial_scores(name, log=print, source=None):
+    """{recipe: validation records of its milestones} for stage `name`'s trials (cached per milestone), here
+    or carried from another machine for the same starting weights `source`."""
+    from bgmaker.training.run_state import read_milestones
     use_campaign_dirs()
-    return {recipe: [dict(r, recipe=recipe) for r in validation_scores(name, trial_dir(name, recipe), log=log)]
-            for recipe in TRIALS[name]["recipes"] if trial_dir(name, recipe).is_dir()}
+    carried = carried_trials(name, source)
+    out = {}
+    for recipe in TRIALS[name]["recipes"]:
+        if read_milestones(trial_dir(name, recipe)):
+            out[recipe] = validation_scores(name, trial_dir(name, recipe), log=log)
+        elif recipe in carried:  # trained on another machine (carry_trials)
+            out[recipe] = carried[recipe]["validation"]
+    return {recipe: [dict(r, recipe=recipe) for r in scored] for recipe, scored in out.items()}
 
 
 def choose_trial(name, source, log=print):
     """Rank every trial milestone and the parent's weights together (`choose`); record and return the choice."""
-    scores = trial_scores(name, log)
+    scores = trial_scores(name, log, source)
     start = dict(weights_score(name, source, trials_dir(name), log=log), recipe=None)
     everything = [r for records in scores.values() for r in records] + [start]
     best = choose(everything, choice_figures(name))
@@ -881,11 +954,18 @@ def carry(name):
 
 def drop_carry(name):
     """Remove stage `name`'s carried milestone once the stage is done: its shipped model supersedes it (a carry
-    that had spent more would otherwise have a new machine train a finished stage again). True if removed."""
+    that had spent more would otherwise have a new machine train a finished stage again), and its carried
+    trials. True if anything was removed."""
     hours = dict((n, h) for n, h, _, _ in STAGES)[name]
-    if not records.carry_dir(name).is_dir() or not stage_done(name, hours):
+    if not stage_done(name, hours):
         return False
-    shutil.rmtree(records.carry_dir(name))
-    return True
+    removed = False
+    if records.carry_dir(name).is_dir():
+        shutil.rmtree(records.carry_dir(name))
+        removed = True
+    if carry_trials_path(name).is_file():
+        carry_trials_path(name).unlink()
+        removed = True
+    return removed
 
 
