@@ -69,9 +69,9 @@ def measure(args):
                            moved=float(np.linalg.norm(z - mu, axis=1).mean()),
                            norm=float(np.linalg.norm(z, axis=1).mean()),
                            moved_in_inactive=float(((z - mu) ** 2 * inactive).sum() / max(((z - mu) ** 2).sum(), 1e-12)))
-            for label, one_key in (("", False), (", one key", True)):
+            for label, scheme in (("", "per point"), (", one key", "one key")):
                 zs = [interpolation_z(z[row[i]], z[row[j]], refine_paths.STEPS) for i, j in pairs]
-                path_keys = np.concatenate([refine_paths.path_keys(p, one_key) for p in zs])
+                path_keys = np.concatenate([refine_paths.path_keys(p, scheme) for p in zs])
                 decoded = grids(generator.decode(np.concatenate(zs), refine_paths.TEMPERATURE, args.seed, path_keys))
                 paths = decoded.reshape(len(pairs), refine_paths.STEPS, *real.shape[1:])
                 figures.update({k + label: v for k, v in refine_paths.figures(paths, real).items()})

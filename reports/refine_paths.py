@@ -17,11 +17,12 @@ with ends exactly r_a and r_b (t = 0 and 1):
   means' path, with each end's refinement offset fading out as the path
   leaves it (p = 1 would be the straight path between the refined codes, up
   to slerp's curvature);
-- `..., one key`: the same path, its in-between points decoded with one
-  shared sampling key (the ends keep their own, so they stay the inputs'
-  reconstructions): at temperature 0.5 the decoder samples, and a key per
-  point adds sampling jitter between neighbours that the latent path does
-  not cause.
+- `..., one key` and `..., end keys`: the same path, its in-between points
+  decoded with one shared sampling key, or each with the nearer end's key
+  (the ends keep their own, so they stay the inputs' reconstructions): at
+  temperature 0.5 the decoder samples, and a key per point (the rows
+  without a suffix) adds sampling jitter between neighbours that the latent
+  path does not cause.
 
 For each model (v2_rock_beat on its rock validation windows, v1_all on all of
 GMD's) it draws `--pairs` pairs of validation windows from different
@@ -61,15 +62,22 @@ def faded(mu_a, mu_b, r_a, r_b, p):
     return z
 
 
-def path_keys(path, one_key):
-    """The sampling keys of a path's points: the ends keep their own (exact reconstructions); the points between
-    share one (`one_key`: what generate does since this report) or get one key each (what it did before)."""
+KEYS = ("per point", "one key", "end keys")
+
+
+def path_keys(path, keys):
+    """The sampling keys of a path's points; the ends keep their own (exact reconstructions) and the points
+    between get: one key each ("per point", what generate did first), one shared key ("one key") or the key of
+    the nearer end ("end keys": a step next to an end differs from it by the path alone)."""
     from bgmaker.generation import generator
     from bgmaker.generation.seeded_sampling import row_keys
     a, b = (int(k) for k in row_keys(path[[0, -1]]))
-    if one_key:
-        return generator.path_keys(a, b, len(path))
-    return [a] + [generator.item_key("between", a, b, i) for i in range(1, len(path) - 1)] + [b]
+    n = len(path)
+    if keys == "one key":
+        return [a] + [generator.item_key("between", a, b)] * (n - 2) + [b]
+    if keys == "end keys":
+        return [a if i < n / 2 else b for i in range(n)]
+    return [a] + [generator.item_key("between", a, b, i) for i in range(1, n - 1)] + [b]
 
 
 def paths_for(generator, windows, pairs, seed):
@@ -86,7 +94,8 @@ def paths_for(generator, windows, pairs, seed):
     for p in FADES:
         variants[f"fade-{p}"] = (lambda p: lambda i, j: faded(mu[i], mu[j], refined[i], refined[j], p))(p)
     for name in ("mean", "refined", "fade-4"):
-        variants[f"{name}, one key"] = (name, lambda path: path_keys(path, one_key=True))
+        for keys in KEYS[1:]:
+            variants[f"{name}, {keys}"] = (name, (lambda keys: lambda path: path_keys(path, keys))(keys))
     out = {}
     for name, make in variants.items():
         keyed = None
@@ -126,12 +135,13 @@ def measure(args):
         print(f"{model}: {len(pairs)} pairs of {len(windows)} {data} validation windows "
               f"({len({performance_of(w.sequence) for w in windows})} performances)", flush=True)
         generator = BeatGenerator.load(run=model, batch_size=256)
+        checkpoint = Path(generator.checkpoint).name
         try:
             paths, seconds = paths_for(generator, windows, pairs, args.seed)
         finally:
             generator.close()
         rows = {name: figures(p, real) for name, p in paths.items()}
-        results.append(dict(model=model, data=f"{data} validation", windows=len(windows), pairs=len(pairs),
+        results.append(dict(model=model, checkpoint=checkpoint, data=f"{data} validation", windows=len(windows), pairs=len(pairs),
                             refine_seconds=round(seconds, 1), rows=rows))
         for name, row in rows.items():
             print(f"  {name:8s} " + "  ".join(f"{k} {v:.3f}" for k, v in row.items()), flush=True)
@@ -145,23 +155,27 @@ def write(report):
              "Each path: 9 points, temperature 0.5, seeded; smoothness = mean Hamming step (lower is smoother); "
              "detour = path length / distance between its own ends (1 = straight); realism = feature overlap of "
              "the in-between points with the validation windows (higher is better); span = Hamming distance "
-             "between the path's ends (share of the 64 x 9 cells). `mean` ends on the encoder means, every other path on the refined codes.",
+             "between the path's ends (share of the 64 x 9 cells). `mean` ends on the encoder means, every other path on the refined codes. "
+             "Each model as it stood when this ran (its checkpoint below).",
              ""]
     for r in report["results"]:
-        lines += [f"## {r['model']} ({r['data']}: {r['pairs']} pairs of {r['windows']} windows)", "",
+        lines += [f"## {r['model']}, {r.get('checkpoint', '?')} ({r['data']}: {r['pairs']} pairs of {r['windows']} windows)", "",
                   "| path | smoothness | detour | realism | span |", "|---|---:|---:|---:|---:|"]
         for name, row in r["rows"].items():
             lines.append(f"| {name} | {row['smoothness']:.3f} | {row['detour']:.2f} | {row['realism']:.3f} | "
                          f"{row['span']:.3f} |")
         rows = r["rows"]
-        lines += ["", "Refined against mean, one key per point (today) / one key per path: smoothness "
+        suffixes = {"per point": "", "one key": ", one key", "end keys": ", end keys"}
+        lines += ["", "Refined against mean, by keys (" + ", ".join(suffixes) + "): smoothness "
                   + " / ".join(f"{rows['refined' + k]['smoothness'] - rows['mean' + k]['smoothness']:+.3f}"
-                               for k in ("", ", one key"))
+                               for k in suffixes.values())
                   + ", realism " + " / ".join(f"{rows['refined' + k]['realism'] - rows['mean' + k]['realism']:+.3f}"
-                                               for k in ("", ", one key"))
-                  + f"; one key per path against one per point, refined: smoothness "
-                  f"{rows['refined, one key']['smoothness'] - rows['refined']['smoothness']:+.3f}, detour "
-                  f"{rows['refined, one key']['detour'] - rows['refined']['detour']:+.2f}.", ""]
+                                               for k in suffixes.values())
+                  + "; refined, end keys (generate's since this report) against a key per point: smoothness "
+                  f"{rows['refined, end keys']['smoothness'] - rows['refined']['smoothness']:+.3f}, realism "
+                  f"{rows['refined, end keys']['realism'] - rows['refined']['realism']:+.3f}; against one key: "
+                  f"smoothness {rows['refined, end keys']['smoothness'] - rows['refined, one key']['smoothness']:+.3f}, "
+                  f"realism {rows['refined, end keys']['realism'] - rows['refined, one key']['realism']:+.3f}.", ""]
     (OUT / "refine_paths.md").write_text("\n".join(lines))
     print("\n".join(lines))
 
