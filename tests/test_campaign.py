@@ -359,6 +359,7 @@ def test_a_fine_tuning_stage_first_tries_each_recipe_at_equal_cpu_and_trains_wit
     # so none trains again and the choice is the same; from other parent weights they count for nothing.
     carried = json.loads(campaign.carry_trials_path("v2_rock_beat").read_text())
     assert carried["start_step"] == 9 and sorted(carried["trials"]) == sorted(plan["recipes"])
+    assert {r["checkpoint"] for t in carried["trials"].values() for r in t["validation"]} == {"model.ckpt-10"}
     monkeypatch.setenv("BGMAKER_STATE_DIR", str(tmp_path / "new_machine"))
     assert "(carried: windows-b64, finetune-lr3e-4, replay25, replay25-lr3e-4)" in _line(
         campaign.status(), "v2_rock_beat recipe trials")

@@ -485,7 +485,8 @@ def carry_trials(name, source, log=print):
             folder = trial_dir(name, recipe)
             cpu_s = spent(folder)[0]
             if cpu_s >= plan["cpu_hours"] * 3600:
-                done[recipe] = dict(cpu_s=cpu_s, validation=validation_scores(name, folder, log=log))
+                done[recipe] = dict(cpu_s=cpu_s, validation=[  # milestone names: no machine's paths
+                    dict(r, checkpoint=Path(r["checkpoint"]).name) for r in validation_scores(name, folder, log=log)])
         kept = carried_trials(name, source)
         record = dict(stage=name, start_step=start_step(source),
                       trials={**kept, **done})
