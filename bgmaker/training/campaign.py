@@ -445,7 +445,9 @@ def run_trials(name, parent, nice, log=print):
     for recipe in plan["recipes"]:
         folder = trial_dir(name, recipe)
         if spent(folder)[0] >= plan["cpu_hours"] * 3600:
-            carry_trials(name, source, log)  # its scores too, once (a trial done before trials were carried)
+            if recipe not in carried:  # done here before trials were carried: carry it (and any other) once
+                carry_trials(name, source, log)
+                carried = carried_trials(name, source)
             continue
         if recipe in carried and carried[recipe]["cpu_s"] >= plan["cpu_hours"] * 3600:
             log(f"bgmaker campaign: trial {name} {recipe}: done on another machine ({paths.portable(carry_trials_path(name))})")
