@@ -75,8 +75,8 @@ def path_keys(path, keys):
     n = len(path)
     if keys == "one key":
         return [a] + [generator.item_key("between", a, b)] * (n - 2) + [b]
-    if keys == "end keys":
-        return [a if i < n / 2 else b for i in range(n)]
+    if keys == "end keys":  # generate's scheme since this report: its one home
+        return generator.path_keys(a, b, n)
     return [a] + [generator.item_key("between", a, b, i) for i in range(1, n - 1)] + [b]
 
 
