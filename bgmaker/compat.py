@@ -444,18 +444,28 @@ LSTM_PRECISIONS = ("auto", "fp32", "fp32-matmul", "bf16")
 _lstm_precision = "fp32"
 
 
+def bf16_hardware(cpuinfo="/proc/cpuinfo"):
+    """How this CPU multiplies bf16 matrices in hardware: "amx_bf16", "avx512_bf16" or None (emulated).
+
+    oneDNN takes AMX tiles where the CPU has them and AVX512-BF16 dot products
+    otherwise: two different kernels, so the paired check that bf16 training
+    learns as fp32 does (reports/bf16_training.py) is kept per kind.
+    """
+    try:
+        with open(cpuinfo) as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        return None
+    return next((kind for kind in ("amx_bf16", "avx512_bf16") if kind in flags), None)
+
+
 def cpu_has_fast_bf16(cpuinfo="/proc/cpuinfo"):
     """True when the CPU multiplies bf16 matrices in hardware (AMX-BF16 or AVX512-BF16).
 
     Without either, TensorFlow emulates bf16 matmuls in fp32 plus conversions,
     which is slower than plain fp32 (benchmarks/bench_lstm_cell.py measures it).
     """
-    try:
-        with open(cpuinfo) as f:
-            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
-    except OSError:
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
+    return bf16_hardware(cpuinfo) is not None
 
 
 def cpu_model(cpuinfo="/proc/cpuinfo"):

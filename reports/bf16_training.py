@@ -25,8 +25,12 @@ Pass: on every figure the campaign chooses checkpoints on
 (campaign.CHOICE_FIGURES) and on teacher-forced accuracy and the training
 loss, bf16 differs from fp32 by no more than max(2 x |fp32 - fp32-again|,
 TOLERANCE of the figure), where a difference in bf16's favour always passes.
-Writes reports/bf16_training.md and .json (with the CPU it ran on). State:
-$BGMAKER_STATE_DIR/bf16_training/<arm>/ (a finished arm is not trained again).
+The check is kept per kind of bf16 hardware (AMX-BF16 on Intel Xeon,
+AVX512-BF16 on AMD EPYC: oneDNN runs different kernels on each), run on a
+machine of that kind; the campaign trains in bf16 only on a kind whose check
+passed. Writes reports/bf16_training.md and .json ("checks", one per kind,
+each with the CPU it ran on); a run here replaces only this CPU's kind. State:
+$BGMAKER_STATE_DIR/bf16_training/<kind>/<arm>/ (a finished arm is not trained again).
 
 Not part of the test suite: about an hour of this 2-core machine.
 """
@@ -58,7 +62,8 @@ TOLERANCE = dict(loss_train=0.01, accuracy_teacher_forced=0.01, accuracy_free_ru
 
 
 def state():
-    return paths.state_dir() / "bf16_training"
+    from bgmaker.compat import bf16_hardware
+    return paths.state_dir() / "bf16_training" / str(bf16_hardware())
 
 
 def env_for(arm):
@@ -128,15 +133,44 @@ def verdict(results):
 
 
 def machine():
-    from bgmaker.compat import cpu_has_fast_bf16, cpu_model
-    return dict(cpu=cpu_model(), cores=os.cpu_count(), hardware_bf16=cpu_has_fast_bf16())
+    from bgmaker.compat import bf16_hardware, cpu_has_fast_bf16, cpu_model
+    return dict(cpu=cpu_model(), cores=os.cpu_count(), hardware_bf16=cpu_has_fast_bf16(),
+                bf16_hardware=bf16_hardware())
 
 
-def write(report):
-    (OUT / "bf16_training.json").write_text(json.dumps(report, indent=1, default=float) + "\n")
-    fmt = lambda v: "–" if v is None else f"{v:.4f}"  # noqa: E731
+# Where each kind's check comes from, for the .md.
+KIND_TITLES = dict(amx_bf16="AMX-BF16 (Intel Xeon)", avx512_bf16="AVX512-BF16 without AMX (AMD EPYC)")
+
+
+def read_checks():
+    """The checks made so far, by kind of bf16 hardware.
+
+    A report from before the kinds were told apart holds one check at its top
+    level; it was made on an AMD EPYC (AVX512-BF16, no AMX).
+    """
+    try:
+        report = json.loads((OUT / "bf16_training.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    if "checks" in report:
+        return report["checks"]
+    return {report["machine"].get("bf16_hardware") or "avx512_bf16": report}
+
+
+def write(checks):
+    (OUT / "bf16_training.json").write_text(json.dumps(dict(checks=checks), indent=1, default=float) + "\n")
     lines = ["# bf16 training against fp32, from the same start at equal steps", "",
-             f"`{report['command']}`", "",
+             "One paired check per kind of bf16 hardware: the campaign trains in bf16 on a CPU of a kind whose check "
+             "passed, in fp32 elsewhere (bgmaker.training.campaign.training_precision).", ""]
+    for kind in sorted(checks):
+        lines += check_lines(kind, checks[kind])
+    (OUT / "bf16_training.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+def check_lines(kind, report):
+    fmt = lambda v: "–" if v is None else f"{v:.4f}"  # noqa: E731
+    lines = [f"## {KIND_TITLES.get(kind, kind)}", "", f"`{report['command']}`", "",
              f"Run `{report['run']}`, start: `{report['start']}`, {report['steps']} steps of batch "
              f"{report['batch_size']} per arm; validation: the campaign's quick validation (seed {report['seed']}). "
              f"CPU: {report['machine']['cpu']} ({report['machine']['cores']} cores, hardware bf16: "
@@ -156,10 +190,8 @@ def write(report):
               ", ".join(f"{arm} {v:.2f}" for arm, v in speed.items() if v), "",
               f"**Verdict: {'bf16 learns as fp32 does' if report['passed'] else 'bf16 does NOT match fp32'}** "
               "(bf16 − fp32 within max(2 × |fp32 − fp32 again|, a fixed tolerance) on every figure; a difference in "
-              "bf16's favour passes). The campaign trains in bf16 only where this says so "
-              "(bgmaker.training.campaign.training_precision).", ""]
-    (OUT / "bf16_training.md").write_text("\n".join(lines))
-    print("\n".join(lines))
+              "bf16's favour passes).", ""]
+    return lines
 
 
 def main():
@@ -172,8 +204,12 @@ def main():
     parser.add_argument("--report-only", action="store_true", help="rewrite the .md from the .json")
     args = parser.parse_args()
     if args.report_only:
-        write(json.loads((OUT / "bf16_training.json").read_text()))
+        write(read_checks())
         return 0
+    from bgmaker.compat import bf16_hardware
+    if bf16_hardware() is None:
+        raise SystemExit("bf16_training: this CPU has no hardware bf16 (neither amx_bf16 nor avx512_bf16 in "
+                         "/proc/cpuinfo); the campaign trains in fp32 here and there is nothing to check")
     from bgmaker import models
     from bgmaker.data.convert import converted
     args.start = args.start or str(paths.models_dir() / args.run)
@@ -185,11 +221,13 @@ def main():
     rows = verdict(results)
     batch = json.loads((Path(start).parent / "bgmaker_run.json").read_text())["hparams"]["batch_size"] \
         if (Path(start).parent / "bgmaker_run.json").is_file() else None
-    write(dict(command="python reports/bf16_training.py " + " ".join(sys.argv[1:]), run=args.run,
+    checks = read_checks()
+    checks[bf16_hardware()] = dict(command="python reports/bf16_training.py " + " ".join(sys.argv[1:]), run=args.run,
                start=os.path.relpath(args.start, REPO) if args.start.startswith(str(REPO)) else args.start,
                steps=args.steps, batch_size=batch, seed=args.seed, machine=machine(), results=results, rows=rows,
                passed=all(r["passed"] is not False for r in rows) and any(r["passed"] for r in rows),
-               time=time.strftime("%Y-%m-%dT%H:%M:%S")))
+               time=time.strftime("%Y-%m-%dT%H:%M:%S"))
+    write(checks)
     return 0
 
 

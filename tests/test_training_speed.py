@@ -192,6 +192,7 @@ def test_auto_precision_follows_the_cpu_flags(tmp_path):
     assert compat.cpu_has_fast_bf16(str(amx)) is True
     assert compat.cpu_has_fast_bf16(str(plain)) is False
     assert compat.cpu_has_fast_bf16(str(tmp_path / "missing")) is False
+    assert compat.bf16_hardware(str(amx)) == "amx_bf16" and compat.bf16_hardware(str(plain)) is None
     assert compat.resolve_lstm_precision("auto") == ("bf16" if compat.cpu_has_fast_bf16() else "fp32")
     with pytest.raises(ValueError, match="unknown LSTM precision 'fp16'"):
         compat.resolve_lstm_precision("fp16")
@@ -209,10 +210,13 @@ def test_the_campaign_trains_drum_models_in_bf16_only_once_the_paired_check_pass
     assert campaign.training_precision("v1_all", check) == "fp32"  # no check yet
     check.write_text("{not json")
     assert campaign.training_precision("v1_all", check) == "fp32"
-    check.write_text(json.dumps(dict(passed=False)))
-    assert campaign.training_precision("v2_rock_beat", check) == "fp32"
-    check.write_text(json.dumps(dict(passed=True)))
+    monkeypatch.setattr(compat, "bf16_hardware", lambda: "amx_bf16")
+    check.write_text(json.dumps(dict(checks=dict(amx_bf16=dict(passed=False), avx512_bf16=dict(passed=True)))))
+    assert campaign.training_precision("v2_rock_beat", check) == "fp32"  # passed on the other kind only
+    check.write_text(json.dumps(dict(checks=dict(amx_bf16=dict(passed=True)))))
     assert campaign.training_precision("v1_all", check) is None  # the run's own "auto": bf16 here
+    monkeypatch.setattr(compat, "bf16_hardware", lambda: "avx512_bf16")
+    assert campaign.training_precision("v1_all", check) == "fp32"
     assert campaign.training_precision("humanize", tmp_path / "missing.json") is None
     monkeypatch.setattr(compat, "resolve_lstm_precision", lambda precision: "fp32")  # no hardware bf16
     assert campaign.training_precision("v1_all", tmp_path / "missing.json") is None

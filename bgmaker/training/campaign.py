@@ -487,7 +487,7 @@ def carry_trials(name, source, log=print):
             folder = trial_dir(name, recipe)
             cpu_s = spent(folder)[0]
             if cpu_s >= plan["cpu_hours"] * 3600:
-                done[recipe] = dict(cpu_s=cpu_s, validation=[  # milestone names: no machine's paths
+                done[recipe] = dict(cpu_s=cpu_s, machines=trial_machines(folder), validation=[  # milestone names
                     dict(r, checkpoint=Path(r["checkpoint"]).name) for r in validation_scores(name, folder, log=log)])
         kept = carried_trials(name, source)
         record = dict(stage=name, start_step=start_step(source),
@@ -511,8 +511,24 @@ def start_step(source):
     return models.step_of(source) or models.step_of(models.resolve_checkpoint(source))
 
 
+def trial_machines(folder):
+    """The CPUs and LSTM precisions a trial's CPU time was spent with, in order ("AMD EPYC, bf16").
+
+    Why: trials are compared at equal CPU, and a CPU-hour buys more steps on
+    some machines than on others (a carried trial may come from another CPU),
+    so the comparison names where each trial's hour was spent.
+    """
+    from bgmaker.training.run_state import read_progress
+    seen = []
+    for record in read_progress(folder):
+        where = f"{record.get('cpu') or 'unknown CPU'}, {record.get('precision') or 'unknown precision'}"
+        if where not in seen:
+            seen.append(where)
+    return seen
+
+
 def carried_trials(name, source=None):
-    """{recipe: dict(cpu_s, validation)} of stage `name`'s carried trials from the weights `source` (same
+    """{recipe: dict(cpu_s, machines, validation)} of stage `name`'s carried trials from the weights `source` (same
     step; None: from whichever weights), else {}."""
     try:
         record = json.loads(carry_trials_path(name).read_text())
@@ -559,19 +575,30 @@ def training_precision(name, check=None):
     `--precision auto` picks bf16 on CPUs that multiply it in hardware. The
     drum models' campaign relies on that only once the paired run of
     reports/bf16_training.py has shown on validation that bf16 learns as
-    fp32 does at equal steps; until then (or where it failed) they train in
-    fp32. The humanize model was trained and chosen on validation in bf16
+    fp32 does at equal steps on this kind of bf16 hardware; until then (or
+    where it failed) they train in fp32. The humanize model was trained and chosen on validation in bf16
     (its own gate, measured on test, is its evidence), so it keeps its setting.
     """
-    from bgmaker.compat import resolve_lstm_precision
+    from bgmaker.compat import bf16_hardware, resolve_lstm_precision
     from bgmaker_configs.runs import get_run
     if get_run(name).humanizes or resolve_lstm_precision("auto") != "bf16":
         return None
+    return None if bf16_check_passed(bf16_hardware(), check) else "fp32"
+
+
+def bf16_check_passed(hardware, check=None):
+    """Has the paired check passed on CPUs with this bf16 hardware ("amx_bf16" or "avx512_bf16")?
+
+    The check is kept per kind (reports/bf16_training.json "checks"): AMX
+    tiles and AVX512-BF16 are different oneDNN kernels, and a pass on one
+    says nothing about the other. A missing, unreadable or failed check is
+    no pass.
+    """
     try:
-        passed = json.loads(Path(check or BF16_CHECK).read_text()).get("passed") is True
+        report = json.loads(Path(check or BF16_CHECK).read_text())
     except (OSError, ValueError):
-        passed = False
-    return None if passed else "fp32"
+        return False
+    return (report.get("checks") or {}).get(hardware, {}).get("passed") is True
 
 
 def train_stage(name, hours, parent, nice, milestone_minutes=60.0):
