@@ -42,8 +42,11 @@ def collect():
     scores = campaign.trial_scores(STAGE, log=lambda m: print(m, flush=True))
     start_file = campaign.trials_dir(STAGE) / "start_validation.json"
     from bgmaker_configs.recipes import RECIPES
+    carried = campaign.carried_trials(STAGE)
     results = [dict(recipe=recipe, description=RECIPES[recipe].description,
-                    progress=read_progress(campaign.trial_dir(STAGE, recipe)), validation=records)
+                    progress=read_progress(campaign.trial_dir(STAGE, recipe)), validation=records,
+                    machines=(campaign.trial_machines(campaign.trial_dir(STAGE, recipe))
+                              or carried.get(recipe, {}).get("machines")))
                for recipe, records in scores.items()]
     return dict(stage=STAGE, trials=campaign.TRIALS[STAGE], machine=recipes.machine(), results=results,
                 start=json.loads(start_file.read_text()) if start_file.is_file() else None,
@@ -79,7 +82,11 @@ def write(report):
                    f"{choice['best']} at {choice['best_cpu_hours']:g} CPU-hours"
                    + ("; no trial beat v1_all's own weights, so plain fine-tuning" if choice["parent_best"] else "")
                    + ").") if choice else "No choice yet: a trial is unfinished.", "",
-              "Recipes:", ""] + [f"- `{r['recipe']}`: {r['description']}" for r in report["results"]]
+              "Recipes, and where each one's CPU-hours were spent (a CPU-hour buys more steps on some CPUs than "
+              "on others: the milestone names give the steps):", ""]
+    lines += [f"- `{r['recipe']}`: {r['description']} Trained on: "
+              + ("; ".join(r.get("machines") or []) or "not recorded (carried before carries named the CPU)") + "."
+              for r in report["results"]]
     (OUT / "finetune.md").write_text("\n".join(lines) + "\n")
     print((OUT / "finetune.md").read_text())
 

@@ -329,7 +329,8 @@ def test_a_fine_tuning_stage_first_tries_each_recipe_at_equal_cpu_and_trains_wit
             recipe = command[command.index("--recipe") + 1]
             folder = campaign.trial_dir("v2_rock_beat", recipe)
             (folder / "milestones").mkdir(parents=True, exist_ok=True)
-            (folder / "progress.jsonl").write_text(json.dumps(dict(step=10, cpu_s=plan["cpu_hours"] * 3600, wall_s=1.0)) + "\n")
+            (folder / "progress.jsonl").write_text(json.dumps(dict(step=10, cpu_s=plan["cpu_hours"] * 3600, wall_s=1.0,
+                                                                   cpu="Intel(R) Xeon(R)", precision="bf16")) + "\n")
             (folder / "milestones" / "index.jsonl").write_text(json.dumps(dict(
                 checkpoint="model.ckpt-10", step=10, examples=640, cpu_s=plan["cpu_hours"] * 3600, wall_s=1.0)) + "\n")
         return subprocess.CompletedProcess(command, 0)
@@ -360,6 +361,7 @@ def test_a_fine_tuning_stage_first_tries_each_recipe_at_equal_cpu_and_trains_wit
     carried = json.loads(campaign.carry_trials_path("v2_rock_beat").read_text())
     assert carried["start_step"] == 9 and sorted(carried["trials"]) == sorted(plan["recipes"])
     assert {r["checkpoint"] for t in carried["trials"].values() for r in t["validation"]} == {"model.ckpt-10"}
+    assert all(t["machines"] == ["Intel(R) Xeon(R), bf16"] for t in carried["trials"].values())  # where each hour went
     monkeypatch.setenv("BGMAKER_STATE_DIR", str(tmp_path / "new_machine"))
     assert "(carried: windows-b64, finetune-lr3e-4, replay25, replay25-lr3e-4)" in _line(
         campaign.status(), "v2_rock_beat recipe trials")
