@@ -323,16 +323,19 @@ def test_a_fine_tuning_stage_first_tries_each_recipe_at_equal_cpu_and_trains_wit
     plan = campaign.TRIALS["v2_rock_beat"]
     commands = []
 
-    def run(command, env=None, **k):  # a trial "trains": its progress says it spent its CPU, one milestone
-        commands.append(command)
+    def run(command, env=None, **k):  # a trial "trains": one milestone, at step 10 after its CPU-hour, or at
+        commands.append(command)     # the steps it is matched to (in half the CPU: a faster machine)
         if "--recipe" in command and "--init-step" not in command and env["BGMAKER_RUNS_DIR"] != str(campaign.root() / "runs"):
             recipe = command[command.index("--recipe") + 1]
             folder = campaign.trial_dir("v2_rock_beat", recipe)
             (folder / "milestones").mkdir(parents=True, exist_ok=True)
-            (folder / "progress.jsonl").write_text(json.dumps(dict(step=10, cpu_s=plan["cpu_hours"] * 3600, wall_s=1.0,
+            matched = "--milestone-steps" in command
+            step = int(command[command.index("--milestone-steps") + 1].split(",")[-1]) if matched else 10
+            cpu_s = plan["cpu_hours"] * 3600 / (2 if matched else 1)
+            (folder / "progress.jsonl").write_text(json.dumps(dict(step=step, cpu_s=cpu_s, wall_s=1.0,
                                                                    cpu="Intel(R) Xeon(R)", precision="bf16")) + "\n")
             (folder / "milestones" / "index.jsonl").write_text(json.dumps(dict(
-                checkpoint="model.ckpt-10", step=10, examples=640, cpu_s=plan["cpu_hours"] * 3600, wall_s=1.0)) + "\n")
+                checkpoint=f"model.ckpt-{step}", step=step, examples=64 * step, cpu_s=cpu_s, wall_s=1.0)) + "\n")
         return subprocess.CompletedProcess(command, 0)
     monkeypatch.setattr(subprocess, "run", run)
     accuracy = {"windows-b64": 0.50, "finetune-lr3e-4": 0.52, "replay25": 0.56, "replay25-lr3e-4": 0.54}
@@ -344,10 +347,14 @@ def test_a_fine_tuning_stage_first_tries_each_recipe_at_equal_cpu_and_trains_wit
                     classifier_samples_vs_real=1 - value)
     monkeypatch.setattr("bgmaker.evaluation.evaluate.validate", validate)
     campaign.train_stage("v2_rock_beat", 6.0, "v1_all", 10, 20.0)
-    trials = [c for c in commands if "--recipe" in c and c[-1] != "replay25" and "--cpu-hours" in c
-              and c[c.index("--cpu-hours") + 1] == f"{plan['cpu_hours']:g}"]
+    trials = [c for c in commands if "--recipe" in c and "--checkpoints_to_keep=1" in c]  # not the stage's
     assert [c[c.index("--recipe") + 1] for c in trials] == list(plan["recipes"])
     assert all(c[c.index("--init-from") + 1] == parent for c in trials)
+    # plain fine-tuning trains its CPU-hour; every other recipe to the steps that hour gave it (equal steps on
+    # any CPU), with a runaway cap on its CPU
+    assert "--milestone-steps" not in trials[0] and trials[0][trials[0].index("--cpu-hours") + 1] == f"{plan['cpu_hours']:g}"
+    assert all(c[c.index("--milestone-steps") + 1] == "10" for c in trials[1:])
+    assert "the others train to windows-b64's steps 10" in _line(campaign.status(), "v2_rock_beat recipe trials")
     stage = commands[-1]
     assert stage[stage.index("--recipe") + 1] == "replay25" and stage[stage.index("--init-from") + 1] == parent
     assert campaign.trial_choice("v2_rock_beat")["recipe"] == "replay25"

@@ -266,6 +266,22 @@ def test_cpu_budget_progress_and_milestones(env, tmp_path):
     assert list((tmp_path / "out").glob("*.mid")), sample.stdout
 
 
+def test_milestone_steps_keep_those_steps_and_stop_after_the_last(env, tmp_path):
+    """--milestone-steps: runs compared at equal steps (the campaign's recipe trials on different CPUs)."""
+    from bgmaker.training.run_state import read_milestones
+    own = dict(env, BGMAKER_RUNS_DIR=str(tmp_path / "runs"))
+    done = run_cli(TRAIN_SH, "--run", "v2_rock_beat", f"--hparams={TINY_HPARAMS}", "--num_steps=100",
+                   "--milestone-every", "0", "--milestone-steps", "2,4", env=own)
+    assert "last milestone step reached (step 4); stopping" in done.stdout
+    folder = tmp_path / "runs" / "v2_rock_beat"
+    assert [m["step"] for m in read_milestones(folder)] == [2, 4] and checkpoints(own)[-1] == 4
+    again = run_cli(TRAIN_SH, "--run", "v2_rock_beat", f"--hparams={TINY_HPARAMS}", "--num_steps=100",
+                    "--milestone-every", "0", "--milestone-steps", "2,4", env=own)
+    assert "every milestone step already kept; nothing to do" in again.stdout and checkpoints(own)[-1] == 4
+    bad = run_cli(TRAIN_SH, "--run", "v2_rock_beat", "--milestone-steps", "4,2", env=own, check=False)
+    assert bad.returncode != 0 and "steps must be positive and increasing" in bad.stderr
+
+
 def test_another_model_on_a_runs_data(env, tmp_path):
     """--config trains the run's data with the flat cat-drums_4bar baseline; what reads the checkpoint
     (evaluation, generation) builds the model its run record names; the run keeps that model."""

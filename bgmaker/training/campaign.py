@@ -250,6 +250,8 @@ def status():
                 f"{r} {max(spent(trial_dir(name, r))[0], carried.get(r, {}).get('cpu_s', 0)) / 3600:.2f}"
                 for r in plan["recipes"])
                 + (f" (carried: {', '.join(carried)})" if carried else "")
+                + (f"; the others train to {plan['recipes'][0]}'s steps {', '.join(map(str, matched))}"
+                   if (matched := trial_steps(name, None, plan["recipes"][-1])) else "")
                 + (f"; chosen: {chosen['recipe']} (best {chosen['best']})" if chosen else ""))
     recipes = paths.state_dir() / "recipes"
     if recipes.is_dir():  # reports/recipes.py: the equal-CPU runs that choose the recipe
@@ -431,7 +433,6 @@ def run_trials(name, parent, nice, log=print):
     """Train each TRIALS recipe of stage `name` for the same CPU from the parent's weights, score every milestone
     on validation, and record the recipe of the best (choice.json); return that record. Resumable: a trial
     that has spent its CPU is not trained again, scores are cached."""
-    from bgmaker.training.run_state import spent
     from bgmaker.data.convert import converted
     plan = TRIALS[name]
     chosen = trial_choice(name)
@@ -444,17 +445,25 @@ def run_trials(name, parent, nice, log=print):
     carried = carried_trials(name, source)
     for recipe in plan["recipes"]:
         folder = trial_dir(name, recipe)
-        if spent(folder)[0] >= plan["cpu_hours"] * 3600:
+        steps = trial_steps(name, source, recipe)
+        if trial_done(name, folder, steps):
             if recipe not in carried:  # done here before trials were carried: carry it (and any other) once
                 carry_trials(name, source, log)
                 carried = carried_trials(name, source)
             continue
-        if recipe in carried and carried[recipe]["cpu_s"] >= plan["cpu_hours"] * 3600:
+        if recipe in carried and carried_done(name, carried[recipe], steps):
             log(f"bgmaker campaign: trial {name} {recipe}: done on another machine ({paths.portable(carry_trials_path(name))})")
             continue
-        log(f"bgmaker campaign: trial {name} {recipe}: {plan['cpu_hours']:g} CPU-hours from {paths.portable(source)}")
-        flags = ["--recipe", recipe, "--init-from", str(source), "--cpu-hours", f"{plan['cpu_hours']:g}",
-                 "--milestone-every", f"{plan['milestone_minutes']:g}", "--checkpoints_to_keep=1"]
+        if steps:  # as many steps as the plain fine-tuning's CPU-hour gave it, milestones where it had them
+            log(f"bgmaker campaign: trial {name} {recipe}: to step {steps[-1]} (the steps of "
+                f"{plan['recipes'][0]}'s {plan['cpu_hours']:g} CPU-hours) from {paths.portable(source)}")
+            flags = ["--recipe", recipe, "--init-from", str(source), "--milestone-steps", ",".join(map(str, steps)),
+                     "--milestone-every", "0", "--cpu-hours", f"{plan['cpu_hours'] * STEP_MATCHED_CPU_CAP:g}",
+                     "--checkpoints_to_keep=1"]
+        else:
+            log(f"bgmaker campaign: trial {name} {recipe}: {plan['cpu_hours']:g} CPU-hours from {paths.portable(source)}")
+            flags = ["--recipe", recipe, "--init-from", str(source), "--cpu-hours", f"{plan['cpu_hours']:g}",
+                     "--milestone-every", f"{plan['milestone_minutes']:g}", "--checkpoints_to_keep=1"]
         precision = training_precision(name)
         if precision:
             flags += ["--precision", precision]
@@ -464,6 +473,54 @@ def run_trials(name, parent, nice, log=print):
             raise RuntimeError(f"trial {name} {recipe} failed (exit {code}); log: {folder.parent / 'train.log'}")
         carry_trials(name, source, log)
     return choose_trial(name, source, log)
+
+
+# A trial matched to the plain fine-tuning's steps stops at them; on a CPU this many times slower it stops at
+# this many times the trials' CPU-hours instead (a runaway guard, not a budget).
+STEP_MATCHED_CPU_CAP = 3.0
+
+
+def trial_steps(name, source, recipe):
+    """The milestone steps trial `recipe` of stage `name` trains to, or None to train its CPU-hours.
+
+    Why: the trials are compared at equal cost, but sessions land on CPUs
+    that buy different steps per CPU-hour (an AMX machine in bf16 about
+    twice an AMD EPYC's). The first recipe, plain fine-tuning, trains its
+    CPU-hours (milestones every TRIALS' minutes); every other recipe then
+    trains to the steps of those milestones, here or on another machine,
+    so all are compared at the plain fine-tuning's steps. (Trials that
+    finished by CPU-hours before this rule keep their record.)
+    """
+    from bgmaker.training.run_state import read_milestones
+    first = TRIALS[name]["recipes"][0]
+    if recipe == first:
+        return None
+    folder = trial_dir(name, first)
+    if trial_done(name, folder, None):
+        return [m["step"] for m in read_milestones(folder)] or None
+    record = carried_trials(name, source).get(first)
+    if record and carried_done(name, record, None):
+        return [r["step"] for r in record["validation"]] or None
+    return None
+
+
+def trial_done(name, folder, steps):
+    """Has the trial in `folder` finished: with `steps`, its last milestone step kept (or STEP_MATCHED_CPU_CAP
+    times its CPU-hours spent); without, its CPU-hours spent?"""
+    from bgmaker.training.run_state import read_milestones, spent
+    cpu_s, budget = spent(folder)[0], TRIALS[name]["cpu_hours"] * 3600
+    if steps:
+        kept = [m["step"] for m in read_milestones(folder)]
+        return (bool(kept) and max(kept) >= steps[-1]) or cpu_s >= budget * STEP_MATCHED_CPU_CAP
+    return cpu_s >= budget
+
+
+def carried_done(name, record, steps):
+    """Had the carried trial `record` (carried_trials) finished: its CPU-hours spent (the rule before steps
+    were matched, or the plain fine-tuning's own), or the last of `steps` kept?"""
+    kept = [r["step"] for r in record.get("validation", [])]
+    return record.get("cpu_s", 0.0) >= TRIALS[name]["cpu_hours"] * 3600 or (
+        bool(steps) and bool(kept) and max(kept) >= steps[-1])
 
 
 def carry_trials_path(name):
@@ -486,7 +543,7 @@ def carry_trials(name, source, log=print):
         for recipe in plan["recipes"]:
             folder = trial_dir(name, recipe)
             cpu_s = spent(folder)[0]
-            if cpu_s >= plan["cpu_hours"] * 3600:
+            if trial_done(name, folder, trial_steps(name, source, recipe)):
                 done[recipe] = dict(cpu_s=cpu_s, machines=trial_machines(folder), validation=[  # milestone names
                     dict(r, checkpoint=Path(r["checkpoint"]).name) for r in validation_scores(name, folder, log=log)])
         kept = carried_trials(name, source)

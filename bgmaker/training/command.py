@@ -52,6 +52,9 @@ def add_arguments(parser):
     parser.add_argument("--milestone-every", type=float, default=60.0, metavar="CPU_MINUTES",
                         help="save the weights alone to runs/<run>/milestones every this many CPU-minutes "
                              "(default 60; 0: never)")
+    parser.add_argument("--milestone-steps", type=steps_list, default=None, metavar="STEP,STEP,...",
+                        help="keep the weights at these global steps instead, and stop after the last (runs "
+                             "compared at equal steps)")
     group = parser.add_argument_group(
         "a cluster (TensorFlow's distributed runtime; or give it in TF_CONFIG)",
         "Start one process per task, each with the same --cluster: parameter servers hold the weights, "
@@ -64,6 +67,18 @@ def add_arguments(parser):
                        help="workers step together (Magenta's --num_sync_workers: each step sums one batch/W "
                             "from every worker); default: each worker steps on its own (asynchronous)")
     parser.epilog = "Other flags are passed to Magenta's music_vae_train, e.g. --num_steps=2000 --hparams=batch_size=64"
+
+
+def steps_list(text):
+    """"956,2000,3017" -> [956, 2000, 3017] (positive, increasing); argparse's error otherwise."""
+    import argparse
+    try:
+        steps = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a list of steps like 1000,2000,3000") from None
+    if not steps or steps[0] <= 0 or any(b <= a for a, b in zip(steps, steps[1:])):
+        raise argparse.ArgumentTypeError(f"'{text}': steps must be positive and increasing")
+    return steps
 
 
 def child_command(run, *flags):
@@ -111,4 +126,4 @@ def main(args, argv=None):
     return train.train(run, args.mode, args.extra, precision=args.precision, recipe=recipe.name,
                        init_from=args.init_from, init_step=args.init_step, cpu_hours=args.cpu_hours,
                        milestone_every=args.milestone_every, log=lambda m: print(f"{PROG}: {m}", flush=True),
-                       cluster=task, sync=args.sync)
+                       cluster=task, sync=args.sync, milestone_steps=args.milestone_steps)

@@ -13,7 +13,10 @@ already spent and keep what it learned along the way:
   `milestone_every` CPU-seconds saves the weights alone (no Adam slots,
   1/3 of a training checkpoint) to `<run_dir>/milestones/`, listed in
   `milestones/index.jsonl`, so checkpoints can be chosen on validation
-  after the fact and learning curves drawn from them.
+  after the fact and learning curves drawn from them. With
+  `milestone_steps` it keeps them at those global steps instead and stops
+  after the last: runs compared at equal steps (the campaign's recipe
+  trials on CPUs that buy different steps per CPU-hour).
 - `WarmStartHook` initialises a fresh run's weights from another model
   (a shipped model or another run's checkpoint); the optimizer starts anew.
   With step=True it takes the model's global step too, so Magenta's
@@ -58,7 +61,7 @@ class ProgressHook(tf.train.SessionRunHook):
     """Log progress against CPU time, stop at the CPU budget, save milestone weights. See the module doc."""
 
     def __init__(self, model, run_dir, batch_size, cpu_budget_s=None, milestone_every_s=None,
-                 log_every_s=30.0, log=print, precision=None):
+                 log_every_s=30.0, log=print, precision=None, milestone_steps=None):
         self.model = model
         # Each record says where and how its CPU time was spent: the CPU model and the LSTM matmuls' precision.
         self.machine = dict(cpu=cpu_model(), precision=precision)
@@ -73,6 +76,9 @@ class ProgressHook(tf.train.SessionRunHook):
         # process's whole CPU time); wall time from here, so a CPU/wall ratio slightly overstates threads.
         self.wall_start = time.time()
         milestones = read_milestones(self.run_dir)
+        kept = milestones[-1]["step"] if milestones else -1
+        self.pending_steps = sorted(s for s in set(milestone_steps or ()) if s > kept)
+        self.step_budget = bool(milestone_steps)  # stop once the last milestone step is kept
         self.next_milestone = None
         if milestone_every_s:
             done = milestones[-1]["cpu_s"] if milestones else 0.0
@@ -96,6 +102,9 @@ class ProgressHook(tf.train.SessionRunHook):
             self.log(f"bgmaker train: CPU budget of {self.cpu_budget_s / 3600:.2f} CPU-hours already spent "
                      f"({self.cpu_s() / 3600:.2f}); nothing to do")
             coord.request_stop()
+        elif self.step_budget and not self.pending_steps:
+            self.log("bgmaker train: every milestone step already kept; nothing to do")
+            coord.request_stop()
 
     def before_run(self, run_context):
         return tf.train.SessionRunArgs(self.model.loss)
@@ -106,10 +115,21 @@ class ProgressHook(tf.train.SessionRunHook):
         wall_now = time.time()
         budget_spent = self.cpu_budget_s is not None and cpu >= self.cpu_budget_s
         milestone = self.next_milestone is not None and cpu >= self.next_milestone
+        step = None
+        if self.pending_steps:  # read every step: a milestone step must not be passed
+            step = int(run_context.session.run(self.global_step))
+            if step >= self.pending_steps[0]:
+                self.save_milestone(run_context.session, step, cpu)
+                self.pending_steps = [s for s in self.pending_steps if s > step]
+                if not self.pending_steps:
+                    self._record(step, cpu)
+                    self.log(f"bgmaker train: last milestone step reached (step {step}); stopping")
+                    run_context.request_stop()
+                    return
         if not (budget_spent or milestone or wall_now - self.last_log >= self.log_every_s):
             return
         # The step counter as saved (read after the step's update; a fetch beside the train op may race it).
-        step = int(run_context.session.run(self.global_step))
+        step = int(run_context.session.run(self.global_step)) if step is None else step
         if wall_now - self.last_log >= self.log_every_s or budget_spent:
             self._record(step, cpu)
             self.last_log = wall_now
@@ -146,6 +166,7 @@ class ProgressHook(tf.train.SessionRunHook):
                       cpu_s=round(cpu, 1), wall_s=round(self.wall_s(), 1))
         append(folder / MILESTONE_INDEX, record)
         self.log(f"bgmaker train: milestone {os.path.basename(prefix)} at {cpu / 3600:.2f} CPU-hours")
+
 
 
 class WarmStartHook(tf.train.SessionRunHook):

@@ -310,12 +310,13 @@ def recorded_midi_dir(name):
 
 
 def train(run, mode="train", extra=(), precision=None, recipe=None, init_from=None, init_step=False, cpu_hours=None,
-          milestone_every=60.0, log=print, cluster=None, sync=False):
+          milestone_every=60.0, log=print, cluster=None, sync=False, milestone_steps=None):
     """Train (mode "train") or evaluate (mode "eval") `run` with Magenta's loop; return the exit status.
 
     extra: music_vae_train flags, passed on (`--hparams` merged over the run's).
     init_from: a model folder, run name or checkpoint to start a new run from.
     init_step: also start from its global step (the learning-rate schedule goes on; see WarmStartHook).
+    milestone_steps: keep the weights at these global steps and stop after the last (ProgressHook).
     cluster: this process's ClusterTask (a worker; bgmaker.training.cluster), or None to train alone;
     sync: the cluster's workers step together (SyncReplicasOptimizer) instead of each on its own.
     Raises UserError for anything the user can fix (missing data, bad flags,
@@ -382,7 +383,8 @@ def train(run, mode="train", extra=(), precision=None, recipe=None, init_from=No
         auto = record["hparams"].get("lstm_precision") == "auto"
         log(f"LSTM matmuls in {record['lstm_cell']}" + (why.get(record["lstm_cell"], "") if auto else ""))
         hooks = training_hooks(run, record["hparams"]["batch_size"], cpu_hours, milestone_every,
-                               None if previous else init_from, precision=record["lstm_cell"], init_step=init_step)
+                               None if previous else init_from, precision=record["lstm_cell"], init_step=init_step,
+                               milestone_steps=milestone_steps)
         if cluster is not None:
             from bgmaker.training import hooks as th
             log(f"{cluster.describe()}" + (", stepping together (--sync)" if sync else ""))
@@ -407,7 +409,8 @@ def resolve_init_from(name):
         raise UserError(f"--init-from {name}: {e}") from None
 
 
-def training_hooks(run, batch_size, cpu_hours, milestone_minutes, init_from, precision=None, init_step=False):
+def training_hooks(run, batch_size, cpu_hours, milestone_minutes, init_from, precision=None, init_step=False,
+                   milestone_steps=None):
     """The session hooks of a training process (bgmaker.training.hooks)."""
     import bgmaker_configs
     from bgmaker.training import hooks as th
@@ -415,7 +418,8 @@ def training_hooks(run, batch_size, cpu_hours, milestone_minutes, init_from, pre
     hooks = [th.ProgressHook(model, run.run_dir, batch_size,
                              cpu_budget_s=cpu_hours * 3600 if cpu_hours else None,
                              milestone_every_s=milestone_minutes * 60 if milestone_minutes else None,
-                             log=lambda m: print(m, flush=True), precision=precision),
+                             log=lambda m: print(m, flush=True), precision=precision,
+                             milestone_steps=milestone_steps),
              th.StopOnSignalHook(log=lambda m: print(m, flush=True))]
     if init_from:
         hooks.append(th.WarmStartHook(init_from, step=init_step))
