@@ -1,11 +1,13 @@
-"""Fine-tuning recipes at equal CPU from v1_all's weights, on rock-beat validation: the campaign's trials.
+"""Fine-tuning recipes at equal cost from v1_all's weights, on rock-beat validation: the campaign's trials.
 
   .venv/bin/python reports/finetune.py             # report the trials (scores any unscored milestone)
   .venv/bin/python reports/finetune.py --report-only   # rewrite the .md from the committed .json
 
 Before `v2_rock_beat` trains, the campaign (`scripts/campaign.sh`,
-bgmaker.training.campaign.TRIALS) trains each candidate recipe for the same
-CPU from the same v1_all weights: plain fine-tuning (`windows-b64`), a lower
+bgmaker.training.campaign.TRIALS) trains each candidate recipe from the same
+v1_all weights, plain fine-tuning for its CPU-hour and every other recipe to
+the steps that hour gave it (campaign.trial_steps: a CPU-hour buys different
+steps on different CPUs): plain fine-tuning (`windows-b64`), a lower
 learning rate (`finetune-lr3e-4`), replay of v1_all's other windows as 25% of
 the train split (`replay25`, bgmaker.data.replay) and both. Each trial keeps
 milestones every 20 CPU-minutes, scored on the rock-beat validation split
@@ -56,9 +58,11 @@ def collect():
 def write(report):
     (OUT / "finetune.json").write_text(json.dumps(report, indent=1, default=float) + "\n")
     columns = recipes.COLUMNS
-    lines = ["# Fine-tuning recipes at equal CPU (v2_rock_beat from v1_all, rock-beat validation)", "",
-             f"Each recipe trained {report['trials']['cpu_hours']:g} CPU-hours from the same v1_all weights "
-             f"(milestones every {report['trials']['milestone_minutes']:g} CPU-minutes), scored with the quick "
+    lines = ["# Fine-tuning recipes at equal cost (v2_rock_beat from v1_all, rock-beat validation)", "",
+             f"Plain fine-tuning trained {report['trials']['cpu_hours']:g} CPU-hours from the v1_all weights "
+             f"(milestones every {report['trials']['milestone_minutes']:g} CPU-minutes); each other recipe, from "
+             "the same weights, to the steps of those milestones (recipes trained before steps were matched: "
+             "the same CPU-hours; milestone names give the steps); each scored with the quick "
              "validation (128 windows, seed 0). Made by the campaign before v2_rock_beat trains; this table: "
              "`.venv/bin/python reports/finetune.py`.", "",
              "| recipe | milestone | CPU-h | " + " | ".join(c[1] for c in columns) + " |",
