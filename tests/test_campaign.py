@@ -402,6 +402,37 @@ def test_a_child_stage_inherited_from_its_committed_model_starts_again_once_the_
     assert not campaign.forget_stale_start("v1_all", None, log=lambda m: None)  # a stage with no parent keeps its credit
 
 
+def test_a_child_model_fine_tuned_from_older_parent_weights_is_not_resumed_on_a_new_machine(tmp_path, monkeypatch):
+    """A new machine has no milestones of v1_all, only its committed model; v2_rock_beat's committed model was
+    fine-tuned from an older v1_all (a smaller step), so v2_rock_beat starts again from the new one rather than
+    taking the old model's plateau for its own."""
+    from bgmaker.models import records
+    monkeypatch.setenv("BGMAKER_STATE_DIR", str(tmp_path / "state"))
+    child = tmp_path / "v2_rock_beat"
+    child.mkdir()
+    (child / "checkpoint").write_text('model_checkpoint_path: "model.ckpt-1638"\n')
+    record = dict(init_from="../v1_all/milestones/model.ckpt-5619", shipped=dict(run_cpu_hours=4.33))
+    (child / records.RUN_RECORD).write_text(json.dumps(record))
+    monkeypatch.setattr(campaign.records, "carry_dir", lambda name: tmp_path / "carry" / name)
+    monkeypatch.setattr("bgmaker_configs.runs.Run.shipped_dir", property(
+        lambda run: child if run.name == "v2_rock_beat" else tmp_path / "none"))
+    monkeypatch.setattr(campaign, "parent_weights", lambda parent: str(tmp_path / "v1_all" / "model.ckpt-24775"))
+    assert campaign.fine_tuned_from_older(child, "v1_all")
+    assert campaign.committed_model("v2_rock_beat", "v1_all") == (None, 0.0)
+    assert campaign.resume_source("v2_rock_beat", "v1_all") == (str(tmp_path / "v1_all" / "model.ckpt-24775"), 0.0)
+    # a state that had already inherited the old model's credit and plateau drops them
+    folder = campaign.run_dir("v2_rock_beat")
+    folder.mkdir(parents=True)
+    (folder / campaign.CREDIT_FILE).write_text(json.dumps(dict(cpu_s=15588.0, model=str(child))))
+    (folder / campaign.PLATEAU_FILE).write_text(json.dumps(dict(best="model.ckpt-1638")))
+    assert campaign.stage_done("v2_rock_beat", 6.0)
+    assert campaign.forget_stale_start("v2_rock_beat", "v1_all", log=lambda m: None)
+    assert not campaign.stage_done("v2_rock_beat", 6.0) and campaign.credit("v2_rock_beat") == (0.0, None)
+    monkeypatch.setattr(campaign, "parent_weights", lambda parent: str(tmp_path / "v1_all" / "model.ckpt-5619"))
+    assert not campaign.fine_tuned_from_older(child, "v1_all")  # from the parent's weights as they are: resumed
+    assert campaign.committed_model("v2_rock_beat", "v1_all") == (str(child), 4.33 * 3600)
+
+
 def test_a_stage_is_carried_in_git_and_a_new_machine_goes_on_from_it(tiny_model, tmp_path, monkeypatch):
     """The state lives on one machine: `carry` exports a stage's newest milestone (fp16-rounded) to
     models/carry/<run> with the CPU it had spent and its curves; with the state gone, the stage goes on from

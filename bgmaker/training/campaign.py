@@ -265,15 +265,19 @@ def status():
 
 def forget_stale_start(name, parent, log=print):
     """Drop what stage `name` inherited from its committed model (credit, plateau) once its parent has trained
-    milestones here: those are newer than the weights that model was fine-tuned from, so the stage starts
-    again from them (resume_source). A stage with checkpoints of its own here keeps them. True if it dropped."""
+    milestones here, or its parent's committed weights are newer than those that model was fine-tuned from
+    (fine_tuned_from_older): the stage starts again from them (resume_source). A stage with checkpoints of its
+    own here keeps them. True if it dropped."""
     from bgmaker.training.run_state import read_milestones
     from bgmaker.training.train import latest_checkpoint
     folder = run_dir(name)
-    if not parent or latest_checkpoint(str(folder)) or not read_milestones(run_dir(parent)):
+    if not parent or latest_checkpoint(str(folder)):
         return False
     inherited = [folder / f for f in (CREDIT_FILE, PLATEAU_FILE) if (folder / f).is_file()]
-    if not inherited or not credit(name)[1]:
+    model = credit(name)[1]
+    if not inherited or not model:
+        return False
+    if not read_milestones(run_dir(parent)) and not fine_tuned_from_older(Path(model), parent):
         return False
     for path in inherited:
         path.unlink()
@@ -344,6 +348,8 @@ def committed_model(name, parent):
     for folder, key in ((records.carry_dir(name), "carried"), (get_run(name).shipped_dir, "shipped")):
         if not (folder / "checkpoint").is_file() or (key == "shipped" and parent_carried):
             continue
+        if parent and fine_tuned_from_older(folder, parent):
+            continue
         try:
             held = records.read_record(folder).get(key)
         except (OSError, ValueError):
@@ -372,6 +378,25 @@ def resume_source(name, parent):
     if parent:
         return parent_weights(parent), 0.0
     return None, 0.0
+
+
+def fine_tuned_from_older(folder, parent):
+    """True when the model in `folder` (a child stage's committed one) was warm-started from weights of `parent`
+    older (a smaller step) than the parent's committed weights now: the parent trained on and was shipped or
+    carried since, so the child starts again from those (a new machine would otherwise take the old child's
+    plateau for its own and train nothing). Unknown steps: False."""
+    from bgmaker import models
+    try:
+        start = records.read_record(folder).get("init_from")
+    except (OSError, ValueError):
+        return False
+    trained_from = models.step_of(start) if start else None
+    weights = parent_weights(parent) if trained_from is not None else None
+    try:
+        now = start_step(weights) if weights else None
+    except (FileNotFoundError, ValueError):
+        return False
+    return now is not None and trained_from < now
 
 
 def held_copy(source, copy):
