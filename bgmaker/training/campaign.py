@@ -281,8 +281,8 @@ def forget_stale_start(name, parent, log=print):
         return False
     for path in inherited:
         path.unlink()
-    log(f"bgmaker campaign: {name} starts again from {parent}'s milestones (newer than the weights its committed "
-        f"model was trained from)")
+    log(f"bgmaker campaign: {name} starts again from {parent}'s weights (newer than those its committed model was "
+        f"trained from)")
     return True
 
 
