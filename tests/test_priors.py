@@ -31,6 +31,15 @@ def test_ppca_recovers_a_low_rank_gaussian_and_validation_picks_its_rank():
     assert p.log_likelihood(validation).mean() > priors.normal_prior(16).log_likelihood(validation).mean() + 10
 
 
+def test_a_prior_draws_the_same_samples_whatever_sign_the_solver_gives_its_eigenvectors(monkeypatch):
+    """LAPACK kernels differ between CPUs in the sign of an eigenvector; the samples of a seed must not."""
+    codes = gaussian_codes(500)[0]
+    before = priors.fit_prior("run", codes, 3).sample(4, seed=1)
+    eigh = np.linalg.eigh
+    monkeypatch.setattr(np.linalg, "eigh", lambda m: (eigh(m)[0], -eigh(m)[1]))
+    assert np.array_equal(priors.fit_prior("run", codes, 3).sample(4, seed=1), before)
+
+
 def test_sampling_is_seeded_row_by_row_and_normal_is_the_generators_draw():
     p = priors.fit_prior("run", gaussian_codes(500)[0], 3)
     assert np.array_equal(p.sample(8, seed=4)[:3], p.sample(3, seed=4))
@@ -106,6 +115,67 @@ def test_a_map_round_trips_through_its_files_in_float16(tmp_path):
     with pytest.raises(priors.UnknownPriorError, match="unknown prior or style 'polka'.*normal, run, funk"):
         loaded.prior("polka")
     assert not list(tmp_path.glob(".*.tmp"))  # written whole, then moved in
+
+
+def two_style_codes(n=400, z=16, seed=0):
+    """Codes of two styles that share most of their spread and differ along one direction."""
+    rng = np.random.default_rng(seed)
+    codes = rng.standard_normal((2 * n, z))
+    codes[:n, 0] += 1.0  # funk a little to one side, jazz to the other: their priors overlap
+    codes[n:, 0] -= 1.0
+    return codes, ["funk"] * n + ["jazz"] * n
+
+
+def test_a_style_prior_tilted_by_the_critic_keeps_its_most_stylish_candidate(tmp_path):
+    codes, styles = two_style_codes()
+    sigmas = np.full(codes.shape, 0.3)
+    grids = np.random.default_rng(1).random((len(codes), 64, 9)) < 0.1
+    latent = priors.fit(codes, grids, styles, ["beat"] * len(codes), codes[::7], min_windows=100, ranks=(0, 3),
+                        sigmas=sigmas)
+    assert latent.critic is not None and list(latent.critic.names) == ["funk", "jazz"]
+    assert latent.style_draws == 1 and latent.prior("funk").draws == 1  # the prior itself until a choice
+    plain, tilted = latent.prior("funk", draws=1), latent.prior("funk", draws=8)
+    assert latent.prior("run").critic is None and latent.prior("normal").critic is None  # styles only
+    # draws=1 is the prior's own draw, bit for bit; with draws, row i is the critic's pick of its own 8 candidates
+    assert np.array_equal(plain.sample(5, seed=3), latent.priors["funk"].sample(5, seed=3))
+    candidates = plain.sample(5 * 8, seed=3).reshape(5, 8, -1)
+    picked = tilted.sample(5, seed=3)
+    funk = list(latent.critic.names).index("funk")
+    for i in range(5):
+        scores = latent.critic.log_probs(candidates[i])[:, funk]
+        assert np.array_equal(picked[i], candidates[i, scores.argmax()])
+    assert np.array_equal(tilted.sample(9, seed=3)[:5], picked)  # row i does not depend on n
+    assert not np.array_equal(tilted.sample(5, seed=4), picked)
+    # the tilt moves samples toward the style: along the direction that tells funk from jazz
+    assert tilted.sample(400, 0)[:, 0].mean() > plain.sample(400, 0)[:, 0].mean() + 0.3
+    latent.info["style_draws"] = 4
+    latent.save(tmp_path)
+    loaded = priors.LatentMap.load(tmp_path)
+    assert loaded.prior("jazz").draws == 4 and list(loaded.critic.names) == ["funk", "jazz"]
+    assert np.allclose(loaded.critic.log_probs(codes[:20]), latent.critic.log_probs(codes[:20]), atol=0.05)
+
+
+def test_one_style_gets_no_critic():
+    codes, _ = two_style_codes()
+    latent = priors.fit(codes, np.zeros((len(codes), 64, 9), bool), ["funk"] * len(codes), ["beat"] * len(codes),
+                        codes[::7], min_windows=100, ranks=(0,))
+    assert latent.critic is None and latent.prior("funk").draws == 1
+
+
+def test_the_candidates_per_style_sample_are_chosen_by_styles_passing_then_the_weakest_then_fewest():
+    from bgmaker.evaluation.priors import choose_draws
+    row = lambda share, ceiling=0.5, copies=0, measured=True: dict(  # noqa: E731
+        samples_as_style=share, real_as_style=ceiling, copies=copies,
+        passed=(share >= 0.8 * ceiling) if measured else None)
+    sweep = {1: dict(a=row(0.2), b=row(0.5)), 4: dict(a=row(0.45), b=row(0.5)), 16: dict(a=row(0.45), b=row(0.6))}
+    assert choose_draws(sweep) == 4  # 4 and 16 pass both and their weakest style is as strong: fewer candidates
+    sweep[16]["a"] = row(0.5)
+    assert choose_draws(sweep) == 16  # its weakest style is stronger
+    sweep[16]["b"] = row(0.6, copies=1)
+    assert choose_draws(sweep) == 4  # copying more train windows than the prior's own draws rules it out
+    sweep[1]["b"] = row(0.5, copies=2)  # a small style whose prior copies anyway: no candidate count is worse
+    assert choose_draws(sweep) == 16
+    assert choose_draws({1: dict(a=row(0.2, copies=1))}) == 1
 
 
 # -- on the tiny model -----------------------------------------------------------------
@@ -219,6 +289,10 @@ def test_the_evaluation_chooses_a_default_prior_and_scores_styles_and_attributes
     assert set(report["styles"]) == {"funk", "rock", "jazz"}
     for row in report["styles"].values():
         assert 0 <= row["samples_as_style"] <= 1 and 0 <= row["normal_as_style"] <= 1
+        assert 0 <= row["prior_alone_as_style"] <= 1 and row["draws"] == latent.style_draws
+    sweep = report["style_draws"]["validation"]  # the candidates per sample, chosen on validation and kept
+    assert list(sweep) == [str(k) for k in priors.STYLE_DRAWS] and latent.style_draws in priors.STYLE_DRAWS
+    assert latent.style_draws == evaluation.choose_draws({int(k): v for k, v in sweep.items()})
     curves = report["attributes"]["curves"]
     assert set(curves) == set(latent.attributes)
     for responses in curves.values():  # measured from amount 0: no change there

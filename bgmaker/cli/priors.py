@@ -47,6 +47,9 @@ def describe(latent):
     few = latent.info.get("too_few_windows") or {}
     if few:
         lines.append("  too few windows for a prior: " + ", ".join(f"{k} ({v})" for k, v in few.items()))
+    if latent.critic is not None:
+        lines.append(f"styles steered by the latent style critic: best of {latent.style_draws} candidates per "
+                     f"sample ({', '.join(latent.critic.names)})")
     lines.append("attributes (--more NAME=AMOUNT): " + (", ".join(latent.attributes) or "none"))
     return lines
 

@@ -10,6 +10,13 @@ and writes priors_evaluation.json / .md / .png beside it:
     hears as that style, beside the share of the style's real test windows
     heard as itself (the ceiling: what real drumming of that style scores)
     and the share of samples from N(0, I) heard as that style (the floor).
+    A style's samples are the best of `draws` candidates by the latent style
+    critic (bgmaker.generation.priors): that number is chosen here, on the
+    validation windows, from STYLE_DRAWS (choose_draws), and saved with the
+    priors; the test table shows the prior alone beside it. The critic judges
+    latent codes and never sees a grid; the classifier here judges decoded
+    grids and never sees a code: two models of style fitted on the same train
+    windows, one steering and one listening.
 (b) The default prior. On the validation windows, SAMPLES samples from each
     candidate (normal, run, beat) are scored: the classifier two-sample test
     against the real windows (0.5 = indistinguishable), feature overlap, bar
@@ -39,6 +46,7 @@ import numpy as np
 from bgmaker import metrics
 from bgmaker.evaluation.markdown import table
 from bgmaker.generation.generator import DEFAULT_TEMPERATURE
+from bgmaker.generation.priors import STYLE_DRAWS
 
 SAMPLES = 256
 STYLE_SAMPLES = 128
@@ -56,40 +64,42 @@ REPORT = "priors_evaluation"
 
 
 def style_classifier(grids, styles, l2=metrics.two_sample.L2):
-    """predict(grids) -> style names: a multinomial logistic regression on grid_statistics, fitted on real windows.
+    """predict(grids) -> style names: a multinomial logistic regression on grid_statistics, fitted on real windows
+    (metrics.fit_softmax: each style's windows weighted equally in total, so the most recorded style is not
+    heard everywhere)."""
+    classifier = metrics.fit_softmax(metrics.grid_statistics(grids), styles, l2)
+    return lambda new: classifier.predict(metrics.grid_statistics(new))
 
-    Softmax over the styles, L2 penalty `l2` on the weights, each style's
-    windows weighted equally in total (so the most recorded style is not
-    heard everywhere), fitted by L-BFGS (scipy).
-    """
-    from scipy.optimize import minimize
-    x = metrics.grid_statistics(grids)
-    mean, std = x.mean(0), x.std(0) + 1e-6
-    x = np.column_stack([(x - mean) / std, np.ones(len(x))])
-    styles = np.asarray(styles)
-    names = np.array(sorted(set(styles)))
-    y = np.searchsorted(names, styles)
-    weights = 1.0 / np.bincount(y)[y]
-    weights /= weights.sum()
-    k, d = len(names), x.shape[1]
 
-    def loss(theta):
-        w = theta.reshape(d, k)
-        logits = x @ w
-        logits -= logits.max(1, keepdims=True)
-        p = np.exp(logits)
-        p /= p.sum(1, keepdims=True)
-        nll = -(weights * np.log(p[np.arange(len(y)), y] + 1e-12)).sum()
-        p[np.arange(len(y)), y] -= 1
-        gradient = x.T @ (weights[:, None] * p) + l2 * np.vstack([w[:-1], np.zeros((1, k))])
-        return nll + 0.5 * l2 * (w[:-1] ** 2).sum(), gradient.ravel()
+def style_shares(generator, latent, offered, predict, grids, styles, split, seed, draws):
+    """{style: share of its samples (drawn with `draws` candidates each) heard as it, its real `split` windows'
+    share (the ceiling; measured from MIN_HELD_OUT windows), whether it passes, its samples' novelty}."""
+    rows = {}
+    for style in offered:
+        samples = _grids(generator.decode(latent.prior(style, draws).sample(STYLE_SAMPLES, seed),
+                                          DEFAULT_TEMPERATURE, seed))
+        real = grids[split][styles[split] == style]
+        share = float((predict(samples) == style).mean())
+        ceiling = float((predict(real) == style).mean()) if len(real) else None
+        nearest = metrics.nearest_hamming(samples, grids["train"])
+        measured = ceiling is not None and len(real) >= MIN_HELD_OUT
+        rows[style] = {f"{split}_windows": int(len(real)), "samples_as_style": share, "real_as_style": ceiling,
+                       "passed": share >= STYLE_SHARE * ceiling if measured else None,
+                       "nearest_train_cells": float(nearest.mean()), "copies": int((nearest == 0).sum())}
+    return rows
 
-    theta = minimize(loss, np.zeros(d * k), jac=True, method="L-BFGS-B", options=dict(maxiter=500)).x.reshape(d, k)
 
-    def predict(new):
-        z = np.column_stack([(metrics.grid_statistics(new) - mean) / std, np.ones(len(new))])
-        return names[(z @ theta).argmax(1)]
-    return predict
+def choose_draws(sweep):
+    """The candidates per style sample (a key of sweep: {draws: style_shares on validation}): among those whose
+    samples copy no more train windows than the prior's own draws (the fewest candidates tried) do, the most
+    styles passing; then the highest share of its ceiling for the weakest measured style; then the fewest
+    candidates (the least tilt away from the style's prior)."""
+    copies = {k: sum(r["copies"] for r in sweep[k].values()) for k in sweep}
+    def key(k):
+        rows = [r for r in sweep[k].values() if r["passed"] is not None]
+        weakest = min((r["samples_as_style"] / max(r["real_as_style"], 1e-9) for r in rows), default=0.0)
+        return (sum(r["passed"] for r in rows), round(weakest, 3), -k)
+    return max((k for k in sweep if copies[k] <= copies[min(sweep)]), key=key)
 
 
 def _grids(beats):
@@ -187,21 +197,30 @@ def evaluate(generator, latent, run, output_dir, seed=0, log=print):
     reference = dict(nearest_train_cells=float(real_nearest.mean()), copies=int((real_nearest == 0).sum()))
 
     offered = [s for s in latent.priors if s in set(styles["train"]) and s not in ("run",)]
-    style_rows = {}
+    style_rows, draws_sweep = {}, {}
     if len(offered) >= 2:
         log(f"style control: {len(offered)} styles")
         m = np.isin(styles["train"], offered)
         predict = style_classifier(grids["train"][m], styles["train"][m])
+        if latent.critic is not None:
+            log(f"  candidates per sample, on the validation windows: {', '.join(map(str, STYLE_DRAWS))}")
+            draws_sweep = {k: style_shares(generator, latent, offered, predict, grids, styles, "validation",
+                                           seed, draws=k) for k in STYLE_DRAWS}
+            latent.info["style_draws"] = choose_draws(draws_sweep)
+            latent.info["style_draws_chosen_on"] = ("validation: no more copied train windows than one draw "
+                                                    "makes, then the most styles "
+                                                    f"heard as themselves at least {STYLE_SHARE:.0%} as often as "
+                                                    "their real windows, then the weakest style's share of its "
+                                                    "ceiling highest, then the fewest candidates")
+            log(f"  chosen: {latent.style_draws}")
+        plain = style_shares(generator, latent, offered, predict, grids, styles, "test", seed, draws=1)
+        chosen = style_shares(generator, latent, offered, predict, grids, styles, "test", seed,
+                              draws=latent.style_draws) if latent.style_draws > 1 else plain
         normal_heard = predict(sample_grids(generator, latent, "normal", STYLE_SAMPLES, seed))
         for style in offered:
-            real = grids["test"][styles["test"] == style]
-            heard = predict(sample_grids(generator, latent, style, STYLE_SAMPLES, seed))
-            ceiling = float((predict(real) == style).mean()) if len(real) else None
-            share = float((heard == style).mean())
-            measured = ceiling is not None and len(real) >= MIN_HELD_OUT
-            style_rows[style] = dict(test_windows=int(len(real)), samples_as_style=share, real_as_style=ceiling,
-                                     normal_as_style=float((normal_heard == style).mean()),
-                                     passed=share >= STYLE_SHARE * ceiling if measured else None)
+            row = dict(chosen[style], normal_as_style=float((normal_heard == style).mean()),
+                       prior_alone_as_style=plain[style]["samples_as_style"], draws=latent.style_draws)
+            style_rows[style] = row
     log("attribute responses")
     curves, spread = attribute_curves(generator, latent, default, grids["train"], seed)
     report = dict(
@@ -211,7 +230,8 @@ def evaluate(generator, latent, run, output_dir, seed=0, log=print):
         windows={split: len(ws) for split, ws in split_windows.items()},
         default_prior=dict(chosen=default, validation=validation, test=test, real_test_windows=reference,
                            real_bar_repetition=real_repetition),
-        styles=style_rows, attributes=dict(curves=curves, spread=spread, gate=attribute_gate(curves)),
+        styles=style_rows, style_draws=dict(chosen=latent.style_draws, validation={
+            str(k): v for k, v in draws_sweep.items()}), attributes=dict(curves=curves, spread=spread, gate=attribute_gate(curves)),
         command=f"bgmaker priors --run {run.name}", seconds=round(time.time() - started, 1))
     report["gate"] = gate_lines(report)
     write(report, folder)
@@ -264,20 +284,47 @@ def markdown(report):
                   for split in ("validation", "test") for name, f in d[split].items()],
                  "llrrrrr")
     if report["styles"]:
+        draws = (report.get("style_draws") or {}).get("chosen", 1)
         out += ["", "## Style control", "",
                 "Share of samples a style classifier (trained on real train windows) hears as the style asked for; "
                 "ceiling: the style's real test windows heard as themselves; floor: N(0, I) samples heard as it. "
                 f"A style with fewer than {MIN_HELD_OUT} test windows has no ceiling to gate against (–, or "
-                "in parentheses).", ""]
+                f"in parentheses). A style's samples are drawn from its prior, {draws} candidates each, keeping "
+                "the one the latent style critic rates most that style's (bgmaker.generation.priors; "
+                "the number chosen on validation, below); beside them, one draw each (the prior alone). "
+                "Nearest train window and copies: of the samples as offered.", ""]
         rows = []
         for style, r in report["styles"].items():
             ceiling = _f(r["real_as_style"], "{:.2f}")
             ceiling = f"({ceiling})" if r["passed"] is None and r["real_as_style"] is not None else ceiling
             mark = "" if r["passed"] is None else (" ✓" if r["passed"] else " ✗")
-            rows.append([style, r["test_windows"], f"{r['samples_as_style']:.2f}{mark}", ceiling,
-                         f"{r['normal_as_style']:.2f}"])
-        out += table(["style", "test windows", "samples from its prior", "real test windows (ceiling)",
-                      "N(0, I) (floor)"], rows, "lrrrr")
+            alone = r.get("prior_alone_as_style", r["samples_as_style"])
+            rows.append([style, r["test_windows"], f"{r['samples_as_style']:.2f}{mark}", f"{alone:.2f}", ceiling,
+                         f"{r['normal_as_style']:.2f}", _f(r.get("nearest_train_cells"), "{:.1f}"),
+                         r.get("copies", "–")])
+        out += table(["style", "test windows", f"samples (best of {draws})", "samples (prior alone)",
+                      "real test windows (ceiling)", "N(0, I) (floor)", "nearest train window", "copies"],
+                     rows, "lrrrrrrr")
+        sweep = (report.get("style_draws") or {}).get("validation") or {}
+        if sweep:
+            ks = list(sweep)
+            styles = list(next(iter(sweep.values())))
+            out += ["", f"Candidates per sample, on the validation windows (chosen: **{draws}**; "
+                    "ceiling: the style's real validation windows; ✓/✗ against it where there are "
+                    f"{MIN_HELD_OUT} or more):", ""]
+            rows = []
+            for style in styles:
+                first = sweep[ks[0]][style]
+                cells = []
+                for k in ks:
+                    r = sweep[k][style]
+                    mark = "" if r["passed"] is None else (" ✓" if r["passed"] else " ✗")
+                    cells.append(f"{r['samples_as_style']:.2f}{mark}")
+                rows.append([style, first["validation_windows"], _f(first["real_as_style"], "{:.2f}"), *cells])
+            rows.append(["copies of train windows", "", "", *(sum(r["copies"] for r in sweep[k].values())
+                                                              for k in ks)])
+            out += table(["style", "validation windows", "ceiling", *(f"best of {k}" for k in ks)], rows,
+                         "lrr" + "r" * len(ks))
     curves = report["attributes"]["curves"]
     out += ["", "## Attribute vectors", "",
             "Change of each attribute (columns) when a vector (rows) is added at −2 and +2, in standard "

@@ -29,6 +29,17 @@ posteriors (no refinement) of the run's train windows:
   Adding `amount` times a vector to a code asks for more (or, negative,
   less) of the attribute; `parse_more("density=+1,cymbals=-0.5")` reads the
   command line's form.
+- a style critic: p(style | z), a multinomial logistic regression
+  (bgmaker.metrics.fit_softmax) on posterior samples z ~ N(mu, sigma^2) of the
+  train windows of every style with a prior. A style's prior covers every
+  groove its drummers played, much of it shared with other styles, so its
+  samples alone are heard as the style little more often than chance for
+  some styles. A style prior draws `draws` candidates per sample and keeps
+  the one the critic rates most that style's: sampling from the prior
+  tilted toward the style (a latent constraint, after Engel, Hoffman &
+  Roberts 2018, "Latent Constraints", with the critic as the constraint).
+  `draws` is chosen on validation by the evaluation (info['style_draws']);
+  1 is the prior itself.
 
 Sampling is seeded and, as BeatGenerator.sample_z, row i of
 `prior.sample(n, seed)` does not depend on n; NORMAL.sample gives exactly
@@ -36,7 +47,7 @@ BeatGenerator.sample_z's codes. numpy only: no TensorFlow here (the codes
 come from a BeatGenerator).
 """
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +61,8 @@ RANKS = (0, 4, 8, 16, 32, 64)  # PPCA ranks tried on validation
 PRIORS_FILE = "priors.npz"
 REPORT_FILE = "priors.json"
 QUARTILE = 0.25        # attribute vectors: top quartile minus bottom quartile
+STYLE_DRAWS = (1, 4, 16, 64)  # candidates per style sample tried on validation (bgmaker.evaluation.priors)
+CRITIC_DRAWS = 2       # the style critic is fitted on this many posterior samples of each train window
 
 
 class UnknownPriorError(UserError, ValueError):
@@ -66,6 +79,8 @@ class Prior:
     noise: float                # s: the isotropic part's standard deviation
     windows: int = 0            # train windows it was fitted on (0: NORMAL)
     posterior_var: np.ndarray = None  # [z]: E[sigma^2] over its windows, added on the diagonal (None: 0)
+    critic: object = None       # a metrics.Softmax over codes naming this prior's style (LatentMap.prior sets it)
+    draws: int = 1              # with a critic: candidates per sample, the critic's favourite kept
 
     @property
     def rank(self):
@@ -76,7 +91,20 @@ class Prior:
         return self.noise ** 2 + extra
 
     def sample(self, n, seed):
-        """n codes [n, z] (float32), seeded; row i does not depend on n."""
+        """n codes [n, z] (float32), seeded; row i does not depend on n.
+
+        With a critic and draws > 1: row i is the one of candidates
+        i*draws ... (i+1)*draws-1 of the plain draw that the critic rates most
+        this prior's style (the first of equals).
+        """
+        if self.critic is None or self.draws <= 1:
+            return self._draw(n, seed)
+        candidates = self._draw(n * self.draws, seed)
+        column = list(self.critic.names).index(self.name)
+        score = self.critic.log_probs(candidates)[:, column].reshape(n, self.draws)
+        return candidates.reshape(n, self.draws, -1)[np.arange(n), score.argmax(1)]
+
+    def _draw(self, n, seed):
         z_size = len(self.mean)
         e = np.random.default_rng(seed).standard_normal((n, self.rank + z_size))
         if not self.rank and self.posterior_var is None:  # NORMAL: exactly BeatGenerator.sample_z's draw
@@ -113,6 +141,9 @@ def fit_prior(name, codes, rank, posterior_var=None):
     centered = codes - mean
     values, vectors = np.linalg.eigh(centered.T @ centered / max(n, 1))
     values, vectors = np.clip(values[::-1], 0, None), vectors[:, ::-1]
+    # An eigenvector's sign is the solver's choice and differs between CPUs' LAPACK kernels; fixed here (its
+    # largest entry positive), a seed draws the same samples on every machine.
+    vectors = vectors * np.where(vectors[np.abs(vectors).argmax(0), np.arange(vectors.shape[1])] < 0, -1.0, 1.0)
     noise2 = max(float(values[rank:].mean()), 1e-8)
     scale = np.sqrt(np.clip(values[:rank] - noise2, 0, None))
     return Prior(name, mean, (vectors[:, :rank] * scale).T, float(np.sqrt(noise2)), n,
@@ -187,6 +218,7 @@ class LatentMap:
     priors: dict
     attributes: dict = field(default_factory=dict)     # {name: vector [z]}
     info: dict = field(default_factory=dict)
+    critic: object = None                              # a metrics.Softmax: p(style | z) (see the module doc)
 
     @property
     def z_size(self):
@@ -195,12 +227,21 @@ class LatentMap:
     def names(self):
         return [NORMAL] + [p for p in self.priors if p != NORMAL]
 
-    def prior(self, name):
-        """The prior called `name` (NORMAL, RUN, a style, "beat", "fill"); UnknownPriorError otherwise."""
+    @property
+    def style_draws(self):
+        return int(self.info.get("style_draws", 1))
+
+    def prior(self, name, draws=None):
+        """The prior called `name` (NORMAL, RUN, a style, "beat", "fill"); UnknownPriorError otherwise.
+        A style's is tilted toward the style by the critic with `draws` candidates per sample (None: the
+        number chosen on validation, style_draws)."""
         if name == NORMAL:
             return normal_prior(self.z_size)
         if name in self.priors:
-            return self.priors[name]
+            prior = self.priors[name]
+            if self.critic is not None and name in list(self.critic.names):
+                return replace(prior, critic=self.critic, draws=self.style_draws if draws is None else int(draws))
+            return prior
         few = self.info.get("too_few_windows", {})
         if name in few:
             raise UnknownPriorError(
@@ -234,6 +275,9 @@ class LatentMap:
                 arrays[f"prior/{name}/posterior_var"] = p.posterior_var.astype(np.float16)
         for name, v in self.attributes.items():
             arrays[f"attribute/{name}"] = v.astype(np.float16)
+        if self.critic is not None:
+            for part in ("mean", "std", "theta"):
+                arrays[f"critic/{part}"] = getattr(self.critic, part).astype(np.float16)
         report = dict(self.info, priors={n: dict(windows=p.windows, rank=p.rank, noise=p.noise)
                                          for n, p in self.priors.items()})
         paths = folder / PRIORS_FILE, folder / REPORT_FILE
@@ -264,7 +308,12 @@ class LatentMap:
                       for name, meta in stored.items()}
             attributes = {k.split("/", 1)[1]: arrays[k].astype(float) for k in arrays.files
                           if k.startswith("attribute/")}
-        return cls(priors, attributes, info)
+            critic = None
+            if "critic/theta" in arrays.files and (info.get("critic") or {}).get("names"):
+                from bgmaker.metrics.two_sample import Softmax
+                critic = Softmax(np.array(info["critic"]["names"]), *(arrays[f"critic/{part}"].astype(float)
+                                                                        for part in ("mean", "std", "theta")))
+        return cls(priors, attributes, info, critic)
 
 
 def parse_more(text):
@@ -320,6 +369,8 @@ def fit(codes, grids, styles, beat_types, validation_codes, min_windows=MIN_WIND
             too_few[kind] = int(m.sum())
     priors = {name: fit_prior(name, codes[m], min(rank, int(m.sum()) // 4),
                               None if variances is None else variances[m].mean(0)) for name, m in groups.items()}
+    style_names = [name for name in groups if name not in (RUN, "beat", "fill")]
+    critic = style_critic(codes, variances, styles, style_names) if len(style_names) >= 2 else None
     vectors = attribute_vectors(codes, grids, beat_types)
     normal_ll = float(normal_prior(codes.shape[1]).log_likelihood(validation_codes).mean())
     info = dict(info or {}, rank=rank, rank_is_largest_tried=rank == max(ranks),
@@ -328,8 +379,13 @@ def fit(codes, grids, styles, beat_types, validation_codes, min_windows=MIN_WIND
                 validation_log_likelihood={str(r): s for r, s in scores.items()},
                 validation_log_likelihood_normal=normal_ll, min_windows=min_windows, too_few_windows=too_few,
                 attributes={name: details for name, (_, details) in vectors.items()},
-                default_prior=(info or {}).get("default_prior", NORMAL))
-    latent = LatentMap(priors, {name: v for name, (v, _) in vectors.items()}, info)
+                default_prior=(info or {}).get("default_prior", NORMAL),
+                style_draws=(info or {}).get("style_draws", 1))
+    if critic is not None:
+        info["critic"] = dict(names=critic.names.tolist(), fitted_on=(
+            f"{CRITIC_DRAWS} posterior samples of each train window of these styles" if variances is not None
+            else "the train windows' encoder means"), l2=CRITIC_L2)
+    latent = LatentMap(priors, {name: v for name, (v, _) in vectors.items()}, info, critic)
     # float16 storage, checked: the validation log-likelihood under the stored prior moves by this much
     stored = priors[RUN]
     stored16 = Prior(RUN, stored.mean.astype(np.float16).astype(float),
@@ -341,6 +397,24 @@ def fit(codes, grids, styles, beat_types, validation_codes, min_windows=MIN_WIND
         max_attribute_change=float(max((np.abs(v.astype(np.float16) - v).max() for v in latent.attributes.values()),
                                        default=0.0)))
     return latent
+
+
+CRITIC_L2 = 0.01  # the style critic's penalty on standardised codes (0.001 steered the same on validation)
+
+
+def style_critic(codes, variances, styles, names, seed=0):
+    """p(style | z) over `names` (metrics.fit_softmax), fitted on CRITIC_DRAWS posterior samples
+    z = mu + sigma * e of each window of those styles (e seeded; the means alone when variances is None):
+    the critic judges codes drawn like a prior's samples, noise in the dimensions the encoder leaves at
+    sigma ~ 1 included, not only the means."""
+    from bgmaker.metrics.two_sample import fit_softmax
+    m = np.isin(np.asarray(styles, dtype=object), names)
+    if variances is None:
+        return fit_softmax(codes[m], np.asarray(styles)[m], CRITIC_L2)
+    rng = np.random.default_rng(seed)
+    sigma = np.sqrt(variances[m])
+    x = np.concatenate([codes[m] + sigma * rng.standard_normal(sigma.shape) for _ in range(CRITIC_DRAWS)])
+    return fit_softmax(x, np.tile(np.asarray(styles)[m], CRITIC_DRAWS), CRITIC_L2)
 
 
 def encode_windows(generator, windows, chunk=512, log=None, with_sigma=False):

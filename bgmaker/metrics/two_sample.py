@@ -19,6 +19,8 @@ The classifier is L2-regularised logistic regression on standardised
 `grid_statistics`, fitted by Newton's method: deterministic, no tuning
 loop, nothing to install.
 """
+from dataclasses import dataclass
+
 import numpy as np
 
 from bgmaker.metrics.features import feature_table, position_profile
@@ -93,6 +95,65 @@ def fit_logistic(x, y, weights, l2=L2, iterations=100):
         if np.max(np.abs(step)) < 1e-9:
             break
     return theta[:-1], theta[-1]
+
+
+@dataclass
+class Softmax:
+    """A multinomial logistic regression: standardised features, one weight column per class (fit_softmax).
+
+    Plain arrays, so a fitted one can be saved beside a model (float16 is
+    enough: bgmaker.generation.priors stores the latent style critic so).
+    """
+
+    names: np.ndarray   # [k] class names, sorted
+    mean: np.ndarray    # [d] the features' mean over the fitting rows
+    std: np.ndarray     # [d] their standard deviation (a constant feature: 1)
+    theta: np.ndarray   # [d + 1, k] weights, the last row the intercepts
+
+    def log_probs(self, x):
+        """log p(class | x) [n, k]."""
+        x = np.asarray(x, float)
+        logits = np.column_stack([(x - self.mean) / self.std, np.ones(len(x))]) @ self.theta
+        logits -= logits.max(1, keepdims=True)
+        return logits - np.log(np.exp(logits).sum(1, keepdims=True))
+
+    def predict(self, x):
+        return self.names[self.log_probs(x).argmax(1)]
+
+
+def fit_softmax(x, labels, l2=L2, maxiter=500):
+    """The Softmax of rows x [n, d] with labels [n]: mean log-loss, each class weighted equally in total (so the
+    most frequent class is not predicted everywhere), plus (l2 / 2) ||W||^2 off the intercepts; L-BFGS (scipy).
+
+    The objective is convex; it starts from zero weights, so the fit is
+    deterministic.
+    """
+    from scipy.optimize import minimize
+    x = np.asarray(x, float)
+    mean, std = x.mean(0), x.std(0)
+    std[std == 0] = 1.0
+    design = np.column_stack([(x - mean) / std, np.ones(len(x))])
+    labels = np.asarray(labels)
+    names = np.array(sorted(set(labels.tolist())))
+    y = np.searchsorted(names, labels)
+    weights = 1.0 / np.bincount(y)[y]
+    weights /= weights.sum()
+    k, d = len(names), design.shape[1]
+    rows = np.arange(len(y))
+
+    def loss(flat):
+        w = flat.reshape(d, k)
+        logits = design @ w
+        logits -= logits.max(1, keepdims=True)
+        p = np.exp(logits)
+        p /= p.sum(1, keepdims=True)
+        nll = -(weights * np.log(p[rows, y] + 1e-12)).sum()
+        p[rows, y] -= 1
+        gradient = design.T @ (weights[:, None] * p) + l2 * np.vstack([w[:-1], np.zeros((1, k))])
+        return nll + 0.5 * l2 * (w[:-1] ** 2).sum(), gradient.ravel()
+
+    theta = minimize(loss, np.zeros(d * k), jac=True, method="L-BFGS-B", options=dict(maxiter=maxiter)).x
+    return Softmax(names, mean, std, theta.reshape(d, k))
 
 
 def classifier_two_sample_test(a, b, groups_a, groups_b, rng, folds=FOLDS, l2=L2, features=False):
