@@ -248,6 +248,8 @@ def main(args):
     if args.mode == "sample":
         prior = _sample_prior(model, args)  # the model's default when not given; UnknownPriorError names the choices
         print(f"prior: {prior.name}" + (f" ({prior.windows} train windows)" if prior.windows else " (N(0, I))")
+              + (f", each beat the best of {prior.draws} draws by the style critic" if prior.critic is not None
+                 and prior.draws > 1 else "")
               + (f"; more: {', '.join(f'{k} {v:+g}' for k, v in args.more.items())}" if args.more else ""),
               flush=True)
         job = jobs.sample(model, args.num, journey_steps=args.journey_steps, prior=prior.name, **opts)
