@@ -143,18 +143,13 @@ KIND_TITLES = dict(amx_bf16="AMX-BF16 (Intel Xeon)", avx512_bf16="AVX512-BF16 wi
 
 
 def read_checks():
-    """The checks made so far, by kind of bf16 hardware.
-
-    A report from before the kinds were told apart holds one check at its top
-    level; it was made on an AMD EPYC (AVX512-BF16, no AMX).
-    """
-    try:
-        report = json.loads((OUT / "bf16_training.json").read_text())
-    except (OSError, ValueError):
-        return {}
-    if "checks" in report:
-        return report["checks"]
-    return {report["machine"].get("bf16_hardware") or "avx512_bf16": report}
+    """The checks made so far, by kind of bf16 hardware (bgmaker.training.campaign.bf16_checks, the campaign's
+    own reader); an unreadable report is an error here, not an empty one to overwrite."""
+    from bgmaker.training.campaign import bf16_checks
+    path = OUT / "bf16_training.json"
+    if path.is_file() and not bf16_checks(path):
+        raise SystemExit(f"bf16_training: {path} holds no readable check; fix or remove it first")
+    return bf16_checks(path)
 
 
 def write(checks):

@@ -217,6 +217,11 @@ def test_the_campaign_trains_drum_models_in_bf16_only_once_the_paired_check_pass
     assert campaign.training_precision("v1_all", check) is None  # the run's own "auto": bf16 here
     monkeypatch.setattr(compat, "bf16_hardware", lambda: "avx512_bf16")
     assert campaign.training_precision("v1_all", check) == "fp32"
+    # a report from before the kinds were told apart: one check at its top level, made on an AMD EPYC
+    check.write_text(json.dumps(dict(passed=True, machine=dict(cpu="AMD EPYC", hardware_bf16=True))))
+    assert campaign.training_precision("v1_all", check) is None
+    monkeypatch.setattr(compat, "bf16_hardware", lambda: "amx_bf16")
+    assert campaign.training_precision("v1_all", check) == "fp32"
     assert campaign.training_precision("humanize", tmp_path / "missing.json") is None
     monkeypatch.setattr(compat, "resolve_lstm_precision", lambda precision: "fp32")  # no hardware bf16
     assert campaign.training_precision("v1_all", tmp_path / "missing.json") is None

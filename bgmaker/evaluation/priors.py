@@ -289,10 +289,12 @@ def markdown(report):
                 "Share of samples a style classifier (trained on real train windows) hears as the style asked for; "
                 "ceiling: the style's real test windows heard as themselves; floor: N(0, I) samples heard as it. "
                 f"A style with fewer than {MIN_HELD_OUT} test windows has no ceiling to gate against (–, or "
-                f"in parentheses). A style's samples are drawn from its prior, {draws} candidates each, keeping "
-                "the one the latent style critic rates most that style's (bgmaker.generation.priors; "
-                "the number chosen on validation, below); beside them, one draw each (the prior alone). "
-                "Nearest train window and copies: of the samples as offered.", ""]
+                "in parentheses). "
+                + (f"A style's samples are drawn from its prior, {draws} candidates each, keeping the one the "
+                   "latent style critic rates most that style's (bgmaker.generation.priors; the number chosen on "
+                   "validation, below); beside them, one draw each (the prior alone). " if draws > 1 else
+                   "A style's samples are drawn from its prior, one draw each. ")
+                + "Nearest train window and copies: of the samples as offered.", ""]
         rows = []
         for style, r in report["styles"].items():
             ceiling = _f(r["real_as_style"], "{:.2f}")

@@ -63,6 +63,7 @@ REPORT_FILE = "priors.json"
 QUARTILE = 0.25        # attribute vectors: top quartile minus bottom quartile
 STYLE_DRAWS = (1, 4, 16, 64)  # candidates per style sample tried on validation (bgmaker.evaluation.priors)
 CRITIC_DRAWS = 2       # the style critic is fitted on this many posterior samples of each train window
+CHUNK = 256            # a tilted prior scores its candidates this many output rows at a time
 
 
 class UnknownPriorError(UserError, ValueError):
@@ -95,18 +96,26 @@ class Prior:
 
         With a critic and draws > 1: row i is the one of candidates
         i*draws ... (i+1)*draws-1 of the plain draw that the critic rates most
-        this prior's style (the first of equals).
+        this prior's style (the first of equals). Scored CHUNK rows at a time
+        (the same stream of draws, so the same rows), so memory stays small
+        whatever n.
         """
+        rng = np.random.default_rng(seed)
         if self.critic is None or self.draws <= 1:
-            return self._draw(n, seed)
-        candidates = self._draw(n * self.draws, seed)
+            return self._draw(n, rng)
         column = list(self.critic.names).index(self.name)
-        score = self.critic.log_probs(candidates)[:, column].reshape(n, self.draws)
-        return candidates.reshape(n, self.draws, -1)[np.arange(n), score.argmax(1)]
+        out = []
+        for begin in range(0, n, CHUNK):
+            rows = min(CHUNK, n - begin)
+            candidates = self._draw(rows * self.draws, rng)
+            score = self.critic.log_probs(candidates)[:, column].reshape(rows, self.draws)
+            out.append(candidates.reshape(rows, self.draws, -1)[np.arange(rows), score.argmax(1)])
+        return np.concatenate(out) if out else np.zeros((0, len(self.mean)), np.float32)
 
-    def _draw(self, n, seed):
+    def _draw(self, n, rng):
+        """The next n plain draws of `rng`: mean + W^T e1 + sqrt(diagonal) e2, one row of e at a time."""
         z_size = len(self.mean)
-        e = np.random.default_rng(seed).standard_normal((n, self.rank + z_size))
+        e = rng.standard_normal((n, self.rank + z_size))
         if not self.rank and self.posterior_var is None:  # NORMAL: exactly BeatGenerator.sample_z's draw
             return (self.mean + self.noise * e).astype(np.float32)
         return (self.mean + e[:, :self.rank] @ self.components
@@ -385,18 +394,29 @@ def fit(codes, grids, styles, beat_types, validation_codes, min_windows=MIN_WIND
         info["critic"] = dict(names=critic.names.tolist(), fitted_on=(
             f"{CRITIC_DRAWS} posterior samples of each train window of these styles" if variances is not None
             else "the train windows' encoder means"), l2=CRITIC_L2)
-    latent = LatentMap(priors, {name: v for name, (v, _) in vectors.items()}, info, critic)
+    attributes = {name: v for name, (v, _) in vectors.items()}
     # float16 storage, checked: the validation log-likelihood under the stored prior moves by this much
     stored = priors[RUN]
-    stored16 = Prior(RUN, stored.mean.astype(np.float16).astype(float),
-                     stored.components.astype(np.float16).astype(float), stored.noise, stored.windows,
-                     None if stored.posterior_var is None else stored.posterior_var.astype(np.float16).astype(float))
-    latent.info["float16"] = dict(
-        validation_log_likelihood_change=float(stored16.log_likelihood(validation_codes).mean()
+    info["float16"] = dict(
+        validation_log_likelihood_change=float(as_stored(stored).log_likelihood(validation_codes).mean()
                                                - stored.log_likelihood(validation_codes).mean()),
-        max_attribute_change=float(max((np.abs(v.astype(np.float16) - v).max() for v in latent.attributes.values()),
-                                       default=0.0)))
-    return latent
+        max_attribute_change=float(max((np.abs(_f16(v) - v).max() for v in attributes.values()), default=0.0)))
+    # What is evaluated and used from here on is what save() stores, so the evaluation's samples are the
+    # ones `generate` draws from the saved files, to the bit.
+    stored_critic = None if critic is None else replace(critic, mean=_f16(critic.mean), std=_f16(critic.std),
+                                                        theta=_f16(critic.theta))
+    return LatentMap({name: as_stored(p) for name, p in priors.items()},
+                     {name: _f16(v) for name, v in attributes.items()}, info, stored_critic)
+
+
+def _f16(array):
+    return np.asarray(array).astype(np.float16).astype(float)
+
+
+def as_stored(prior):
+    """`prior` with its arrays rounded to float16, as LatentMap.save stores and load reads them."""
+    return replace(prior, mean=_f16(prior.mean), components=_f16(prior.components),
+                   posterior_var=None if prior.posterior_var is None else _f16(prior.posterior_var))
 
 
 CRITIC_L2 = 0.01  # the style critic's penalty on standardised codes (0.001 steered the same on validation)

@@ -513,20 +513,21 @@ def trial_steps(name, source, recipe):
     twice an AMD EPYC's). The first recipe, plain fine-tuning, trains its
     CPU-hours (milestones every TRIALS' minutes); every other recipe then
     trains to the steps of those milestones, here or on another machine,
-    so all are compared at the plain fine-tuning's steps. (Trials that
-    finished by CPU-hours before this rule keep their record.)
+    so all are compared at the plain fine-tuning's steps. (Trials carried
+    after finishing by CPU-hours before this rule keep their record; one
+    that did so here and was never carried trains on to the steps.)
     """
     from bgmaker.training.run_state import read_milestones
     first = TRIALS[name]["recipes"][0]
     if recipe == first:
         return None
     folder = trial_dir(name, first)
+    steps = None
     if trial_done(name, folder, None):
-        return [m["step"] for m in read_milestones(folder)] or None
-    record = carried_trials(name, source).get(first)
-    if record and carried_done(name, record, None):
-        return [r["step"] for r in record["validation"]] or None
-    return None
+        steps = [m["step"] for m in read_milestones(folder)]
+    elif (record := carried_trials(name, source).get(first)) and carried_done(name, record, None):
+        steps = [r["step"] for r in record["validation"]]
+    return sorted(set(steps)) if steps else None  # increasing, as --milestone-steps wants them
 
 
 def trial_done(name, folder, steps):
@@ -676,11 +677,24 @@ def bf16_check_passed(hardware, check=None):
     says nothing about the other. A missing, unreadable or failed check is
     no pass.
     """
+    return bf16_checks(check).get(hardware, {}).get("passed") is True
+
+
+def bf16_checks(check=None):
+    """{kind of bf16 hardware: its paired check} of reports/bf16_training.json; {} if missing or unreadable.
+
+    A report from before the kinds were told apart holds one check at its top
+    level; it was made on an AMD EPYC (AVX512-BF16, no AMX).
+    """
     try:
         report = json.loads(Path(check or BF16_CHECK).read_text())
     except (OSError, ValueError):
-        return False
-    return (report.get("checks") or {}).get(hardware, {}).get("passed") is True
+        return {}
+    if not isinstance(report, dict):
+        return {}
+    if "checks" in report:
+        return report["checks"] or {}
+    return {(report.get("machine") or {}).get("bf16_hardware") or "avx512_bf16": report}
 
 
 def train_stage(name, hours, parent, nice, milestone_minutes=60.0):

@@ -121,8 +121,7 @@ class ProgressHook(tf.train.SessionRunHook):
             if step >= self.pending_steps[0]:
                 self.save_milestone(run_context.session, step, cpu)
                 self.pending_steps = [s for s in self.pending_steps if s > step]
-                if not self.pending_steps:
-                    self._record(step, cpu)
+                if not self.pending_steps:  # end() records this last step
                     self.log(f"bgmaker train: last milestone step reached (step {step}); stopping")
                     run_context.request_stop()
                     return

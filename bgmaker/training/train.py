@@ -372,6 +372,8 @@ def train(run, mode="train", extra=(), precision=None, recipe=None, init_from=No
             f"the run")
         hooks = [th.TaskStepsHook(run.run_dir, cluster.name), th.StopOnSignalHook(log=log)]
         return run_magenta_train(argv, run, hooks, cluster)
+    if milestone_steps:
+        milestone_every = None  # kept at those steps instead (a resumed run counts its step milestones)
     if mode == "train":
         record = record_run(run, argv, recipe.name, init_from, cluster, sync)
         previous = latest_checkpoint(str(run.run_dir))
