@@ -53,6 +53,7 @@ from pathlib import Path
 import numpy as np
 
 from bgmaker.errors import UserError
+from bgmaker.metrics.two_sample import L2, Softmax, fit_softmax
 
 NORMAL = "normal"
 RUN = "run"
@@ -319,7 +320,6 @@ class LatentMap:
                           if k.startswith("attribute/")}
             critic = None
             if "critic/theta" in arrays.files and (info.get("critic") or {}).get("names"):
-                from bgmaker.metrics.two_sample import Softmax
                 critic = Softmax(np.array(info["critic"]["names"]), *(arrays[f"critic/{part}"].astype(float)
                                                                         for part in ("mean", "std", "theta")))
         return cls(priors, attributes, info, critic)
@@ -393,7 +393,7 @@ def fit(codes, grids, styles, beat_types, validation_codes, min_windows=MIN_WIND
     if critic is not None:
         info["critic"] = dict(names=critic.names.tolist(), fitted_on=(
             f"{CRITIC_DRAWS} posterior samples of each train window of these styles" if variances is not None
-            else "the train windows' encoder means"), l2=CRITIC_L2)
+            else "the train windows' encoder means"), l2=L2)
     attributes = {name: v for name, (v, _) in vectors.items()}
     # float16 storage, checked: the validation log-likelihood under the stored prior moves by this much
     stored = priors[RUN]
@@ -419,22 +419,18 @@ def as_stored(prior):
                    posterior_var=None if prior.posterior_var is None else _f16(prior.posterior_var))
 
 
-CRITIC_L2 = 0.01  # the style critic's penalty on standardised codes (0.001 steered the same on validation)
-
-
 def style_critic(codes, variances, styles, names, seed=0):
-    """p(style | z) over `names` (metrics.fit_softmax), fitted on CRITIC_DRAWS posterior samples
+    """p(style | z) over `names` (metrics.fit_softmax, its default penalty), fitted on CRITIC_DRAWS posterior samples
     z = mu + sigma * e of each window of those styles (e seeded; the means alone when variances is None):
     the critic judges codes drawn like a prior's samples, noise in the dimensions the encoder leaves at
     sigma ~ 1 included, not only the means."""
-    from bgmaker.metrics.two_sample import fit_softmax
     m = np.isin(np.asarray(styles, dtype=object), names)
     if variances is None:
-        return fit_softmax(codes[m], np.asarray(styles)[m], CRITIC_L2)
+        return fit_softmax(codes[m], np.asarray(styles)[m])
     rng = np.random.default_rng(seed)
     sigma = np.sqrt(variances[m])
     x = np.concatenate([codes[m] + sigma * rng.standard_normal(sigma.shape) for _ in range(CRITIC_DRAWS)])
-    return fit_softmax(x, np.tile(np.asarray(styles)[m], CRITIC_DRAWS), CRITIC_L2)
+    return fit_softmax(x, np.tile(np.asarray(styles)[m], CRITIC_DRAWS))
 
 
 def encode_windows(generator, windows, chunk=512, log=None, with_sigma=False):
