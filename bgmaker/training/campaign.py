@@ -509,8 +509,9 @@ def trial_steps(name, source, recipe):
     """The milestone steps trial `recipe` of stage `name` trains to, or None to train its CPU-hours.
 
     Why: the trials are compared at equal cost, but sessions land on CPUs
-    that buy different steps per CPU-hour (an AMX machine in bf16 about
-    twice an AMD EPYC's). The first recipe, plain fine-tuning, trains its
+    that buy different steps per CPU-hour (v2_rock_beat's 3,017 trial steps
+    took 1.00 CPU-hour on an AMD EPYC and 0.80 on an Intel Xeon with AMX,
+    both in bf16). The first recipe, plain fine-tuning, trains its
     CPU-hours (milestones every TRIALS' minutes); every other recipe then
     trains to the steps of those milestones, here or on another machine,
     so all are compared at the plain fine-tuning's steps. (Trials carried
