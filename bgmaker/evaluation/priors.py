@@ -74,21 +74,24 @@ def style_classifier(grids, styles, l2=metrics.two_sample.L2):
     return lambda new: classifier.predict(metrics.grid_statistics(new))
 
 
-def style_shares(generator, latent, offered, predict, grids, styles, split, seed, draws):
-    """{style: share of its samples (drawn with `draws` candidates each) heard as it, its real `split` windows'
-    share (the ceiling; measured from MIN_HELD_OUT windows), whether it passes, its samples' novelty}."""
-    rows = {}
+def style_shares(generator, latent, offered, predict, grids, styles, seed, draws, splits=("validation", "test")):
+    """{split: {style: share of its samples (drawn with `draws` candidates each) heard as it, its real `split`
+    windows' share (the ceiling; measured from MIN_HELD_OUT windows), whether it passes, its samples' novelty}}.
+    The samples do not depend on the split: decoded once, read against each split's ceiling."""
+    rows = {split: {} for split in splits}
     for style in offered:
         samples = _grids(generator.decode(latent.prior(style, draws).sample(STYLE_SAMPLES, seed),
                                           DEFAULT_TEMPERATURE, seed))
-        real = grids[split][styles[split] == style]
         share = float((predict(samples) == style).mean())
-        ceiling = float((predict(real) == style).mean()) if len(real) else None
         nearest = metrics.nearest_hamming(samples, grids["train"])
-        measured = ceiling is not None and len(real) >= MIN_HELD_OUT
-        rows[style] = {f"{split}_windows": int(len(real)), "samples_as_style": share, "real_as_style": ceiling,
-                       "passed": share >= STYLE_SHARE * ceiling if measured else None,
-                       "nearest_train_cells": float(nearest.mean()), "copies": int((nearest == 0).sum())}
+        for split in splits:
+            real = grids[split][styles[split] == style]
+            ceiling = float((predict(real) == style).mean()) if len(real) else None
+            measured = ceiling is not None and len(real) >= MIN_HELD_OUT
+            rows[split][style] = {f"{split}_windows": int(len(real)), "samples_as_style": share,
+                                  "real_as_style": ceiling,
+                                  "passed": share >= STYLE_SHARE * ceiling if measured else None,
+                                  "nearest_train_cells": float(nearest.mean()), "copies": int((nearest == 0).sum())}
     return rows
 
 
@@ -205,10 +208,12 @@ def evaluate(generator, latent, run, output_dir, seed=0, log=print):
         log(f"style control: {len(offered)} styles")
         m = np.isin(styles["train"], offered)
         predict = style_classifier(grids["train"][m], styles["train"][m])
+        shares = {}  # {draws: {split: rows}}
         if latent.critic is not None:
             log(f"  candidates per sample, on the validation windows: {', '.join(map(str, STYLE_DRAWS))}")
-            draws_sweep = {k: style_shares(generator, latent, offered, predict, grids, styles, "validation",
-                                           seed, draws=k) for k in STYLE_DRAWS}
+            shares = {k: style_shares(generator, latent, offered, predict, grids, styles, seed, k)
+                      for k in STYLE_DRAWS}
+            draws_sweep = {k: s["validation"] for k, s in shares.items()}
             latent.info["style_draws"] = choose_draws(draws_sweep)
             latent.info["style_draws_chosen_on"] = ("validation: no more copied train windows than one draw "
                                                     "makes, then the most styles "
@@ -216,9 +221,9 @@ def evaluate(generator, latent, run, output_dir, seed=0, log=print):
                                                     "their real windows, then the weakest style's share of its "
                                                     "ceiling highest, then the fewest candidates")
             log(f"  chosen: {latent.style_draws}")
-        plain = style_shares(generator, latent, offered, predict, grids, styles, "test", seed, draws=1)
-        chosen = style_shares(generator, latent, offered, predict, grids, styles, "test", seed,
-                              draws=latent.style_draws) if latent.style_draws > 1 else plain
+        for k in {1, latent.style_draws} - set(shares):
+            shares[k] = style_shares(generator, latent, offered, predict, grids, styles, seed, k, ("test",))
+        plain, chosen = shares[1]["test"], shares[latent.style_draws]["test"]
         normal_heard = predict(sample_grids(generator, latent, "normal", STYLE_SAMPLES, seed))
         for style in offered:
             row = dict(chosen[style], normal_as_style=float((normal_heard == style).mean()),
