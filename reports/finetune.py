@@ -88,7 +88,7 @@ def write(report):
                    + ").") if choice else "No choice yet: a trial is unfinished.", "",
               "Recipes, and where each one's CPU-hours were spent (a CPU-hour buys more steps on some CPUs than "
               "on others: the milestone names give the steps):", ""]
-    lines += [f"- `{r['recipe']}`: {r['description']} Trained on: "
+    lines += [f"- `{r['recipe']}`: {r['description'].rstrip('.')}. Trained on: "
               + ("; ".join(r.get("machines") or []) or "not recorded (carried before carries named the CPU)") + "."
               for r in report["results"]]
     (OUT / "finetune.md").write_text("\n".join(lines) + "\n")
