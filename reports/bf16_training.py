@@ -199,6 +199,8 @@ def main():
     parser.add_argument("--report-only", action="store_true", help="rewrite the .md from the .json")
     args = parser.parse_args()
     if args.report_only:
+        if not (OUT / "bf16_training.json").is_file():
+            raise SystemExit("bf16_training: no reports/bf16_training.json to rewrite; run the check first")
         write(read_checks())
         return 0
     from bgmaker.compat import bf16_hardware
