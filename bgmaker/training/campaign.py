@@ -1041,8 +1041,12 @@ def carry(name):
     before, _ = credit(name)
     cpu_s = newest["cpu_s"] + before
     from bgmaker_configs.runs import get_run
-    shipped = records.read_record(get_run(name).shipped_dir, missing_ok=True).get("shipped") or {}
-    if (shipped.get("run_cpu_hours") or 0) * 3600 >= cpu_s - 36:  # shipped since: its --ship saw this milestone
+    shipped_dir = get_run(name).shipped_dir
+    shipped = records.read_record(shipped_dir, missing_ok=True).get("shipped") or {}
+    parent = dict((n, p) for n, _, p, _ in STAGES).get(name)
+    # a shipped model fine-tuned from older parent weights is another run's: it cannot have seen this milestone
+    stale = bool(parent) and (shipped_dir / "checkpoint").is_file() and fine_tuned_from_older(shipped_dir, parent)
+    if not stale and (shipped.get("run_cpu_hours") or 0) * 3600 >= cpu_s - 36:  # shipped since: --ship saw it
         return None
     out = records.carry_dir(name)
     held = {}
