@@ -433,6 +433,36 @@ def test_a_child_model_fine_tuned_from_older_parent_weights_is_not_resumed_on_a_
     assert campaign.committed_model("v2_rock_beat", "v1_all") == (str(child), 4.33 * 3600)
 
 
+def test_a_new_runs_milestone_is_carried_though_an_older_lineages_model_had_spent_more(tmp_path, monkeypatch):
+    """The shipped v2_rock_beat (4.33 CPU-hours, fine-tuned from an older v1_all) is another run's: it cannot have
+    seen the new run's milestone, so carry exports it; a model of the same lineage that had spent more did see it."""
+    from bgmaker.models import records
+    monkeypatch.setenv("BGMAKER_STATE_DIR", str(tmp_path / "state"))
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    (shipped / "checkpoint").write_text('model_checkpoint_path: "model.ckpt-1638"\n')
+    (shipped / records.RUN_RECORD).write_text(json.dumps(dict(init_from="../v1_all/milestones/model.ckpt-5619",
+                                                              shipped=dict(run_cpu_hours=4.33))))
+    monkeypatch.setattr("bgmaker_configs.runs.Run.shipped_dir", property(lambda run: shipped))
+    monkeypatch.setattr(campaign.records, "carry_dir", lambda name: tmp_path / "carry" / name)
+    milestones = campaign.run_dir("v2_rock_beat") / "milestones"
+    milestones.mkdir(parents=True)
+    (milestones / "index.jsonl").write_text(json.dumps(dict(checkpoint="model.ckpt-2528", step=2528,
+                                                            examples=161792, cpu_s=2400.3, wall_s=1.0)) + "\n")
+    monkeypatch.setattr(campaign, "stage_history", lambda name: dict(progress=[], validation=[], starts=[]))
+
+    def export(name, checkpoint, out, **k):
+        out.mkdir(parents=True)
+        (out / "checkpoint").write_text('model_checkpoint_path: "model.ckpt-2528"\n')
+        return str(out / "model.ckpt-2528")
+    monkeypatch.setattr("bgmaker.models.export.export", export)
+    monkeypatch.setattr(campaign, "parent_weights", lambda parent: str(tmp_path / "v1_all" / "model.ckpt-5619"))
+    assert campaign.carry("v2_rock_beat") is None  # the same lineage, shipped at 4.33 CPU-hours: it saw this one
+    monkeypatch.setattr(campaign, "parent_weights", lambda parent: str(tmp_path / "v1_all" / "model.ckpt-24775"))
+    assert campaign.carry("v2_rock_beat") == str(tmp_path / "carry" / "v2_rock_beat" / "model.ckpt-2528")
+    assert records.read_record(tmp_path / "carry" / "v2_rock_beat")["carried"]["step"] == 2528
+
+
 def test_a_stage_is_carried_in_git_and_a_new_machine_goes_on_from_it(tiny_model, tmp_path, monkeypatch):
     """The state lives on one machine: `carry` exports a stage's newest milestone (fp16-rounded) to
     models/carry/<run> with the CPU it had spent and its curves; with the state gone, the stage goes on from
