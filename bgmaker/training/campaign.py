@@ -483,8 +483,7 @@ def run_trials(name, parent, nice, log=print):
             log(f"bgmaker campaign: trial {name} {recipe}: to step {steps[-1]} (the steps of "
                 f"{plan['recipes'][0]}'s {plan['cpu_hours']:g} CPU-hours) from {paths.portable(source)}")
             flags = ["--recipe", recipe, "--init-from", str(source), "--milestone-steps", ",".join(map(str, steps)),
-                     "--milestone-every", "0", "--cpu-hours", f"{plan['cpu_hours'] * STEP_MATCHED_CPU_CAP:g}",
-                     "--checkpoints_to_keep=1"]
+                     "--cpu-hours", f"{plan['cpu_hours'] * STEP_MATCHED_CPU_CAP:g}", "--checkpoints_to_keep=1"]
         else:
             log(f"bgmaker campaign: trial {name} {recipe}: {plan['cpu_hours']:g} CPU-hours from {paths.portable(source)}")
             flags = ["--recipe", recipe, "--init-from", str(source), "--cpu-hours", f"{plan['cpu_hours']:g}",
