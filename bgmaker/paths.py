@@ -3,6 +3,7 @@
 Every location is an environment variable with a default relative to the
 checkout, so the CLI, scripts, notebook and tests agree without flags.
 """
+import contextlib
 import os
 from pathlib import Path
 
@@ -62,3 +63,33 @@ def portable(path):
             continue
         return relative.as_posix() if shown is None else f"{shown}/{relative.as_posix()}"
     return path.as_posix()
+
+
+@contextlib.contextmanager
+def replaced_atomically(path):
+    """Yield a temporary path beside `path` to write; when the block ends without error it replaces `path`.
+
+    Why: every record, report, template and dataset BGMaker writes is read
+    by later work (a resumed campaign, the tests, a user), so a killed or
+    failing writer must leave the old file or the new one, never half of one.
+    The temporary file sits in the same folder (os.replace is atomic only
+    within one file system), is hidden, and carries the process id: a
+    cluster's workers may share a folder. On an error it is removed. Opened
+    plainly (not by mkstemp, which makes files owner-only), it gets the
+    umask's permissions like any other file.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_text_atomically(path, text):
+    """Write `text` to `path` through replaced_atomically; returns `path`."""
+    with replaced_atomically(path) as tmp:
+        tmp.write_text(text)
+    return Path(path)

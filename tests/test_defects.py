@@ -229,3 +229,19 @@ def test_a_bug_keeps_its_traceback_while_a_user_error_is_one_line(monkeypatch, c
     monkeypatch.setattr(convert_cli, "main", bug)
     with pytest.raises(KeyError, match="hparams"):
         cli.main(["convert", "--run", "v9"])
+
+
+def test_a_writer_that_fails_leaves_the_old_file_and_no_temporary_one(tmp_path):
+    """paths.replaced_atomically, which every record, report, template and dataset writer goes through."""
+    import os
+    from bgmaker import paths
+    target = tmp_path / "record.json"
+    target.write_text("old")
+    with pytest.raises(RuntimeError):
+        with paths.replaced_atomically(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("killed")
+    assert target.read_text() == "old"
+    assert os.listdir(tmp_path) == ["record.json"]
+    paths.write_text_atomically(target, "new")
+    assert target.read_text() == "new" and os.listdir(tmp_path) == ["record.json"]

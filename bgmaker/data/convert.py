@@ -188,24 +188,10 @@ def _write_records(records, order, out_dir, split):
     """
     import tensorflow as tf
     final = out_dir / f"{split}.tfrecord"
-    fd, tmp = tempfile.mkstemp(prefix=f".{split}.", suffix=".tfrecord.tmp", dir=out_dir)
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it owner-only; data is as readable as any file
-    try:
-        with tf.io.TFRecordWriter(tmp) as writer:
-            for i in order:
-                writer.write(records[i])
-        os.replace(tmp, final)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with paths.replaced_atomically(final) as tmp, tf.io.TFRecordWriter(str(tmp)) as writer:
+        for i in order:
+            writer.write(records[i])
     return final
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def remove_split_files(folder, split, keep=None):
@@ -259,9 +245,7 @@ def _reason_kind(reason):
 
 
 def _write_report(report, out_dir):
-    tmp = out_dir / f".report.json.{os.getpid()}.tmp"  # per process: a cluster's workers may share the folder
-    tmp.write_text(json.dumps(report, indent=2) + "\n")
-    os.replace(tmp, out_dir / "report.json")
+    paths.write_text_atomically(out_dir / "report.json", json.dumps(report, indent=2) + "\n")
     lines = [f"# Data report: {report.get('name', out_dir.name)}", "",
              f"Source: `{report['source']}`" + (f"; selection: `{report['selection']}`" if report.get("selection") else ""),
              "Examples: " + (("every {}-bar window with its played velocities and timing, 1-bar hop"

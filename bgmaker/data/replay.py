@@ -17,10 +17,11 @@ report.json of its counts and its inputs' checksums; a mix whose inputs
 changed is made again.
 """
 import json
-import os
 from pathlib import Path
 
 import numpy as np
+
+from bgmaker import paths
 
 SEED = 20261206
 
@@ -63,24 +64,19 @@ def mix(run_train, parent_train, out_dir, share, seed=SEED):
     mixed = own + replayed
     order = rng.permutation(len(mixed))
     out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir / f".train.tfrecord.{os.getpid()}.tmp"  # per process: a cluster's workers may share the folder
-    with tf.io.TFRecordWriter(str(tmp)) as writer:
+    with paths.replaced_atomically(out_dir / "train.tfrecord") as tmp, tf.io.TFRecordWriter(str(tmp)) as writer:
         for i in order:
             writer.write(mixed[i])
-    os.replace(tmp, out_dir / "train.tfrecord")
     report = dict(share=share, seed=seed, windows=len(mixed), run_windows=len(own), replayed_windows=wanted,
                   parent_windows_available=len(others), shared_windows=len(parents) - len(others),
                   inputs=inputs, sha256=sha256_of(out_dir / "train.tfrecord"))
-    tmp_report = out_dir / f".report.json.{os.getpid()}.tmp"
-    tmp_report.write_text(json.dumps(report, indent=1) + "\n")
-    os.replace(tmp_report, report_path)
+    paths.write_text_atomically(report_path, json.dumps(report, indent=1) + "\n")
     return report
 
 
 def ensure(run, parent, share, log=print):
     """The mixed train split of `run` (a Run) with `share` of named run `parent`'s windows; made when missing
     or stale (the parent's windows converted first if need be). FileNotFoundError without the run's own."""
-    from bgmaker import paths
     from bgmaker.data.convert import converted
     run_train = run.examples_path("train")
     from bgmaker.data.convert import single_file_needed

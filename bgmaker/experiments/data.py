@@ -12,11 +12,12 @@ Drum grids: the v2_rock_beat windows (every 4-bar window, 16th notes: 64 steps x
 cells are onsets, read with the windows module's `to_grid` -- the grids MusicVAE is scored on.
 """
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from bgmaker import paths
 
 PIANO_STEPS_PER_QUARTER = 2
 PIANO_WINDOW_STEPS = 32
@@ -91,9 +92,8 @@ def bach_chorale_rolls(cache_dir=None):
         if roll.any():
             rolls[path.stem] = roll
     cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, **rolls)
-    os.replace(tmp, cache)
+    with paths.replaced_atomically(cache) as tmp, open(tmp, "wb") as f:
+        np.savez_compressed(f, **rolls)  # a file object: np.savez given a name would add ".npz" to it
     return rolls
 
 
@@ -175,5 +175,4 @@ def drum_grids(run="v2_rock_beat"):
 
 
 def _state_dir():
-    from bgmaker import paths
     return paths.state_dir()

@@ -1,10 +1,10 @@
 """The humanize evaluation as evaluation.json and a readable evaluation.md (bgmaker.humanize.evaluate)."""
 import json
 import math
-import os
 
 import numpy as np
 
+from bgmaker import paths
 from bgmaker.drums import DRUM_NAMES
 from bgmaker.evaluation.markdown import table
 
@@ -110,6 +110,4 @@ def write(report, folder):
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in (("evaluation.json", json.dumps(report, indent=1, default=float) + "\n"),
                        ("evaluation.md", markdown(report))):
-        tmp = folder / f".{name}.tmp"
-        tmp.write_text(text)
-        os.replace(tmp, folder / name)
+        paths.write_text_atomically(folder / name, text)

@@ -109,16 +109,14 @@ class TemplateHumanizer:
 
     def save(self, path):
         """Write the template as .npz (via a temporary file: an interrupted save leaves the old one)."""
-        import os
+        from bgmaker import paths
         path = Path(path)
         keys = sorted(self.cells)
         sizes = np.array([len(self.cells[k]) for k in keys], np.int32)
-        tmp = path.with_name(f".{path.name}.tmp")
-        with open(tmp, "wb") as f:
+        with paths.replaced_atomically(path) as tmp, open(tmp, "wb") as f:
             np.savez_compressed(
                 f, keys=np.array([f"{s}|{c}|{p}" for s, c, p in keys]), sizes=sizes,
                 pairs=np.concatenate([self.cells[k] for k in keys]), meta=np.array(json.dumps(self.meta)))
-        os.replace(tmp, path)
         return path
 
     @classmethod

@@ -16,7 +16,6 @@ checks it; the scripts of reports/ still read records by hand). No TensorFlow, a
 bgmaker_configs: its Run asks here for its folders.
 """
 import json
-import os
 from pathlib import Path
 
 from bgmaker import paths
@@ -98,9 +97,7 @@ def write_record(folder, record, default=str):
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{RUN_RECORD}.tmp"
-    tmp.write_text(json.dumps(record, indent=2, default=default) + "\n")
-    os.replace(tmp, folder / RUN_RECORD)
+    paths.write_text_atomically(folder / RUN_RECORD, json.dumps(record, indent=2, default=default) + "\n")
 
 
 def run_record(checkpoint):

@@ -577,9 +577,7 @@ def carry_trials(name, source, log=print):
                       trials={**kept, **done})
         path = carry_trials_path(name)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-        tmp.write_text(json.dumps(record, indent=1, default=float) + "\n")
-        os.replace(tmp, path)
+        paths.write_text_atomically(path, json.dumps(record, indent=1, default=float) + "\n")
         log(f"bgmaker campaign: carried {name}'s finished trials ({', '.join(record['trials'])}) to "
             f"{paths.portable(path)}; commit it")
         return path
