@@ -4,12 +4,14 @@
 
 Times `BeatGenerator.reconstruct` (encode, refine, decode; warm: the graphs
 are built and run once first) of one GMD-like beat with refinement at the
-default steps and at 0 (the encoder's mean), the median of `--repeats`; a batch
-of 64 once each; and the seconds per refinement step with the refinement
-graph's LSTMs in fp32 (what BeatGenerator uses) and in the config's "auto"
-precision (bf16 on CPUs with hardware bf16), at batch 1 and 8. Writes
-benchmarks/bench_refine.json and prints the table. Figures depend on the
-machine and on what else runs on it (the campaign trains beside it here).
+default steps, at the page's steps and at 0 (the encoder's mean), the median
+of `--repeats`; a batch of 64 once each; and the seconds per refinement step
+with the refinement graph's LSTMs in fp32 (what BeatGenerator uses) and in the
+config's "auto" precision (bf16 on CPUs with hardware bf16), at batch 1 and 8.
+Figures depend on the machine and on what else runs on it, so
+benchmarks/bench_refine.json keeps one entry per CPU model, with the load
+average beside it (sessions land on different CPUs), and the table printed is
+this machine's.
 """
 import argparse
 import json
@@ -30,16 +32,17 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     import copy
+    import os
 
     import numpy as np
 
     import drum_midi
-    from bgmaker.compat import resolve_lstm_precision
+    from bgmaker.compat import cpu_model, resolve_lstm_precision
     from bgmaker.generation import refine
     from bgmaker.generation.generator import BeatGenerator
     beats = [drum_midi.rock_beat(4, variant=i % 6) for i in range(64)]
     rows = {}
-    for steps in (refine.DEFAULT_STEPS, 0):
+    for steps in (refine.DEFAULT_STEPS, refine.INTERACTIVE_STEPS, 0):
         one = BeatGenerator.load(run=args.run, batch_size=1, refine_steps=steps)
         one.reconstruct(beats[0], seed=0)  # warm
         times = []
@@ -70,8 +73,14 @@ def main(argv=None):
             per_step[f"{precision} ({resolve_lstm_precision(precision)}), batch {batch}"] = (time.perf_counter() - t) / 20
             refiner.close()
     generator.close()
-    out = dict(run=args.run, default_steps=refine.DEFAULT_STEPS, rows=rows, seconds_per_step=per_step)
-    (REPO / "benchmarks" / "bench_refine.json").write_text(json.dumps(out, indent=1) + "\n")
+    path = REPO / "benchmarks" / "bench_refine.json"
+    machines = json.loads(path.read_text()).get("machines", {}) if path.is_file() else {}
+    machines[cpu_model()] = dict(
+        load_average=[round(x, 1) for x in os.getloadavg()], cpus=os.cpu_count(), run=args.run,
+        default_steps=refine.DEFAULT_STEPS, page_steps=refine.INTERACTIVE_STEPS, rows=rows,
+        seconds_per_step=per_step)
+    path.write_text(json.dumps(dict(machines=machines), indent=1) + "\n")
+    print(f"{cpu_model()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     print("| reconstruct | one beat, warm (median) | 64 beats |\n|---|---|---|")
     for name, r in rows.items():
         print(f"| {name} | {r['one_beat_s']:.2f} s | {r['batch_64_s']:.1f} s |")
