@@ -197,3 +197,14 @@ def test_refinement_on_a_shipped_model_repeats_to_the_bit(tmp_path):
     assert one_at_a_time == their_rows
     digests = digests[:3] + digests[5:]
     assert len(digests) == 6 and len(set(digests)) == 1, digests
+
+
+def test_one_command_regenerates_the_reports_of_the_shipped_models_in_order():
+    """reports/shipped.py runs scripts that exist, each before the reports that read its output, and names an
+    unknown report rather than running nothing."""
+    shipped = report_script("shipped")
+    assert all((REPO / "reports" / f"{name}.py").is_file() for name in shipped.NAMES)
+    assert shipped.NAMES.index("models") < shipped.NAMES.index("refine_gate")  # the gate reads the test reports
+    assert shipped.names_of("steer_picture, models") == ["models", "steer_picture"]
+    with pytest.raises(ValueError, match="unknown report bogus"):
+        shipped.names_of("models,bogus")
