@@ -161,6 +161,35 @@ def test_a_style_prior_tilted_by_the_critic_keeps_its_most_stylish_candidate(tmp
     assert np.array_equal(loaded.prior("run").sample(6, seed=2), latent.prior("run").sample(6, seed=2))
 
 
+def test_the_mixture_draws_each_large_style_by_its_windows_and_the_rest_from_run(monkeypatch):
+    """MIXTURE: the styles with MIXTURE_MIN_WINDOWS windows, weighted by their windows, the rest of the run's
+    windows drawn from RUN; seeded row by row; offered only with two such styles."""
+    codes, styles = two_style_codes(n=400)
+    codes = np.concatenate([codes, np.random.default_rng(5).standard_normal((200, 16)) + np.eye(16)[0] * 8])
+    styles = styles + ["pop"] * 200
+    monkeypatch.setattr(priors, "MIXTURE_MIN_WINDOWS", 300)
+    latent = priors.fit(codes, np.zeros((len(codes), 64, 9), bool), styles, ["beat"] * len(codes), codes[::7],
+                        min_windows=100, ranks=(0, 3))
+    assert "pop" in latent.priors and latent.mixture_parts() == [("funk", 400), ("jazz", 400), ("run", 200)]
+    assert "mixture" in latent.names()
+    mixture = latent.prior("mixture")
+    assert mixture.windows == 1000 and mixture.critic is None and mixture.draws == 1
+    z = mixture.sample(3000, seed=2)
+    assert np.array_equal(mixture.sample(7, seed=2), z[:7]) and not np.array_equal(mixture.sample(7, seed=3), z[:7])
+    # each row is the next code of one part's own stream, the parts taken in proportion to their windows
+    streams = [latent.priors[n].sample(300, [2, k]) for k, n in enumerate(("funk", "jazz", "run"))]
+    taken = [0, 0, 0]
+    for row in z[:300]:
+        k = next(k for k in range(3) if np.array_equal(row, streams[k][taken[k]]))
+        taken[k] += 1
+    assert abs(taken[0] / 300 - 0.4) < 0.1 and abs(taken[1] / 300 - 0.4) < 0.1 and abs(taken[2] / 300 - 0.2) < 0.08
+    # with one large style there is no mixture to offer
+    monkeypatch.setattr(priors, "MIXTURE_MIN_WINDOWS", 401)
+    assert latent.mixture_parts() == [] and "mixture" not in latent.names()
+    with pytest.raises(priors.UnknownPriorError, match="unknown prior or style 'mixture'"):
+        latent.prior("mixture")
+
+
 def test_one_style_gets_no_critic():
     codes, _ = two_style_codes()
     latent = priors.fit(codes, np.zeros((len(codes), 64, 9), bool), ["funk"] * len(codes), ["beat"] * len(codes),

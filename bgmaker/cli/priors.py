@@ -44,6 +44,9 @@ def describe(latent):
     lines = [f"priors (default: {latent.default_prior}):", "  normal: N(0, I)"]
     for name, p in latent.priors.items():
         lines.append(f"  {name}: {p.windows} train windows, rank {p.rank}, residual std {p.noise:.3f}")
+    parts = latent.mixture_parts()
+    if parts:
+        lines.append(f"  mixture: {', '.join(n for n, _ in parts)}, weighted by their train windows")
     few = latent.info.get("too_few_windows") or {}
     if few:
         lines.append("  too few windows for a prior: " + ", ".join(f"{k} ({v})" for k, v in few.items()))

@@ -55,7 +55,7 @@ SAMPLES = 1024
 STYLE_SAMPLES = 512
 ATTRIBUTE_SAMPLES = 64
 AMOUNTS = (-2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0)
-CANDIDATES = ("normal", "run", "beat")
+CANDIDATES = ("normal", "run", "beat", "mixture")
 STYLE_SHARE = 0.8     # gate: a style's samples heard as it, against its real windows' rate
 PRIOR_MARGIN = 0.05   # gate: the default prior's two-sample accuracy below N(0, I)'s by this much
 MIN_HELD_OUT = 20     # a style's real test windows needed to measure its ceiling (fewer: reported, not gated)
@@ -187,7 +187,7 @@ def evaluate(generator, latent, run, output_dir, seed=0, log=print):
     rng = lambda purpose: np.random.default_rng([seed, sum(map(ord, purpose))])  # noqa: E731
 
     log("default prior: candidates on the validation windows")
-    candidates = [c for c in CANDIDATES if c == "normal" or c in latent.priors]
+    candidates = [c for c in CANDIDATES if c in latent.names()]
     validation = {c: prior_figures(sample_grids(generator, latent, c, SAMPLES, seed), grids["validation"],
                                    groups["validation"], grids["train"], rng("validation")) for c in candidates}
     from bgmaker.metrics.structure import bar_repetition

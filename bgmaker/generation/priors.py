@@ -40,6 +40,16 @@ posteriors (no refinement) of the run's train windows:
   Roberts 2018, "Latent Constraints", with the critic as the constraint).
   `draws` is chosen on validation by the evaluation (info['style_draws']);
   1 is the prior itself.
+- MIXTURE, derived from the above when a model has two styles or more with
+  MIXTURE_MIN_WINDOWS train windows each: those styles' Gaussians and the
+  RUN one, weighted by their windows (RUN's weight: the windows of the
+  other styles). The aggregate posterior of a model trained on many styles
+  has a mode per style, which one Gaussian (RUN) smears into one blob; on
+  v1_all's validation windows its samples were told from real ones less
+  often than RUN's or N(0, I)'s (bgmaker.evaluation.priors chooses the
+  default among them). Styles with fewer windows are left to RUN: their
+  Gaussians sit on their few windows (with every style with a prior in it,
+  one of 1024 validation samples copied a train window; with these, none).
 
 Sampling is seeded and, as BeatGenerator.sample_z, row i of
 `prior.sample(n, seed)` does not depend on n; NORMAL.sample gives exactly
@@ -57,6 +67,8 @@ from bgmaker.metrics.two_sample import L2, Softmax, fit_softmax
 
 NORMAL = "normal"
 RUN = "run"
+MIXTURE = "mixture"
+MIXTURE_MIN_WINDOWS = 300  # a style is a part of MIXTURE with at least this many train windows
 MIN_WINDOWS = 100      # a prior (a style, beats, fills) needs at least this many train windows
 RANKS = (0, 4, 8, 16, 32, 64)  # PPCA ranks tried on validation
 PRIORS_FILE = "priors.npz"
@@ -131,6 +143,38 @@ class Prior:
         chol = np.linalg.cholesky(self.covariance())
         solved = np.linalg.solve(chol, codes.T)
         return -0.5 * ((solved ** 2).sum(0) + 2 * np.log(np.diag(chol)).sum() + len(self.mean) * np.log(2 * np.pi))
+
+
+@dataclass
+class Mixture:
+    """A mixture of Priors weighted by their train windows (MIXTURE in the module doc).
+
+    Row i of sample(n, seed) picks its part with the i-th uniform draw of
+    `seed`'s stream and takes that part's next code, drawn from its own
+    stream ([seed, part]), so it does not depend on n.
+    """
+
+    name: str
+    parts: tuple                # Priors, plain (no critic)
+    weights: np.ndarray         # [parts]: each part's train windows
+    critic: object = None       # the interface of Prior that generate and the page read: no critic,
+    draws: int = 1              # one draw per sample
+
+    @property
+    def windows(self):
+        return int(np.sum(self.weights))
+
+    def sample(self, n, seed):
+        """n codes [n, z] (float32), seeded; row i does not depend on n."""
+        cumulative = np.cumsum(self.weights, dtype=float)
+        pick = np.searchsorted(cumulative / cumulative[-1], np.random.default_rng(seed).random(n), side="right")
+        pick = np.minimum(pick, len(self.parts) - 1)
+        out = np.zeros((n, len(self.parts[0].mean)), np.float32)
+        for k, part in enumerate(self.parts):
+            rows = np.flatnonzero(pick == k)
+            if len(rows):
+                out[rows] = part.sample(len(rows), [int(seed), k])
+        return out
 
 
 def normal_prior(z_size):
@@ -235,18 +279,32 @@ class LatentMap:
         return len(next(iter(self.priors.values())).mean)
 
     def names(self):
-        return [NORMAL] + [p for p in self.priors if p != NORMAL]
+        return [NORMAL] + [p for p in self.priors if p != NORMAL] + ([MIXTURE] if self.mixture_parts() else [])
+
+    def mixture_parts(self):
+        """[(prior name, weight)] of MIXTURE (see the module doc), or [] when the model has fewer than two
+        styles with MIXTURE_MIN_WINDOWS train windows."""
+        styles = [n for n, p in self.priors.items()
+                  if n not in (NORMAL, RUN, "beat", "fill") and p.windows >= MIXTURE_MIN_WINDOWS]
+        if len(styles) < 2 or RUN not in self.priors:
+            return []
+        parts = [(n, self.priors[n].windows) for n in styles]
+        rest = self.priors[RUN].windows - sum(w for _, w in parts)
+        return parts + ([(RUN, rest)] if rest > 0 else [])
 
     @property
     def style_draws(self):
         return int(self.info.get("style_draws", 1))
 
     def prior(self, name, draws=None):
-        """The prior called `name` (NORMAL, RUN, a style, "beat", "fill"); UnknownPriorError otherwise.
+        """The prior called `name` (NORMAL, RUN, a style, "beat", "fill", MIXTURE); UnknownPriorError otherwise.
         A style's is tilted toward the style by the critic with `draws` candidates per sample (None: the
         number chosen on validation, style_draws)."""
         if name == NORMAL:
             return normal_prior(self.z_size)
+        if name == MIXTURE and self.mixture_parts():
+            parts = self.mixture_parts()
+            return Mixture(MIXTURE, tuple(self.priors[n] for n, _ in parts), np.array([w for _, w in parts], float))
         if name in self.priors:
             prior = self.priors[name]
             if self.critic is not None and name in list(self.critic.names):
