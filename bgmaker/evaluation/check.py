@@ -20,7 +20,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from bgmaker.paths import as_typed
+from bgmaker.paths import as_typed, write_text_atomically
 
 CHECK_FILE = "check.json"
 # fp32 LSTMs whatever the CPU: "auto" would pick bf16 on CPUs with hardware bf16, and move every figure.
@@ -81,10 +81,7 @@ def record(model_dir, workdir=None):
     figures = measure(model_dir, workdir)
     out = dict(settings=CHECK, split="test", figures=figures, tolerance=TOLERANCE,
                command=f"bgmaker evaluate --check {as_typed(model_dir)}")
-    path = Path(model_dir) / CHECK_FILE
-    tmp = path.with_name("." + CHECK_FILE + ".tmp")
-    tmp.write_text(json.dumps(out, indent=1) + "\n")
-    tmp.replace(path)
+    write_text_atomically(Path(model_dir) / CHECK_FILE, json.dumps(out, indent=1) + "\n")
     return figures
 
 

@@ -63,6 +63,7 @@ from pathlib import Path
 import numpy as np
 
 from bgmaker.errors import UserError
+from bgmaker.paths import replaced_atomically
 from bgmaker.metrics.two_sample import L2, Softmax, fit_softmax
 
 NORMAL = "normal"
@@ -348,14 +349,12 @@ class LatentMap:
                 arrays[f"critic/{part}"] = getattr(self.critic, part).astype(np.float16)
         report = dict(self.info, priors={n: dict(windows=p.windows, rank=p.rank, noise=p.noise)
                                          for n, p in self.priors.items()})
-        paths = folder / PRIORS_FILE, folder / REPORT_FILE
-        for path, write in ((paths[0], lambda f: np.savez_compressed(f, **arrays)),
-                            (paths[1], lambda f: f.write((json.dumps(report, indent=1) + "\n").encode()))):
-            tmp = path.with_name("." + path.name + ".tmp")
-            with open(tmp, "wb") as f:
+        written = folder / PRIORS_FILE, folder / REPORT_FILE
+        for path, write in ((written[0], lambda f: np.savez_compressed(f, **arrays)),
+                            (written[1], lambda f: f.write((json.dumps(report, indent=1) + "\n").encode()))):
+            with replaced_atomically(path) as tmp, open(tmp, "wb") as f:  # never half a file beside the weights
                 write(f)
-            tmp.replace(path)  # never a half-written file beside the weights
-        return list(paths)
+        return list(written)
 
     @classmethod
     def load(cls, folder):
