@@ -273,10 +273,13 @@ def test_the_campaign_loop_trains_chunks_until_the_plateau_and_stops_on_a_chunk_
         return None
     monkeypatch.setattr(campaign, "check_plateau", check_plateau)
     monkeypatch.setattr(campaign, "status", lambda: [])
-    carried = []  # each chunk's newest milestone is carried for another machine (tested below)
-    monkeypatch.setattr(campaign, "carry", lambda name: carried.append(name))
+    carried = []  # each chunk's newest milestone is carried for another machine (tested below), and once the
+    # curve is flat the best one with its plateau record, so another machine ships it rather than the newest
+    monkeypatch.setattr(campaign, "carry", lambda name: carried.append(
+        (name, (campaign.run_dir(name) / campaign.PLATEAU_FILE).exists())))
     assert campaign.resume(nice=10, log=lambda m: None) == 0
-    assert (chunks, checks) == (["v2_rock_beat"] * 4, [0, 2, 4, 6, 8]) and carried == chunks
+    assert (chunks, checks) == (["v2_rock_beat"] * 4, [0, 2, 4, 6, 8])
+    assert carried == [("v2_rock_beat", False)] * 4 + [("v2_rock_beat", True)]
 
     (folder / campaign.PLATEAU_FILE).unlink()
     chunks[:], flat_at[0] = ["x"] * 98, 99  # not flat yet, and the next chunk adds no milestone

@@ -175,6 +175,7 @@ def resume(nice=10, log=lambda m: print(m, flush=True)):
         while not stage_done(name, hours):
             # checked before each chunk: a campaign stopped between a chunk and its check loses nothing
             if check_plateau(name, log=log) is not None:
+                carry_after_chunk(name, log)  # now its best milestone, with the plateau record (carry)
                 break
             before = read_milestones(run_dir(name))
             code = train_stage(name, hours, parent, 0, milestone_minutes)
@@ -192,7 +193,8 @@ def resume(nice=10, log=lambda m: print(m, flush=True)):
 
 
 def carry_after_chunk(name, log=print):
-    """Carry stage `name`'s newest milestone (carry) and say what to commit; a failure is logged, not raised:
+    """Carry stage `name`'s newest milestone, or its best once it stopped on a flat curve (carry), and say what to
+    commit; a failure is logged, not raised:
     the training goes on, and `bgmaker campaign --carry` tries again."""
     try:
         prefix = carry(name)
@@ -200,7 +202,7 @@ def carry_after_chunk(name, log=print):
         log(f"bgmaker campaign: could not carry {name}'s newest milestone: {e}")
         return None
     if prefix:
-        log(f"bgmaker campaign: carried {name}'s newest milestone to {paths.portable(Path(prefix).parent)}; "
+        log(f"bgmaker campaign: carried {name}'s {Path(prefix).name} to {paths.portable(Path(prefix).parent)}; "
             f"commit it (git add {os.path.relpath(Path(prefix).parent, paths.REPO_ROOT)}) so another machine "
             "goes on from it")
     return prefix
