@@ -199,7 +199,7 @@ def carry_after_chunk(name, log=print):
     try:
         prefix = carry(name)
     except Exception as e:  # noqa: BLE001  (an export error of any kind must not stop the campaign)
-        log(f"bgmaker campaign: could not carry {name}'s newest milestone: {e}")
+        log(f"bgmaker campaign: could not carry {name}'s milestone: {e}")
         return None
     if prefix:
         log(f"bgmaker campaign: carried {name}'s {Path(prefix).name} to {paths.portable(Path(prefix).parent)}; "
