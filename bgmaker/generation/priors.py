@@ -303,8 +303,8 @@ class LatentMap:
         number chosen on validation, style_draws)."""
         if name == NORMAL:
             return normal_prior(self.z_size)
-        if name == MIXTURE and self.mixture_parts():
-            parts = self.mixture_parts()
+        parts = self.mixture_parts() if name == MIXTURE else []
+        if parts:
             return Mixture(MIXTURE, tuple(self.priors[n] for n, _ in parts), np.array([w for _, w in parts], float))
         if name in self.priors:
             prior = self.priors[name]
