@@ -95,11 +95,25 @@ def write(report):
     print((OUT / "finetune.md").read_text())
 
 
+def committed_recipes():
+    """The recipes of the committed reports/finetune.json (none if there is none yet)."""
+    try:
+        return [r["recipe"] for r in json.loads((OUT / "finetune.json").read_text())["results"]]
+    except (OSError, ValueError, KeyError):
+        return []
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--report-only", action="store_true", help="rewrite the .md from the committed .json")
     args = parser.parse_args()
     report = json.loads((OUT / "finetune.json").read_text()) if args.report_only else collect()
+    missing = sorted(set(committed_recipes()) - {r["recipe"] for r in report["results"]})
+    if missing:  # trained on another machine and neither here nor carried: never drop them from the report
+        print(f"reports/finetune.py: the trials {', '.join(missing)} are neither in "
+              f"$BGMAKER_STATE_DIR/campaign/trials nor carried (models/carry/{STAGE}.trials.json); "
+              "reports/finetune.* stay as committed", file=sys.stderr)
+        return 1
     write(report)
     if not args.report_only:
         recipes.plot(report["results"], OUT / "finetune.png")

@@ -544,7 +544,10 @@ def test_a_stage_is_carried_in_git_and_a_new_machine_goes_on_from_it(tiny_model,
     campaign.carry("v1_all")
     assert carried.is_dir() and not campaign.drop_carry("v1_all")  # not done: kept
     (folder / campaign.PLATEAU_FILE).write_text("{}")
+    trials = campaign.carry_trials_path("v1_all")
+    trials.write_text("{}")  # the recipe trials' record is the shipped recipe's evidence (reports/finetune.py)
     assert campaign.drop_carry("v1_all") and not carried.exists()
+    assert trials.is_file()
 
 
 def test_a_stage_stopped_on_its_plateau_carries_its_best_milestone_and_a_new_machine_ships_it(

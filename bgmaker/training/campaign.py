@@ -1084,18 +1084,15 @@ def carry(name):
 
 def drop_carry(name):
     """Remove stage `name`'s carried milestone once the stage is done: its shipped model supersedes it (a carry
-    that had spent more would otherwise have a new machine train a finished stage again), and its carried
-    trials. True if anything was removed."""
+    that had spent more would otherwise have a new machine train a finished stage again). True if it was removed.
+
+    The carried recipe trials (carry_trials_path, a few KB) stay: they are the evidence for the recipe the
+    shipped model was trained with, which reports/finetune.py reads on any machine, and trial_scores only
+    uses them for the same starting weights."""
     hours = dict((n, h) for n, h, _, _ in STAGES)[name]
-    if not stage_done(name, hours):
+    if not stage_done(name, hours) or not records.carry_dir(name).is_dir():
         return False
-    removed = False
-    if records.carry_dir(name).is_dir():
-        shutil.rmtree(records.carry_dir(name))
-        removed = True
-    if carry_trials_path(name).is_file():
-        carry_trials_path(name).unlink()
-        removed = True
-    return removed
+    shutil.rmtree(records.carry_dir(name))
+    return True
 
 
