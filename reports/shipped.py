@@ -9,8 +9,8 @@ models/ (its weights, test report, priors and their evaluation), and the
 figures of docs/ that describe it live in several reports, some of which read
 others' output: the models table first (it evaluates what has no report
 yet), the refinement gate (reads both models' reports), the campaign and
-fine-tuning curves, then the refinement settings sweep, the attribute vectors
-and docs/steer.md's picture. Each report is its own script and stays
+fine-tuning curves, then the refinement settings sweep, the attribute vectors,
+docs/steer.md's picture and the sampling temperature. Each report is its own script and stays
 runnable alone; this runs them one after another in this process's Python,
 prints each one's output and time, goes on past a report that fails, and
 exits non-zero naming the ones that failed. Reports that train something of
@@ -34,6 +34,7 @@ ORDER = (
     ("refine", "the refinement settings swept on validation (reports/refine.md, .png)"),
     ("attribute_vectors", "attribute vectors: difference of means vs others held fixed"),
     ("steer_picture", "docs/steer.md's picture (docs/priors/steer.png)"),
+    ("temperature", "the sampling temperature of the shipped rock model on validation (reports/temperature.md)"),
 )
 NAMES = [name for name, _ in ORDER]
 

@@ -1,6 +1,6 @@
 """The sampling temperature of `bgmaker generate`, chosen on the validation split.
 
-  .venv/bin/python reports/temperature.py [--model models/v2_rock_beat] [--temperatures 0.2,0.35,0.5,0.7]
+  .venv/bin/python reports/temperature.py [--model models/v2_rock_beat] [--temperatures 0.35,0.5,0.6,0.7,0.85]
 
 Scores a model's prior samples and interpolations at each temperature with the
 validation mode of bgmaker.evaluation.evaluate (seeded: the same z at every
@@ -38,7 +38,7 @@ REFERENCE = (("train_vs_real_overlap", "sample_overlap"), ("train_vs_real_rhythm
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="models/v2_rock_beat")
-    parser.add_argument("--temperatures", default="0.2,0.35,0.5,0.7")
+    parser.add_argument("--temperatures", default="0.35,0.5,0.6,0.7,0.85")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--run", default=None,
                         help="the run whose validation split scores the model (default: the model folder's run); "
