@@ -10,7 +10,8 @@ figures of docs/ that describe it live in several reports, some of which read
 others' output: the models table first (it evaluates what has no report
 yet), the refinement gate (reads both models' reports), the campaign and
 fine-tuning curves, then the refinement settings sweep, the attribute vectors,
-docs/steer.md's picture and the sampling temperature. Each report is its own script and stays
+docs/steer.md's picture, the sampling temperature and the experiments page's
+MusicVAE rows (tests/test_experiments.py checks they match the reports). Each report is its own script and stays
 runnable alone; this runs them one after another in this process's Python,
 prints each one's output and time, goes on past a report that fails, and
 exits non-zero naming the ones that failed. Reports that train something of
@@ -35,8 +36,16 @@ ORDER = (
     ("attribute_vectors", "attribute vectors: difference of means vs others held fixed"),
     ("steer_picture", "docs/steer.md's picture (docs/priors/steer.png)"),
     ("temperature", "the sampling temperature of the shipped rock model on validation (reports/temperature.md)"),
+    ("experiments", "the MusicVAE rows of the experiments page (experiments/results.json, README.md)"),
 )
 NAMES = [name for name, _ in ORDER]
+# Reports that are a function of the package rather than a script of reports/: the Python arguments that run them.
+COMMANDS = {"experiments": ["-c", "from bgmaker.experiments.table import refresh_musicvae_rows; refresh_musicvae_rows()"]}
+
+
+def command(name):
+    """The argv (after the Python interpreter) that regenerates report `name`."""
+    return COMMANDS.get(name) or [str(REPO / "reports" / f"{name}.py")]
 
 
 def names_of(text):
@@ -64,10 +73,10 @@ def main(argv=None):
         return 2
     failed, start = [], time.perf_counter()
     for i, (name, what) in enumerate((o for o in ORDER if o[0] in chosen), 1):
-        print(f"[{i}/{len(chosen)}] reports/{name}.py: {what}", flush=True)
+        print(f"[{i}/{len(chosen)}] {name}: {what}", flush=True)
         began = time.perf_counter()
-        rc = subprocess.call([sys.executable, str(REPO / "reports" / f"{name}.py")], cwd=REPO)
-        print(f"[{i}/{len(chosen)}] reports/{name}.py {'done' if rc == 0 else f'FAILED (exit {rc})'} "
+        rc = subprocess.call([sys.executable, *command(name)], cwd=REPO)
+        print(f"[{i}/{len(chosen)}] {name} {'done' if rc == 0 else f'FAILED (exit {rc})'} "
               f"in {(time.perf_counter() - began) / 60:.1f} min", flush=True)
         if rc:
             failed.append(name)
