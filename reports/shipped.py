@@ -9,7 +9,7 @@ models/ (its weights, test report, priors and their evaluation), and the
 figures of docs/ that describe it live in several reports, some of which read
 others' output: the models table first (it evaluates what has no report
 yet), the refinement gate (reads both models' reports), the campaign and
-fine-tuning curves, then the refinement settings sweep, the attribute vectors,
+fine-tuning curves, then the refinement settings sweep and paths, the attribute vectors,
 docs/steer.md's picture, the sampling temperature and the experiments page's
 MusicVAE rows (tests/test_experiments.py checks they match the reports). Each report is its own script and stays
 runnable alone; this runs them one after another in this process's Python,
@@ -33,6 +33,7 @@ ORDER = (
     ("campaign", "the campaign's learning curves (reports/campaign.md, .png)"),
     ("finetune", "the fine-tuning trials of v2_rock_beat (reports/finetune.md, .png)"),
     ("refine", "the refinement settings swept on validation (reports/refine.md, .png)"),
+    ("refine_paths", "the paths between refined codes compared on validation (reports/refine_paths.md)"),
     ("attribute_vectors", "attribute vectors: difference of means vs others held fixed"),
     ("steer_picture", "docs/steer.md's picture (docs/priors/steer.png)"),
     ("temperature", "the sampling temperature of the shipped rock model on validation (reports/temperature.md)"),
