@@ -9,12 +9,12 @@ models/ (its weights, test report, priors and their evaluation), and the
 figures of docs/ that describe it live in several reports, some of which read
 others' output: the models table first (it evaluates what has no report
 yet), the refinement gate (reads both models' reports), the campaign and
-fine-tuning curves, then the refinement settings sweep and paths, the attribute vectors,
-docs/steer.md's picture, the sampling temperature and the experiments page's
-MusicVAE rows (tests/test_experiments.py checks they match the reports). Each report is its own script and stays
-runnable alone; this runs them one after another in this process's Python,
-prints each one's output and time, goes on past a report that fails, and
-exits non-zero naming the ones that failed. Reports that train something of
+fine-tuning curves, then the refinement settings sweep and paths, the
+attribute vectors, docs/steer.md's picture, the sampling temperature and the
+experiments page's MusicVAE rows (tests/test_experiments.py checks they match
+the reports). Each report stays runnable alone; this runs them one after
+another in this process's Python, prints each one's output and time, goes on
+past a report that fails, and exits non-zero naming the ones that failed. Reports that train something of
 their own (recipes, humanize_bars, bf16_training, loss_curves) or need an old
 checkout (fp16) are not in it: their records do not change with a ship.
 """
