@@ -348,6 +348,24 @@ def test_busy_port_is_one_line_before_the_model_loads(url):
     assert len(proc.stderr.strip().splitlines()) == 1 and time.monotonic() - start < 30
 
 
+@pytest.mark.parametrize("flags, message", [
+    (["--refine-lr", "0"], "--refine-lr must be a positive number, got 0.0"),
+    (["--refine-lr", "nan"], "--refine-lr must be a positive number, got nan"),
+    (["--refine-steps", "-2"], "--refine-steps must be 0 or more, got -2")])
+def test_a_bad_refinement_setting_is_one_line_before_the_model_loads(flags, message):
+    proc = bgmaker("serve", "--checkpoint", "/nonexistent", "--port", "0", *flags, timeout=60)
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr[-2000:]
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_the_page_refines_at_its_own_learning_rate():
+    from bgmaker.cli import build_parser
+    from bgmaker.generation import refine
+    args = build_parser().parse_args(["serve"])
+    assert (args.refine_steps, args.refine_lr) == (refine.INTERACTIVE_STEPS, refine.INTERACTIVE_LEARNING_RATE)
+    assert build_parser().parse_args(["serve", "--refine-lr", "0.05"]).refine_lr == refine.DEFAULT_LEARNING_RATE
+
+
 def test_serve_command_loads_once_binds_loopback_and_answers(tiny_model):
     proc = subprocess.Popen([str(VENV_BIN / "bgmaker"), "serve", "--checkpoint", str(tiny_model["checkpoint"]),
                              "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -28,11 +28,16 @@ def add_arguments(parser):
                         "(default: the one its bgmaker_run.json records)")
     g.add_argument("--hparams", default=None,
                    help="hparam overrides the checkpoint was trained with (default: the recorded hparams.txt)")
-    from bgmaker.generation.refine import DEFAULT_STEPS, INTERACTIVE_STEPS
+    from bgmaker.generation.refine import (DEFAULT_LEARNING_RATE, DEFAULT_STEPS, INTERACTIVE_LEARNING_RATE,
+                                           INTERACTIVE_STEPS)
     g.add_argument("--refine-steps", type=int, default=INTERACTIVE_STEPS, metavar="N",
                    help="refinement steps of a beat's latent code before Reconstruct, Variations and Interpolate "
-                        f"(default {INTERACTIVE_STEPS}, to answer within ~1.5 s; the command line's "
+                        f"(default {INTERACTIVE_STEPS}, to answer within seconds; the command line's "
                         f"{DEFAULT_STEPS} play it back more faithfully; 0: the encoder's mean)")
+    g.add_argument("--refine-lr", type=float, default=INTERACTIVE_LEARNING_RATE, metavar="LR",
+                   help=f"the refinement's learning rate (default {INTERACTIVE_LEARNING_RATE:g}: at the page's "
+                        f"few steps it plays beats back more faithfully than the command line's "
+                        f"{DEFAULT_LEARNING_RATE:g}; see docs/refine.md)")
     g = parser.add_argument_group("server")
     g.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default %(default)s: this machine only)")
@@ -50,6 +55,10 @@ def main(args):
     from bgmaker.serve import server
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port {args.port}: use 0-65535")
+    if args.refine_steps < 0:
+        raise UserError(f"--refine-steps must be 0 or more, got {args.refine_steps}")
+    if not 0 < args.refine_lr < float("inf"):
+        raise UserError(f"--refine-lr must be a positive number, got {args.refine_lr}")
     try:
         sock = server.listen(args.host, args.port)  # before anything loads: a busy port fails in a second
     except OSError as e:
@@ -60,7 +69,7 @@ def main(args):
     t0 = time.perf_counter()
     run = args.run or (None if args.checkpoint else DEFAULT_RUN)
     generator = BeatGenerator.load(run=run, checkpoint=args.checkpoint, config=args.config, hparams=args.hparams,
-                                   refine_steps=args.refine_steps)
+                                   refine_steps=args.refine_steps, refine_learning_rate=args.refine_lr)
     print(f"model: {generator.choice.why}", flush=True)
     humanizer = None
     if args.humanize != "none":

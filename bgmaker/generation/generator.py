@@ -187,12 +187,13 @@ class BeatGenerator:
 
     @classmethod
     def load(cls, run=None, checkpoint=None, config=None, hparams=None, batch_size=DEFAULT_BATCH_SIZE,
-             refine_steps=None):
+             refine_steps=None, refine_learning_rate=None):
         """The generator for a run and/or a checkpoint (bgmaker.models.locate says which, and why)."""
         from bgmaker import models
         choice = models.locate(run, checkpoint, config)
         generator = cls(config or choice.config, choice.checkpoint, hparams, batch_size,
-                        run=choice.run if config is None else None, refine_steps=refine_steps)
+                        run=choice.run if config is None else None, refine_steps=refine_steps,
+                        refine_learning_rate=refine_learning_rate)
         generator.choice = choice
         return generator
 
