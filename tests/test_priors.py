@@ -1,5 +1,7 @@
 """Latent priors and attribute vectors (bgmaker.generation.priors): fitting, seeded sampling, the arithmetic,
 `bgmaker priors` and `generate --prior / --style / --more` on the tiny model, and their bad inputs."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -101,13 +103,17 @@ def test_a_map_round_trips_through_its_files_in_float16(tmp_path):
     styles = ["funk"] * 400 + ["jazz"] * 150 + [None] * 50
     latent = priors.fit(codes[:600], grids, styles, ["beat"] * 500 + ["fill"] * 100, codes[600:],
                         min_windows=120, ranks=(0, 3))
-    assert set(latent.priors) == {"run", "funk", "jazz", "beat"}  # fills: 100 < 120 windows
+    assert set(latent.priors) == {"run", "funk", "jazz", "beat", "clusters"}  # fills: 100 < 120 windows
     assert latent.info["too_few_windows"] == {"fill": 100}
     assert abs(latent.info["float16"]["validation_log_likelihood_change"]) < 0.05  # nats, of ~-20 per code
     latent.save(tmp_path)
     loaded = priors.LatentMap.load(tmp_path)
-    assert loaded.names() == ["normal", "run", "funk", "jazz", "beat"] and loaded.default_prior == "normal"
+    assert loaded.names() == ["normal", "run", "funk", "jazz", "beat", "clusters"]
+    assert loaded.default_prior == "normal" and loaded.styles() == ["funk", "jazz"]
     assert np.allclose(loaded.prior("funk").mean, latent.prior("funk").mean, atol=1e-3)
+    # the tied mixture comes back whole: what was evaluated is what generate draws, to the bit
+    assert loaded.prior("clusters").clusters == latent.prior("clusters").clusters == priors.CLUSTER_COUNT
+    assert np.array_equal(loaded.prior("clusters").sample(50, 3), latent.prior("clusters").sample(50, 3))
     assert set(loaded.attributes) == set(latent.attributes)
     assert priors.LatentMap.load(tmp_path / "nothing") is None
     with pytest.raises(priors.UnknownPriorError, match="'fill' has only 100 train windows"):
@@ -115,6 +121,53 @@ def test_a_map_round_trips_through_its_files_in_float16(tmp_path):
     with pytest.raises(priors.UnknownPriorError, match="unknown prior or style 'polka'.*normal, run, funk"):
         loaded.prior("polka")
     assert not list(tmp_path.glob(".*.tmp"))  # written whole, then moved in
+
+
+def blob_codes(n_per=(300, 200, 100), z=8, seed=0):
+    """Codes of three tight, far-apart blobs (a style of three grooves), their centres and labels."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((len(n_per), z)) * 10
+    labels = np.repeat(np.arange(len(n_per)), n_per)
+    return centres[labels] + 0.3 * rng.standard_normal((len(labels), z)), centres, labels
+
+
+def test_a_tied_mixture_finds_a_styles_grooves_and_samples_each_by_its_windows():
+    codes, centres, labels = blob_codes()
+    one, tied = priors.fit_prior("x", codes, 3), priors.fit_prior("x", codes, 3, clusters=3)
+    assert one.clusters == 1 and one.centres is None and tied.clusters == 3
+    found = tied.centres[np.argsort(tied.centre_windows)[::-1]]  # by windows: 300, 200, 100
+    assert np.allclose(found, centres, atol=0.2) and sorted(tied.centre_windows) == [100, 200, 300]
+    assert np.allclose(tied.mean, codes.mean(0))
+    z = tied.sample(3000, 0)
+    nearest = np.linalg.norm(z[:, None] - centres[None], axis=-1).argmin(1)
+    assert np.allclose(np.bincount(nearest) / len(z), [0.5, 1 / 3, 1 / 6], atol=0.03)
+    assert np.linalg.norm(z - centres[nearest], axis=1).mean() < 2  # near a groove, not between them
+    assert np.array_equal(tied.sample(7, 5), tied.sample(20, 5)[:7])  # row i does not depend on n
+    # one Gaussian smears the three grooves into one blob: the mixture explains new codes of them better
+    new = centres[labels[::7]] + 0.3 * np.random.default_rng(9).standard_normal((len(labels[::7]), 8))
+    assert tied.log_likelihood(new).mean() > one.log_likelihood(new).mean() + 3
+    assert priors.fit_prior("x", codes[:5], 3, clusters=64).clusters == 2  # never more than half the windows
+
+
+def test_style_priors_refit_with_clusters_and_the_clusters_prior_is_no_style():
+    codes, _, labels = blob_codes((300, 300, 300), z=16)
+    rng = np.random.default_rng(1)
+    grids = rng.random((900, 64, 9)) < 0.1
+    styles = np.where(labels == 0, "funk", "jazz").tolist()
+    latent = priors.fit(codes, grids, styles, ["beat"] * 900, codes[::9], min_windows=100, ranks=(0, 3),
+                        cluster_count=8)
+    assert latent.prior("clusters").clusters == 8 and latent.info["cluster_count"] == 8
+    assert latent.styles() == ["jazz", "funk"] and sorted(latent.critic.names) == ["funk", "jazz"]  # most windows first
+    assert [n for n, _ in latent.mixture_parts()] == ["jazz", "funk"]  # "clusters" is not a style
+    assert latent.prior("jazz").clusters == 1 and latent.info["style_clusters"] == 1
+    refit = latent.with_style_clusters(2)
+    assert refit.prior("jazz").clusters == 2 and refit.prior("funk").clusters == 2  # funk: one groove, two halves
+    assert refit.info["style_clusters"] == 2 and latent.prior("jazz").clusters == 1  # the original is kept
+    assert refit.prior("run") is latent.prior("run")
+    jazz = refit.prior("jazz", draws=1).sample(400, 0)
+    assert np.abs(np.linalg.norm(jazz[:, None] - refit.prior("jazz").centres[None], axis=-1).min(1)).mean() < 3
+    with pytest.raises(ValueError, match="freshly fitted"):
+        priors.LatentMap(latent.priors, latent.attributes, latent.info).with_style_clusters(4)
 
 
 def two_style_codes(n=400, z=16, seed=0):
@@ -198,19 +251,19 @@ def test_one_style_gets_no_critic():
 
 
 def test_the_candidates_per_style_sample_are_chosen_by_styles_passing_then_the_weakest_then_fewest():
-    from bgmaker.evaluation.priors import choose_draws
+    from bgmaker.evaluation.priors import choose_setting
     row = lambda share, ceiling=0.5, copies=0, measured=True: dict(  # noqa: E731
         samples_as_style=share, real_as_style=ceiling, copies=copies,
         passed=(share >= 0.8 * ceiling) if measured else None)
     sweep = {1: dict(a=row(0.2), b=row(0.5)), 4: dict(a=row(0.45), b=row(0.5)), 16: dict(a=row(0.45), b=row(0.6))}
-    assert choose_draws(sweep) == 4  # 4 and 16 pass both and their weakest style is as strong: fewer candidates
+    assert choose_setting(sweep) == 4  # 4 and 16 pass both and their weakest style is as strong: fewer candidates
     sweep[16]["a"] = row(0.5)
-    assert choose_draws(sweep) == 16  # its weakest style is stronger
+    assert choose_setting(sweep) == 16  # its weakest style is stronger
     sweep[16]["b"] = row(0.6, copies=1)
-    assert choose_draws(sweep) == 4  # copying more train windows than the prior's own draws rules it out
+    assert choose_setting(sweep) == 4  # copying more train windows than the prior's own draws rules it out
     sweep[1]["b"] = row(0.5, copies=2)  # a small style whose prior copies anyway: no candidate count is worse
-    assert choose_draws(sweep) == 16
-    assert choose_draws({1: dict(a=row(0.2, copies=1))}) == 1
+    assert choose_setting(sweep) == 16
+    assert choose_setting({1: dict(a=row(0.2, copies=1))}) == 1
 
 
 # -- on the tiny model -----------------------------------------------------------------
@@ -312,8 +365,9 @@ def test_the_evaluation_chooses_a_default_prior_and_scores_styles_and_attributes
     run = WindowsRun("tiny", train=work / "train.tfrecord", validation=work / "val.tfrecord",
                      test=gmd_like_windows(tmp_path / "test.tfrecord", 2))
     generator = BeatGenerator("hierdec-drum_4bar", model, batch_size=64)
+    fresh = fitted[1]  # as fit_and_evaluate hands it over: able to refit its style priors (a copy: the fixture's)
+    latent = replace(fresh, priors=dict(fresh.priors), info=dict(fresh.info))
     try:
-        latent = generator.latent_map()
         report = evaluation.evaluate(generator, latent, run, tmp_path, log=lambda m: None)
     finally:
         generator.close()
@@ -329,7 +383,13 @@ def test_the_evaluation_chooses_a_default_prior_and_scores_styles_and_attributes
         assert 0 <= row["prior_alone_as_style"] <= 1 and row["draws"] == latent.style_draws
     sweep = report["style_draws"]["validation"]  # the candidates per sample, chosen on validation and kept
     assert list(sweep) == [str(k) for k in priors.STYLE_DRAWS] and latent.style_draws in priors.STYLE_DRAWS
-    assert latent.style_draws == evaluation.choose_draws({int(k): v for k, v in sweep.items()})
+    assert latent.style_draws == evaluation.choose_setting({int(k): v for k, v in sweep.items()})
+    clusters = report["style_clusters"]  # the clusters per style prior: chosen on validation, refitted, kept
+    assert list(clusters["validation"]) == [str(k) for k in priors.STYLE_CLUSTERS]
+    assert clusters["chosen"] == latent.info["style_clusters"] == evaluation.choose_setting(
+        {int(k): v for k, v in clusters["validation"].items()})
+    assert latent.prior("funk").clusters == min(clusters["chosen"], latent.prior("funk").windows // 2)
+    assert "Clusters per style prior" in (tmp_path / "priors_evaluation.md").read_text()
     curves = report["attributes"]["curves"]
     assert set(curves) == set(latent.attributes)
     for responses in curves.values():  # measured from amount 0: no change there

@@ -43,7 +43,8 @@ def describe(latent):
     """Lines that show a LatentMap: its priors with their windows and ranks, its attributes, its default."""
     lines = [f"priors (default: {latent.default_prior}):", "  normal: N(0, I)"]
     for name, p in latent.priors.items():
-        lines.append(f"  {name}: {p.windows} train windows, rank {p.rank}, residual std {p.noise:.3f}")
+        tied = f", a tied mixture of {p.clusters} clusters" if p.clusters > 1 else ""
+        lines.append(f"  {name}: {p.windows} train windows, rank {p.rank}, residual std {p.noise:.3f}{tied}")
     parts = latent.mixture_parts()
     if parts:
         lines.append(f"  mixture: {', '.join(n for n, _ in parts)}, weighted by their train windows")
@@ -53,6 +54,8 @@ def describe(latent):
     if latent.critic is not None:
         lines.append(f"styles steered by the latent style critic: best of {latent.style_draws} candidates per "
                      f"sample ({', '.join(latent.critic.names)})")
+    if int(latent.info.get("style_clusters", 1)) > 1:
+        lines.append(f"style priors: tied mixtures of {latent.info['style_clusters']} clusters each")
     lines.append("attributes (--more NAME=AMOUNT): " + (", ".join(latent.attributes) or "none"))
     return lines
 

@@ -10,15 +10,18 @@ and writes priors_evaluation.json / .md / .png beside it:
     hears as that style, beside the share of the style's real test windows
     heard as itself (the ceiling: what real drumming of that style scores)
     and the share of samples from N(0, I) heard as that style (the floor).
-    A style's samples are the best of `draws` candidates by the latent style
-    critic (bgmaker.generation.priors): that number is chosen here, on the
-    validation windows, from STYLE_DRAWS (choose_draws), and saved with the
-    priors; the test table shows the prior alone beside it. The critic judges
+    Each style prior is first refitted as a tied mixture of K clusters for K
+    in STYLE_CLUSTERS (bgmaker.generation.priors: K = 1 is one Gaussian), one
+    draw per sample, and K is chosen on the validation windows
+    (choose_setting); then a style's samples are the best of `draws`
+    candidates by the latent style critic: that number is chosen the same
+    way from STYLE_DRAWS. Both are saved with the priors; the test table
+    shows the prior alone beside the chosen draws. The critic judges
     latent codes and never sees a grid; the classifier here judges decoded
     grids and never sees a code: two models of style fitted on the same train
     windows, one steering and one listening.
 (b) The default prior. On the validation windows, SAMPLES samples from each
-    candidate (normal, run, beat) are scored: the classifier two-sample test
+    candidate (CANDIDATES) are scored: the classifier two-sample test
     against the real windows (0.5 = indistinguishable), feature overlap, bar
     repetition, and novelty (each sample's nearest train window, in cells of
     the 64 x 9 grid; copies = distance 0). The default is the candidate with
@@ -46,7 +49,7 @@ import numpy as np
 from bgmaker import metrics
 from bgmaker.evaluation.markdown import table
 from bgmaker.generation.generator import DEFAULT_TEMPERATURE
-from bgmaker.generation.priors import STYLE_DRAWS
+from bgmaker.generation.priors import STYLE_CLUSTERS, STYLE_DRAWS
 
 # Sample counts: at 256 samples and 128 per style, re-fits differing only in float rounding moved the default
 # prior candidates' two-sample accuracies by up to 0.06 and a style's share by up to 0.16 (best-of-N samples
@@ -55,7 +58,7 @@ SAMPLES = 1024
 STYLE_SAMPLES = 512
 ATTRIBUTE_SAMPLES = 64
 AMOUNTS = (-2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0)
-CANDIDATES = ("normal", "run", "beat", "mixture")
+CANDIDATES = ("normal", "run", "beat", "mixture", "clusters")
 STYLE_SHARE = 0.8     # gate: a style's samples heard as it, against its real windows' rate
 PRIOR_MARGIN = 0.05   # gate: the default prior's two-sample accuracy below N(0, I)'s by this much
 MIN_HELD_OUT = 20     # a style's real test windows needed to measure its ceiling (fewer: reported, not gated)
@@ -95,11 +98,12 @@ def style_shares(generator, latent, offered, predict, grids, styles, seed, draws
     return rows
 
 
-def choose_draws(sweep):
-    """The candidates per style sample (a key of sweep: {draws: style_shares on validation}): among those whose
-    samples copy no more train windows than the prior's own draws (the fewest candidates tried) do, the most
-    styles passing; then the highest share of its ceiling for the weakest measured style; then the fewest
-    candidates (the least tilt away from the style's prior)."""
+def choose_setting(sweep):
+    """A setting of the style priors (a key of sweep: {candidates per sample, or clusters per prior: style_shares
+    on validation}): among those whose samples copy no more train windows than the smallest setting's do (the
+    prior's own draws; one Gaussian), the most styles passing; then the highest share of its ceiling for the
+    weakest measured style; then the smallest (the least tilt away from the style's prior, the fewest
+    clusters)."""
     copies = {k: sum(r["copies"] for r in sweep[k].values()) for k in sweep}
     def key(k):
         rows = [r for r in sweep[k].values() if r["passed"] is not None]
@@ -203,18 +207,32 @@ def evaluate(generator, latent, run, output_dir, seed=0, log=print):
     reference = dict(nearest_train_cells=float(real_nearest.mean()), copies=int((real_nearest == 0).sum()))
 
     offered = [s for s in latent.priors if s in set(styles["train"]) and s not in ("run",)]
-    style_rows, draws_sweep = {}, {}
+    style_rows, draws_sweep, clusters_sweep = {}, {}, {}
     if len(offered) >= 2:
         log(f"style control: {len(offered)} styles")
         m = np.isin(styles["train"], offered)
         predict = style_classifier(grids["train"][m], styles["train"][m])
+        if latent.refit_styles is not None:
+            log(f"  clusters per style prior, on the validation windows: {', '.join(map(str, STYLE_CLUSTERS))}")
+            refits = {k: latent.with_style_clusters(k) for k in STYLE_CLUSTERS}
+            clusters_sweep = {k: style_shares(generator, m, offered, predict, grids, styles, seed, 1,
+                                              ("validation",))["validation"] for k, m in refits.items()}
+            chosen_clusters = choose_setting(clusters_sweep)
+            latent.priors.update(refits[chosen_clusters].priors)
+            latent.info["style_clusters"] = chosen_clusters
+            latent.info["style_clusters_chosen_on"] = ("validation, one draw each: no more copied train windows "
+                                                       "than one Gaussian per style makes, then the most styles "
+                                                       f"heard as themselves at least {STYLE_SHARE:.0%} as often "
+                                                       "as their real windows, then the weakest style's share of "
+                                                       "its ceiling highest, then the fewest clusters")
+            log(f"  chosen: {chosen_clusters}")
         shares = {}  # {draws: {split: rows}}
         if latent.critic is not None:
             log(f"  candidates per sample, on the validation windows: {', '.join(map(str, STYLE_DRAWS))}")
             shares = {k: style_shares(generator, latent, offered, predict, grids, styles, seed, k)
                       for k in STYLE_DRAWS}
             draws_sweep = {k: s["validation"] for k, s in shares.items()}
-            latent.info["style_draws"] = choose_draws(draws_sweep)
+            latent.info["style_draws"] = choose_setting(draws_sweep)
             latent.info["style_draws_chosen_on"] = ("validation: no more copied train windows than one draw "
                                                     "makes, then the most styles "
                                                     f"heard as themselves at least {STYLE_SHARE:.0%} as often as "
@@ -239,7 +257,9 @@ def evaluate(generator, latent, run, output_dir, seed=0, log=print):
         default_prior=dict(chosen=default, validation=validation, test=test, real_test_windows=reference,
                            real_bar_repetition=real_repetition),
         styles=style_rows, style_draws=dict(chosen=latent.style_draws, validation={
-            str(k): v for k, v in draws_sweep.items()}), attributes=dict(curves=curves, spread=spread, gate=attribute_gate(curves)),
+            str(k): v for k, v in draws_sweep.items()}),
+        style_clusters=dict(chosen=int(latent.info.get("style_clusters", 1)), validation={
+            str(k): v for k, v in clusters_sweep.items()}), attributes=dict(curves=curves, spread=spread, gate=attribute_gate(curves)),
         command=f"bgmaker priors --run {run.name}", seconds=round(time.time() - started, 1))
     report["gate"] = gate_lines(report)
     write(report, folder)
@@ -315,26 +335,18 @@ def markdown(report):
         out += table(["style", "test windows", f"samples (best of {draws})", "samples (prior alone)",
                       "real test windows (ceiling)", "N(0, I) (floor)", "nearest train window", "copies"],
                      rows, "lrrrrrrr")
+        clusters = report.get("style_clusters") or {}
+        if clusters.get("validation"):
+            out += ["", f"Clusters per style prior, one draw each, on the validation windows (chosen: "
+                    f"**{clusters['chosen']}**; 1 = one Gaussian; ceiling: the style's real validation windows; ✓/✗ "
+                    f"against it where there are {MIN_HELD_OUT} or more):", ""]
+            out += sweep_table(clusters["validation"], "{} clusters")
         sweep = (report.get("style_draws") or {}).get("validation") or {}
         if sweep:
-            ks = list(sweep)
-            styles = list(next(iter(sweep.values())))
             out += ["", f"Candidates per sample, on the validation windows (chosen: **{draws}**; "
                     "ceiling: the style's real validation windows; ✓/✗ against it where there are "
                     f"{MIN_HELD_OUT} or more):", ""]
-            rows = []
-            for style in styles:
-                first = sweep[ks[0]][style]
-                cells = []
-                for k in ks:
-                    r = sweep[k][style]
-                    mark = "" if r["passed"] is None else (" ✓" if r["passed"] else " ✗")
-                    cells.append(f"{r['samples_as_style']:.2f}{mark}")
-                rows.append([style, first["validation_windows"], _f(first["real_as_style"], "{:.2f}"), *cells])
-            rows.append(["copies of train windows", "", "", *(sum(r["copies"] for r in sweep[k].values())
-                                                              for k in ks)])
-            out += table(["style", "validation windows", "ceiling", *(f"best of {k}" for k in ks)], rows,
-                         "lrr" + "r" * len(ks))
+            out += sweep_table(sweep, "best of {}")
     curves = report["attributes"]["curves"]
     out += ["", "## Attribute vectors", "",
             "Change of each attribute (columns) when a vector (rows) is added at −2 and +2, in standard "
@@ -348,6 +360,24 @@ def markdown(report):
     out += table(["vector", *attributes], rows, "l" + "r" * len(attributes))
     out += ["", f"![attribute responses]({REPORT}.png)", ""]
     return "\n".join(out)
+
+
+def sweep_table(sweep, heading):
+    """Markdown rows of a validation sweep ({setting: style_shares rows}): a column per setting."""
+    ks = list(sweep)
+    styles = list(next(iter(sweep.values())))
+    rows = []
+    for style in styles:
+        first = sweep[ks[0]][style]
+        cells = []
+        for k in ks:
+            r = sweep[k][style]
+            mark = "" if r["passed"] is None else (" ✓" if r["passed"] else " ✗")
+            cells.append(f"{r['samples_as_style']:.2f}{mark}")
+        rows.append([style, first["validation_windows"], _f(first["real_as_style"], "{:.2f}"), *cells])
+    rows.append(["copies of train windows", "", "", *(sum(r["copies"] for r in sweep[k].values()) for k in ks)])
+    return table(["style", "validation windows", "ceiling", *(heading.format(k) for k in ks)], rows,
+                 "lrr" + "r" * len(ks))
 
 
 def _f(value, fmt="{:.3f}"):

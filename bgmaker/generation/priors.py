@@ -50,6 +50,18 @@ posteriors (no refinement) of the run's train windows:
   default among them). Styles with fewer windows are left to RUN: their
   Gaussians sit on their few windows (with every style with a prior in it,
   one of 1024 validation samples copied a train window; with these, none).
+- tied mixtures, CLUSTERS and a style's clusters: one Gaussian smears a
+  style's grooves into one blob between them (decoded, the encoder means of
+  v1_all's hiphop train windows are heard as hiphop 0.89 of the time, one
+  Gaussian's samples 0.25). A tied mixture keeps k-means centres of the
+  codes, each weighted by its windows, around which one shared PPCA
+  covariance (fitted to each code minus its centre) draws: K centres beside
+  one covariance stay small, and K moves a prior from one blob (K = 1) toward
+  the windows themselves, nearer the style and nearer copying it
+  (reports/style_clusters.md). CLUSTERS is one of CLUSTER_COUNT clusters over
+  every window, a candidate for the default prior; the style priors' K is
+  chosen on validation by the evaluation among STYLE_CLUSTERS
+  (info['style_clusters']).
 
 Sampling is seeded and, as BeatGenerator.sample_z, row i of
 `prior.sample(n, seed)` does not depend on n; NORMAL.sample gives exactly
@@ -69,6 +81,11 @@ from bgmaker.metrics.two_sample import L2, Softmax, fit_softmax
 NORMAL = "normal"
 RUN = "run"
 MIXTURE = "mixture"
+CLUSTERS = "clusters"
+NOT_STYLES = (NORMAL, RUN, "beat", "fill", MIXTURE, CLUSTERS)  # the priors that are not a GMD style's
+CLUSTER_COUNT = 64     # CLUSTERS' clusters (reports/style_clusters.md: on v1_all's validation windows the least
+                       # two-sample accuracy of 16, 64, 256 that copied no train window)
+STYLE_CLUSTERS = (1, 4, 16, 64)  # clusters per style prior tried on validation (bgmaker.evaluation.priors)
 MIXTURE_MIN_WINDOWS = 300  # a style is a part of MIXTURE with at least this many train windows
 MIN_WINDOWS = 100      # a prior (a style, beats, fills) needs at least this many train windows
 RANKS = (0, 4, 8, 16, 32, 64)  # PPCA ranks tried on validation
@@ -86,20 +103,28 @@ class UnknownPriorError(UserError, ValueError):
 
 @dataclass
 class Prior:
-    """A Gaussian over latent codes: mean + components^T e1 + sqrt(noise^2 + posterior_var) * e2, e1, e2 ~ N(0, I)."""
+    """A Gaussian over latent codes: mean + components^T e1 + sqrt(noise^2 + posterior_var) * e2, e1, e2 ~ N(0, I);
+    with `centres`, a tied mixture (CLUSTERS in the module doc): the same draw around a centre picked by its
+    windows' share instead of around `mean`."""
 
     name: str
-    mean: np.ndarray            # [z]
+    mean: np.ndarray            # [z]: its windows' mean code (with centres: their weighted mean)
     components: np.ndarray      # [rank, z]: W, the covariance's low-rank part is W^T W
     noise: float                # s: the isotropic part's standard deviation
     windows: int = 0            # train windows it was fitted on (0: NORMAL)
     posterior_var: np.ndarray = None  # [z]: E[sigma^2] over its windows, added on the diagonal (None: 0)
     critic: object = None       # a metrics.Softmax over codes naming this prior's style (LatentMap.prior sets it)
     draws: int = 1              # with a critic: candidates per sample, the critic's favourite kept
+    centres: np.ndarray = None  # [K, z]: a tied mixture's cluster centres (None: one Gaussian around mean)
+    centre_windows: np.ndarray = None  # [K]: each centre's train windows, its weight
 
     @property
     def rank(self):
         return len(self.components)
+
+    @property
+    def clusters(self):
+        return 1 if self.centres is None else len(self.centres)
 
     def _diagonal(self):
         extra = 0.0 if self.posterior_var is None else np.asarray(self.posterior_var, float)
@@ -127,23 +152,44 @@ class Prior:
         return np.concatenate(out) if out else np.zeros((0, len(self.mean)), np.float32)
 
     def _draw(self, n, rng):
-        """The next n plain draws of `rng`: mean + W^T e1 + sqrt(diagonal) e2, one row of e at a time."""
+        """The next n plain draws of `rng`: mean + W^T e1 + sqrt(diagonal) e2, one row of e at a time; with
+        centres, one more normal per row picks the row's centre (through its CDF: a uniform draw of the same
+        row, so row i still does not depend on n)."""
         z_size = len(self.mean)
-        e = rng.standard_normal((n, self.rank + z_size))
-        if not self.rank and self.posterior_var is None:  # NORMAL: exactly BeatGenerator.sample_z's draw
+        tied = self.centres is not None
+        e = rng.standard_normal((n, self.rank + z_size + int(tied)))
+        if not self.rank and self.posterior_var is None and not tied:  # NORMAL: exactly BeatGenerator.sample_z's
             return (self.mean + self.noise * e).astype(np.float32)
-        return (self.mean + e[:, :self.rank] @ self.components
-                + np.sqrt(self._diagonal()) * e[:, self.rank:]).astype(np.float32)
+        z = (self.mean + e[:, :self.rank] @ self.components
+             + np.sqrt(self._diagonal()) * e[:, self.rank:self.rank + z_size])
+        if tied:
+            cumulative = np.cumsum(self.centre_windows, dtype=float)
+            pick = np.searchsorted(cumulative / cumulative[-1], _normal_cdf(e[:, -1]), side="right")
+            z += self.centres[np.minimum(pick, self.clusters - 1)] - self.mean
+        return z.astype(np.float32)
 
     def covariance(self):
+        """The (with centres: each cluster's shared) covariance."""
         return self.components.T @ self.components + np.diag(np.broadcast_to(self._diagonal(), self.mean.shape))
 
     def log_likelihood(self, codes):
-        """Log-density of each code [n, z] under this Gaussian, in nats."""
-        codes = np.atleast_2d(np.asarray(codes, float)) - self.mean
+        """Log-density of each code [n, z] under this Gaussian (or tied mixture), in nats."""
+        codes = np.atleast_2d(np.asarray(codes, float))
         chol = np.linalg.cholesky(self.covariance())
-        solved = np.linalg.solve(chol, codes.T)
-        return -0.5 * ((solved ** 2).sum(0) + 2 * np.log(np.diag(chol)).sum() + len(self.mean) * np.log(2 * np.pi))
+        constant = 2 * np.log(np.diag(chol)).sum() + len(self.mean) * np.log(2 * np.pi)
+        if self.centres is None:
+            solved = np.linalg.solve(chol, (codes - self.mean).T)
+            return -0.5 * ((solved ** 2).sum(0) + constant)
+        weights = np.log(np.asarray(self.centre_windows, float) / np.sum(self.centre_windows))
+        parts = np.stack([weights[k] - 0.5 * ((np.linalg.solve(chol, (codes - c).T) ** 2).sum(0) + constant)
+                          for k, c in enumerate(self.centres)])
+        top = parts.max(0)
+        return top + np.log(np.exp(parts - top).sum(0))
+
+
+def _normal_cdf(x):
+    from math import erf, sqrt
+    return 0.5 * (1.0 + np.vectorize(erf, otypes=[float])(np.asarray(x, float) / sqrt(2.0)))
 
 
 @dataclass
@@ -182,15 +228,29 @@ def normal_prior(z_size):
     return Prior(NORMAL, np.zeros(z_size), np.zeros((0, z_size)), 1.0)
 
 
-def fit_prior(name, codes, rank, posterior_var=None):
+def fit_prior(name, codes, rank, posterior_var=None, clusters=1, seed=0):
     """The maximum-likelihood PPCA Gaussian of `codes` [n, z] with (at most) `rank` components, plus
     `posterior_var` [z] (E[sigma^2] of the windows' posteriors; None: none) on the diagonal.
 
     Eigenvalues l_1 >= ... of the codes' covariance: s^2 = the mean of those past
     the rank; W = the top eigenvectors scaled by sqrt(l_i - s^2).
+    clusters > 1: a tied mixture (CLUSTERS in the module doc): k-means (k-means++,
+    `seed`) splits the codes into that many clusters (fewer when the codes are
+    fewer than twice as many, or a cluster comes out empty), and the PPCA is
+    fitted to each code minus its cluster's centre.
     """
     codes = np.asarray(codes, float)
     n, z_size = codes.shape
+    clusters = int(min(clusters, n // 2))
+    centres = counts = None
+    if clusters > 1:
+        from scipy.cluster.vq import kmeans2
+        _, labels = kmeans2(codes, clusters, minit="++", seed=seed, missing="warn")
+        counts = np.bincount(labels, minlength=clusters)
+        kept = np.flatnonzero(counts)
+        centres = np.stack([codes[labels == k].mean(0) for k in kept])
+        counts = counts[kept].astype(float)
+        codes = codes - centres[np.searchsorted(kept, labels)]
     rank = int(min(rank, max(n - 1, 0), z_size - 1))
     mean = codes.mean(0)
     centered = codes - mean
@@ -201,8 +261,11 @@ def fit_prior(name, codes, rank, posterior_var=None):
     vectors = vectors * np.where(vectors[np.abs(vectors).argmax(0), np.arange(vectors.shape[1])] < 0, -1.0, 1.0)
     noise2 = max(float(values[rank:].mean()), 1e-8)
     scale = np.sqrt(np.clip(values[:rank] - noise2, 0, None))
+    if centres is not None:
+        mean = counts @ centres / counts.sum()
     return Prior(name, mean, (vectors[:, :rank] * scale).T, float(np.sqrt(noise2)), n,
-                 None if posterior_var is None else np.asarray(posterior_var, float))
+                 None if posterior_var is None else np.asarray(posterior_var, float), centres=centres,
+                 centre_windows=counts)
 
 
 def choose_rank(train_codes, validation_codes, ranks=RANKS):
@@ -274,6 +337,9 @@ class LatentMap:
     attributes: dict = field(default_factory=dict)     # {name: vector [z]}
     info: dict = field(default_factory=dict)
     critic: object = None                              # a metrics.Softmax: p(style | z) (see the module doc)
+    # fit()'s: style_priors(clusters) -> {style: Prior} refitted with that many clusters each (the evaluation
+    # chooses the number on validation); None on a loaded map (the fit's codes are not stored)
+    refit_styles: object = field(default=None, repr=False, compare=False)
 
     @property
     def z_size(self):
@@ -286,7 +352,7 @@ class LatentMap:
         """[(prior name, weight)] of MIXTURE (see the module doc), or [] when the model has fewer than two
         styles with MIXTURE_MIN_WINDOWS train windows."""
         styles = [n for n, p in self.priors.items()
-                  if n not in (NORMAL, RUN, "beat", "fill") and p.windows >= MIXTURE_MIN_WINDOWS]
+                  if n not in NOT_STYLES and p.windows >= MIXTURE_MIN_WINDOWS]
         if len(styles) < 2 or RUN not in self.priors:
             return []
         parts = [(n, self.priors[n].windows) for n in styles]
@@ -296,6 +362,18 @@ class LatentMap:
     @property
     def style_draws(self):
         return int(self.info.get("style_draws", 1))
+
+    def styles(self):
+        """The names of its style priors (GMD styles; not RUN, beat, fill, MIXTURE, CLUSTERS)."""
+        return [n for n in self.priors if n not in NOT_STYLES]
+
+    def with_style_clusters(self, clusters):
+        """This map with every style prior refitted as a tied mixture of `clusters` clusters (1: one Gaussian)
+        and info['style_clusters'] set; needs the fit's codes (a map fit() made, not one loaded)."""
+        if self.refit_styles is None:
+            raise ValueError("only a freshly fitted LatentMap can refit its style priors (the codes are not stored)")
+        return replace(self, priors={**self.priors, **self.refit_styles(clusters)},
+                       info=dict(self.info, style_clusters=int(clusters)))
 
     def prior(self, name, draws=None):
         """The prior called `name` (NORMAL, RUN, a style, "beat", "fill", MIXTURE); UnknownPriorError otherwise.
@@ -342,12 +420,15 @@ class LatentMap:
             arrays[f"prior/{name}/components"] = p.components.astype(np.float16)
             if p.posterior_var is not None:
                 arrays[f"prior/{name}/posterior_var"] = p.posterior_var.astype(np.float16)
+            if p.centres is not None:
+                arrays[f"prior/{name}/centres"] = p.centres.astype(np.float16)
+                arrays[f"prior/{name}/centre_windows"] = np.asarray(p.centre_windows, np.int32)
         for name, v in self.attributes.items():
             arrays[f"attribute/{name}"] = v.astype(np.float16)
         if self.critic is not None:
             for part in ("mean", "std", "theta"):
                 arrays[f"critic/{part}"] = getattr(self.critic, part).astype(np.float16)
-        report = dict(self.info, priors={n: dict(windows=p.windows, rank=p.rank, noise=p.noise)
+        report = dict(self.info, priors={n: dict(windows=p.windows, rank=p.rank, noise=p.noise, clusters=p.clusters)
                                          for n, p in self.priors.items()})
         written = folder / PRIORS_FILE, folder / REPORT_FILE
         for path, write in ((written[0], lambda f: np.savez_compressed(f, **arrays)),
@@ -368,10 +449,13 @@ class LatentMap:
             raise ValueError(f"{folder / REPORT_FILE} lists no priors: a damaged file; fit them again with "
                              "`bgmaker priors --run RUN`")
         with np.load(folder / PRIORS_FILE) as arrays:
-            priors = {name: Prior(name, arrays[f"prior/{name}/mean"].astype(float),
-                                  arrays[f"prior/{name}/components"].astype(float), meta["noise"], meta["windows"],
-                                  arrays[f"prior/{name}/posterior_var"].astype(float)
-                                  if f"prior/{name}/posterior_var" in arrays.files else None)
+            def stored_array(name, part, dtype=float):
+                key = f"prior/{name}/{part}"
+                return arrays[key].astype(dtype) if key in arrays.files else None
+            priors = {name: Prior(name, stored_array(name, "mean"), stored_array(name, "components"), meta["noise"],
+                                  meta["windows"], stored_array(name, "posterior_var"),
+                                  centres=stored_array(name, "centres"),
+                                  centre_windows=stored_array(name, "centre_windows"))
                       for name, meta in stored.items()}
             attributes = {k.split("/", 1)[1]: arrays[k].astype(float) for k in arrays.files
                           if k.startswith("attribute/")}
@@ -405,7 +489,7 @@ def parse_more(text):
 
 
 def fit(codes, grids, styles, beat_types, validation_codes, min_windows=MIN_WINDOWS, ranks=RANKS, info=None,
-        sigmas=None):
+        sigmas=None, style_clusters=1, cluster_count=CLUSTER_COUNT):
     """A LatentMap from train windows' codes [n, z] (encoder means), grids, styles and beat types, ranked on
     validation codes; sigmas [n, z]: the posteriors' standard deviations (None: the means alone).
 
@@ -414,6 +498,10 @@ def fit(codes, grids, styles, beat_types, validation_codes, min_windows=MIN_WIND
     capped at a quarter of its windows; each prior then gets its windows'
     mean sigma^2 on the diagonal. Styles (and beats / fills) under
     `min_windows` get no prior and are listed in info['too_few_windows'].
+    Style priors are tied mixtures of `style_clusters` clusters (1: one
+    Gaussian; LatentMap.with_style_clusters refits them); CLUSTERS, a tied
+    mixture of `cluster_count` clusters of every window, is there when the
+    run has at least 4 windows per cluster (cluster_count 0: never).
     """
     codes = np.asarray(codes, float)
     variances = None if sigmas is None else np.square(np.asarray(sigmas, float))
@@ -433,9 +521,16 @@ def fit(codes, grids, styles, beat_types, validation_codes, min_windows=MIN_WIND
             groups[kind] = m
         elif m.sum() < min_windows:
             too_few[kind] = int(m.sum())
-    priors = {name: fit_prior(name, codes[m], min(rank, int(m.sum()) // 4),
-                              None if variances is None else variances[m].mean(0)) for name, m in groups.items()}
-    style_names = [name for name in groups if name not in (RUN, "beat", "fill")]
+    style_names = [name for name in groups if name not in NOT_STYLES]
+
+    def prior_of(name, clusters=1):
+        m = groups[name]
+        return fit_prior(name, codes[m], min(rank, int(m.sum()) // 4),
+                         None if variances is None else variances[m].mean(0), clusters=clusters)
+    priors = {name: prior_of(name, style_clusters if name in style_names else 1) for name in groups}
+    if cluster_count > 1 and len(codes) >= 4 * cluster_count:
+        groups[CLUSTERS] = groups[RUN]
+        priors[CLUSTERS] = prior_of(CLUSTERS, cluster_count)
     critic = style_critic(codes, variances, styles, style_names) if len(style_names) >= 2 else None
     vectors = attribute_vectors(codes, grids, beat_types)
     normal_ll = float(normal_prior(codes.shape[1]).log_likelihood(validation_codes).mean())
@@ -446,7 +541,8 @@ def fit(codes, grids, styles, beat_types, validation_codes, min_windows=MIN_WIND
                 validation_log_likelihood_normal=normal_ll, min_windows=min_windows, too_few_windows=too_few,
                 attributes={name: details for name, (_, details) in vectors.items()},
                 default_prior=(info or {}).get("default_prior", NORMAL),
-                style_draws=(info or {}).get("style_draws", 1))
+                style_draws=(info or {}).get("style_draws", 1), style_clusters=int(style_clusters),
+                cluster_count=priors[CLUSTERS].clusters if CLUSTERS in priors else None)
     if critic is not None:
         info["critic"] = dict(names=critic.names.tolist(), fitted_on=(
             f"{CRITIC_DRAWS} posterior samples of each train window of these styles" if variances is not None
@@ -463,7 +559,8 @@ def fit(codes, grids, styles, beat_types, validation_codes, min_windows=MIN_WIND
     stored_critic = None if critic is None else replace(critic, mean=_f16(critic.mean), std=_f16(critic.std),
                                                         theta=_f16(critic.theta))
     return LatentMap({name: as_stored(p) for name, p in priors.items()},
-                     {name: _f16(v) for name, v in attributes.items()}, info, stored_critic)
+                     {name: _f16(v) for name, v in attributes.items()}, info, stored_critic,
+                     refit_styles=lambda clusters: {name: as_stored(prior_of(name, clusters)) for name in style_names})
 
 
 def _f16(array):
@@ -473,7 +570,8 @@ def _f16(array):
 def as_stored(prior):
     """`prior` with its arrays rounded to float16, as LatentMap.save stores and load reads them."""
     return replace(prior, mean=_f16(prior.mean), components=_f16(prior.components),
-                   posterior_var=None if prior.posterior_var is None else _f16(prior.posterior_var))
+                   posterior_var=None if prior.posterior_var is None else _f16(prior.posterior_var),
+                   centres=None if prior.centres is None else _f16(prior.centres))
 
 
 def style_critic(codes, variances, styles, names, seed=0):
