@@ -10,7 +10,7 @@ figures of docs/ that describe it live in several reports, some of which read
 others' output: the models table first (it evaluates what has no report
 yet), the refinement gate (reads both models' reports), the campaign and
 fine-tuning curves, then the refinement settings sweep and paths, the
-attribute vectors, docs/steer.md's picture, the sampling temperature and the
+attribute vectors, docs/steer.md's picture, the style clusters, the sampling temperature and the
 experiments page's MusicVAE rows (tests/test_experiments.py checks they match
 the reports). Each report stays runnable alone; this runs them one after
 another in this process's Python, prints each one's output and time, goes on
@@ -36,6 +36,7 @@ ORDER = (
     ("refine_paths", "the paths between refined codes compared on validation (reports/refine_paths.md)"),
     ("attribute_vectors", "attribute vectors: difference of means vs others held fixed"),
     ("steer_picture", "docs/steer.md's picture (docs/priors/steer.png)"),
+    ("style_clusters", "one Gaussian per style against tied mixtures of clusters (reports/style_clusters.md)"),
     ("temperature", "the sampling temperature of the shipped rock model on validation (reports/temperature.md)"),
     ("experiments", "the MusicVAE rows of the experiments page (experiments/results.json, README.md)"),
 )
