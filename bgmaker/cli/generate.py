@@ -77,8 +77,9 @@ def add_arguments(parser):
         if mode == "sample":
             p.add_argument("--prior", default=None, metavar="PRIOR",
                            help="where the codes are drawn: normal (N(0, I), as Magenta), run (the codes of the "
-                                "run's train windows), a GMD style (funk, jazz, ...; as --style), beat, fill or "
-                                "mixture (the larger styles' priors together); "
+                                "run's train windows), a GMD style (funk, jazz, ...; as --style), beat, fill, "
+                                "mixture (the larger styles' priors together) or clusters (64 clusters of the run's "
+                                "codes); "
                                 "the model's priors are listed by `bgmaker priors --run RUN --list` (default: the "
                                 "model's default, chosen on validation; normal for a model without priors)")
         if mode in ("sample", "variations", "reconstruct"):
