@@ -146,6 +146,14 @@ def test_a_tied_mixture_finds_a_styles_grooves_and_samples_each_by_its_windows()
     # one Gaussian smears the three grooves into one blob: the mixture explains new codes of them better
     new = centres[labels[::7]] + 0.3 * np.random.default_rng(9).standard_normal((len(labels[::7]), 8))
     assert tied.log_likelihood(new).mean() > one.log_likelihood(new).mean() + 3
+    # ... and is the weighted sum of its Gaussians' densities, each around its centre with the shared covariance
+    cov = tied.covariance()
+    _, logdet = np.linalg.slogdet(cov)
+    diff = new[:, None, :] - tied.centres[None]
+    mahalanobis = np.einsum("nkz,zy,nky->nk", diff, np.linalg.inv(cov), diff)
+    parts = np.log(tied.centre_windows / tied.centre_windows.sum()) - 0.5 * (
+        mahalanobis + logdet + cov.shape[0] * np.log(2 * np.pi))
+    assert np.allclose(tied.log_likelihood(new), np.log(np.exp(parts).sum(1)), rtol=1e-6, atol=1e-6)
     assert priors.fit_prior("x", codes[:5], 3, clusters=64).clusters == 2  # never more than half the windows
 
 
@@ -390,6 +398,9 @@ def test_the_evaluation_chooses_a_default_prior_and_scores_styles_and_attributes
         {int(k): v for k, v in clusters["validation"].items()})
     assert latent.prior("funk").clusters == min(clusters["chosen"], latent.prior("funk").windows // 2)
     assert "Clusters per style prior" in (tmp_path / "priors_evaluation.md").read_text()
+    # a report written before the clusters were chosen (no "style_clusters") still renders, without that table
+    before = {k: v for k, v in report.items() if k != "style_clusters"}
+    assert "## Style control" in evaluation.markdown(before) and "Clusters per" not in evaluation.markdown(before)
     curves = report["attributes"]["curves"]
     assert set(curves) == set(latent.attributes)
     for responses in curves.values():  # measured from amount 0: no change there

@@ -358,12 +358,26 @@ def test_a_bad_refinement_setting_is_one_line_before_the_model_loads(flags, mess
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
-def test_the_page_refines_at_its_own_learning_rate():
+@pytest.mark.parametrize("flags, expected", [([], None), (["--refine-lr", "0.05", "--refine-steps", "40"], (40, 0.05))])
+def test_the_page_refines_at_its_own_learning_rate(monkeypatch, flags, expected):
+    """serve hands its refinement flags to the model it loads (the page's default: 25 steps at lr 0.2)."""
     from bgmaker.cli import build_parser
+    from bgmaker.cli import serve as serve_cli
+    from bgmaker.errors import UserError
     from bgmaker.generation import refine
-    args = build_parser().parse_args(["serve"])
-    assert (args.refine_steps, args.refine_lr) == (refine.INTERACTIVE_STEPS, refine.INTERACTIVE_LEARNING_RATE)
-    assert build_parser().parse_args(["serve", "--refine-lr", "0.05"]).refine_lr == refine.DEFAULT_LEARNING_RATE
+    from bgmaker.generation.generator import BeatGenerator
+    from bgmaker.serve import server
+    seen = {}
+
+    def load(**kwargs):
+        seen.update(kwargs)
+        raise UserError("stop here: the model is not needed")
+    monkeypatch.setattr(BeatGenerator, "load", load)
+    monkeypatch.setattr(server, "listen", lambda host, port: None)
+    with pytest.raises(UserError, match="stop here"):
+        serve_cli.main(build_parser().parse_args(["serve", *flags]))
+    assert (seen["refine_steps"], seen["refine_learning_rate"]) == (
+        expected or (refine.INTERACTIVE_STEPS, refine.INTERACTIVE_LEARNING_RATE))
 
 
 def test_serve_command_loads_once_binds_loopback_and_answers(tiny_model):

@@ -8,9 +8,10 @@ What `generate sample --prior / --style` draws from and `--more` pushes along
 (bgmaker.generation.priors): the encoder means of the run's train windows,
 one Gaussian for all of them ("run"), one per GMD style with enough windows,
 one for beats and one for fills, each with its covariance's rank chosen on
-the validation windows; and one vector per attribute (density, cymbals,
-syncopation, kick, fill). Written into the model's folder as priors.npz
-(float16, ~0.5 MB) and priors.json (window counts, data checksums, the
+the validation windows; a tied mixture of 64 clusters of them all
+("clusters"; the style priors' clusters are chosen on validation); and one
+vector per attribute (density, cymbals, syncopation, kick, fill). Written
+into the model's folder as priors.npz (float16, ~1 MB) and priors.json (window counts, data checksums, the
 validation figures). Then evaluates them (bgmaker.evaluation.priors: style
 control, the default prior chosen on validation, attribute response curves)
 into priors_evaluation.md / .json / .png beside them; --no-evaluate skips it.

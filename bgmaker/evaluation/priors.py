@@ -190,6 +190,27 @@ def evaluate(generator, latent, run, output_dir, seed=0, log=print):
               for split, ws in split_windows.items()}
     rng = lambda purpose: np.random.default_rng([seed, sum(map(ord, purpose))])  # noqa: E731
 
+    # The style priors' clusters come first: MIXTURE, a default-prior candidate below, is made of them.
+    offered = [s for s in latent.priors if s in set(styles["train"]) and s not in ("run",)]
+    style_rows, draws_sweep, clusters_sweep, predict = {}, {}, {}, None
+    if len(offered) >= 2:
+        m = np.isin(styles["train"], offered)
+        predict = style_classifier(grids["train"][m], styles["train"][m])
+        if latent.refit_styles is not None:
+            log(f"style priors: clusters each, on the validation windows: {', '.join(map(str, STYLE_CLUSTERS))}")
+            refits = {k: latent.with_style_clusters(k) for k in STYLE_CLUSTERS}
+            clusters_sweep = {k: style_shares(generator, refit, offered, predict, grids, styles, seed, 1,
+                                              ("validation",))["validation"] for k, refit in refits.items()}
+            chosen_clusters = choose_setting(clusters_sweep)
+            latent.priors.update(refits[chosen_clusters].priors)
+            latent.info["style_clusters"] = chosen_clusters
+            latent.info["style_clusters_chosen_on"] = ("validation, one draw each: no more copied train windows "
+                                                       "than one Gaussian per style makes, then the most styles "
+                                                       f"heard as themselves at least {STYLE_SHARE:.0%} as often "
+                                                       "as their real windows, then the weakest style's share of "
+                                                       "its ceiling highest, then the fewest clusters")
+            log(f"  chosen: {chosen_clusters}")
+
     log("default prior: candidates on the validation windows")
     candidates = [c for c in CANDIDATES if c in latent.names()]
     validation = {c: prior_figures(sample_grids(generator, latent, c, SAMPLES, seed), grids["validation"],
@@ -206,26 +227,8 @@ def evaluate(generator, latent, run, output_dir, seed=0, log=print):
     real_nearest = metrics.nearest_hamming(grids["test"], grids["train"])
     reference = dict(nearest_train_cells=float(real_nearest.mean()), copies=int((real_nearest == 0).sum()))
 
-    offered = [s for s in latent.priors if s in set(styles["train"]) and s not in ("run",)]
-    style_rows, draws_sweep, clusters_sweep = {}, {}, {}
-    if len(offered) >= 2:
+    if predict is not None:
         log(f"style control: {len(offered)} styles")
-        m = np.isin(styles["train"], offered)
-        predict = style_classifier(grids["train"][m], styles["train"][m])
-        if latent.refit_styles is not None:
-            log(f"  clusters per style prior, on the validation windows: {', '.join(map(str, STYLE_CLUSTERS))}")
-            refits = {k: latent.with_style_clusters(k) for k in STYLE_CLUSTERS}
-            clusters_sweep = {k: style_shares(generator, m, offered, predict, grids, styles, seed, 1,
-                                              ("validation",))["validation"] for k, m in refits.items()}
-            chosen_clusters = choose_setting(clusters_sweep)
-            latent.priors.update(refits[chosen_clusters].priors)
-            latent.info["style_clusters"] = chosen_clusters
-            latent.info["style_clusters_chosen_on"] = ("validation, one draw each: no more copied train windows "
-                                                       "than one Gaussian per style makes, then the most styles "
-                                                       f"heard as themselves at least {STYLE_SHARE:.0%} as often "
-                                                       "as their real windows, then the weakest style's share of "
-                                                       "its ceiling highest, then the fewest clusters")
-            log(f"  chosen: {chosen_clusters}")
         shares = {}  # {draws: {split: rows}}
         if latent.critic is not None:
             log(f"  candidates per sample, on the validation windows: {', '.join(map(str, STYLE_DRAWS))}")

@@ -303,8 +303,9 @@ class BeatGenerator:
         return self._latent_map
 
     def prior(self, name=None):
-        """The prior called `name` (priors.NORMAL, priors.RUN, a GMD style, "beat", "fill"); None: the model's
-        default (chosen on validation when its priors were fitted; N(0, I) for a model without priors)."""
+        """The prior called `name` (priors.NORMAL, priors.RUN, a GMD style, "beat", "fill", priors.MIXTURE,
+        priors.CLUSTERS); None: the model's default (chosen on validation when its priors were fitted; N(0, I)
+        for a model without priors)."""
         from bgmaker.generation.priors import NORMAL, UnknownPriorError, normal_prior
         latent = self.latent_map()
         if latent is None:

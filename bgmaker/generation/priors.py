@@ -245,7 +245,12 @@ def fit_prior(name, codes, rank, posterior_var=None, clusters=1, seed=0):
     centres = counts = None
     if clusters > 1:
         from scipy.cluster.vq import kmeans2
-        _, labels = kmeans2(codes, clusters, minit="++", seed=seed, missing="warn")
+        import warnings
+        with warnings.catch_warnings():  # an empty cluster is dropped below
+            warnings.simplefilter("ignore", UserWarning)
+            # seed=, not rng=: scipy (pinned in requirements.txt) draws k-means++ from its legacy stream for an
+            # int seed; rng= would draw others, and a re-fit would then differ from the shipped priors.
+            _, labels = kmeans2(codes, clusters, minit="++", seed=seed, missing="warn")
         counts = np.bincount(labels, minlength=clusters)
         kept = np.flatnonzero(counts)
         centres = np.stack([codes[labels == k].mean(0) for k in kept])
@@ -376,7 +381,8 @@ class LatentMap:
                        info=dict(self.info, style_clusters=int(clusters)))
 
     def prior(self, name, draws=None):
-        """The prior called `name` (NORMAL, RUN, a style, "beat", "fill", MIXTURE); UnknownPriorError otherwise.
+        """The prior called `name` (NORMAL, RUN, a style, "beat", "fill", MIXTURE, CLUSTERS); UnknownPriorError
+        otherwise.
         A style's is tilted toward the style by the critic with `draws` candidates per sample (None: the
         number chosen on validation, style_draws)."""
         if name == NORMAL:
@@ -501,7 +507,7 @@ def fit(codes, grids, styles, beat_types, validation_codes, min_windows=MIN_WIND
     Style priors are tied mixtures of `style_clusters` clusters (1: one
     Gaussian; LatentMap.with_style_clusters refits them); CLUSTERS, a tied
     mixture of `cluster_count` clusters of every window, is there when the
-    run has at least 4 windows per cluster (cluster_count 0: never).
+    run has at least 4 windows per cluster (cluster_count 1 or less: never).
     """
     codes = np.asarray(codes, float)
     variances = None if sigmas is None else np.square(np.asarray(sigmas, float))

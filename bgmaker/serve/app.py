@@ -13,8 +13,8 @@ order of bgmaker.drums.DRUM_NAMES, kick first):
     POST /api/sample       {count, temperature, seed?, prior?, more?}      -> {beats, seed, ...}
     POST /api/variations   {beat, count, noise, temperature, seed?, more?} -> {beats, seed, ...}
     POST /api/reconstruct  {beat, temperature, seed?, more?}               -> {beats: [one], seed, ...}
-        prior: where samples' codes are drawn (/api/info's priors: normal, run, GMD styles; default the
-        model's); more: {attribute: amount in -2..2} pushes the beats along /api/info's attribute vectors
+        prior: where samples' codes are drawn (/api/info's priors: normal, run, GMD styles, mixture,
+        clusters; default the model's); more: {attribute: amount in -2..2} pushes the beats along /api/info's attribute vectors
     POST /api/interpolate  {a, b, steps, temperature, seed?}               -> {beats: steps of them, ...}
     POST /api/export       {beats, bpm, format: "midi"|"wav", name?, humanize?: {amount, seed}}
                                                                            -> the file (beats back to back)

@@ -229,13 +229,23 @@ function moreLabel() {
   return Object.entries(more).map(([k, v]) => `${k} ${v > 0 ? "+" : ""}${v}`).join(", ");
 }
 
+// The priors that are not a GMD style, as the style menu names them (bgmaker.generation.priors).
+const PRIOR_LABELS = {
+  run: "all (the model's data)",
+  clusters: "all, by clusters",
+  mixture: "all, by style",
+  beat: "beats",
+  fill: "fills",
+  normal: "N(0, I)",
+};
+
 function buildSteering(info) {
   if (info.priors && info.priors.length > 1) {
     const select = $("prior");
     for (const name of info.priors) {
       const option = document.createElement("option");
       option.value = name;
-      option.textContent = name === "run" ? "all (the model's data)" : name === "normal" ? "N(0, I)" : name;
+      option.textContent = PRIOR_LABELS[name] || name;
       option.selected = name === info.default_prior;
       select.appendChild(option);
     }
