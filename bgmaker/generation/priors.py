@@ -83,8 +83,11 @@ RUN = "run"
 MIXTURE = "mixture"
 CLUSTERS = "clusters"
 NOT_STYLES = (NORMAL, RUN, "beat", "fill", MIXTURE, CLUSTERS)  # the priors that are not a GMD style's
-CLUSTER_COUNT = 64     # CLUSTERS' clusters (reports/style_clusters.md: on v1_all's validation windows the least
-                       # two-sample accuracy of 16, 64, 256 that copied no train window)
+# CLUSTERS' clusters. On v1_all's validation windows 16, 64 and 256 clusters score 0.615, 0.616 and 0.589 on the
+# two-sample test and copy 1, 2 and 1 train windows of 1,024 samples (reports/style_clusters.md): no clear winner,
+# copies at the level of a draw's noise. 64 is the middle choice; as fitted and shipped (float16, the rank chosen
+# on validation) it copied none on validation or test (models/RUN/priors_evaluation.md).
+CLUSTER_COUNT = 64
 STYLE_CLUSTERS = (1, 4, 16, 64)  # clusters per style prior tried on validation (bgmaker.evaluation.priors)
 MIXTURE_MIN_WINDOWS = 300  # a style is a part of MIXTURE with at least this many train windows
 MIN_WINDOWS = 100      # a prior (a style, beats, fills) needs at least this many train windows
