@@ -37,6 +37,7 @@ ORDER = (
     ("attribute_vectors", "attribute vectors: difference of means vs others held fixed"),
     ("steer_picture", "docs/steer.md's picture (docs/priors/steer.png)"),
     ("style_clusters", "one Gaussian per style against tied mixtures of clusters (reports/style_clusters.md)"),
+    ("default_prior_margin", "the default prior against N(0, I) over 3 draws and decoding settings"),
     ("temperature", "the sampling temperature of the shipped rock model on validation (reports/temperature.md)"),
     ("experiments", "the MusicVAE rows of the experiments page (experiments/results.json, README.md)"),
 )
