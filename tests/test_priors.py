@@ -385,6 +385,17 @@ def test_the_evaluation_chooses_a_default_prior_and_scores_styles_and_attributes
     fair = [c for c, f in validation.items() if f["copies"] == 0]
     best = min(validation[c]["classifier"] for c in fair) if fair else None
     assert chosen == "normal" if not fair else validation[chosen]["classifier"] <= best + evaluation.TIE
+    for figures in list(validation.values()) + list(report["default_prior"]["test"].values()):
+        draws = figures["classifier_draws"]  # each candidate's figures: the mean of PRIOR_DRAWS draws
+        assert len(draws) == evaluation.PRIOR_DRAWS
+        assert figures["classifier"] == pytest.approx(np.mean(draws))
+    assert " ± " in (tmp_path / "priors_evaluation.md").read_text()
+    single = {**report, "settings": {k: v for k, v in report["settings"].items() if k != "prior_draws"},
+              "default_prior": {**report["default_prior"], **{split: {c: {k: v for k, v in f.items()
+                                                                            if k != "classifier_draws"}
+                                                                        for c, f in report["default_prior"][split].items()}
+                                                                for split in ("validation", "test")}}}
+    assert " ± " not in evaluation.markdown(single)  # a report of one draw (before 2026-12-07) still renders
     assert set(report["styles"]) == {"funk", "rock", "jazz"}
     for row in report["styles"].values():
         assert 0 <= row["samples_as_style"] <= 1 and 0 <= row["normal_as_style"] <= 1
@@ -409,6 +420,24 @@ def test_the_evaluation_chooses_a_default_prior_and_scores_styles_and_attributes
     names = {p.name for p in tmp_path.iterdir()}
     assert {"priors_evaluation.json", "priors_evaluation.md", "priors_evaluation.png"} <= names
     assert "## Style control" in (tmp_path / "priors_evaluation.md").read_text()
+
+
+def test_the_default_priors_figures_are_the_mean_of_its_draws_and_their_copies_summed():
+    from bgmaker.evaluation import priors as evaluation
+    rng = np.random.default_rng(0)
+    train = rng.random((40, 64, 9)) < 0.2
+    real = rng.random((60, 64, 9)) < 0.2
+    performances = [f"p{i % 6}" for i in range(60)]
+    draws = [rng.random((50, 64, 9)) < p for p in (0.2, 0.3, 0.4)]
+    draws[1][:2] = train[:2]  # two copies in draw 1, one in draw 2
+    draws[2][0] = train[5]
+    mean = evaluation.mean_figures(draws, real, performances, train, seed=3, purpose="validation")
+    each = [evaluation.prior_figures(d, real, performances, train, np.random.default_rng([3 + k, sum(map(ord, "validation"))]))
+            for k, d in enumerate(draws)]
+    assert mean["classifier_draws"] == [f["classifier"] for f in each]  # draw k: its own folds, seeded seed + k
+    assert mean["classifier"] == pytest.approx(np.mean(mean["classifier_draws"]))
+    assert mean["bar_repetition"] == pytest.approx(np.mean([f["bar_repetition"] for f in each]))
+    assert mean["copies"] == 3
 
 
 def test_the_style_classifier_hears_styles_apart():

@@ -21,7 +21,9 @@ and writes priors_evaluation.json / .md / .png beside it:
     grids and never sees a code: two models of style fitted on the same train
     windows, one steering and one listening.
 (b) The default prior. On the validation windows, SAMPLES samples from each
-    candidate (CANDIDATES) are scored: the classifier two-sample test
+    candidate (CANDIDATES), drawn PRIOR_DRAWS times (each draw its own samples
+    and classifier folds; the figures are the draws' mean, copies their sum),
+    are scored: the classifier two-sample test
     against the real windows (0.5 = indistinguishable), feature overlap, bar
     repetition, and novelty (each sample's nearest train window, in cells of
     the 64 x 9 grid; copies = distance 0). The default is the candidate with
@@ -65,7 +67,11 @@ MIN_HELD_OUT = 20     # a style's real test windows needed to measure its ceilin
 # A step of a response curve may dip by this much (std units) and still count as monotonic: the mean of
 # ATTRIBUTE_SAMPLES samples moves by about 1/sqrt(64) = 0.12 std between two draws of the same amount.
 DIP = 0.1
-TIE = 0.02            # two-sample accuracies this close count as equal (their noise at SAMPLES samples: ~0.015)
+TIE = 0.02            # two-sample accuracies this close count as equal (one draw's noise at SAMPLES samples: ~0.015)
+# The default prior's figures are the mean of this many draws (the samples' seed and the classifier's folds both
+# change): one draw moved a candidate's accuracy by up to 0.022 (reports/default_prior_margin.md), as much as TIE
+# and half the gate's margin, and overstated v1_all's margin over N(0, I) (0.038 one draw, 0.023 three).
+PRIOR_DRAWS = 3
 REPORT = "priors_evaluation"
 
 
@@ -120,6 +126,23 @@ def _grids(beats):
 def sample_grids(generator, latent, prior, n, seed, more=None):
     """n samples from `latent`'s prior, pushed by `more`, decoded as BeatGenerator.sample decodes them."""
     return _grids(generator.decode(latent.steer(latent.prior(prior).sample(n, seed), more), DEFAULT_TEMPERATURE, seed))
+
+
+def prior_draws(generator, latent, candidates, seed, draws=PRIOR_DRAWS):
+    """{candidate: [grids of draw d]}: draw d is SAMPLES samples with seed + d (draw 0: what one draw gave)."""
+    return {c: [sample_grids(generator, latent, c, SAMPLES, seed + d) for d in range(draws)] for c in candidates}
+
+
+def mean_figures(draws, real, performances, train_grids, seed, purpose):
+    """prior_figures of each draw's samples, draw d's classifier folds split by [seed + d, purpose]; the mean of
+    each figure, copies summed over the draws, the draws' accuracies kept (classifier_draws)."""
+    figures = [prior_figures(samples, real, performances, train_grids,
+                             np.random.default_rng([seed + d, sum(map(ord, purpose))]))
+               for d, samples in enumerate(draws)]
+    accuracies = [f["classifier"] for f in figures]
+    out = {k: float(np.mean([f[k] for f in figures])) for k in ("overlap", "bar_repetition", "nearest_train_cells")}
+    return dict(out, classifier=None if None in accuracies else float(np.mean(accuracies)),
+                classifier_draws=accuracies, copies=int(sum(f["copies"] for f in figures)))
 
 
 def prior_figures(samples, real, performances, train_grids, rng):
@@ -188,7 +211,6 @@ def evaluate(generator, latent, run, output_dir, seed=0, log=print):
     groups = {split: [performance_of(w.sequence) for w in ws] for split, ws in split_windows.items()}
     styles = {split: np.array([style_of(w.sequence.filename) or "other" for w in ws])
               for split, ws in split_windows.items()}
-    rng = lambda purpose: np.random.default_rng([seed, sum(map(ord, purpose))])  # noqa: E731
 
     # The style priors' clusters come first: MIXTURE, a default-prior candidate below, is made of them.
     offered = [s for s in latent.priors if s in set(styles["train"]) and s not in ("run",)]
@@ -211,10 +233,11 @@ def evaluate(generator, latent, run, output_dir, seed=0, log=print):
                                                        "its ceiling highest, then the fewest clusters")
             log(f"  chosen: {chosen_clusters}")
 
-    log("default prior: candidates on the validation windows")
+    log(f"default prior: candidates on the validation windows ({PRIOR_DRAWS} draws each)")
     candidates = [c for c in CANDIDATES if c in latent.names()]
-    validation = {c: prior_figures(sample_grids(generator, latent, c, SAMPLES, seed), grids["validation"],
-                                   groups["validation"], grids["train"], rng("validation")) for c in candidates}
+    drawn = prior_draws(generator, latent, candidates, seed)
+    validation = {c: mean_figures(drawn[c], grids["validation"], groups["validation"], grids["train"], seed,
+                                  "validation") for c in candidates}
     from bgmaker.metrics.structure import bar_repetition
     real_repetition = {split: float(bar_repetition(g).mean()) for split, g in grids.items()}
     default = choose_default(validation, real_repetition["validation"])
@@ -222,8 +245,7 @@ def evaluate(generator, latent, run, output_dir, seed=0, log=print):
     latent.info["default_prior_chosen_on"] = (f"validation: no copied train window, lowest two-sample accuracy "
                                               f"(within {TIE}: bar repetition nearest the real windows')")
     log(f"  chosen: {default}; on the test windows:")
-    test = {c: prior_figures(sample_grids(generator, latent, c, SAMPLES, seed), grids["test"], groups["test"],
-                             grids["train"], rng("test")) for c in candidates}
+    test = {c: mean_figures(drawn[c], grids["test"], groups["test"], grids["train"], seed, "test") for c in candidates}
     real_nearest = metrics.nearest_hamming(grids["test"], grids["train"])
     reference = dict(nearest_train_cells=float(real_nearest.mean()), copies=int((real_nearest == 0).sum()))
 
@@ -254,7 +276,8 @@ def evaluate(generator, latent, run, output_dir, seed=0, log=print):
     curves, spread = attribute_curves(generator, latent, default, grids["train"], seed)
     report = dict(
         model=dict(run=run.name, checkpoint=portable(generator.checkpoint)),
-        settings=dict(samples=SAMPLES, style_samples=STYLE_SAMPLES, attribute_samples=ATTRIBUTE_SAMPLES,
+        settings=dict(samples=SAMPLES, prior_draws=PRIOR_DRAWS, style_samples=STYLE_SAMPLES,
+                      attribute_samples=ATTRIBUTE_SAMPLES,
                       amounts=list(AMOUNTS), temperature=DEFAULT_TEMPERATURE, seed=seed),
         windows={split: len(ws) for split, ws in split_windows.items()},
         default_prior=dict(chosen=default, validation=validation, test=test, real_test_windows=reference,
@@ -294,8 +317,17 @@ def gate_lines(report):
     return [dict(line=t, passed=bool(p)) for t, p in lines]
 
 
+def _accuracy(figures):
+    """A two-sample accuracy cell: the mean, with the draws' spread when there were several."""
+    draws = [a for a in figures.get("classifier_draws") or [] if a is not None]
+    if len(draws) > 1:
+        return f"{figures['classifier']:.3f} ± {np.std(draws):.3f}"
+    return _f(figures["classifier"])
+
+
 def markdown(report):
     d = report["default_prior"]
+    draws = report["settings"].get("prior_draws", 1)
     out = [f"# Latent priors and attribute vectors: {report['model']['run']}", "",
            f"- model: `{report['model']['checkpoint']}`; windows: " + ", ".join(
                f"{k} {v}" for k, v in report["windows"].items()),
@@ -308,9 +340,12 @@ def markdown(report):
             f"validation {d['real_bar_repetition']['validation']:.3f}, test {d['real_bar_repetition']['test']:.3f}). "
             "Classifier: 0.5 = indistinguishable from real windows; nearest train window in cells "
             "of the 64 × 9 grid (real test windows: "
-            f"{d['real_test_windows']['nearest_train_cells']:.1f}, {d['real_test_windows']['copies']} identical).", ""]
+            f"{d['real_test_windows']['nearest_train_cells']:.1f}, {d['real_test_windows']['copies']} identical)."
+            + (f" Each figure: the mean of {draws} draws of {report['settings']['samples']} samples (classifier: "
+               f"± the draws' standard deviation); copies: of all {draws * report['settings']['samples']}."
+               if draws > 1 else ""), ""]
     out += table(["split", "prior", "classifier", "feature overlap", "bar 3 = bar 1", "nearest train window", "copies"],
-                 [[split, name, _f(f["classifier"]), _f(f["overlap"]), _f(f["bar_repetition"]),
+                 [[split, name, _accuracy(f), _f(f["overlap"]), _f(f["bar_repetition"]),
                    f"{f['nearest_train_cells']:.1f}", f["copies"]]
                   for split in ("validation", "test") for name, f in d[split].items()],
                  "llrrrrr")
