@@ -27,6 +27,17 @@ with ends exactly r_a and r_b (t = 0 and 1):
 - `refined 25 steps, lr ...`: the straight path between codes refined as the
   page refines them (refine.INTERACTIVE_STEPS), at the default learning rate
   and at 4x it (reports/refine.md: more accurate at 25 steps), with end keys.
+- `refined, posterior noise s`: codes refined with each step's gradient
+  taken at z + s * sigma * e (sigma: the encoder's; Refiner.refine's
+  `noise`), the loss expected over a posterior around the code, so that the
+  code settles where the decoder is flat: does the path from it jitter less?
+- `..., temperature 0.001`: the means' and the refined paths decoded near
+  greedily, with end keys: how much of the jitter is the decoder's sampling
+  rather than the latent path.
+
+End accuracy: step accuracy of each path's two ends (decoded at the row's
+temperature, with their own keys) against the real windows: what the row's
+refinement buys in faithfulness.
 
 For each model (v2_rock_beat on its rock validation windows, v1_all on all of
 GMD's) it draws `--pairs` pairs of validation windows from different
@@ -58,6 +69,8 @@ FADES = (2, 4, 8)
 PAGE = ((25, 0.05), (25, 0.2))
 STEPS = 9
 TEMPERATURE = 0.5
+NOISE = (0.5, 1.0)        # posterior noise scales (Refiner.refine's noise = scale * the encoder's sigma)
+GREEDY = 0.001            # the near-greedy decoding rows' temperature
 
 
 def faded(mu_a, mu_b, r_a, r_b, p):
@@ -100,6 +113,10 @@ def paths_for(generator, windows, pairs, seed):
     started = time.time()
     refined = dict(zip(used, generator.encode([sequences[i] for i in used])))
     seconds = time.time() - started
+    mu_all, sigma, _, targets = generator.encoded([sequences[i] for i in used])
+    noisy = {s: dict(zip(used, generator.refiner().refine(
+        np.asarray(targets), np.asarray(mu_all), generator.refine_steps, generator.refine_learning_rate,
+        generator.refine_prior_weight, noise=s * np.asarray(sigma))[0])) for s in NOISE}
     page = {}
     default_rate = generator.refine_learning_rate
     try:
@@ -112,28 +129,36 @@ def paths_for(generator, windows, pairs, seed):
                 "refined": lambda i, j: interpolation_z(refined[i], refined[j], STEPS)}
     for (steps, rate), codes in page.items():
         variants[page_row(steps, rate)] = (lambda c: lambda i, j: interpolation_z(c[i], c[j], STEPS))(codes)
+    for s in NOISE:
+        variants[f"refined, posterior noise {s:g}"] = (lambda c: lambda i, j: interpolation_z(c[i], c[j], STEPS))(noisy[s])
     for p in FADES:
         variants[f"fade-{p}"] = (lambda p: lambda i, j: faded(mu[i], mu[j], refined[i], refined[j], p))(p)
     for name in ("mean", "refined", "fade-4"):
         for keys in KEYS[1:]:
             variants[f"{name}, {keys}"] = (name, (lambda keys: lambda path: path_keys(path, keys))(keys))
+    end_keys = lambda path: path_keys(path, "end keys")  # noqa: E731
     for steps, rate in PAGE:
-        variants[f"{page_row(steps, rate)}, end keys"] = (page_row(steps, rate), lambda path: path_keys(path, "end keys"))
+        variants[f"{page_row(steps, rate)}, end keys"] = (page_row(steps, rate), end_keys)
+    for s in NOISE:
+        variants[f"refined, posterior noise {s:g}, end keys"] = (f"refined, posterior noise {s:g}", end_keys)
+    for name in ("mean", "refined"):
+        variants[f"{name}, end keys, temperature {GREEDY:g}"] = (name, end_keys, GREEDY)
     out = {}
     for name, make in variants.items():
-        keyed = None
+        keyed, temperature = None, TEMPERATURE
         if isinstance(make, tuple):
-            make, keyed = variants[make[0]], make[1]
+            make, keyed, temperature = variants[make[0]], make[1], (make[2:] or (TEMPERATURE,))[0]
         zs = [make(i, j) for i, j in pairs]
         z = np.concatenate(zs)
         keys = np.concatenate([keyed(p) for p in zs]) if keyed else None
-        beats = generator.decode(z, TEMPERATURE, seed, keys)
+        beats = generator.decode(z, temperature, seed, keys)
         out[name] = np.stack([to_grid(b.sequence if hasattr(b, "sequence") else b) for b in beats]).reshape(
             len(pairs), STEPS, 64, -1)
     return out, seconds
 
 
-def figures(paths, real):
+def figures(paths, real, truth=None):
+    """truth [pairs, 2, 64, 9]: the real windows at each path's ends (for the end accuracy)."""
     from bgmaker import metrics
     real_table = metrics.feature_table(real)
     inner = paths[:, 1:-1].reshape(-1, *real.shape[1:])
@@ -142,7 +167,8 @@ def figures(paths, real):
     return dict(smoothness=float(np.mean([metrics.smoothness(p) for p in paths])),
                 detour=float(np.nanmean(detours)),
                 realism=float(np.mean([metrics.overlap_and_kl(real_table[f], table[f])["overlap"] for f in real_table])),
-                span=float(np.mean([metrics.hamming(p[0], p[-1]) for p in paths])))
+                span=float(np.mean([metrics.hamming(p[0], p[-1]) for p in paths])),
+                **({} if truth is None else dict(end_accuracy=metrics.step_accuracy(paths[:, [0, -1]], truth))))
 
 
 def measure(args):
@@ -163,13 +189,15 @@ def measure(args):
             paths, seconds = paths_for(generator, windows, pairs, args.seed)
         finally:
             generator.close()
-        rows = {name: figures(p, real) for name, p in paths.items()}
+        truth = np.stack([real[[i, j]] for i, j in pairs])
+        rows = {name: figures(p, real, truth) for name, p in paths.items()}
         results.append(dict(model=model, checkpoint=checkpoint, data=f"{data} validation", windows=len(windows), pairs=len(pairs),
                             refine_seconds=round(seconds, 1), rows=rows))
         for name, row in rows.items():
             print(f"  {name:8s} " + "  ".join(f"{k} {v:.3f}" for k, v in row.items()), flush=True)
     return dict(command="python reports/refine_paths.py " + " ".join(sys.argv[1:]), seed=args.seed,
-                steps=STEPS, temperature=TEMPERATURE, fades=FADES, page=[list(p) for p in PAGE], results=results)
+                steps=STEPS, temperature=TEMPERATURE, fades=FADES, page=[list(p) for p in PAGE], noise=list(NOISE),
+                greedy=GREEDY, results=results)
 
 
 def write(report):
@@ -183,10 +211,11 @@ def write(report):
              ""]
     for r in report["results"]:
         lines += [f"## {r['model']}, {r.get('checkpoint', '?')} ({r['data']}: {r['pairs']} pairs of {r['windows']} windows)", "",
-                  "| path | smoothness | detour | realism | span |", "|---|---:|---:|---:|---:|"]
+                  "| path | smoothness | detour | realism | span | end accuracy |", "|---|---:|---:|---:|---:|---:|"]
         for name, row in r["rows"].items():
+            accuracy = f"{row['end_accuracy']:.3f}" if "end_accuracy" in row else "–"
             lines.append(f"| {name} | {row['smoothness']:.3f} | {row['detour']:.2f} | {row['realism']:.3f} | "
-                         f"{row['span']:.3f} |")
+                         f"{row['span']:.3f} | {accuracy} |")
         rows = r["rows"]
         suffixes = {"per point": "", "one key": ", one key", "end keys": ", end keys"}
         lines += ["", "Refined against mean, by keys (" + ", ".join(suffixes) + "): smoothness "
@@ -205,6 +234,20 @@ def write(report):
             lines += ["", "The page's refinement (end keys), against the means' path (end keys): " + "; ".join(
                 f"{page_row(s, r)} smoothness {rows[page_row(s, r) + ', end keys']['smoothness'] - base['smoothness']:+.3f}, "
                 f"realism {rows[page_row(s, r) + ', end keys']['realism'] - base['realism']:+.3f}" for s, r in page) + "."]
+        noise = [n for n in report.get("noise", []) if f"refined, posterior noise {n:g}, end keys" in rows]
+        if noise:
+            base = rows["refined, end keys"]
+            lines += ["", "Refined under posterior noise (end keys), against plain refinement (end keys): " + "; ".join(
+                f"noise {n:g} smoothness {rows[f'refined, posterior noise {n:g}, end keys']['smoothness'] - base['smoothness']:+.3f}, "
+                f"end accuracy {rows[f'refined, posterior noise {n:g}, end keys']['end_accuracy'] - base['end_accuracy']:+.3f}"
+                for n in noise) + f" (the means' path: smoothness {rows['mean, end keys']['smoothness'] - base['smoothness']:+.3f})."]
+        greedy = report.get("greedy")
+        if greedy is not None and f"refined, end keys, temperature {greedy:g}" in rows:
+            g_ref, g_mean = (rows[f"{n}, end keys, temperature {greedy:g}"] for n in ("refined", "mean"))
+            lines += ["", f"Decoded near-greedily (temperature {greedy:g}, end keys), refined against mean: smoothness "
+                      f"{g_ref['smoothness'] - g_mean['smoothness']:+.3f} (at temperature {report['temperature']:g}: "
+                      f"{rows['refined, end keys']['smoothness'] - rows['mean, end keys']['smoothness']:+.3f}): the gap "
+                      "is the latent path's, not the decoder's sampling."]
         lines.append("")
     (OUT / "refine_paths.md").write_text("\n".join(lines))
     print("\n".join(lines))

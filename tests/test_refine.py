@@ -49,6 +49,23 @@ def test_an_anchor_holds_the_codes_nearer_the_encoders_mean(generators, tiny_mod
     assert np.linalg.norm(held - mu, axis=1).mean() < 0.5 * np.linalg.norm(free - mu, axis=1).mean()
 
 
+def test_refinement_under_posterior_noise_repeats_per_row_whatever_the_batch(generators, tiny_model):
+    """reports/refine_paths.py's noisy refinement: zero noise is the plain refinement to the bit; with noise a
+    row's code depends on its own window only (its noise is seeded by the window), not on the rows beside it."""
+    g = generators()
+    beats = [tiny_model["midi_dir"] / f"beat_{i}.mid" for i in range(4)]
+    mu, sigma, _, targets = g.encoded(beats)
+    targets, mu, sigma = np.asarray(targets), np.asarray(mu), np.asarray(sigma)
+    plain, _ = g.refiner().refine(targets, mu, 20)
+    assert np.array_equal(plain, g.refiner().refine(targets, mu, 20, noise=np.zeros_like(sigma))[0])
+    noisy, _ = g.refiner().refine(targets, mu, 20, noise=sigma)
+    assert not np.allclose(noisy, plain)
+    assert np.isfinite(noisy).all()
+    order = [2, 0]
+    again, _ = g.refiner().refine(targets[order], mu[order], 20, noise=sigma[order])
+    assert np.array_equal(again, noisy[order])
+
+
 def test_refine_steps_0_is_the_encoders_mean_as_before(generators, tiny_model):
     g = generators(refine_steps=0)
     beat = tiny_model["midi_dir"] / "beat_3.mid"

@@ -26,6 +26,7 @@ the steps, returning the codes and the loss curve.
 """
 import copy
 import time
+import zlib
 
 import numpy as np
 
@@ -103,7 +104,7 @@ class Refiner:
                                            self._prior_weight: prior_weight})
 
     def refine(self, targets, z0, steps=DEFAULT_STEPS, learning_rate=DEFAULT_LEARNING_RATE,
-               prior_weight=DEFAULT_PRIOR_WEIGHT, progress=None, snapshots=(), anchor_weight=0.0):
+               prior_weight=DEFAULT_PRIOR_WEIGHT, progress=None, snapshots=(), anchor_weight=0.0, noise=None):
         """Refined codes [n, z_size] for windows `targets` [n, steps, depth] from codes `z0` [n, z_size].
 
         Returns (z, history): history has the reconstruction loss [n] before
@@ -112,9 +113,17 @@ class Refiner:
         `steps` 0 returns z0 unchanged. anchor_weight: adds anchor_weight * |z - z0|^2 / 2 to the objective,
         which holds the codes near where they started (the encoder's means); generate leaves it at 0, since
         on validation it bought smoother interpolations only with the accuracy gain (reports/refine_anchor.md).
+        noise: [n, z_size] standard deviations (e.g. a scale times the encoder's sigma): each step's gradient is
+        then taken at z + noise * e, e ~ N(0, I), so the codes descend the loss expected over a posterior around
+        them (Kim et al. 2018 refine the ELBO so) and settle where the decoder is flat rather than in a sharp
+        dip. e comes from a generator seeded by the row's own target, so a row's code still depends on nothing
+        else in the batch. generate leaves it None: on validation it made the paths between refined codes no
+        smoother and cost accuracy (reports/refine_paths.md).
         """
         targets = np.asarray(targets, np.float32)
         z0 = np.asarray(z0, np.float32).reshape(len(targets), self.z_size)
+        if noise is not None:
+            noise = np.broadcast_to(np.asarray(noise, np.float64), z0.shape)
         start = time.perf_counter()
         out, before, after = [], [], []
         taken = {k: [] for k in snapshots if 0 <= k <= steps}
@@ -124,12 +133,20 @@ class Refiner:
             length = np.r_[np.full(real, self.steps), np.zeros(self.batch_size - real)].astype(np.int32)
             z = _pad(z0[begin:begin + real], self.batch_size).astype(np.float64)
             origin = z.copy()
+            if noise is not None:
+                spread = _pad(noise[begin:begin + real], self.batch_size)
+                streams = [np.random.default_rng(zlib.crc32(row.tobytes())) for row in targets[begin:begin + real]]
             m, v = np.zeros_like(z), np.zeros_like(z)
             before.append(self._run(self._r_loss, target, length, z.astype(np.float32), prior_weight)[:real])
             if 0 in taken:
                 taken[0].append(z[:real].astype(np.float32))
             for t in range(1, steps + 1):
-                g = self._run(self._gradient, target, length, z.astype(np.float32), prior_weight).astype(np.float64)
+                at = z
+                if noise is not None:
+                    e = np.zeros_like(z)
+                    e[:real] = [stream.standard_normal(self.z_size) for stream in streams]
+                    at = z + spread * e
+                g = self._run(self._gradient, target, length, at.astype(np.float32), prior_weight).astype(np.float64)
                 if anchor_weight:
                     g += anchor_weight * (z - origin)
                 m = ADAM["beta1"] * m + (1 - ADAM["beta1"]) * g
