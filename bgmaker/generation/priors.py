@@ -85,8 +85,9 @@ CLUSTERS = "clusters"
 NOT_STYLES = (NORMAL, RUN, "beat", "fill", MIXTURE, CLUSTERS)  # the priors that are not a GMD style's
 # CLUSTERS' clusters. On v1_all's validation windows 16, 64 and 256 clusters score 0.615, 0.616 and 0.589 on the
 # two-sample test and copy 1, 2 and 1 train windows of 1,024 samples (reports/style_clusters.md): no clear winner,
-# copies at the level of a draw's noise. 64 is the middle choice; as fitted and shipped (float16, the rank chosen
-# on validation) it copied none on validation or test (models/RUN/priors_evaluation.md).
+# copies at the level of a draw's noise. 64 is the middle choice. As fitted and shipped (float16, the rank chosen
+# on validation) it copied none of one draw of 1,024 samples, but 3 (v1_all) and 1 (v2_rock_beat) of three draws
+# (models/RUN/priors_evaluation.md), so the evaluation no longer makes it the default.
 CLUSTER_COUNT = 64
 STYLE_CLUSTERS = (1, 4, 16, 64)  # clusters per style prior tried on validation (bgmaker.evaluation.priors)
 MIXTURE_MIN_WINDOWS = 300  # a style is a part of MIXTURE with at least this many train windows
