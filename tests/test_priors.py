@@ -311,6 +311,43 @@ def test_sampling_from_a_prior_is_seeded_and_steerable(fitted):
         generator.close()
 
 
+def test_sampling_never_hands_back_a_train_window_unchanged(fitted):
+    """The copy guard (BeatGenerator.sample_new_z): the train grids' hashes ship with the priors; a sample whose
+    grid is one of them is drawn again (row i's attempt k from seed (seed, i, k)), the others stay as they were."""
+    from bgmaker.data.windows import to_grid
+    from bgmaker.generation.generator import BeatGenerator
+    model, _ = fitted
+    generator = BeatGenerator("hierdec-drum_4bar", model)
+    try:
+        shipped = generator.latent_map()
+        assert shipped.train_hashes is not None and len(shipped.train_hashes) > 0  # saved and loaded with the priors
+        grids = lambda beats: np.stack([to_grid(b) for b in beats])  # noqa: E731
+        pitches = lambda beats: [[(n.pitch, n.start_time) for n in b.notes] for b in beats]  # noqa: E731
+        z = generator.sample_z(6, seed=5)
+        plain = generator.decode(z, 1.0, 5)
+        marked = shipped.copies(grids(plain))  # (the tiny model may copy one of its few train windows)
+        kept = generator.sample(6, 1.0, seed=5)
+        assert [p for p, m in zip(pitches(kept), marked) if not m] == [p for p, m in zip(pitches(plain), marked)
+                                                                       if not m]  # a new beat: as decoded
+        # pretend that samples 1 and 4 are train windows
+        generator._latent_map = replace(shipped, train_hashes=np.union1d(
+            shipped.train_hashes, priors.grid_hashes(grids(plain)[[1, 4]])))
+        caught = generator.latent_map().copies(grids(plain))
+        assert caught[[1, 4]].all()
+        z_new, beats = generator.sample_new_z(6, 1.0, 5)
+        for i in np.flatnonzero(~caught):
+            assert np.array_equal(z_new[i], z[i]) and pitches([beats[i]]) == pitches([plain[i]])
+        for i in np.flatnonzero(caught):
+            assert not np.array_equal(z_new[i], z[i])  # drawn again
+        assert not generator.latent_map().copies(grids(beats)).any()
+        assert pitches(generator.sample(6, 1.0, seed=5)) == pitches(beats)  # seeded
+        assert pitches(generator.sample(3, 1.0, seed=5)) == pitches(beats[:3])  # row i does not depend on n
+        # a map saved before the hashes (none stored) guards nothing
+        assert not replace(shipped, train_hashes=None).copies(grids(plain)).any()
+    finally:
+        generator.close()
+
+
 def test_generate_sample_with_a_style_and_more(fitted, tmp_path):
     model, _ = fitted
     out = tmp_path / "out"

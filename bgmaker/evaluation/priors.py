@@ -124,7 +124,9 @@ def _grids(beats):
 
 
 def sample_grids(generator, latent, prior, n, seed, more=None):
-    """n samples from `latent`'s prior, pushed by `more`, decoded as BeatGenerator.sample decodes them."""
+    """n samples from `latent`'s prior, pushed by `more`, decoded as BeatGenerator.sample decodes them, without
+    its copy guard: the copies counted here are the prior's own (how near it draws to the train windows), which
+    the choices above are made on; the guard then keeps those few from reaching a user."""
     return _grids(generator.decode(latent.steer(latent.prior(prior).sample(n, seed), more), DEFAULT_TEMPERATURE, seed))
 
 

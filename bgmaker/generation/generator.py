@@ -38,6 +38,8 @@ from bgmaker.data.midi import find_window  # noqa: F401  (re-exported: the windo
 DEFAULT_TEMPERATURE = 0.5  # music_vae_generate's default
 DEFAULT_BATCH_SIZE = 8
 DEFAULT_NOISE = 0.3  # variations: std of the noise added to a beat's code, in units of the prior's std
+# sample: how many times a beat identical to a train window is drawn again before it is kept (sample_new_z)
+COPY_GUARD_TRIES = 8
 
 
 # What an evaluation's settings record of path_keys, so a report made with other keys is told apart
@@ -331,9 +333,32 @@ class BeatGenerator:
         return self.steer(self.prior(prior).sample(n, seed), more)
 
     def sample(self, n=1, temperature=DEFAULT_TEMPERATURE, seed=None, prior=None, more=None):
-        """n new beats from the prior (by name, default the model's; see prior()), steered by `more`."""
+        """n new beats from the prior (by name, default the model's; see prior()), steered by `more`; none a
+        train window unchanged (sample_new_z)."""
         seed = random_seed() if seed is None else seed
-        return self.decode(self.sample_z(n, seed, prior, more), temperature, seed)
+        return self.sample_new_z(n, temperature, seed, prior, more)[1]
+
+    def sample_new_z(self, n, temperature, seed, prior=None, more=None):
+        """(z [n, z_size], beats): sample_z decoded, with the copy guard: a beat identical to one of the model's
+        train windows (LatentMap.copies: their grids' hashes ship with the priors) is drawn again, row i's
+        attempt k from seed (seed, i, k), up to COPY_GUARD_TRIES times. A small style prior can otherwise hand a
+        train window back unchanged (country, 116 windows: 14 of 512 samples; models/v1_all/
+        priors_evaluation.md, which measures the priors themselves, unguarded). Row i still does not depend on n.
+        """
+        z = self.sample_z(n, seed, prior, more)
+        beats = self.decode(z, temperature, seed)
+        latent = self.latent_map()
+        if latent is None or latent.train_hashes is None:
+            return z, beats
+        from bgmaker.data.windows import to_grid
+        for attempt in range(1, COPY_GUARD_TRIES + 1):
+            rows = np.flatnonzero(latent.copies(np.stack([to_grid(b) for b in beats]))) if beats else []
+            if not len(rows):
+                break
+            z[rows] = np.concatenate([self.sample_z(1, [seed, int(i), attempt], prior, more) for i in rows])
+            for i, beat in zip(rows, self.decode(z[rows], temperature, seed)):
+                beats[i] = beat
+        return z, beats
 
     def reconstruct_many(self, beats, temperature=DEFAULT_TEMPERATURE, seed=None, start_bar=None, more=None):
         """The model's rendition of each beat: decode(encode(beat)), each keyed by its own window; with
@@ -373,8 +398,7 @@ class BeatGenerator:
         the most audible tour of the latent space a set of samples offers.
         """
         seed = random_seed() if seed is None else seed
-        z = self.sample_z(n, seed, prior, more)
-        beats = self.decode(z, temperature, seed)
+        z, beats = self.sample_new_z(n, temperature, seed, prior, more)
         if n < 2:
             return beats, None, None
         most, least = cymbal_extremes(beats)

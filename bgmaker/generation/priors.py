@@ -349,6 +349,9 @@ class LatentMap:
     # fit()'s: style_priors(clusters) -> {style: Prior} refitted with that many clusters each (the evaluation
     # chooses the number on validation); None on a loaded map (the fit's codes are not stored)
     refit_styles: object = field(default=None, repr=False, compare=False)
+    # crc32 of each train window's grid (grid_hashes; None: a map fitted before 2026-12-07, no guard): what
+    # BeatGenerator.sample checks its beats against, so that it never hands back a train window unchanged
+    train_hashes: np.ndarray = field(default=None, repr=False, compare=False)
 
     @property
     def z_size(self):
@@ -406,6 +409,12 @@ class LatentMap:
                 f"{self.info.get('min_windows', MIN_WINDOWS)}); priors: {', '.join(self.names())}")
         raise UnknownPriorError(f"unknown prior or style '{name}'; this model has: {', '.join(self.names())}")
 
+    def copies(self, grids):
+        """[n] bool: which grids [n, 64, 9] are a train window's (by its hash; all False without hashes)."""
+        if self.train_hashes is None:
+            return np.zeros(len(grids), bool)
+        return np.isin(row_hashes(grids), self.train_hashes)
+
     @property
     def default_prior(self):
         return self.info.get("default_prior", NORMAL)
@@ -438,6 +447,8 @@ class LatentMap:
         if self.critic is not None:
             for part in ("mean", "std", "theta"):
                 arrays[f"critic/{part}"] = getattr(self.critic, part).astype(np.float16)
+        if self.train_hashes is not None:
+            arrays["train_grid_hashes"] = np.asarray(self.train_hashes, np.uint32)
         report = dict(self.info, priors={n: dict(windows=p.windows, rank=p.rank, noise=p.noise, clusters=p.clusters)
                                          for n, p in self.priors.items()})
         written = folder / PRIORS_FILE, folder / REPORT_FILE
@@ -473,7 +484,8 @@ class LatentMap:
             if "critic/theta" in arrays.files and (info.get("critic") or {}).get("names"):
                 critic = Softmax(np.array(info["critic"]["names"]), *(arrays[f"critic/{part}"].astype(float)
                                                                         for part in ("mean", "std", "theta")))
-        return cls(priors, attributes, info, critic)
+            hashes = arrays["train_grid_hashes"] if "train_grid_hashes" in arrays.files else None
+        return cls(priors, attributes, info, critic, train_hashes=hashes)
 
 
 def parse_more(text):
@@ -570,7 +582,20 @@ def fit(codes, grids, styles, beat_types, validation_codes, min_windows=MIN_WIND
                                                         theta=_f16(critic.theta))
     return LatentMap({name: as_stored(p) for name, p in priors.items()},
                      {name: _f16(v) for name, v in attributes.items()}, info, stored_critic,
-                     refit_styles=lambda clusters: {name: as_stored(prior_of(name, clusters)) for name in style_names})
+                     refit_styles=lambda clusters: {name: as_stored(prior_of(name, clusters)) for name in style_names},
+                     train_hashes=grid_hashes(grids))
+
+
+def row_hashes(grids):
+    """[n] uint32: the crc32 of each grid's packed cells (grids [n, 64, 9])."""
+    import zlib
+    return np.array([zlib.crc32(np.packbits(g).tobytes()) for g in np.asarray(grids, bool)], np.uint32)
+
+
+def grid_hashes(grids):
+    """The sorted unique row_hashes of grids: 4 bytes a train window beside the priors, enough to tell a copy
+    (a collision only makes the guard redraw a beat that was new)."""
+    return np.unique(row_hashes(grids))
 
 
 def _f16(array):
