@@ -21,6 +21,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
     packages=find_packages(include=["bgmaker", "bgmaker.*", "bgmaker_configs", "bgmaker_configs.*"]),
+    package_data={"bgmaker.metrics": ["fill_detector.json"]},  # the fill detector's weights (bgmaker.metrics.fills)
     install_requires=pins,
     entry_points={
         "console_scripts": [

@@ -72,6 +72,24 @@ def to_grid(ns, steps=STEPS):
     return grid
 
 
+def bar_grids(ns):
+    """Bool [bars, 16, 9]: each bar of `ns` (quantized here) as its grid, bars starting on bar lines; a last,
+    partial bar is padded with silence; silent bars are left out. Raises UnusableSequenceError as quantize does.
+
+    Where a recording is too short for a 4-bar window (GMD's fills: a bar or two), its bars are still data:
+    bgmaker.metrics.fills learns what a fill bar is from them.
+    """
+    q = quantize(ns)
+    n_bars = max(-(-q.total_quantized_steps // STEPS_PER_BAR), 1)
+    grid = np.zeros((n_bars * STEPS_PER_BAR, len(PITCH_CLASSES)), dtype=bool)
+    for n in q.notes:
+        c = PITCH_TO_CLASS.get(n.pitch)
+        if n.is_drum and c is not None and 0 <= n.quantized_start_step < len(grid):
+            grid[n.quantized_start_step, c] = True
+    bars = grid.reshape(n_bars, STEPS_PER_BAR, len(PITCH_CLASSES))
+    return bars[bars.any(axis=(1, 2))]
+
+
 def extract_windows(ns, bars=BARS, hop_bars=1, expressive=False):
     """All distinct, non-silent `bars`-bar windows of `ns` with a `hop_bars` hop.
 
