@@ -90,7 +90,7 @@ def measure(run_name):
         fills, beats = beat_types == "fill", beat_types == "beat"
         real_fills = dict(fill_windows=int(fills.sum()), beat_windows=int(beats.sum()), change=(
             {k: float((v[fills].mean() - v[beats].mean()) / spread[k]) for k, v in values.items()}
-            if fills.any() and beats.any() else None))
+            if fills.any() and beats.any() else None), fill_measure="fill-ness, bgmaker.metrics.fills")
         out, fitted = {}, {}
         for method in METHODS:
             extra = {}
@@ -99,7 +99,7 @@ def measure(run_name):
                 vectors = decoupled(fitted["partial"], r)
                 extra = dict(response=r.tolist(), condition=float(np.linalg.cond(r)))
             else:
-                vectors = {k: v for k, (v, _) in priors.attribute_vectors(codes, grids, beat_types, method=method).items()}
+                vectors = {k: v for k, (v, _) in priors.attribute_vectors(codes, grids, method=method).items()}
             fitted[method] = vectors
             steered = priors.LatentMap(latent.priors, vectors, latent.info)
             curves, _ = attribute_curves(generator, steered, latent.default_prior, grids, seed=0)
@@ -145,8 +145,7 @@ def markdown(results):
             notes.append(f"- {run}: GMD's real fill windows ({real['fill_windows']} of "
                          f"{real['fill_windows'] + real['beat_windows']} train windows) against its beat windows: "
                          + ", ".join(f"{k} {v:+.2f}" for k, v in real["change"].items())
-                         + " std. The fill measure (tom hits per bar) is not what moves most even between real fills "
-                         "and beats.")
+                         + " std (fill: " + real.get("fill_measure", "tom hits per bar") + ").")
     notes.append("- The vectors here are fitted afresh in float32 (the shipped ones are stored in float16), so a "
                  "vector near the gate's line can pass in models/RUN/priors_evaluation.md and fail here, or the "
                  "other way round: 64 samples decide it.")

@@ -304,3 +304,15 @@ def test_novelty_counts_cells_to_the_nearest_train_window_and_copies():
     sample[10, 2] = True
     assert list(metrics.nearest_hamming(np.stack([train[1], sample]), train, chunk=2)) == [0, 1]
     assert metrics.novelty(np.stack([train[1], sample, train[0]]), train) == dict(nearest=1 / 3, copies=2, n=3)
+
+
+def test_nearest_hamming_can_leave_out_each_grids_own_performance():
+    pool = np.zeros((4, 64, 9), bool)
+    pool[1, :4, 0] = True                   # performance "a": pool 0 and 1
+    pool[2, :6, 0] = True                   # performance "b": pool 2 and 3
+    pool[3, :40, 1] = True
+    groups = np.array(["a", "a", "b", "b"])
+    # pool 1 is 0 cells from itself, 4 from pool 0 (its own performance), 2 from pool 2 (another one)
+    assert list(metrics.nearest_hamming(pool[:3], pool, chunk=3, groups=groups[:3], pool_groups=groups)) == [6, 2, 2]
+    assert list(metrics.nearest_hamming(pool[:3], pool, chunk=3)) == [0, 0, 0]
+    assert np.isinf(metrics.nearest_hamming(pool[:1], pool[:2], groups=["a"], pool_groups=groups[:2])).all()

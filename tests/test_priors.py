@@ -60,11 +60,11 @@ def test_an_attribute_vector_points_from_low_to_high():
     density = grids.sum(axis=(1, 2)) / 4
     codes = rng.standard_normal((400, 8)) * 0.1
     codes[:, 0] += (density - density.mean()) / density.std()
-    vectors = priors.attribute_vectors(codes, grids, ["beat"] * 300 + ["fill"] * 100)
+    vectors = priors.attribute_vectors(codes, grids)
     v, details = vectors["density"]
     assert v[0] > 1.5 and np.abs(v[1:]).max() < 0.2
     assert details["high_windows"] >= 100 and details["std"] == pytest.approx(density.std())
-    assert "fill" in vectors  # fills minus beats, from the labels
+    assert "fill" in vectors  # fill-ness, measured by the shipped detector like any other attribute
 
 
 def test_steering_adds_amount_times_vector_and_names_unknown_attributes():
@@ -194,7 +194,7 @@ def test_a_style_prior_tilted_by_the_critic_keeps_its_most_stylish_candidate(tmp
     latent = priors.fit(codes, grids, styles, ["beat"] * len(codes), codes[::7], min_windows=100, ranks=(0, 3),
                         sigmas=sigmas)
     assert latent.critic is not None and list(latent.critic.names) == ["funk", "jazz"]
-    assert latent.style_draws == 1 and latent.prior("funk").draws == 1  # the prior itself until a choice
+    assert latent.draws_of("funk") == 1 and latent.prior("funk").draws == 1  # the prior itself until a choice
     plain, tilted = latent.prior("funk", draws=1), latent.prior("funk", draws=8)
     assert latent.prior("run").critic is None and latent.prior("normal").critic is None  # styles only
     # draws=1 is the prior's own draw, bit for bit; with draws, row i is the critic's pick of its own 8 candidates
@@ -212,10 +212,13 @@ def test_a_style_prior_tilted_by_the_critic_keeps_its_most_stylish_candidate(tmp
     assert not np.array_equal(tilted.sample(5, seed=4), picked)
     # the tilt moves samples toward the style: along the direction that tells funk from jazz
     assert tilted.sample(400, 0)[:, 0].mean() > plain.sample(400, 0)[:, 0].mean() + 0.3
-    latent.info["style_draws"] = 4
+    latent.info["style_draws"] = 4  # one number for every style: maps saved before the choice was per style
+    assert latent.prior("funk").draws == latent.prior("jazz").draws == 4
+    latent.info["style_draws"] = {"funk": 16, "jazz": 4}  # one per style, as the evaluation chooses them
     latent.save(tmp_path)
     loaded = priors.LatentMap.load(tmp_path)
-    assert loaded.prior("jazz").draws == 4 and list(loaded.critic.names) == ["funk", "jazz"]
+    assert loaded.prior("jazz").draws == 4 and loaded.prior("funk").draws == 16
+    assert loaded.prior("funk", draws=2).draws == 2 and list(loaded.critic.names) == ["funk", "jazz"]
     # what was fitted (and evaluated) is what the files hold, float16 and all: the same samples to the bit
     assert np.array_equal(loaded.critic.log_probs(codes[:20]), latent.critic.log_probs(codes[:20]))
     assert np.array_equal(loaded.prior("jazz").sample(6, seed=2), latent.prior("jazz").sample(6, seed=2))
@@ -258,20 +261,23 @@ def test_one_style_gets_no_critic():
     assert latent.critic is None and latent.prior("funk").draws == 1
 
 
-def test_the_candidates_per_style_sample_are_chosen_by_styles_passing_then_the_weakest_then_fewest():
-    from bgmaker.evaluation.priors import choose_setting
-    row = lambda share, ceiling=0.5, copies=0, measured=True: dict(  # noqa: E731
-        samples_as_style=share, real_as_style=ceiling, copies=copies,
-        passed=(share >= 0.8 * ceiling) if measured else None)
-    sweep = {1: dict(a=row(0.2), b=row(0.5)), 4: dict(a=row(0.45), b=row(0.5)), 16: dict(a=row(0.45), b=row(0.6))}
-    assert choose_setting(sweep) == 4  # 4 and 16 pass both and their weakest style is as strong: fewer candidates
-    sweep[16]["a"] = row(0.5)
-    assert choose_setting(sweep) == 16  # its weakest style is stronger
-    sweep[16]["b"] = row(0.6, copies=1)
-    assert choose_setting(sweep) == 4  # copying more train windows than the prior's own draws rules it out
-    sweep[1]["b"] = row(0.5, copies=2)  # a small style whose prior copies anyway: no candidate count is worse
-    assert choose_setting(sweep) == 16
-    assert choose_setting({1: dict(a=row(0.2, copies=1))}) == 1
+def test_each_styles_setting_is_the_most_stylish_that_keeps_its_beats_new():
+    from bgmaker.evaluation.priors import NOVELTY_SHARE, choose_style_settings
+    row = lambda share, nearest: dict(samples_as_style=share, nearest_train_cells=nearest)  # noqa: E731
+    # real windows of "a" are 40 cells from another performance's: its samples may come no nearer than 20
+    sweep = {(1, 1): dict(a=row(0.30, 35), b=row(0.90, 12), c=row(0.5, 30)),
+             (1, 4): dict(a=row(0.50, 30), b=row(0.95, 11), c=row(0.5, 30)),
+             (16, 1): dict(a=row(0.70, 22), b=row(0.97, 8), c=row(0.5, 30)),
+             (16, 4): dict(a=row(0.80, 19), b=row(0.99, 6), c=row(0.5, 30))}
+    real = dict(a=40.0, b=30.0, c=None)
+    assert NOVELTY_SHARE == 0.5
+    chosen = choose_style_settings(sweep, real)
+    assert chosen["a"] == (16, 1)   # (16, 4) is heard as "a" more, but comes nearer the train windows than 20
+    assert chosen["b"] == (1, 1)    # no setting stays 15 cells away: the smallest, one Gaussian and one draw
+    assert chosen["c"] == (1, 1)    # no real distance to read it against: the smallest
+    sweep[(1, 4)]["a"] = row(0.704, 30)  # as stylish as (16, 1) to 2 decimals: the fewer clusters
+    assert choose_style_settings(sweep, real)["a"] == (1, 4)
+    assert choose_style_settings(sweep, real, share=0.4)["a"] == (16, 4)  # a looser limit: the most stylish
 
 
 # -- on the tiny model -----------------------------------------------------------------
@@ -436,19 +442,30 @@ def test_the_evaluation_chooses_a_default_prior_and_scores_styles_and_attributes
     assert set(report["styles"]) == {"funk", "rock", "jazz"}
     for row in report["styles"].values():
         assert 0 <= row["samples_as_style"] <= 1 and 0 <= row["normal_as_style"] <= 1
-        assert 0 <= row["prior_alone_as_style"] <= 1 and row["draws"] == latent.style_draws
-    sweep = report["style_draws"]["validation"]  # the candidates per sample, chosen on validation and kept
-    assert list(sweep) == [str(k) for k in priors.STYLE_DRAWS] and latent.style_draws in priors.STYLE_DRAWS
-    assert latent.style_draws == evaluation.choose_setting({int(k): v for k, v in sweep.items()})
-    clusters = report["style_clusters"]  # the clusters per style prior: chosen on validation, refitted, kept
-    assert list(clusters["validation"]) == [str(k) for k in priors.STYLE_CLUSTERS]
-    assert clusters["chosen"] == latent.info["style_clusters"] == evaluation.choose_setting(
-        {int(k): v for k, v in clusters["validation"].items()})
-    assert latent.prior("funk").clusters == min(clusters["chosen"], latent.prior("funk").windows // 2)
-    assert "Clusters per style prior" in (tmp_path / "priors_evaluation.md").read_text()
-    # a report written before the clusters were chosen (no "style_clusters") still renders, without that table
-    before = {k: v for k, v in report.items() if k != "style_clusters"}
-    assert "## Style control" in evaluation.markdown(before) and "Clusters per" not in evaluation.markdown(before)
+        assert 0 <= row["prior_alone_as_style"] <= 1
+        assert row["real_nearest_other_performance"] >= 0  # real drumming's distance to other performances
+    text = (tmp_path / "priors_evaluation.md").read_text()
+    assert "real: nearest other performance" in text and "Settings per style" in text
+    for block in text.split("\n\n"):  # every table: as many cells in each row as in its header
+        rows = [line for line in block.splitlines() if line.startswith("|")]
+        assert len({line.count("|") for line in rows}) <= 1, block
+    # each style's clusters x candidates: swept on validation, chosen per style, refitted and kept
+    settings = report["style_settings"]
+    assert set(settings["validation"]) == {f"{k}x{d}" for k in priors.STYLE_CLUSTERS for d in priors.STYLE_DRAWS}
+    sweep = {tuple(map(int, key.split("x"))): rows for key, rows in settings["validation"].items()}
+    novelty = {s: r["real_nearest_other_performance"] for s, r in report["styles"].items()}
+    chosen = evaluation.choose_style_settings(sweep, novelty)
+    for style, (k, d) in chosen.items():
+        assert latent.info["style_clusters"][style] == k and latent.draws_of(style) == d
+        assert latent.prior(style).draws == d == report["styles"][style]["draws"]
+        assert latent.prior(style).clusters == min(k, latent.prior(style).windows // 2)
+        assert settings["chosen"][style] == [k, d]  # the setting; the prior has fewer clusters when few windows
+    # a report written before the settings were chosen per style (one number each) still renders its tables
+    old = {k: v for k, v in report.items() if k != "style_settings"}
+    old["style_draws"] = dict(chosen=4, validation={"1": sweep[(1, 1)], "4": sweep[(1, 4)]})
+    old["style_clusters"] = dict(chosen=1, validation={"1": sweep[(1, 1)], "4": sweep[(4, 1)]})
+    text = evaluation.markdown(old)
+    assert "best of 4" in text and "Clusters per style prior" in text and "Settings per style" not in text
     curves = report["attributes"]["curves"]
     assert set(curves) == set(latent.attributes)
     for responses in curves.values():  # measured from amount 0: no change there

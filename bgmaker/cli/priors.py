@@ -53,10 +53,8 @@ def describe(latent):
     if few:
         lines.append("  too few windows for a prior: " + ", ".join(f"{k} ({v})" for k, v in few.items()))
     if latent.critic is not None:
-        lines.append(f"styles steered by the latent style critic: best of {latent.style_draws} candidates per "
-                     f"sample ({', '.join(latent.critic.names)})")
-    if int(latent.info.get("style_clusters", 1)) > 1:
-        lines.append(f"style priors: tied mixtures of {latent.info['style_clusters']} clusters each")
+        lines.append("styles steered by the latent style critic, best of N candidates per sample: "
+                     + ", ".join(f"{n} {latent.draws_of(n)}" for n in latent.critic.names))
     lines.append("attributes (--more NAME=AMOUNT): " + (", ".join(latent.attributes) or "none"))
     return lines
 

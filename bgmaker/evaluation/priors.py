@@ -10,13 +10,15 @@ and writes priors_evaluation.json / .md / .png beside it:
     hears as that style, beside the share of the style's real test windows
     heard as itself (the ceiling: what real drumming of that style scores)
     and the share of samples from N(0, I) heard as that style (the floor).
-    Each style prior is first refitted as a tied mixture of K clusters for K
-    in STYLE_CLUSTERS (bgmaker.generation.priors: K = 1 is one Gaussian), one
-    draw per sample, and K is chosen on the validation windows
-    (choose_setting); then a style's samples are the best of `draws`
-    candidates by the latent style critic: that number is chosen the same
-    way from STYLE_DRAWS. Both are saved with the priors; the test table
-    shows the prior alone beside the chosen draws. The critic judges
+    Each style prior is refitted as a tied mixture of K clusters for K in
+    STYLE_CLUSTERS (bgmaker.generation.priors: K = 1 is one Gaussian), and its
+    samples are the best of D candidates by the latent style critic for D in
+    STYLE_DRAWS; (K, D) is chosen per style on the validation windows
+    (choose_style_settings: the most heard as the style among the settings
+    whose samples stay at least NOVELTY_SHARE as far from the train windows
+    as the style's real windows are from other performances' windows). Both
+    are saved with the priors; the test table shows the prior alone (D = 1)
+    beside the chosen setting. The critic judges
     latent codes and never sees a grid; the classifier here judges decoded
     grids and never sees a code: two models of style fitted on the same train
     windows, one steering and one listening.
@@ -63,6 +65,8 @@ AMOUNTS = (-2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0)
 CANDIDATES = ("normal", "run", "beat", "mixture", "clusters")
 STYLE_SHARE = 0.8     # gate: a style's samples heard as it, against its real windows' rate
 PRIOR_MARGIN = 0.05   # gate: the default prior's two-sample accuracy below N(0, I)'s by this much
+NOVELTY_SHARE = 0.5   # a style prior's samples: at least this share of real drumming's distance to the train set
+NOVELTY_WINDOWS = 256  # real train windows per style whose distance to other performances scales novelty
 MIN_HELD_OUT = 20     # a style's real test windows needed to measure its ceiling (fewer: reported, not gated)
 # A step of a response curve may dip by this much (std units) and still count as monotonic: the mean of
 # ATTRIBUTE_SAMPLES samples moves by about 1/sqrt(64) = 0.12 std between two draws of the same amount.
@@ -104,18 +108,44 @@ def style_shares(generator, latent, offered, predict, grids, styles, seed, draws
     return rows
 
 
-def choose_setting(sweep):
-    """A setting of the style priors (a key of sweep: {candidates per sample, or clusters per prior: style_shares
-    on validation}): among those whose samples copy no more train windows than the smallest setting's do (the
-    prior's own draws; one Gaussian), the most styles passing; then the highest share of its ceiling for the
-    weakest measured style; then the smallest (the least tilt away from the style's prior, the fewest
-    clusters)."""
-    copies = {k: sum(r["copies"] for r in sweep[k].values()) for k in sweep}
-    def key(k):
-        rows = [r for r in sweep[k].values() if r["passed"] is not None]
-        weakest = min((r["samples_as_style"] / max(r["real_as_style"], 1e-9) for r in rows), default=0.0)
-        return (sum(r["passed"] for r in rows), round(weakest, 3), -k)
-    return max((k for k in sweep if copies[k] <= copies[min(sweep)]), key=key)
+def real_novelty(grids, styles, groups, offered, seed, n=NOVELTY_WINDOWS):
+    """{style: mean cells from up to n of its real train windows (seeded) to the nearest train window of another
+    performance}: how near new real drumming of the style comes to the recorded ones, the scale for its samples'
+    nearest train window (a sample nearer than this is nearer the train windows than a new performance is)."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for style in offered:
+        members = np.flatnonzero(styles == style)
+        members = np.sort(rng.choice(members, min(n, len(members)), replace=False))
+        nearest = metrics.nearest_hamming(grids[members], grids, groups=np.asarray(groups, dtype=object)[members],
+                                          pool_groups=groups)
+        nearest = nearest[np.isfinite(nearest)]
+        out[style] = float(nearest.mean()) if len(nearest) else None
+    return out
+
+
+def choose_style_settings(sweep, real_nearest, share=NOVELTY_SHARE):
+    """{style: (clusters, candidates)}: per style, among the settings (keys of sweep: {(clusters per prior,
+    candidates per sample): style_shares on validation}) whose samples come, on average, no nearer the train
+    windows than `share` of the distance from the style's real windows to the nearest window of another
+    performance (real_nearest: real_novelty), the one whose samples the classifier hears as the style most
+    often (to 2 decimals; then the fewest clusters, then the fewest candidates). The smallest setting when none
+    stays that far, or when the style has no such distance.
+
+    Both knobs make a style's samples more the style's (more clusters: nearer its own grooves; more
+    candidates: the critic's pick) and bring them nearer its train windows, so each style gets as much of
+    them as keeps its beats new; a style of few or repetitive windows (country: 116) nears copying first.
+    Per style, and with no ceiling needed: a style with few validation windows (hiphop: 12) is chosen for as
+    well as any. The copies these samples hold are not counted: sample's copy guard draws every copy again.
+    """
+    keys = sorted(sweep, key=lambda kd: tuple(-1 if v is None else v for v in kd))
+    out = {}
+    for style in next(iter(sweep.values()), {}):
+        reference = real_nearest.get(style)
+        kept = [kd for kd in keys if reference is not None
+                and sweep[kd][style]["nearest_train_cells"] >= share * reference]
+        out[style] = max(kept, key=lambda kd: round(sweep[kd][style]["samples_as_style"], 2)) if kept else keys[0]
+    return out
 
 
 def _grids(beats):
@@ -214,26 +244,31 @@ def evaluate(generator, latent, run, output_dir, seed=0, log=print):
     styles = {split: np.array([style_of(w.sequence.filename) or "other" for w in ws])
               for split, ws in split_windows.items()}
 
-    # The style priors' clusters come first: MIXTURE, a default-prior candidate below, is made of them.
+    # The style priors' settings come first: MIXTURE, a default-prior candidate below, is made of them.
     offered = [s for s in latent.priors if s in set(styles["train"]) and s not in ("run",)]
-    style_rows, draws_sweep, clusters_sweep, predict = {}, {}, {}, None
+    style_rows, settings_sweep, predict = {}, {}, None
     if len(offered) >= 2:
         m = np.isin(styles["train"], offered)
         predict = style_classifier(grids["train"][m], styles["train"][m])
+        style_novelty = real_novelty(grids["train"], styles["train"], groups["train"], offered, seed)
+        clusters = STYLE_CLUSTERS if latent.refit_styles is not None else (None,)  # None: the map's own
+        draws = STYLE_DRAWS if latent.critic is not None else (1,)
+        maps = {k: latent if k is None else latent.with_style_clusters(k) for k in clusters}
+        log(f"style priors: clusters {', '.join(map(str, clusters))} x candidates {', '.join(map(str, draws))}, "
+            "on the validation windows")
+        settings_sweep = {(k, d): style_shares(generator, maps[k], offered, predict, grids, styles, seed, d,
+                                               ("validation",))["validation"] for k in clusters for d in draws}
+        chosen = choose_style_settings(settings_sweep, style_novelty)
+        latent.priors.update({style: maps[k].priors[style] for style, (k, _) in chosen.items()})
         if latent.refit_styles is not None:
-            log(f"style priors: clusters each, on the validation windows: {', '.join(map(str, STYLE_CLUSTERS))}")
-            refits = {k: latent.with_style_clusters(k) for k in STYLE_CLUSTERS}
-            clusters_sweep = {k: style_shares(generator, refit, offered, predict, grids, styles, seed, 1,
-                                              ("validation",))["validation"] for k, refit in refits.items()}
-            chosen_clusters = choose_setting(clusters_sweep)
-            latent.priors.update(refits[chosen_clusters].priors)
-            latent.info["style_clusters"] = chosen_clusters
-            latent.info["style_clusters_chosen_on"] = ("validation, one draw each: no more copied train windows "
-                                                       "than one Gaussian per style makes, then the most styles "
-                                                       f"heard as themselves at least {STYLE_SHARE:.0%} as often "
-                                                       "as their real windows, then the weakest style's share of "
-                                                       "its ceiling highest, then the fewest clusters")
-            log(f"  chosen: {chosen_clusters}")
+            latent.info["style_clusters"] = {style: int(k) for style, (k, _) in chosen.items()}
+        latent.info["style_draws"] = {style: int(d) for style, (_, d) in chosen.items()}
+        latent.info["style_settings_chosen_on"] = (
+            "validation, per style: among the clusters x candidates whose samples stay, on average, at least "
+            f"{NOVELTY_SHARE:.0%} as far from the nearest train window as the style's real train windows are from "
+            "the nearest window of another performance, the one whose samples are heard as the style most often "
+            "(then the fewest clusters, then the fewest candidates); one Gaussian, one draw when none stays")
+        log("  chosen: " + ", ".join(f"{s} {k}x{d}" for s, (k, d) in chosen.items()))
 
     log(f"default prior: candidates on the validation windows ({PRIOR_DRAWS} draws each)")
     candidates = [c for c in CANDIDATES if c in latent.names()]
@@ -252,27 +287,15 @@ def evaluate(generator, latent, run, output_dir, seed=0, log=print):
     reference = dict(nearest_train_cells=float(real_nearest.mean()), copies=int((real_nearest == 0).sum()))
 
     if predict is not None:
-        log(f"style control: {len(offered)} styles")
-        shares = {}  # {draws: {split: rows}}
-        if latent.critic is not None:
-            log(f"  candidates per sample, on the validation windows: {', '.join(map(str, STYLE_DRAWS))}")
-            shares = {k: style_shares(generator, latent, offered, predict, grids, styles, seed, k)
-                      for k in STYLE_DRAWS}
-            draws_sweep = {k: s["validation"] for k, s in shares.items()}
-            latent.info["style_draws"] = choose_setting(draws_sweep)
-            latent.info["style_draws_chosen_on"] = ("validation: no more copied train windows than one draw "
-                                                    "makes, then the most styles "
-                                                    f"heard as themselves at least {STYLE_SHARE:.0%} as often as "
-                                                    "their real windows, then the weakest style's share of its "
-                                                    "ceiling highest, then the fewest candidates")
-            log(f"  chosen: {latent.style_draws}")
-        for k in {1, latent.style_draws} - set(shares):
-            shares[k] = style_shares(generator, latent, offered, predict, grids, styles, seed, k, ("test",))
-        plain, chosen = shares[1]["test"], shares[latent.style_draws]["test"]
+        log(f"style control on the test windows: {len(offered)} styles")
+        chosen_rows = style_shares(generator, latent, offered, predict, grids, styles, seed, None, ("test",))["test"]
+        plain = style_shares(generator, latent, offered, predict, grids, styles, seed, 1, ("test",))["test"]
         normal_heard = predict(sample_grids(generator, latent, "normal", STYLE_SAMPLES, seed))
         for style in offered:
-            row = dict(chosen[style], normal_as_style=float((normal_heard == style).mean()),
-                       prior_alone_as_style=plain[style]["samples_as_style"], draws=latent.style_draws)
+            row = dict(chosen_rows[style], normal_as_style=float((normal_heard == style).mean()),
+                       prior_alone_as_style=plain[style]["samples_as_style"], draws=latent.draws_of(style),
+                       clusters=latent.prior(style).clusters,
+                       real_nearest_other_performance=style_novelty[style])
             style_rows[style] = row
     log("attribute responses")
     curves, spread = attribute_curves(generator, latent, default, grids["train"], seed)
@@ -284,10 +307,10 @@ def evaluate(generator, latent, run, output_dir, seed=0, log=print):
         windows={split: len(ws) for split, ws in split_windows.items()},
         default_prior=dict(chosen=default, validation=validation, test=test, real_test_windows=reference,
                            real_bar_repetition=real_repetition),
-        styles=style_rows, style_draws=dict(chosen=latent.style_draws, validation={
-            str(k): v for k, v in draws_sweep.items()}),
-        style_clusters=dict(chosen=int(latent.info.get("style_clusters", 1)), validation={
-            str(k): v for k, v in clusters_sweep.items()}), attributes=dict(curves=curves, spread=spread, gate=attribute_gate(curves)),
+        styles=style_rows, style_settings=dict(novelty_share=NOVELTY_SHARE, chosen={
+            style: [k, d] for style, (k, d) in chosen.items()} if settings_sweep else {}, validation={
+            f"{k}x{d}": rows for (k, d), rows in settings_sweep.items()}),
+        attributes=dict(curves=curves, spread=spread, gate=attribute_gate(curves)),
         command=f"bgmaker priors --run {run.name}", seconds=round(time.time() - started, 1))
     report["gate"] = gate_lines(report)
     write(report, folder)
@@ -352,41 +375,7 @@ def markdown(report):
                   for split in ("validation", "test") for name, f in d[split].items()],
                  "llrrrrr")
     if report["styles"]:
-        draws = (report.get("style_draws") or {}).get("chosen", 1)
-        out += ["", "## Style control", "",
-                "Share of samples a style classifier (trained on real train windows) hears as the style asked for; "
-                "ceiling: the style's real test windows heard as themselves; floor: N(0, I) samples heard as it. "
-                f"A style with fewer than {MIN_HELD_OUT} test windows has no ceiling to gate against (–, or "
-                "in parentheses). "
-                + (f"A style's samples are drawn from its prior, {draws} candidates each, keeping the one the "
-                   "latent style critic rates most that style's (bgmaker.generation.priors; the number chosen on "
-                   "validation, below); beside them, one draw each (the prior alone). " if draws > 1 else
-                   "A style's samples are drawn from its prior, one draw each. ")
-                + "Nearest train window and copies: of the samples as offered.", ""]
-        rows = []
-        for style, r in report["styles"].items():
-            ceiling = _f(r["real_as_style"], "{:.2f}")
-            ceiling = f"({ceiling})" if r["passed"] is None and r["real_as_style"] is not None else ceiling
-            mark = "" if r["passed"] is None else (" ✓" if r["passed"] else " ✗")
-            alone = r.get("prior_alone_as_style", r["samples_as_style"])
-            rows.append([style, r["test_windows"], f"{r['samples_as_style']:.2f}{mark}", f"{alone:.2f}", ceiling,
-                         f"{r['normal_as_style']:.2f}", _f(r.get("nearest_train_cells"), "{:.1f}"),
-                         r.get("copies", "–")])
-        out += table(["style", "test windows", f"samples (best of {draws})", "samples (prior alone)",
-                      "real test windows (ceiling)", "N(0, I) (floor)", "nearest train window", "copies"],
-                     rows, "lrrrrrrr")
-        clusters = report.get("style_clusters") or {}
-        if clusters.get("validation"):
-            out += ["", f"Clusters per style prior, one draw each, on the validation windows (chosen: "
-                    f"**{clusters['chosen']}**; 1 = one Gaussian; ceiling: the style's real validation windows; ✓/✗ "
-                    f"against it where there are {MIN_HELD_OUT} or more):", ""]
-            out += sweep_table(clusters["validation"], "{} clusters")
-        sweep = (report.get("style_draws") or {}).get("validation") or {}
-        if sweep:
-            out += ["", f"Candidates per sample, on the validation windows (chosen: **{draws}**; "
-                    "ceiling: the style's real validation windows; ✓/✗ against it where there are "
-                    f"{MIN_HELD_OUT} or more):", ""]
-            out += sweep_table(sweep, "best of {}")
+        out += style_control_markdown(report)
     curves = report["attributes"]["curves"]
     out += ["", "## Attribute vectors", "",
             "Change of each attribute (columns) when a vector (rows) is added at −2 and +2, in standard "
@@ -402,8 +391,92 @@ def markdown(report):
     return "\n".join(out)
 
 
+def style_control_markdown(report):
+    """The "Style control" section: the test table, then the validation sweep the settings were chosen on
+    (per style since 2026-12-07's third session; one number for every style in older reports)."""
+    settings = report.get("style_settings")
+    draws = (report.get("style_draws") or {}).get("chosen", 1)
+    per_style = settings is not None
+    how = ("A style's samples are drawn from its prior (a tied mixture of K clusters), D candidates each, keeping "
+           "the one the latent style critic rates most that style's (bgmaker.generation.priors); K × D chosen per "
+           "style on validation (below); beside them, one draw each (the prior alone). " if per_style else
+           f"A style's samples are drawn from its prior, {draws} candidates each, keeping the one the latent style "
+           "critic rates most that style's (bgmaker.generation.priors; the number chosen on validation, below); "
+           "beside them, one draw each (the prior alone). " if draws > 1 else
+           "A style's samples are drawn from its prior, one draw each. ")
+    out = ["", "## Style control", "",
+           "Share of samples a style classifier (trained on real train windows) hears as the style asked for; "
+           "ceiling: the style's real test windows heard as themselves; floor: N(0, I) samples heard as it. "
+           f"A style with fewer than {MIN_HELD_OUT} test windows has no ceiling to gate against (–, or in "
+           "parentheses). " + how + "Nearest train window and copies: of the samples as drawn, before sample's "
+           "copy guard draws a copy again; beside them, real train windows of the style to the nearest window of "
+           "another performance (how near new real drumming comes).", ""]
+    rows = []
+    for style, r in report["styles"].items():
+        ceiling = _f(r["real_as_style"], "{:.2f}")
+        ceiling = f"({ceiling})" if r["passed"] is None and r["real_as_style"] is not None else ceiling
+        mark = "" if r["passed"] is None else (" ✓" if r["passed"] else " ✗")
+        alone = r.get("prior_alone_as_style", r["samples_as_style"])
+        setting = [f"{r.get('clusters', 1)} × {r['draws']}"] if per_style else []
+        rows.append([style, r["test_windows"], *setting, f"{r['samples_as_style']:.2f}{mark}", f"{alone:.2f}",
+                     ceiling, f"{r['normal_as_style']:.2f}", _f(r.get("nearest_train_cells"), "{:.1f}"),
+                     _f(r.get("real_nearest_other_performance"), "{:.1f}"), r.get("copies", "–")])
+    out += table(["style", "test windows", *(["K × D"] if per_style else []),
+                  "samples" + ("" if per_style else f" (best of {draws})"), "samples (prior alone)",
+                  "real test windows (ceiling)", "N(0, I) (floor)", "nearest train window",
+                  "real: nearest other performance", "copies"], rows, "lr" + "r" * (7 + per_style))
+    if per_style and settings.get("validation"):
+        out += ["", "Settings per style, on the validation windows: share of samples heard as the style / their "
+                "nearest train window (cells), for K clusters (rows) and D candidates (columns). Chosen (bold): the "
+                "most heard as the style among the settings whose samples stay at least "
+                f"{settings.get('novelty_share', NOVELTY_SHARE):.0%} as far from the nearest train window as the "
+                "style's real windows are from another performance's (choose_style_settings; the share does not "
+                "depend on the split, so no ceiling is needed).", ""]
+        out += settings_table(settings, {s: r.get("real_nearest_other_performance") for s, r in report["styles"].items()})
+        return out
+    clusters = report.get("style_clusters") or {}
+    if clusters.get("validation"):  # reports before 2026-12-07's third session: one number for every style
+        out += ["", f"Clusters per style prior, one draw each, on the validation windows (chosen: "
+                f"**{clusters['chosen']}**; 1 = one Gaussian; ceiling: the style's real validation windows; ✓/✗ "
+                f"against it where there are {MIN_HELD_OUT} or more):", ""]
+        out += sweep_table(clusters["validation"], "{} clusters")
+    sweep = (report.get("style_draws") or {}).get("validation") or {}
+    if sweep:
+        out += ["", f"Candidates per sample, on the validation windows (chosen: **{draws}**; "
+                "ceiling: the style's real validation windows; ✓/✗ against it where there are "
+                f"{MIN_HELD_OUT} or more):", ""]
+        out += sweep_table(sweep, "best of {}")
+    return out
+
+
+def settings_table(settings, real_nearest):
+    """Markdown rows of the per-style validation sweep (report["style_settings"]): a row per style and K, a
+    column per D; cells "share / nearest", the chosen one in bold."""
+    sweep = {tuple(int(v) if v != "None" else None for v in key.split("x")): rows
+             for key, rows in settings["validation"].items()}
+    ks = sorted({k for k, _ in sweep}, key=lambda k: -1 if k is None else k)
+    ds = sorted({d for _, d in sweep})
+    rows = []
+    for style in next(iter(sweep.values())):
+        chosen = tuple(settings["chosen"].get(style, ()))
+        first = sweep[(ks[0], ds[0])][style]
+        for i, k in enumerate(ks):
+            cells = []
+            for d in ds:
+                r = sweep[(k, d)][style]
+                cell = f"{r['samples_as_style']:.2f} / {r['nearest_train_cells']:.1f}"
+                picked = len(chosen) == 2 and (k is None or k == chosen[0]) and d == chosen[1]
+                cells.append(f"**{cell}**" if picked else cell)
+            head = [style, first["validation_windows"], _f(first["real_as_style"], "{:.2f}"),
+                    _f(real_nearest.get(style), "{:.1f}")] if i == 0 else ["", "", "", ""]
+            rows.append([*head, "own" if k is None else k, *cells])
+    return table(["style", "validation windows", "ceiling", "real: nearest other performance", "K",
+                  *(f"D = {d}" for d in ds)], rows, "lrrrr" + "r" * len(ds))
+
+
 def sweep_table(sweep, heading):
-    """Markdown rows of a validation sweep ({setting: style_shares rows}): a column per setting."""
+    """Markdown rows of a validation sweep of an older report ({setting: style_shares rows}): a column per
+    setting."""
     ks = list(sweep)
     styles = list(next(iter(sweep.values())))
     rows = []

@@ -24,8 +24,11 @@ posteriors (no refinement) of the run's train windows:
   NORMAL, N(0, I), is always there: what Magenta samples from.
 - attributes: for each bgmaker.metrics.attributes.ATTRIBUTES entry, the mean
   code of the train windows in the attribute's top quartile minus that of
-  its bottom quartile ("fill": GMD's fills minus its beats), as in the
-  MusicVAE paper's attribute vectors (Roberts et al. 2018, section 5.4).
+  its bottom quartile, as in the MusicVAE paper's attribute vectors (Roberts
+  et al. 2018, section 5.4); "fill" is fill-ness, measured by a detector of
+  GMD's fill/beat labels (bgmaker.metrics.fills: GMD's fills are a bar or
+  two long, so 31 of v1_all's 15,641 windows carry the label, too few to
+  steer by).
   Adding `amount` times a vector to a code asks for more (or, negative,
   less) of the attribute; `parse_more("density=+1,cymbals=-0.5")` reads the
   command line's form.
@@ -38,8 +41,8 @@ posteriors (no refinement) of the run's train windows:
   the one the critic rates most that style's: sampling from the prior
   tilted toward the style (a latent constraint, after Engel, Hoffman &
   Roberts 2018, "Latent Constraints", with the critic as the constraint).
-  `draws` is chosen on validation by the evaluation (info['style_draws']);
-  1 is the prior itself.
+  `draws` is chosen per style on validation by the evaluation
+  (info['style_draws']); 1 is the prior itself.
 - MIXTURE, derived from the above when a model has two styles or more with
   MIXTURE_MIN_WINDOWS train windows each: those styles' Gaussians and the
   RUN one, weighted by their windows (RUN's weight: the windows of the
@@ -59,9 +62,9 @@ posteriors (no refinement) of the run's train windows:
   one covariance stay small, and K moves a prior from one blob (K = 1) toward
   the windows themselves, nearer the style and nearer copying it
   (reports/style_clusters.md). CLUSTERS is one of CLUSTER_COUNT clusters over
-  every window, a candidate for the default prior; the style priors' K is
-  chosen on validation by the evaluation among STYLE_CLUSTERS
-  (info['style_clusters']).
+  every window, a candidate for the default prior; each style prior's K is
+  chosen on validation by the evaluation among STYLE_CLUSTERS, with its
+  draws (info['style_clusters']: {style: K}).
 
 Sampling is seeded and, as BeatGenerator.sample_z, row i of
 `prior.sample(n, seed)` does not depend on n; NORMAL.sample gives exactly
@@ -283,11 +286,11 @@ def choose_rank(train_codes, validation_codes, ranks=RANKS):
     return max(scores, key=scores.get), scores
 
 
-def attribute_vectors(codes, grids, beat_types, method="partial"):
-    """{attribute: (vector [z], details)} from codes [n, z], their grids [n, 64, 9] and GMD beat types.
+def attribute_vectors(codes, grids, method="partial"):
+    """{attribute: (vector [z], details)} from codes [n, z] and their grids [n, 64, 9].
 
     Each attribute's windows are split at its quartiles (top quarter: high,
-    bottom quarter: low; "fill": GMD's fills against its beats).
+    bottom quarter: low).
     method "difference": the vector is mean code(high) - mean code(low), the
       MusicVAE paper's; it drags every correlated attribute along (in GMD,
       busier windows also have more kick, so "more kick" also means "more of
@@ -304,18 +307,13 @@ def attribute_vectors(codes, grids, beat_types, method="partial"):
     from bgmaker.metrics.attributes import measure
     codes = np.asarray(codes, float)
     values = measure(grids)
-    beat_types = np.asarray(beat_types)
     columns, sides = {}, {}
     for name, v in values.items():
-        if name == "fill":
-            high, low = beat_types == "fill", beat_types == "beat"
-            column = high.astype(float)
-        else:
-            lo, hi = np.quantile(v, [QUARTILE, 1 - QUARTILE])
-            high, low = v >= hi, v <= lo
-            if lo == hi:  # a lumpy attribute (e.g. mostly 0): strictly above / at the lower quartile
-                high = v > hi
-            column = v
+        lo, hi = np.quantile(v, [QUARTILE, 1 - QUARTILE])
+        high, low = v >= hi, v <= lo
+        if lo == hi:  # a lumpy attribute (e.g. mostly 0): strictly above / at the lower quartile
+            high = v > hi
+        column = v
         if high.sum() < 2 or low.sum() < 2 or (high == low).all() or column.std() == 0:
             continue
         columns[name], sides[name] = column, (high, low)
@@ -371,9 +369,11 @@ class LatentMap:
         rest = self.priors[RUN].windows - sum(w for _, w in parts)
         return parts + ([(RUN, rest)] if rest > 0 else [])
 
-    @property
-    def style_draws(self):
-        return int(self.info.get("style_draws", 1))
+    def draws_of(self, style):
+        """The critic's candidates per sample for `style`, chosen on validation (info['style_draws']: one number
+        for every style in maps fitted before 2026-12-07's third session, one per style since); 1 before any."""
+        draws = self.info.get("style_draws", 1)
+        return int(draws.get(style, 1) if isinstance(draws, dict) else draws)
 
     def styles(self):
         """The names of its style priors (GMD styles; not RUN, beat, fill, MIXTURE, CLUSTERS)."""
@@ -391,7 +391,7 @@ class LatentMap:
         """The prior called `name` (NORMAL, RUN, a style, "beat", "fill", MIXTURE, CLUSTERS); UnknownPriorError
         otherwise.
         A style's is tilted toward the style by the critic with `draws` candidates per sample (None: the
-        number chosen on validation, style_draws)."""
+        number chosen on validation for the style, draws_of)."""
         if name == NORMAL:
             return normal_prior(self.z_size)
         parts = self.mixture_parts() if name == MIXTURE else []
@@ -400,7 +400,7 @@ class LatentMap:
         if name in self.priors:
             prior = self.priors[name]
             if self.critic is not None and name in list(self.critic.names):
-                return replace(prior, critic=self.critic, draws=self.style_draws if draws is None else int(draws))
+                return replace(prior, critic=self.critic, draws=self.draws_of(name) if draws is None else int(draws))
             return prior
         few = self.info.get("too_few_windows", {})
         if name in few:
@@ -554,7 +554,7 @@ def fit(codes, grids, styles, beat_types, validation_codes, min_windows=MIN_WIND
         groups[CLUSTERS] = groups[RUN]
         priors[CLUSTERS] = prior_of(CLUSTERS, cluster_count)
     critic = style_critic(codes, variances, styles, style_names) if len(style_names) >= 2 else None
-    vectors = attribute_vectors(codes, grids, beat_types)
+    vectors = attribute_vectors(codes, grids)
     normal_ll = float(normal_prior(codes.shape[1]).log_likelihood(validation_codes).mean())
     info = dict(info or {}, rank=rank, rank_is_largest_tried=rank == max(ranks),
                 posterior_variance=None if variances is None else dict(

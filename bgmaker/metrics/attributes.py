@@ -11,11 +11,11 @@ import numpy as np
 
 from bgmaker.drums import DRUM_NAMES, STEPS_PER_BAR
 from bgmaker.metrics.features import syncopation
+from bgmaker.metrics.fills import fillness
 
 KICK = DRUM_NAMES.index("kick")
 HATS = tuple(DRUM_NAMES.index(n) for n in ("closed hi-hat", "open hi-hat"))
 CYMBALS = tuple(DRUM_NAMES.index(n) for n in ("crash", "ride"))
-TOMS = tuple(DRUM_NAMES.index(n) for n in ("low tom", "mid tom", "high tom"))
 
 
 def _bars(grid):
@@ -46,20 +46,14 @@ def cymbals(grid):
     return np.divide(wash, total, out=np.zeros_like(wash), where=total > 0)
 
 
-def toms(grid):
-    """Tom hits per bar (low, mid, high): what a fill mostly adds."""
-    grid = np.asarray(grid, bool)
-    return grid[..., TOMS].sum(axis=(-2, -1)) / _bars(grid)
-
-
-# name: (function, what it measures). "fill" is built from GMD's beat/fill labels rather than from a grid
-# function (bgmaker.generation.priors), and is measured by its tom hits.
+# name: (function, what it measures). fill: fill-ness in [0, 1], the probability that the grid's most fill-like
+# bar is a fill, by a detector of GMD's fill/beat labels fitted on its bars (bgmaker.metrics.fills states it).
 ATTRIBUTES = {
     "density": (density, "onsets per bar"),
     "cymbals": (cymbals, "ride + crash share of the time-keeping cymbals"),
     "syncopation": (syncopation, "syncopation per bar (Longuet-Higgins–Lee; bgmaker.metrics.features)"),
     "kick": (kick, "kick hits per bar"),
-    "fill": (toms, "tom hits per bar (GMD's fills against its beats)"),
+    "fill": (fillness, "fill-ness: the most fill-like bar's probability of being a fill (GMD's labels, per bar)"),
 }
 
 
