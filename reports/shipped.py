@@ -10,8 +10,9 @@ figures of docs/ that describe it live in several reports, some of which read
 others' output: the models table first (it evaluates what has no report
 yet), the refinement gate (reads both models' reports), the campaign and
 fine-tuning curves, then the refinement settings sweep and paths, the
-attribute vectors, docs/steer.md's picture, the style clusters, the sampling temperature and the
-experiments page's MusicVAE rows (tests/test_experiments.py checks they match
+attribute vectors, docs/steer.md's picture, the style clusters, the styles
+on fresh draws, the sampling temperature and the experiments page's MusicVAE
+rows (tests/test_experiments.py checks they match
 the reports). Each report stays runnable alone; this runs them one after
 another in this process's Python, prints each one's output and time, goes on
 past a report that fails, and exits non-zero naming the ones that failed. Reports that train something of
@@ -37,6 +38,7 @@ ORDER = (
     ("attribute_vectors", "attribute vectors: difference of means vs others held fixed"),
     ("steer_picture", "docs/steer.md's picture (docs/priors/steer.png)"),
     ("style_clusters", "one Gaussian per style against tied mixtures of clusters (reports/style_clusters.md)"),
+    ("style_fresh_draws", "every style on samples its settings were not chosen on (reports/style_fresh_draws.md)"),
     ("default_prior_margin", "the default prior against N(0, I) over 3 draws and decoding settings"),
     ("temperature", "the sampling temperature of the shipped rock model on validation (reports/temperature.md)"),
     ("experiments", "the MusicVAE rows of the experiments page (experiments/results.json, README.md)"),
