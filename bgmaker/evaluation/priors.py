@@ -256,8 +256,11 @@ def evaluate(generator, latent, run, output_dir, seed=0, log=print):
         maps = {k: latent if k is None else latent.with_style_clusters(k) for k in clusters}
         log(f"style priors: clusters {', '.join(map(str, clusters))} x candidates {', '.join(map(str, draws))}, "
             "on the validation windows")
-        settings_sweep = {(k, d): style_shares(generator, maps[k], offered, predict, grids, styles, seed, d,
-                                               ("validation",))["validation"] for k in clusters for d in draws}
+        # each setting's samples, decoded once, read against both splits' ceilings: the test table below takes
+        # the chosen setting's and its one-draw setting's rows from here
+        decoded = {(k, d): style_shares(generator, maps[k], offered, predict, grids, styles, seed, d)
+                   for k in clusters for d in draws}
+        settings_sweep = {kd: rows["validation"] for kd, rows in decoded.items()}
         chosen = choose_style_settings(settings_sweep, style_novelty)
         latent.priors.update({style: maps[k].priors[style] for style, (k, _) in chosen.items()})
         if latent.refit_styles is not None:
@@ -288,12 +291,11 @@ def evaluate(generator, latent, run, output_dir, seed=0, log=print):
 
     if predict is not None:
         log(f"style control on the test windows: {len(offered)} styles")
-        chosen_rows = style_shares(generator, latent, offered, predict, grids, styles, seed, None, ("test",))["test"]
-        plain = style_shares(generator, latent, offered, predict, grids, styles, seed, 1, ("test",))["test"]
         normal_heard = predict(sample_grids(generator, latent, "normal", STYLE_SAMPLES, seed))
         for style in offered:
-            row = dict(chosen_rows[style], normal_as_style=float((normal_heard == style).mean()),
-                       prior_alone_as_style=plain[style]["samples_as_style"], draws=latent.draws_of(style),
+            k, d = chosen[style]
+            row = dict(decoded[(k, d)]["test"][style], normal_as_style=float((normal_heard == style).mean()),
+                       prior_alone_as_style=decoded[(k, 1)]["test"][style]["samples_as_style"], draws=d,
                        clusters=latent.prior(style).clusters,
                        real_nearest_other_performance=style_novelty[style])
             style_rows[style] = row
