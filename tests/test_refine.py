@@ -66,6 +66,42 @@ def test_refinement_under_posterior_noise_repeats_per_row_whatever_the_batch(gen
     assert np.array_equal(again, noisy[order])
 
 
+def test_a_code_refined_on_two_windows_by_weight(generators, tiny_model):
+    """reports/refine_paths_coupled.py's blended refinement: weights (1, 0) are the plain refinement of the first
+    window to the bit; a code's two rows share a run, so it repeats whatever else is refined beside it; the loss
+    it reports is the weighted sum; weights of the wrong shape are refused."""
+    g = generators()  # refiner batch 8: four codes of two windows a run
+    beats = [tiny_model["midi_dir"] / f"beat_{i}.mid" for i in range(4)]
+    mu, _, _, targets = g.encoded(beats)
+    targets, mu = np.asarray(targets), np.asarray(mu)
+    pairs = np.stack([targets[[0, 1]], targets[[2, 3]], targets[[1, 3]]])
+    plain, _ = g.refiner().refine(targets[[0, 2, 1]], mu[[0, 2, 1]], 20)
+    first, _ = g.refiner().refine(pairs, mu[[0, 2, 1]], 20, weights=[(1, 0)] * 3)
+    assert np.array_equal(first, plain)
+    blended, history = g.refiner().refine(pairs, mu[[0, 2, 1]], 20, weights=[(0.5, 0.5), (0.3, 0.7), (0.9, 0.1)])
+    assert not np.allclose(blended, plain) and np.isfinite(blended).all()
+    alone, _ = g.refiner().refine(pairs[[2]], mu[[1]], 20, weights=[(0.9, 0.1)])
+    assert np.array_equal(alone[0], blended[2])
+    a_loss = g.refiner().refine(pairs[:, 0], blended, 0)[1]["r_loss_before"]
+    b_loss = g.refiner().refine(pairs[:, 1], blended, 0)[1]["r_loss_before"]
+    assert np.allclose(history["r_loss_after"], [0.5, 0.3, 0.9] * a_loss + np.array([0.5, 0.7, 0.1]) * b_loss,
+                       rtol=1e-5)
+    with pytest.raises(ValueError, match="do not match"):
+        g.refiner().refine(pairs, mu[[0, 2, 1]], 2, weights=[(1, 0)] * 2)
+
+
+def test_free_dims_move_alone(generators, tiny_model):
+    """Refiner.refine's free_dims: only those latent dimensions leave the encoder's mean."""
+    g = generators()
+    beats = [tiny_model["midi_dir"] / f"beat_{i}.mid" for i in range(2)]
+    mu, _, _, targets = g.encoded(beats)
+    mu = np.asarray(mu)
+    free = np.zeros(g.z_size)
+    free[:3] = 1
+    z, _ = g.refiner().refine(np.asarray(targets), mu, 20, free_dims=free)
+    assert np.array_equal(z[:, 3:], mu[:, 3:].astype(np.float32)) and not np.allclose(z[:, :3], mu[:, :3])
+
+
 def test_refine_steps_0_is_the_encoders_mean_as_before(generators, tiny_model):
     g = generators(refine_steps=0)
     beat = tiny_model["midi_dir"] / "beat_3.mid"

@@ -189,13 +189,13 @@ class BeatGenerator:
 
     @classmethod
     def load(cls, run=None, checkpoint=None, config=None, hparams=None, batch_size=DEFAULT_BATCH_SIZE,
-             refine_steps=None, refine_learning_rate=None):
+             refine_steps=None, refine_learning_rate=None, refine_batch_size=None):
         """The generator for a run and/or a checkpoint (bgmaker.models.locate says which, and why)."""
         from bgmaker import models
         choice = models.locate(run, checkpoint, config)
         generator = cls(config or choice.config, choice.checkpoint, hparams, batch_size,
                         run=choice.run if config is None else None, refine_steps=refine_steps,
-                        refine_learning_rate=refine_learning_rate)
+                        refine_learning_rate=refine_learning_rate, refine_batch_size=refine_batch_size)
         generator.choice = choice
         return generator
 

@@ -104,7 +104,8 @@ class Refiner:
                                            self._prior_weight: prior_weight})
 
     def refine(self, targets, z0, steps=DEFAULT_STEPS, learning_rate=DEFAULT_LEARNING_RATE,
-               prior_weight=DEFAULT_PRIOR_WEIGHT, progress=None, snapshots=(), anchor_weight=0.0, noise=None):
+               prior_weight=DEFAULT_PRIOR_WEIGHT, progress=None, snapshots=(), anchor_weight=0.0, noise=None,
+               weights=None, free_dims=None):
         """Refined codes [n, z_size] for windows `targets` [n, steps, depth] from codes `z0` [n, z_size].
 
         Returns (z, history): history has the reconstruction loss [n] before
@@ -119,50 +120,78 @@ class Refiner:
         dip. e comes from a generator seeded by the row's own target, so a row's code still depends on nothing
         else in the batch. generate leaves it None: on validation it made the paths between refined codes no
         smoother and cost accuracy (reports/refine_paths.md).
+        weights: [n, k] with targets [n, k, steps, depth]: each code explains k windows at once, minimising
+        sum_j weights[i, j] * -log p(x_ij | z) + prior term (a point between two beats refined on both, as
+        reports/refine_paths_coupled.py tries); the loss in history is that weighted sum. Each code's k rows
+        share a run, so the batch must hold k rows.
+        free_dims: [z_size] of 0/1: only these latent dimensions move (reports/refine_paths_coupled.py).
+        Neither is used by generate: on validation no path built with them was as smooth as the encoder
+        means' (reports/refine_paths_coupled.md).
         """
         targets = np.asarray(targets, np.float32)
+        if weights is None:
+            targets, k = targets[:, None], 1
+        else:
+            weights = np.asarray(weights, np.float64)
+            k = weights.shape[1]
+            if weights.shape != targets.shape[:2]:
+                raise ValueError(f"weights {weights.shape} do not match targets {targets.shape[:2]}")
+            if k > self.batch_size:
+                raise ValueError(f"{k} windows a code do not fit the refiner's batch of {self.batch_size}")
+        per = self.batch_size // k  # codes a run
         z0 = np.asarray(z0, np.float32).reshape(len(targets), self.z_size)
         if noise is not None:
             noise = np.broadcast_to(np.asarray(noise, np.float64), z0.shape)
         start = time.perf_counter()
         out, before, after = [], [], []
-        taken = {k: [] for k in snapshots if 0 <= k <= steps}
-        for begin in range(0, len(targets), self.batch_size):
-            real = min(self.batch_size, len(targets) - begin)
-            target = _pad(targets[begin:begin + real], self.batch_size)
-            length = np.r_[np.full(real, self.steps), np.zeros(self.batch_size - real)].astype(np.int32)
-            z = _pad(z0[begin:begin + real], self.batch_size).astype(np.float64)
+        taken = {s: [] for s in snapshots if 0 <= s <= steps}
+        for begin in range(0, len(targets), per):
+            real = min(per, len(targets) - begin)
+            target = _pad(targets[begin:begin + real].reshape((real * k,) + targets.shape[2:]), self.batch_size)
+            length = np.r_[np.full(real * k, self.steps), np.zeros(self.batch_size - real * k)].astype(np.int32)
+            share = None if weights is None else weights[begin:begin + real]
+
+            def run(fetch, z):
+                """fetch for codes z [real, z_size], each fed to its k rows, summed over them by weight."""
+                rows = self._run(fetch, target, length, _pad(np.repeat(z, k, axis=0), self.batch_size).astype(
+                    np.float32), prior_weight)[:real * k]
+                if share is None:
+                    return rows
+                return (rows.reshape((real, k) + rows.shape[1:]) * share.reshape((real, k) + (1,) * (rows.ndim - 1))
+                        ).sum(axis=1)
+
+            z = z0[begin:begin + real].astype(np.float64)
             origin = z.copy()
             if noise is not None:
-                spread = _pad(noise[begin:begin + real], self.batch_size)
+                spread = noise[begin:begin + real]
                 streams = [np.random.default_rng(zlib.crc32(row.tobytes())) for row in targets[begin:begin + real]]
             m, v = np.zeros_like(z), np.zeros_like(z)
-            before.append(self._run(self._r_loss, target, length, z.astype(np.float32), prior_weight)[:real])
+            before.append(run(self._r_loss, z))
             if 0 in taken:
-                taken[0].append(z[:real].astype(np.float32))
+                taken[0].append(z.astype(np.float32))
             for t in range(1, steps + 1):
                 at = z
                 if noise is not None:
-                    e = np.zeros_like(z)
-                    e[:real] = [stream.standard_normal(self.z_size) for stream in streams]
-                    at = z + spread * e
-                g = self._run(self._gradient, target, length, at.astype(np.float32), prior_weight).astype(np.float64)
+                    at = z + spread * np.stack([stream.standard_normal(self.z_size) for stream in streams])
+                g = run(self._gradient, at).astype(np.float64)
                 if anchor_weight:
                     g += anchor_weight * (z - origin)
+                if free_dims is not None:
+                    g = g * free_dims
                 m = ADAM["beta1"] * m + (1 - ADAM["beta1"]) * g
                 v = ADAM["beta2"] * v + (1 - ADAM["beta2"]) * g * g
                 m_hat, v_hat = m / (1 - ADAM["beta1"] ** t), v / (1 - ADAM["beta2"] ** t)
                 z -= learning_rate * m_hat / (np.sqrt(v_hat) + ADAM["epsilon"])
                 if t in taken:
-                    taken[t].append(z[:real].astype(np.float32))
+                    taken[t].append(z.astype(np.float32))
                 if progress:
                     progress(begin + real, len(targets), t, steps)
             z = z.astype(np.float32)
-            after.append(self._run(self._r_loss, target, length, z, prior_weight)[:real])
-            out.append(z[:real])
+            after.append(run(self._r_loss, z))
+            out.append(z)
         return np.concatenate(out), dict(r_loss_before=np.concatenate(before), r_loss_after=np.concatenate(after),
                                          seconds=time.perf_counter() - start,
-                                         snapshots={k: np.concatenate(v) for k, v in taken.items()})
+                                         snapshots={s: np.concatenate(v) for s, v in taken.items()})
 
     def close(self):
         self._session.close()
