@@ -9,7 +9,7 @@ models/ (its weights, test report, priors and their evaluation), and the
 figures of docs/ that describe it live in several reports, some of which read
 others' output: the models table first (it evaluates what has no report
 yet), the refinement gate (reads both models' reports), the campaign and
-fine-tuning curves, then the refinement settings sweep and paths, the
+fine-tuning curves, then the refinement settings sweep and paths (straight and not), the
 attribute vectors, docs/steer.md's picture, the style clusters, the styles
 on fresh draws, the sampling temperature and the experiments page's MusicVAE
 rows (tests/test_experiments.py checks they match
@@ -35,6 +35,7 @@ ORDER = (
     ("finetune", "the fine-tuning trials of v2_rock_beat (reports/finetune.md, .png)"),
     ("refine", "the refinement settings swept on validation (reports/refine.md, .png)"),
     ("refine_paths", "the paths between refined codes compared on validation (reports/refine_paths.md)"),
+    ("refine_paths_coupled", "paths between refined codes that are not straight (reports/refine_paths_coupled.md)"),
     ("attribute_vectors", "attribute vectors: difference of means vs others held fixed"),
     ("steer_picture", "docs/steer.md's picture (docs/priors/steer.png)"),
     ("style_clusters", "one Gaussian per style against tied mixtures of clusters (reports/style_clusters.md)"),

@@ -121,9 +121,10 @@ class Refiner:
         else in the batch. generate leaves it None: on validation it made the paths between refined codes no
         smoother and cost accuracy (reports/refine_paths.md).
         weights: [n, k] with targets [n, k, steps, depth]: each code explains k windows at once, minimising
-        sum_j weights[i, j] * -log p(x_ij | z) + prior term (a point between two beats refined on both, as
-        reports/refine_paths_coupled.py tries); the loss in history is that weighted sum. Each code's k rows
-        share a run, so the batch must hold k rows.
+        sum_j weights[i, j] * (-log p(x_ij | z) + prior_weight * |z|^2 / 2) (a point between two beats refined
+        on both, as reports/refine_paths_coupled.py tries; weights summing to 1 keep the prior's pull); the
+        loss in history is the weighted sum of the windows' losses. Each code's k rows share a run, so the
+        batch must hold k rows.
         free_dims: [z_size] of 0/1: only these latent dimensions move (reports/refine_paths_coupled.py).
         Neither is used by generate: on validation no path built with them was as smooth as the encoder
         means' (reports/refine_paths_coupled.md).
