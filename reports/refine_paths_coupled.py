@@ -68,11 +68,10 @@ GREEDY = refine_paths.GREEDY
 REFINE_BATCH = 64  # refiner rows a run (a code's rows are the same to the bit whatever the batch)
 
 
-def inner_targets(generator, path, seed):
-    """(targets [points, steps, depth], usable [points]) of the path's points decoded near-greedily: the windows
-    the generator would encode from those beats (a silent decode has none: usable False, a zero target)."""
+def decoded_targets(generator, beats):
+    """(targets [beats, steps, depth], usable [beats]) of decoded beats: the windows the generator would encode
+    from them (a silent decode has none: usable False, a zero target)."""
     from bgmaker.errors import UnusableMidiError
-    beats = generator.decode(path, GREEDY, seed)
     targets, usable = [], []
     for beat in beats:
         try:
@@ -135,7 +134,8 @@ def coupled_paths(generator, windows, pairs, seed, log=print):
     log("  neighbours' beats")
     path = out["refined"].copy()
     for _ in range(STRING_ROUNDS):
-        beats, usable = inner_targets(generator, path.reshape(-1, generator.z_size), seed)
+        decoded = generator.decode(path.reshape(-1, generator.z_size), GREEDY, seed)
+        beats, usable = decoded_targets(generator, decoded)
         beats, usable = beats.reshape(len(pairs), steps, *beats.shape[1:]), usable.reshape(len(pairs), steps)
         z = refiner.refine(np.stack([beats[p, [k - 1, k + 1]] for p, k in inner]),
                            np.stack([path[p, k] for p, k in inner]), STRING_STEPS, rate, lam,
@@ -154,7 +154,7 @@ def coupled_paths(generator, windows, pairs, seed, log=print):
     log("  inner points re-encoded")
     path = out["refined"].copy()
     beats = generator.decode(path[:, 1:-1].reshape(-1, generator.z_size), GREEDY, seed)
-    _, usable = inner_targets(generator, path[:, 1:-1].reshape(-1, generator.z_size), seed)
+    _, usable = decoded_targets(generator, beats)
     inner_codes = path[:, 1:-1].reshape(-1, generator.z_size)  # a silent decode keeps its code
     inner_codes[usable] = generator.encode([b for b, ok in zip(beats, usable) if ok], refine_steps=0)
     path[:, 1:-1] = inner_codes.reshape(len(pairs), steps - 2, -1)
